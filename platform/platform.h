@@ -1,0 +1,128 @@
+// The platform: how guest code runs and how its address space changes.
+//
+// A Platform makes AddressSpaces (one per guest process image) and Contexts
+// (one per sentry task thread). The guest never executes a host system call of
+// its own: every system call it makes stops its thread and is returned by
+// Context::Switch for the sentry to emulate.
+//
+// Threading contract:
+//  - A Context belongs to the sentry thread that created it; only that thread
+//    may call Switch, and it must destroy the Context (ptrace binds a tracee to
+//    one tracer thread). Interrupt may be called from any thread.
+//  - AddressSpace methods may be called from any sentry thread that owns a
+//    Context; they are internally synchronized, but the caller (the memory
+//    manager) serializes changes to overlapping ranges.
+//  - An AddressSpace outlives every Switch into it; the memory manager holds
+//  the
+//    only owning reference.
+
+#ifndef PLATFORM_PLATFORM_H_
+#define PLATFORM_PLATFORM_H_
+
+#include <signal.h>
+#include <sys/user.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sentry/base/sys_result.h"
+
+namespace platform {
+
+// The guest's general registers, in the kernel's x86-64 user layout.
+using Registers = struct user_regs_struct;
+
+// Where the bytes of a mapping come from.
+struct MapSource {
+  // -1 for anonymous memory; else a sentry fd whose pages are mapped.
+  int host_fd = -1;
+  uint64_t offset = 0;
+  // MAP_SHARED (writes reach host_fd) versus MAP_PRIVATE (copy-on-write).
+  bool shared = false;
+};
+
+class AddressSpace {
+ public:
+  virtual ~AddressSpace() = default;
+
+  // Replaces whatever is mapped at [addr, addr+len) (page-aligned) with
+  // `source`, using host protection `prot` (PROT_*).
+  virtual sentry::SysResult<void> Map(uint64_t addr, uint64_t len, int prot,
+                                      const MapSource& source) = 0;
+  virtual sentry::SysResult<void> Unmap(uint64_t addr, uint64_t len) = 0;
+  virtual sentry::SysResult<void> Protect(uint64_t addr, uint64_t len,
+                                          int prot) = 0;
+
+  // Copies between guest memory and the sentry, honouring the guest's page
+  // protections as a guest system call would. Returns the bytes copied, which
+  // may be short at an inaccessible page; EFAULT if none could be.
+  virtual sentry::SysResult<size_t> Read(uint64_t addr, void* dst,
+                                         size_t len) = 0;
+  virtual sentry::SysResult<size_t> Write(uint64_t addr, const void* src,
+                                          size_t len) = 0;
+};
+
+enum class StopReason {
+  kSyscall,      // regs.orig_rax holds the number; rip is past the instruction.
+  kFault,        // a synchronous signal; see SwitchResult::siginfo.
+  kInterrupted,  // Interrupt() was called (or a spurious wakeup).
+  kDied,         // the host thread running the guest is gone.
+};
+
+struct SwitchResult {
+  StopReason reason = StopReason::kInterrupted;
+  // For kFault: the signal the host raised, with si_addr/si_code as the guest
+  // should see them.
+  siginfo_t siginfo{};
+};
+
+class Context {
+ public:
+  virtual ~Context() = default;
+
+  // Runs the guest thread with `regs` in `as` until it stops; `regs` then
+  // holds the guest's registers at the stop.
+  virtual SwitchResult Switch(AddressSpace& as, Registers& regs) = 0;
+
+  // Makes the current Switch, or the next one, return kInterrupted soon.
+  // Thread-safe.
+  virtual void Interrupt() = 0;
+
+  // Resets the floating-point/vector state of the guest thread to the state
+  // of a fresh process (execve).
+  virtual sentry::SysResult<void> ResetFPState(AddressSpace& as) = 0;
+
+  // Ends this Context's use of `as`. Must be called, on the owning thread,
+  // before `as` is destroyed if this Context ever switched into it.
+  virtual void Release(AddressSpace& as) = 0;
+};
+
+class Platform {
+ public:
+  virtual ~Platform() = default;
+
+  // Returns the platform named `name` ("ptrace"), set up and ready, or an
+  // error message naming what this host lacks.
+  static sentry::SysResult<std::unique_ptr<Platform>> Create(
+      std::string_view name, std::string* error);
+
+  virtual std::string_view Name() const = 0;
+
+  // Guest mappings must lie in [kMinUserAddress, MaxUserAddress()).
+  virtual uint64_t MaxUserAddress() const = 0;
+
+  virtual sentry::SysResult<std::unique_ptr<AddressSpace>>
+  NewAddressSpace() = 0;
+
+  // Must be called on the sentry thread that will use the Context.
+  virtual std::unique_ptr<Context> NewContext() = 0;
+};
+
+// The lowest address a guest may map (the host's vm.mmap_min_addr default).
+inline constexpr uint64_t kMinUserAddress = 0x10000;
+
+}  // namespace platform
+
+#endif  // PLATFORM_PLATFORM_H_

@@ -1,0 +1,261 @@
+// Tests of the platform contract, run against every platform.
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "platform/platform.h"
+#include "platform/ptrace/stub.h"
+
+// Guest code snippets, assembled here and copied into guest memory.
+#define GUEST_SNIPPET(name, code)                                \
+  extern "C" const char name##_begin[], name##_end[];            \
+  asm(".pushsection .rodata\n" #name "_begin:\n" code "\n" #name \
+      "_end:\n.popsection\n")
+
+GUEST_SNIPPET(getpid_then_exit,
+              "mov $39, %eax\n syscall\n"
+              "mov %rax, %rdi\n mov $60, %eax\n syscall\n ud2\n");
+GUEST_SNIPPET(read_null, "mov 8, %rax\n ud2\n");
+GUEST_SNIPPET(write_rdi, "movq $1, (%rdi)\n ud2\n");
+GUEST_SNIPPET(undefined, "ud2\n");
+GUEST_SNIPPET(int80, "mov $20, %eax\n int $0x80\n ud2\n");
+GUEST_SNIPPET(vsyscall_time,
+              "xor %edi, %edi\n mov $0xffffffffff600400, %rax\n call *%rax\n"
+              "ud2\n");
+GUEST_SNIPPET(spin, "1: jmp 1b\n");
+GUEST_SNIPPET(divide_zero, "xor %ecx, %ecx\n mov $1, %eax\n cqo\n idiv %rcx\n");
+GUEST_SNIPPET(breakpoint, "int3\n ud2\n");
+
+namespace platform {
+namespace {
+
+constexpr uint64_t kCode = 0x400000;
+constexpr uint64_t kData = 0x500000;
+constexpr uint64_t kStack = 0x600000;
+
+class PlatformTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string error;
+    auto p = Platform::Create(GetParam(), &error);
+    ASSERT_TRUE(p.ok()) << error;
+    platform_ = std::move(p).value();
+    auto as = platform_->NewAddressSpace();
+    ASSERT_TRUE(as.ok()) << as.err();
+    as_ = std::move(as).value();
+    ctx_ = platform_->NewContext();
+  }
+
+  void TearDown() override {
+    if (ctx_ && as_) ctx_->Release(*as_);
+    as_.reset();
+  }
+
+  // Loads `code` at kCode (read+exec), a stack and a data page, and returns
+  // registers that start it.
+  Registers Load(const char* begin, const char* end) {
+    EXPECT_TRUE(as_->Map(kCode, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
+    size_t n = static_cast<size_t>(end - begin);
+    auto w = as_->Write(kCode, begin, n);
+    EXPECT_TRUE(w.ok() && *w == n);
+    EXPECT_TRUE(as_->Protect(kCode, 0x1000, PROT_READ | PROT_EXEC).ok());
+    EXPECT_TRUE(as_->Map(kData, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
+    EXPECT_TRUE(as_->Map(kStack, 0x10000, PROT_READ | PROT_WRITE, {}).ok());
+    Registers regs = Initial();
+    regs.rip = kCode;
+    regs.rsp = kStack + 0x10000 - 64;
+    return regs;
+  }
+
+  // Registers with valid segment selectors, taken from a fresh stop.
+  Registers Initial() {
+    Registers r{};
+    r.cs = 0x33;
+    r.ss = 0x2b;
+    r.eflags = 0x202;
+    return r;
+  }
+
+  std::unique_ptr<Platform> platform_;
+  std::unique_ptr<AddressSpace> as_;
+  std::unique_ptr<Context> ctx_;
+};
+
+TEST_P(PlatformTest, MemoryRoundTrip) {
+  ASSERT_TRUE(as_->Map(kData, 0x2000, PROT_READ | PROT_WRITE, {}).ok());
+  std::string msg = "hello from the sentry";
+  auto w = as_->Write(kData + 0xff0, msg.data(), msg.size());  // spans pages
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(*w, msg.size());
+  char buf[64] = {};
+  auto r = as_->Read(kData + 0xff0, buf, msg.size());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(std::string(buf, *r), msg);
+}
+
+TEST_P(PlatformTest, CopiesHonourProtection) {
+  ASSERT_TRUE(as_->Map(kData, 0x2000, PROT_READ | PROT_WRITE, {}).ok());
+  ASSERT_TRUE(as_->Protect(kData + 0x1000, 0x1000, PROT_READ).ok());
+  char buf[32] = "abc";
+  EXPECT_EQ(as_->Write(kData + 0x1000, buf, 4).err(), EFAULT);
+  // A copy that runs into the read-only page is short, not failed.
+  auto w = as_->Write(kData + 0x1000 - 2, buf, 4);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(*w, 2u);
+  ASSERT_TRUE(as_->Unmap(kData, 0x2000).ok());
+  EXPECT_EQ(as_->Read(kData, buf, 4).err(), EFAULT);
+}
+
+TEST_P(PlatformTest, RefusesTheStubAndNullPage) {
+  uint64_t max = platform_->MaxUserAddress();
+  EXPECT_FALSE(as_->Map(max, 0x1000, PROT_READ, {}).ok());
+  EXPECT_FALSE(as_->Map(max - 0x1000, 0x2000, PROT_READ, {}).ok());
+  EXPECT_FALSE(as_->Unmap(max, 0x1000).ok());
+  EXPECT_FALSE(as_->Map(0, 0x1000, PROT_READ, {}).ok());
+}
+
+TEST_P(PlatformTest, FileBackedMapping) {
+  int fd = static_cast<int>(syscall(SYS_memfd_create, "t", MFD_CLOEXEC));
+  ASSERT_GE(fd, 0);
+  std::string content(8192, 'x');
+  content[4096] = 'y';
+  ASSERT_EQ(pwrite(fd, content.data(), content.size(), 0), 8192);
+  ASSERT_TRUE(as_->Map(kData, 0x1000, PROT_READ, {fd, 4096, true}).ok());
+  close(fd);  // The mapping keeps the file.
+  char c = 0;
+  ASSERT_TRUE(as_->Read(kData, &c, 1).ok());
+  EXPECT_EQ(c, 'y');
+}
+
+TEST_P(PlatformTest, SyscallsStopAndNeverRunOnTheHost) {
+  Registers regs = Load(getpid_then_exit_begin, getpid_then_exit_end);
+  SwitchResult r = ctx_->Switch(*as_, regs);
+  ASSERT_EQ(r.reason, StopReason::kSyscall);
+  EXPECT_EQ(regs.orig_rax, static_cast<uint64_t>(SYS_getpid));
+  regs.rax = 4242;  // The sentry's answer.
+  r = ctx_->Switch(*as_, regs);
+  ASSERT_EQ(r.reason, StopReason::kSyscall);
+  EXPECT_EQ(regs.orig_rax, static_cast<uint64_t>(SYS_exit));
+  EXPECT_EQ(regs.rdi, 4242u);
+  // exit() did not run: the guest is still there and reaches its ud2.
+  regs.rax = 0;
+  r = ctx_->Switch(*as_, regs);
+  ASSERT_EQ(r.reason, StopReason::kFault);
+  EXPECT_EQ(r.siginfo.si_signo, SIGILL);
+}
+
+TEST_P(PlatformTest, JumpingIntoTheStubStillStops) {
+  Registers regs = Load(undefined_begin, undefined_end);
+  // A guest that forges a call to the stub's syscall instruction is trapped
+  // like any other system call; exit_group must not kill the stub.
+  regs.rip = platform::ptrace::StubAddr(uks_stub_syscall);
+  regs.rax = SYS_exit_group;
+  SwitchResult r = ctx_->Switch(*as_, regs);
+  ASSERT_EQ(r.reason, StopReason::kSyscall);
+  EXPECT_EQ(regs.orig_rax, static_cast<uint64_t>(SYS_exit_group));
+  regs.rip = kCode;
+  r = ctx_->Switch(*as_, regs);
+  EXPECT_EQ(r.reason, StopReason::kFault);
+}
+
+TEST_P(PlatformTest, SegvHasAddressAndCode) {
+  Registers regs = Load(read_null_begin, read_null_end);
+  SwitchResult r = ctx_->Switch(*as_, regs);
+  ASSERT_EQ(r.reason, StopReason::kFault);
+  EXPECT_EQ(r.siginfo.si_signo, SIGSEGV);
+  EXPECT_EQ(r.siginfo.si_code, SEGV_MAPERR);
+  EXPECT_EQ(reinterpret_cast<uint64_t>(r.siginfo.si_addr), 8u);
+}
+
+TEST_P(PlatformTest, WriteToReadOnlyIsAccessError) {
+  Registers regs = Load(write_rdi_begin, write_rdi_end);
+  ASSERT_TRUE(as_->Protect(kData, 0x1000, PROT_READ).ok());
+  regs.rdi = kData;
+  SwitchResult r = ctx_->Switch(*as_, regs);
+  ASSERT_EQ(r.reason, StopReason::kFault);
+  EXPECT_EQ(r.siginfo.si_signo, SIGSEGV);
+  EXPECT_EQ(r.siginfo.si_code, SEGV_ACCERR);
+  EXPECT_EQ(reinterpret_cast<uint64_t>(r.siginfo.si_addr), kData);
+}
+
+TEST_P(PlatformTest, ArithmeticAndBreakpointFaults) {
+  Registers regs = Load(divide_zero_begin, divide_zero_end);
+  SwitchResult r = ctx_->Switch(*as_, regs);
+  ASSERT_EQ(r.reason, StopReason::kFault);
+  EXPECT_EQ(r.siginfo.si_signo, SIGFPE);
+  EXPECT_EQ(r.siginfo.si_code, FPE_INTDIV);
+
+  regs = Load(breakpoint_begin, breakpoint_end);
+  r = ctx_->Switch(*as_, regs);
+  ASSERT_EQ(r.reason, StopReason::kFault);
+  EXPECT_EQ(r.siginfo.si_signo, SIGTRAP);
+}
+
+TEST_P(PlatformTest, Int80IsRefused) {
+  Registers regs = Load(int80_begin, int80_end);
+  SwitchResult r = ctx_->Switch(*as_, regs);
+  ASSERT_EQ(r.reason, StopReason::kFault);
+  EXPECT_EQ(r.siginfo.si_signo, SIGSEGV);
+}
+
+TEST_P(PlatformTest, VsyscallBecomesASyscall) {
+  Registers regs = Load(vsyscall_time_begin, vsyscall_time_end);
+  SwitchResult r = ctx_->Switch(*as_, regs);
+  ASSERT_EQ(r.reason, StopReason::kSyscall);
+  EXPECT_EQ(regs.orig_rax, static_cast<uint64_t>(SYS_time));
+  // The kernel already returned from the vsyscall: we land on the ud2.
+  regs.rax = 1;
+  r = ctx_->Switch(*as_, regs);
+  ASSERT_EQ(r.reason, StopReason::kFault);
+  EXPECT_EQ(r.siginfo.si_signo, SIGILL);
+}
+
+TEST_P(PlatformTest, InterruptStopsARunningGuest) {
+  Registers regs = Load(spin_begin, spin_end);
+  std::thread t([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ctx_->Interrupt();
+  });
+  SwitchResult r = ctx_->Switch(*as_, regs);
+  t.join();
+  EXPECT_EQ(r.reason, StopReason::kInterrupted);
+  // An interrupt before Switch is not lost either.
+  ctx_->Interrupt();
+  r = ctx_->Switch(*as_, regs);
+  EXPECT_EQ(r.reason, StopReason::kInterrupted);
+}
+
+TEST_P(PlatformTest, ManyAddressSpacesLeaveNoProcesses) {
+  ctx_->Release(*as_);
+  as_.reset();
+  for (int i = 0; i < 20; i++) {
+    auto as = platform_->NewAddressSpace();
+    ASSERT_TRUE(as.ok());
+    Registers regs = Initial();
+    ASSERT_TRUE((*as)->Map(kCode, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
+    size_t n = static_cast<size_t>(undefined_end - undefined_begin);
+    ASSERT_TRUE((*as)->Write(kCode, undefined_begin, n).ok());
+    ASSERT_TRUE((*as)->Protect(kCode, 0x1000, PROT_READ | PROT_EXEC).ok());
+    regs.rip = kCode;
+    EXPECT_EQ(ctx_->Switch(**as, regs).reason, StopReason::kFault);
+    ctx_->Release(**as);
+  }
+  // Every stub was killed and reaped: no child is left to wait for.
+  EXPECT_EQ(waitpid(-1, nullptr, WNOHANG | __WALL), -1);
+  EXPECT_EQ(errno, ECHILD);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPlatforms, PlatformTest,
+                         ::testing::Values("ptrace"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace platform
