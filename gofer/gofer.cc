@@ -1,0 +1,122 @@
+#include "gofer/gofer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "gofer/server.h"
+#include "sentry/base/host_fd.h"
+
+namespace gofer {
+namespace {
+
+using sentry::HostFd;
+
+// Everything the serving loop, malloc and glog need; nothing else. Kept
+// separate from the sentry's filter: a different process with a different
+// job.
+absl::Status InstallSeccomp() {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+  if (ctx == nullptr) return absl::InternalError("seccomp_init failed");
+  const int allowed[] = {
+      SCMP_SYS(read),
+      SCMP_SYS(write),
+      SCMP_SYS(close),
+      SCMP_SYS(fstat),
+      SCMP_SYS(newfstatat),
+      SCMP_SYS(fstatfs),
+      SCMP_SYS(openat),
+      SCMP_SYS(getdents64),
+      SCMP_SYS(lseek),
+      SCMP_SYS(readlinkat),
+      SCMP_SYS(recvmsg),
+      SCMP_SYS(sendmsg),
+      SCMP_SYS(fcntl),
+      SCMP_SYS(exit),
+      SCMP_SYS(exit_group),
+      SCMP_SYS(futex),
+      SCMP_SYS(brk),
+      SCMP_SYS(mmap),
+      SCMP_SYS(munmap),
+      SCMP_SYS(mremap),
+      SCMP_SYS(madvise),
+      SCMP_SYS(rt_sigreturn),
+      SCMP_SYS(rt_sigprocmask),
+      SCMP_SYS(rt_sigaction),
+      SCMP_SYS(clock_gettime),
+      SCMP_SYS(gettid),
+      SCMP_SYS(getpid),
+      SCMP_SYS(tgkill),
+      SCMP_SYS(restart_syscall),
+      SCMP_SYS(sched_yield),
+      SCMP_SYS(getrandom),
+  };
+  for (int nr : allowed) {
+    if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) != 0) {
+      seccomp_release(ctx);
+      return absl::InternalError(
+          absl::StrCat("seccomp_rule_add(", nr, ") failed"));
+    }
+  }
+  int rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc != 0)
+    return absl::InternalError(absl::StrCat("seccomp_load: ", strerror(-rc)));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunGofer(const GoferConfig& config) {
+  HostFd proc_self_fd(open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!proc_self_fd.valid()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "gofer: /proc/self/fd: ", strerror(errno), " (is /proc mounted?)"));
+  }
+  HostFd root(open(config.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) {
+    return absl::NotFoundError(
+        absl::StrCat("gofer: root \"", config.root, "\": ", strerror(errno)));
+  }
+  // Handles already confine every request to the tree; a chroot also takes
+  // the rest of the host away from this process where we may make one.
+  if (config.root != "/") {
+    if (chroot(config.root.c_str()) == 0) {
+      if (chdir("/") != 0)
+        return absl::InternalError("gofer: chdir(/) after chroot failed");
+    } else {
+      LOG(WARNING) << "gofer: chroot(" << config.root
+                   << "): " << strerror(errno)
+                   << "; relying on handle confinement alone";
+    }
+  }
+  // The sentry's dentry cache holds a handle per cached file.
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+      nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return absl::InternalError(
+        absl::StrCat("gofer: no_new_privs: ", strerror(errno)));
+  }
+  if (config.seccomp) {
+    absl::Status s = InstallSeccomp();
+    if (!s.ok()) return s;
+  }
+  ServerOptions options;
+  options.read_only = config.read_only;
+  Server server(std::move(root), std::move(proc_self_fd), options);
+  return server.Serve(config.sock_fd);
+}
+
+}  // namespace gofer

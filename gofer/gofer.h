@@ -1,0 +1,26 @@
+// The gofer process: serves one container's root over a socket to the sentry.
+
+#ifndef GOFER_GOFER_H_
+#define GOFER_GOFER_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace gofer {
+
+struct GoferConfig {
+  std::string root = "/";  // host path of the served tree
+  int sock_fd = -1;        // our end of the sentry's socketpair
+  bool read_only = true;
+  // Install the gofer's seccomp filter (off only in tests that trace it).
+  bool seccomp = true;
+};
+
+// Confines the process to `config.root` (chroot where permitted,
+// no_new_privs, a seccomp allowlist) and serves until the sentry hangs up.
+absl::Status RunGofer(const GoferConfig& config);
+
+}  // namespace gofer
+
+#endif  // GOFER_GOFER_H_
