@@ -1,0 +1,162 @@
+#include "sentry/fs/host/host_file.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "glog/logging.h"
+
+namespace sentry::fs {
+
+namespace {
+
+// Host fds imported into the sandbox live on this anonymous filesystem.
+class HostFilesystem final : public vfs::Filesystem {
+ public:
+  HostFilesystem() : Filesystem("hostfd") {}
+  SysResult<vfs::StatFs> GetStatFs() override { return vfs::StatFs{}; }
+};
+
+const std::shared_ptr<HostFilesystem>& HostFs() {
+  static const auto* fs =
+      new std::shared_ptr<HostFilesystem>(std::make_shared<HostFilesystem>());
+  return *fs;
+}
+
+}  // namespace
+
+vfs::Attr AttrFromHostStat(const struct stat& st, uint64_t dev) {
+  vfs::Attr a;
+  a.ino = st.st_ino;
+  a.dev = dev;
+  a.mode = st.st_mode;
+  a.nlink = static_cast<uint32_t>(st.st_nlink);
+  a.uid = st.st_uid;
+  a.gid = st.st_gid;
+  a.rdev = st.st_rdev;
+  a.size = static_cast<uint64_t>(st.st_size);
+  a.blocks = static_cast<uint64_t>(st.st_blocks);
+  a.blksize = static_cast<uint32_t>(st.st_blksize);
+  a.atime = st.st_atim;
+  a.mtime = st.st_mtim;
+  a.ctime = st.st_ctim;
+  return a;
+}
+
+HostFileFD::HostFileFD(vfs::VirtualDentry vd, int flags,
+                       std::shared_ptr<HostFd> fd, bool seekable)
+    : FileDescription(std::move(vd), flags),
+      fd_(std::move(fd)),
+      seekable_(seekable) {}
+
+SysResult<size_t> HostFileFD::Read(vfs::CallContext&, char* buf, size_t len,
+                                   int64_t* offset) {
+  if (!readable()) return Errno(EBADF);
+  ssize_t n;
+  do {
+    n = seekable_ ? pread(fd_->get(), buf, len, *offset)
+                  : read(fd_->get(), buf, len);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Errno::FromHost();
+  if (seekable_) *offset += n;
+  return static_cast<size_t>(n);
+}
+
+SysResult<size_t> HostFileFD::Write(vfs::CallContext&, const char* buf,
+                                    size_t len, int64_t* offset) {
+  if (!writable()) return Errno(EBADF);
+  ssize_t n;
+  if (!seekable_) {
+    do {
+      n = write(fd_->get(), buf, len);
+    } while (n < 0 && errno == EINTR);
+  } else if ((flags() & O_APPEND) != 0) {
+    absl::MutexLock l(&append_mu_);
+    struct stat st;
+    if (fstat(fd_->get(), &st) != 0) return Errno::FromHost();
+    *offset = st.st_size;
+    n = pwrite(fd_->get(), buf, len, *offset);
+  } else {
+    n = pwrite(fd_->get(), buf, len, *offset);
+  }
+  if (n < 0) return Errno::FromHost();
+  if (seekable_) *offset += n;
+  return static_cast<size_t>(n);
+}
+
+SysResult<int64_t> HostFileFD::Ioctl(vfs::CallContext& ctx, uint32_t cmd,
+                                     uint64_t arg) {
+  // Terminal ioctls on an inherited host terminal pass through, so programs
+  // can query and set its modes and size; nothing else reaches the host.
+  switch (cmd) {
+    case TCGETS: {
+      struct termios t;
+      if (ioctl(fd_->get(), TCGETS, &t) != 0) return Errno::FromHost();
+      SENTRY_RETURN_IF_ERROR(ctx.CopyOutObj(GuestAddr(arg), t));
+      return 0;
+    }
+    case TCSETS:
+    case TCSETSW:
+    case TCSETSF: {
+      struct termios t;
+      SENTRY_RETURN_IF_ERROR(ctx.CopyInObj(GuestAddr(arg), &t));
+      if (ioctl(fd_->get(), cmd, &t) != 0) return Errno::FromHost();
+      return 0;
+    }
+    case TIOCGWINSZ: {
+      struct winsize ws;
+      if (ioctl(fd_->get(), TIOCGWINSZ, &ws) != 0) return Errno::FromHost();
+      SENTRY_RETURN_IF_ERROR(ctx.CopyOutObj(GuestAddr(arg), ws));
+      return 0;
+    }
+    case TIOCSWINSZ: {
+      struct winsize ws;
+      SENTRY_RETURN_IF_ERROR(ctx.CopyInObj(GuestAddr(arg), &ws));
+      if (ioctl(fd_->get(), TIOCSWINSZ, &ws) != 0) return Errno::FromHost();
+      return 0;
+    }
+    default:
+      return Errno(ENOTTY);
+  }
+}
+
+SysResult<vfs::MmapTarget> HostFileFD::GetMmapTarget() {
+  if (!seekable_) return Errno(ENODEV);
+  return vfs::MmapTarget{fd_->get(), 0};
+}
+
+HostInode::HostInode(std::shared_ptr<HostFd> fd, uint32_t type, uint64_t dev)
+    : Inode(type), fd_(std::move(fd)), dev_(dev) {}
+
+SysResult<vfs::Attr> HostInode::GetAttr() {
+  struct stat st;
+  if (fstat(fd_->get(), &st) != 0) return Errno::FromHost();
+  return AttrFromHostStat(st, dev_);
+}
+
+SysResult<std::shared_ptr<vfs::FileDescription>> HostInode::Open(
+    vfs::CallContext&, const vfs::VirtualDentry& vd, int flags) {
+  // Reopening an inherited fd (via /proc/self/fd) shares the host fd.
+  bool seekable = S_ISREG(type()) || S_ISBLK(type());
+  return std::shared_ptr<vfs::FileDescription>(
+      std::make_shared<HostFileFD>(vd, flags, fd_, seekable));
+}
+
+SysResult<std::shared_ptr<vfs::FileDescription>> ImportHostFd(HostFd fd) {
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return Errno::FromHost();
+  int flags = fcntl(fd.get(), F_GETFL);
+  if (flags < 0) return Errno::FromHost();
+  auto shared = std::make_shared<HostFd>(std::move(fd));
+  auto inode = std::make_shared<HostInode>(shared, st.st_mode, HostFs()->dev());
+  auto dentry = std::make_shared<vfs::Dentry>(nullptr, "", inode);
+  vfs::VirtualDentry vd{
+      std::make_shared<vfs::Mount>(HostFs(), dentry, 0, "hostfd"), dentry};
+  bool seekable = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+  return std::shared_ptr<vfs::FileDescription>(
+      std::make_shared<HostFileFD>(vd, flags & ~O_CLOEXEC, shared, seekable));
+}
+
+}  // namespace sentry::fs

@@ -1,0 +1,64 @@
+// File descriptions backed by a host fd the sentry holds: files served by
+// the gofer (which donated the fd), tmpfs files (a memfd), and the host's
+// stdin/stdout/stderr. Reads and writes go straight to the host fd; the
+// sentry never opens anything by path to get one.
+
+#ifndef SENTRY_FS_HOST_HOST_FILE_H_
+#define SENTRY_FS_HOST_HOST_FILE_H_
+
+#include <memory>
+
+#include "sentry/base/host_fd.h"
+#include "sentry/vfs/file.h"
+
+namespace sentry::fs {
+
+class HostFileFD : public vfs::FileDescription {
+ public:
+  // `fd` may be shared with other descriptions (a tmpfs inode's memfd).
+  HostFileFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<HostFd> fd,
+             bool seekable);
+
+  bool seekable() const override { return seekable_; }
+  SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,
+                         int64_t* offset) override;
+  SysResult<size_t> Write(vfs::CallContext& ctx, const char* buf, size_t len,
+                          int64_t* offset) override;
+  SysResult<int64_t> Ioctl(vfs::CallContext& ctx, uint32_t cmd,
+                           uint64_t arg) override;
+  SysResult<vfs::MmapTarget> GetMmapTarget() override;
+
+  int host_fd() const { return fd_->get(); }
+
+ private:
+  const std::shared_ptr<HostFd> fd_;
+  const bool seekable_;
+  // Appends must find the end and write there as one step.
+  absl::Mutex append_mu_;
+};
+
+// An inode for a host fd that has no place in the sandbox's tree (the stdio
+// the sandbox inherited): attributes come from fstat.
+class HostInode final : public vfs::Inode {
+ public:
+  HostInode(std::shared_ptr<HostFd> fd, uint32_t type, uint64_t dev);
+  SysResult<vfs::Attr> GetAttr() override;
+  SysResult<std::shared_ptr<vfs::FileDescription>> Open(
+      vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) override;
+  const std::shared_ptr<HostFd>& fd() const { return fd_; }
+
+ private:
+  const std::shared_ptr<HostFd> fd_;
+  const uint64_t dev_;
+};
+
+// Wraps an inherited host fd (stdin, stdout, stderr) as a file description.
+// Takes ownership of `fd`.
+SysResult<std::shared_ptr<vfs::FileDescription>> ImportHostFd(HostFd fd);
+
+// Converts a host stat, keeping its inode number but reporting `dev`.
+vfs::Attr AttrFromHostStat(const struct stat& st, uint64_t dev);
+
+}  // namespace sentry::fs
+
+#endif  // SENTRY_FS_HOST_HOST_FILE_H_

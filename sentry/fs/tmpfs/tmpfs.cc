@@ -1,0 +1,259 @@
+#include "sentry/fs/tmpfs/tmpfs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sentry/fs/host/host_file.h"
+#include "sentry/vfs/file.h"
+
+namespace sentry::fs::tmpfs {
+
+namespace {
+constexpr uint64_t kTmpfsMagic = 0x01021994;
+
+struct timespec Now() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts;
+}
+}  // namespace
+
+std::shared_ptr<TmpfsFilesystem> TmpfsFilesystem::Create(uint32_t root_mode,
+                                                         uint32_t uid,
+                                                         uint32_t gid) {
+  auto fs = std::shared_ptr<TmpfsFilesystem>(new TmpfsFilesystem());
+  auto root = std::make_shared<TmpfsDir>(
+      fs.get(), S_IFDIR | (root_mode & 07777), uid, gid);
+  root->AdjustLinks(1);  // "." of the root; its ".." is itself
+  fs->root_ = std::make_shared<vfs::Dentry>(nullptr, "", std::move(root));
+  return fs;
+}
+
+SysResult<vfs::StatFs> TmpfsFilesystem::GetStatFs() {
+  vfs::StatFs s;
+  s.type = kTmpfsMagic;
+  // Memory-backed: report the host's RAM as capacity, as Linux's tmpfs
+  // reports half of it by default.
+  long pages = sysconf(_SC_PHYS_PAGES);
+  long avail = sysconf(_SC_AVPHYS_PAGES);
+  s.blocks = static_cast<uint64_t>(pages / 2);
+  s.bfree = s.bavail = static_cast<uint64_t>(avail / 2);
+  s.files = s.ffree = s.blocks;
+  return s;
+}
+
+TmpfsInode::TmpfsInode(TmpfsFilesystem* fs, uint32_t mode, uint32_t uid,
+                       uint32_t gid)
+    : Inode(mode), fs_(fs) {
+  attr_.ino = fs->NextIno();
+  attr_.dev = fs->dev();
+  attr_.mode = mode;
+  attr_.nlink = S_ISDIR(mode) ? 1 : 0;
+  attr_.uid = uid;
+  attr_.gid = gid;
+  attr_.atime = attr_.mtime = attr_.ctime = Now();
+}
+
+SysResult<vfs::Attr> TmpfsInode::GetAttr() {
+  absl::MutexLock l(&attr_mu_);
+  return attr_;
+}
+
+void TmpfsInode::AdjustLinks(int delta) {
+  absl::MutexLock l(&attr_mu_);
+  attr_.nlink = static_cast<uint32_t>(static_cast<int>(attr_.nlink) + delta);
+  attr_.ctime = Now();
+}
+
+void TmpfsInode::Touch(bool modify) {
+  absl::MutexLock l(&attr_mu_);
+  struct timespec now = Now();
+  if (modify) attr_.mtime = now;
+  attr_.ctime = now;
+}
+
+// --- directories ---
+
+SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Lookup(
+    vfs::CallContext&, const std::string& name) {
+  absl::MutexLock l(&mu_);
+  auto it = children_.find(name);
+  if (it == children_.end()) return Errno(ENOENT);
+  return std::shared_ptr<vfs::Inode>(it->second);
+}
+
+SysResult<std::vector<vfs::Dirent>> TmpfsDir::ReadDir(vfs::CallContext&) {
+  std::vector<std::pair<std::string, std::shared_ptr<TmpfsInode>>> kids;
+  {
+    absl::MutexLock l(&mu_);
+    kids.assign(children_.begin(), children_.end());
+  }
+  std::vector<vfs::Dirent> out;
+  out.reserve(kids.size());
+  for (auto& [name, inode] : kids) {
+    SENTRY_ASSIGN_OR_RETURN(vfs::Attr a, inode->GetAttr());
+    out.push_back(vfs::Dirent{name, a.ino, vfs::DirentType(a.mode)});
+  }
+  return out;
+}
+
+SysResult<std::shared_ptr<vfs::FileDescription>> TmpfsDir::Open(
+    vfs::CallContext&, const vfs::VirtualDentry& vd, int flags) {
+  return std::shared_ptr<vfs::FileDescription>(
+      std::make_shared<vfs::DirectoryFD>(vd, flags));
+}
+
+SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::AddNew(
+    const std::string& name, std::shared_ptr<TmpfsInode> child) {
+  {
+    absl::MutexLock l(&mu_);
+    if (!children_.emplace(name, child).second) return Errno(EEXIST);
+  }
+  child->AdjustLinks(1);
+  if (child->IsDir()) AdjustLinks(1);  // the child's ".."
+  Touch(/*modify=*/true);
+  return std::shared_ptr<vfs::Inode>(std::move(child));
+}
+
+SysResult<void> TmpfsDir::AddChild(const std::string& name,
+                                   std::shared_ptr<TmpfsInode> child) {
+  SENTRY_RETURN_IF_ERROR(AddNew(name, std::move(child)));
+  return Ok();
+}
+
+SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Create(vfs::CallContext& ctx,
+                                                        const std::string& name,
+                                                        uint32_t mode) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<TmpfsFile> file,
+                          TmpfsFile::New(fs(), S_IFREG | (mode & 07777),
+                                         ctx.creds().fsuid, ctx.creds().fsgid));
+  return AddNew(name, std::move(file));
+}
+
+SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Mkdir(vfs::CallContext& ctx,
+                                                       const std::string& name,
+                                                       uint32_t mode) {
+  auto dir = std::make_shared<TmpfsDir>(fs(), S_IFDIR | (mode & 07777),
+                                        ctx.creds().fsuid, ctx.creds().fsgid);
+  return AddNew(name, std::move(dir));
+}
+
+SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Symlink(
+    vfs::CallContext& ctx, const std::string& name, const std::string& target) {
+  auto link = std::make_shared<TmpfsSymlink>(fs(), ctx.creds().fsuid,
+                                             ctx.creds().fsgid, target);
+  return AddNew(name, std::move(link));
+}
+
+SysResult<void> TmpfsDir::Unlink(vfs::CallContext&, const std::string& name) {
+  std::shared_ptr<TmpfsInode> child;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = children_.find(name);
+    if (it == children_.end()) return Errno(ENOENT);
+    if (it->second->IsDir()) return Errno(EISDIR);
+    child = std::move(it->second);
+    children_.erase(it);
+  }
+  child->AdjustLinks(-1);
+  Touch(/*modify=*/true);
+  return Ok();
+}
+
+SysResult<void> TmpfsDir::Rmdir(vfs::CallContext& ctx,
+                                const std::string& name) {
+  std::shared_ptr<TmpfsInode> child;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = children_.find(name);
+    if (it == children_.end()) return Errno(ENOENT);
+    if (!it->second->IsDir()) return Errno(ENOTDIR);
+    auto* dir = static_cast<TmpfsDir*>(it->second.get());
+    {
+      absl::MutexLock cl(&dir->mu_);
+      if (!dir->children_.empty()) return Errno(ENOTEMPTY);
+    }
+    child = std::move(it->second);
+    children_.erase(it);
+  }
+  child->AdjustLinks(-2);  // its name and its "."
+  AdjustLinks(-1);         // its ".."
+  Touch(/*modify=*/true);
+  return Ok();
+}
+
+// --- regular files ---
+
+TmpfsFile::TmpfsFile(TmpfsFilesystem* fs, uint32_t mode, uint32_t uid,
+                     uint32_t gid, std::shared_ptr<HostFd> memfd)
+    : TmpfsInode(fs, mode, uid, gid), memfd_(std::move(memfd)) {}
+
+SysResult<std::shared_ptr<TmpfsFile>> TmpfsFile::New(TmpfsFilesystem* fs,
+                                                     uint32_t mode,
+                                                     uint32_t uid,
+                                                     uint32_t gid) {
+  int fd = static_cast<int>(syscall(SYS_memfd_create, "tmpfs", MFD_CLOEXEC));
+  if (fd < 0) return Errno::FromHost();
+  return std::make_shared<TmpfsFile>(fs, mode, uid, gid,
+                                     std::make_shared<HostFd>(fd));
+}
+
+SysResult<vfs::Attr> TmpfsFile::GetAttr() {
+  SENTRY_ASSIGN_OR_RETURN(vfs::Attr a, TmpfsInode::GetAttr());
+  struct stat st;
+  if (fstat(memfd_->get(), &st) != 0) return Errno::FromHost();
+  a.size = static_cast<uint64_t>(st.st_size);
+  a.blocks = static_cast<uint64_t>(st.st_blocks);
+  // Writes go straight to the memfd, so its times are the file's.
+  a.mtime = st.st_mtim;
+  if (st.st_ctim.tv_sec > a.ctime.tv_sec ||
+      (st.st_ctim.tv_sec == a.ctime.tv_sec &&
+       st.st_ctim.tv_nsec > a.ctime.tv_nsec)) {
+    a.ctime = st.st_ctim;
+  }
+  return a;
+}
+
+SysResult<std::shared_ptr<vfs::FileDescription>> TmpfsFile::Open(
+    vfs::CallContext&, const vfs::VirtualDentry& vd, int flags) {
+  if ((flags & O_TRUNC) != 0 && (flags & O_ACCMODE) != O_RDONLY) {
+    SENTRY_RETURN_IF_ERROR(Truncate(0));
+  }
+  return std::shared_ptr<vfs::FileDescription>(
+      std::make_shared<HostFileFD>(vd, flags, memfd_, /*seekable=*/true));
+}
+
+SysResult<void> TmpfsFile::Truncate(uint64_t size) {
+  if (size > static_cast<uint64_t>(INT64_MAX)) return Errno(EFBIG);
+  if (ftruncate(memfd_->get(), static_cast<off_t>(size)) != 0)
+    return Errno::FromHost();
+  Touch(/*modify=*/true);
+  return Ok();
+}
+
+// --- symlinks ---
+
+TmpfsSymlink::TmpfsSymlink(TmpfsFilesystem* fs, uint32_t uid, uint32_t gid,
+                           std::string target)
+    : TmpfsInode(fs, S_IFLNK | 0777, uid, gid), target_(std::move(target)) {}
+
+SysResult<std::string> TmpfsSymlink::ReadLink(vfs::CallContext&) {
+  return target_;
+}
+
+SysResult<vfs::Attr> TmpfsSymlink::GetAttr() {
+  SENTRY_ASSIGN_OR_RETURN(vfs::Attr a, TmpfsInode::GetAttr());
+  a.size = target_.size();
+  return a;
+}
+
+SysResult<std::shared_ptr<vfs::FileDescription>> TmpfsSymlink::Open(
+    vfs::CallContext&, const vfs::VirtualDentry&, int) {
+  return Errno(ELOOP);
+}
+
+}  // namespace sentry::fs::tmpfs

@@ -1,0 +1,134 @@
+// Open file descriptions: what an fd refers to. Shared by every fd (and
+// every process) that dup'ed or inherited it, and by mappings of the file.
+
+#ifndef SENTRY_VFS_FILE_H_
+#define SENTRY_VFS_FILE_H_
+
+#include <fcntl.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "sentry/base/sys_result.h"
+#include "sentry/vfs/vfs.h"
+
+namespace sentry::vfs {
+
+class FileDescription : public std::enable_shared_from_this<FileDescription> {
+ public:
+  // `flags` are the open flags; creation-only flags are dropped.
+  FileDescription(VirtualDentry vd, int flags);
+  virtual ~FileDescription() = default;
+  FileDescription(const FileDescription&) = delete;
+  FileDescription& operator=(const FileDescription&) = delete;
+
+  const VirtualDentry& vd() const { return vd_; }
+  const std::shared_ptr<Inode>& inode() const { return vd_.dentry->inode(); }
+
+  // Access mode and status flags, as F_GETFL reports them.
+  int flags() const { return flags_.load(); }
+  // F_SETFL: changes only O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT, O_NOATIME.
+  void SetStatusFlags(int flags);
+  bool readable() const {
+    return (flags() & O_ACCMODE) != O_WRONLY && !is_path();
+  }
+  bool writable() const {
+    int acc = flags() & O_ACCMODE;
+    return (acc == O_WRONLY || acc == O_RDWR) && !is_path();
+  }
+  bool is_path() const { return (flags() & O_PATH) != 0; }
+
+  // True for files with a position (regular files, directories, block
+  // devices); read/write/lseek then use and advance `pos`.
+  virtual bool seekable() const { return true; }
+
+  // I/O at `*offset`, advancing it by what was transferred. Streams ignore
+  // the offset. Partial transfers are successes.
+  virtual SysResult<size_t> Read(CallContext& ctx, char* buf, size_t len,
+                                 int64_t* offset);
+  virtual SysResult<size_t> Write(CallContext& ctx, const char* buf, size_t len,
+                                  int64_t* offset);
+
+  virtual SysResult<Attr> Stat();
+
+  // lseek(2) for whence SEEK_SET/CUR/END, on `*pos`.
+  virtual SysResult<int64_t> Seek(int64_t offset, int whence, int64_t* pos);
+
+  virtual SysResult<int64_t> Ioctl(CallContext& ctx, uint32_t cmd,
+                                   uint64_t arg);
+
+  // Directory entries from the description's position on, "." and ".."
+  // included; `emit` returns false when the guest's buffer is full (that
+  // entry is then not consumed). Each entry carries the offset after it.
+  using DirentSink = std::function<bool(const Dirent& d, int64_t next_offset)>;
+  virtual SysResult<void> IterDirents(CallContext& ctx, const DirentSink& emit);
+
+  virtual SysResult<MmapTarget> GetMmapTarget();
+
+  // What /proc/PID/fd/N shows for files with no path ("pipe:[N]"); empty
+  // for files that have one.
+  virtual std::string AnonName() const { return ""; }
+
+  // The file position and the lock that serializes its users.
+  absl::Mutex pos_mu;
+  int64_t pos ABSL_GUARDED_BY(pos_mu) = 0;
+
+ private:
+  const VirtualDentry vd_;
+  std::atomic<int> flags_;
+};
+
+// A directory opened for reading. Lists the directory once, when reading
+// starts at offset 0, and serves getdents from that snapshot, so a listing
+// is stable while the directory changes (as POSIX allows), and offsets
+// are plain indexes.
+class DirectoryFD : public FileDescription {
+ public:
+  using FileDescription::FileDescription;
+
+  SysResult<void> IterDirents(CallContext& ctx,
+                              const DirentSink& emit) override;
+  SysResult<int64_t> Seek(int64_t offset, int whence, int64_t* pos) override;
+  SysResult<size_t> Read(CallContext&, char*, size_t, int64_t*) override {
+    return Errno(EISDIR);
+  }
+  SysResult<size_t> Write(CallContext&, const char*, size_t,
+                          int64_t*) override {
+    return Errno(EISDIR);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<Dirent> snapshot_ ABSL_GUARDED_BY(mu_);
+  bool have_snapshot_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// A description opened with O_PATH: it names a file but allows no I/O.
+class PathFD final : public FileDescription {
+ public:
+  using FileDescription::FileDescription;
+  SysResult<size_t> Read(CallContext&, char*, size_t, int64_t*) override {
+    return Errno(EBADF);
+  }
+  SysResult<size_t> Write(CallContext&, const char*, size_t,
+                          int64_t*) override {
+    return Errno(EBADF);
+  }
+  SysResult<int64_t> Ioctl(CallContext&, uint32_t, uint64_t) override {
+    return Errno(EBADF);
+  }
+  SysResult<void> IterDirents(CallContext&, const DirentSink&) override {
+    return Errno(EBADF);
+  }
+  SysResult<int64_t> Seek(int64_t, int, int64_t*) override {
+    return Errno(EBADF);
+  }
+};
+
+}  // namespace sentry::vfs
+
+#endif  // SENTRY_VFS_FILE_H_

@@ -1,0 +1,51 @@
+// VFS operations on paths, with Linux's rules for flags, permissions and
+// read-only mounts. System call handlers call these; filesystems implement
+// the Inode hooks beneath them.
+
+#ifndef SENTRY_VFS_OPS_H_
+#define SENTRY_VFS_OPS_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sentry/base/sys_result.h"
+#include "sentry/vfs/file.h"
+#include "sentry/vfs/resolve.h"
+#include "sentry/vfs/vfs.h"
+
+namespace sentry::vfs {
+
+// Where a path is resolved: the namespace, the task's root, and the
+// directory relative paths start from.
+struct PathContext {
+  const MountNamespace* ns;
+  VirtualDentry root;
+  VirtualDentry start;
+};
+
+// open(2). `mode` is the creation mode with the umask already applied.
+SysResult<std::shared_ptr<FileDescription>> OpenAt(CallContext& ctx,
+                                                   const PathContext& pc,
+                                                   std::string_view path,
+                                                   int flags, uint32_t mode);
+
+// Opens an already-resolved location (after its permission checks).
+SysResult<std::shared_ptr<FileDescription>> OpenResolved(
+    CallContext& ctx, const VirtualDentry& vd, int flags);
+
+SysResult<void> MkdirAt(CallContext& ctx, const PathContext& pc,
+                        std::string_view path, uint32_t mode);
+SysResult<void> SymlinkAt(CallContext& ctx, const PathContext& pc,
+                          const std::string& target, std::string_view path);
+// unlink(2), or rmdir(2) when `dir` is set.
+SysResult<void> UnlinkAt(CallContext& ctx, const PathContext& pc,
+                         std::string_view path, bool dir);
+
+// Checks `may` (auth::kMay* bits) against the file at `vd` for the caller,
+// including EROFS for writes to read-only mounts.
+SysResult<void> CheckAccess(CallContext& ctx, const VirtualDentry& vd, int may);
+
+}  // namespace sentry::vfs
+
+#endif  // SENTRY_VFS_OPS_H_

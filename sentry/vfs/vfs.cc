@@ -1,0 +1,199 @@
+#include "sentry/vfs/vfs.h"
+
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+
+namespace sentry::vfs {
+
+namespace {
+std::atomic<uint64_t> next_anon_minor{16};
+std::atomic<uint64_t> next_mount_id{1};
+}  // namespace
+
+SysResult<void> CallContext::CopyInFull(GuestAddr addr, void* dst, size_t len) {
+  SENTRY_ASSIGN_OR_RETURN(size_t n, CopyIn(addr, dst, len));
+  if (n != len) return Errno(EFAULT);
+  return Ok();
+}
+
+SysResult<void> CallContext::CopyOutFull(GuestAddr addr, const void* src,
+                                         size_t len) {
+  SENTRY_ASSIGN_OR_RETURN(size_t n, CopyOut(addr, src, len));
+  if (n != len) return Errno(EFAULT);
+  return Ok();
+}
+
+Filesystem::Filesystem(std::string type)
+    : type_(std::move(type)), dev_(makedev(0, next_anon_minor.fetch_add(1))) {}
+
+SysResult<std::shared_ptr<Inode>> Inode::Lookup(CallContext&,
+                                                const std::string&) {
+  return Errno(ENOTDIR);
+}
+
+SysResult<std::vector<Dirent>> Inode::ReadDir(CallContext&) {
+  return Errno(ENOTDIR);
+}
+
+SysResult<std::string> Inode::ReadLink(CallContext&) { return Errno(EINVAL); }
+
+SysResult<std::optional<VirtualDentry>> Inode::FollowMagic(CallContext&) {
+  return std::optional<VirtualDentry>();
+}
+
+SysResult<std::shared_ptr<Inode>> Inode::Create(CallContext&,
+                                                const std::string&, uint32_t) {
+  return Errno(EPERM);
+}
+
+SysResult<std::shared_ptr<Inode>> Inode::Mkdir(CallContext&, const std::string&,
+                                               uint32_t) {
+  return Errno(EPERM);
+}
+
+SysResult<std::shared_ptr<Inode>> Inode::Symlink(CallContext&,
+                                                 const std::string&,
+                                                 const std::string&) {
+  return Errno(EPERM);
+}
+
+SysResult<void> Inode::Unlink(CallContext&, const std::string&) {
+  return Errno(EPERM);
+}
+
+SysResult<void> Inode::Rmdir(CallContext&, const std::string&) {
+  return Errno(EPERM);
+}
+
+SysResult<void> Inode::Truncate(uint64_t) { return Errno(EINVAL); }
+
+Dentry::Dentry(std::shared_ptr<Dentry> parent, std::string name,
+               std::shared_ptr<Inode> inode)
+    : parent_(std::move(parent)),
+      name_(std::move(name)),
+      inode_(std::move(inode)) {}
+
+SysResult<std::shared_ptr<Dentry>> Dentry::Child(CallContext& ctx,
+                                                 const std::string& name) {
+  {
+    absl::MutexLock l(&mu_);
+    auto it = children_.find(name);
+    if (it != children_.end()) return it->second;
+  }
+  // Ask the filesystem without holding the lock: it may block on the gofer.
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode,
+                          inode_->Lookup(ctx, name));
+  auto child =
+      std::make_shared<Dentry>(shared_from_this(), name, std::move(inode));
+  absl::MutexLock l(&mu_);
+  // Another thread may have won the race; keep the first so every user of
+  // the name shares one dentry.
+  auto [it, inserted] = children_.emplace(name, std::move(child));
+  return it->second;
+}
+
+void Dentry::Forget(const std::string& name) {
+  absl::MutexLock l(&mu_);
+  children_.erase(name);
+}
+
+std::shared_ptr<Dentry> Dentry::Insert(const std::string& name,
+                                       std::shared_ptr<Inode> inode) {
+  auto child =
+      std::make_shared<Dentry>(shared_from_this(), name, std::move(inode));
+  absl::MutexLock l(&mu_);
+  children_[name] = child;
+  return child;
+}
+
+Mount::Mount(std::shared_ptr<Filesystem> fs, std::shared_ptr<Dentry> root,
+             int flags, std::string source)
+    : fs_(std::move(fs)),
+      root_(std::move(root)),
+      flags_(flags),
+      id_(next_mount_id.fetch_add(1)),
+      source_(std::move(source)) {}
+
+VirtualDentry Mount::mountpoint() const {
+  std::shared_ptr<Mount> parent = parent_.lock();
+  if (!parent) return {};
+  return {std::move(parent), mountpoint_};
+}
+
+MountNamespace::MountNamespace(std::shared_ptr<Mount> root)
+    : root_(std::move(root)) {
+  absl::MutexLock l(&mu_);
+  order_.push_back(root_);
+}
+
+VirtualDentry MountNamespace::Root() const { return {root_, root_->root()}; }
+
+SysResult<void> MountNamespace::Attach(const VirtualDentry& at,
+                                       std::shared_ptr<Mount> mount) {
+  if (!at.valid() || !at.dentry->inode()->IsDir()) return Errno(ENOTDIR);
+  absl::MutexLock l(&mu_);
+  if (mount->parent_.lock() != nullptr) return Errno(EBUSY);
+  mount->parent_ = at.mount;
+  mount->mountpoint_ = at.dentry;
+  mounts_[Key{at.mount.get(), at.dentry.get()}].push_back(mount);
+  order_.push_back(mount);
+  at.dentry->mount_count.fetch_add(1);
+  return Ok();
+}
+
+std::shared_ptr<Mount> MountNamespace::MountedAt(const Mount* m,
+                                                 const Dentry* d) const {
+  absl::MutexLock l(&mu_);
+  auto it = mounts_.find(Key{m, d});
+  if (it == mounts_.end() || it->second.empty()) return nullptr;
+  return it->second.back();
+}
+
+std::vector<std::shared_ptr<Mount>> MountNamespace::Mounts() const {
+  absl::MutexLock l(&mu_);
+  return order_;
+}
+
+std::string MountNamespace::PathOf(const VirtualDentry& vd,
+                                   const VirtualDentry& root) const {
+  std::vector<const std::string*> parts;
+  VirtualDentry cur = vd;
+  while (cur.valid() && cur != root) {
+    if (cur.dentry == cur.mount->root()) {
+      VirtualDentry mp = cur.mount->mountpoint();
+      if (!mp.valid()) break;  // namespace root
+      cur = std::move(mp);
+      continue;
+    }
+    parts.push_back(&cur.dentry->name());
+    cur = {cur.mount, cur.dentry->parent()};
+  }
+  if (parts.empty()) return "/";
+  std::string path;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    path += '/';
+    path += **it;
+  }
+  return path;
+}
+
+struct stat ToStat(const Attr& a) {
+  struct stat st = {};
+  st.st_dev = a.dev;
+  st.st_ino = a.ino;
+  st.st_mode = a.mode;
+  st.st_nlink = a.nlink;
+  st.st_uid = a.uid;
+  st.st_gid = a.gid;
+  st.st_rdev = a.rdev;
+  st.st_size = static_cast<off_t>(a.size);
+  st.st_blksize = a.blksize;
+  st.st_blocks = static_cast<blkcnt_t>(a.blocks);
+  st.st_atim = a.atime;
+  st.st_mtim = a.mtime;
+  st.st_ctim = a.ctime;
+  return st;
+}
+
+}  // namespace sentry::vfs

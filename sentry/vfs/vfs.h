@@ -1,0 +1,298 @@
+// The sentry's virtual filesystem: inodes, dentries, mounts.
+//
+// Ownership: a Dentry owns its Inode and holds its parent; a parent caches its
+// children (the dentry cache). A Mount owns its filesystem's root dentry and
+// the mountpoint it covers. VirtualDentry (mount + dentry) is what paths
+// resolve to, what fd tables and cwd hold, and is always owning.
+//
+// Lock order: MountNamespace::mu_ before Dentry::mu_; Dentry::mu_ of a parent
+// before a child's. No filesystem call (Inode::*) is made with a Dentry lock
+// held, since filesystems may block on the gofer.
+
+#ifndef SENTRY_VFS_VFS_H_
+#define SENTRY_VFS_VFS_H_
+
+#include <sys/stat.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "sentry/auth/credentials.h"
+#include "sentry/base/guest_addr.h"
+#include "sentry/base/sys_result.h"
+
+namespace sentry::vfs {
+
+class Dentry;
+class FileDescription;
+class Inode;
+class Mount;
+
+// File attributes as statx reports them.
+struct Attr {
+  uint64_t ino = 0;
+  uint64_t dev = 0;
+  uint32_t mode = 0;
+  uint32_t nlink = 1;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t rdev = 0;
+  uint64_t size = 0;
+  uint64_t blocks = 0;
+  uint32_t blksize = 4096;
+  struct timespec atime {};
+  struct timespec mtime {};
+  struct timespec ctime {};
+};
+
+struct Dirent {
+  std::string name;
+  uint64_t ino = 0;
+  uint8_t type = 0;  // DT_*
+};
+
+inline uint8_t DirentType(uint32_t mode) {
+  return static_cast<uint8_t>((mode & S_IFMT) >> 12);
+}
+
+// What a filesystem may ask of the task on whose behalf it runs, without
+// depending on the kernel: its credentials and its memory.
+class CallContext {
+ public:
+  virtual ~CallContext() = default;
+  virtual const auth::Credentials& creds() const = 0;
+  virtual SysResult<size_t> CopyIn(GuestAddr addr, void* dst, size_t len) = 0;
+  virtual SysResult<size_t> CopyOut(GuestAddr addr, const void* src,
+                                    size_t len) = 0;
+
+  // Copies exactly `len` bytes or fails with EFAULT.
+  SysResult<void> CopyInFull(GuestAddr addr, void* dst, size_t len);
+  SysResult<void> CopyOutFull(GuestAddr addr, const void* src, size_t len);
+  template <typename T>
+  SysResult<void> CopyInObj(GuestAddr addr, T* obj) {
+    return CopyInFull(addr, obj, sizeof(T));
+  }
+  template <typename T>
+  SysResult<void> CopyOutObj(GuestAddr addr, const T& obj) {
+    return CopyOutFull(addr, &obj, sizeof(T));
+  }
+};
+
+struct StatFs {
+  uint64_t type = 0, bsize = 4096, blocks = 0, bfree = 0, bavail = 0, files = 0,
+           ffree = 0;
+  uint64_t namelen = 255, frsize = 4096, flags = 0;
+};
+
+class Filesystem {
+ public:
+  // `type` as /proc/filesystems names it ("tmpfs", "proc", ...).
+  explicit Filesystem(std::string type);
+  virtual ~Filesystem() = default;
+  Filesystem(const Filesystem&) = delete;
+  Filesystem& operator=(const Filesystem&) = delete;
+
+  const std::string& type() const { return type_; }
+  // An anonymous device number (major 0), unique to this filesystem.
+  uint64_t dev() const { return dev_; }
+
+  virtual SysResult<StatFs> GetStatFs() = 0;
+
+ private:
+  const std::string type_;
+  const uint64_t dev_;
+};
+
+// Where a file's pages come from when the guest maps it.
+struct MmapTarget {
+  int host_fd = -1;  // owned by the file description, valid while it lives
+  uint64_t offset_base = 0;
+};
+
+struct VirtualDentry {
+  std::shared_ptr<Mount> mount;
+  std::shared_ptr<Dentry> dentry;
+
+  bool valid() const { return mount != nullptr && dentry != nullptr; }
+  bool operator==(const VirtualDentry& o) const {
+    return mount == o.mount && dentry == o.dentry;
+  }
+  bool operator!=(const VirtualDentry& o) const { return !(*this == o); }
+};
+
+// A file of some filesystem. Implementations are per filesystem; the type
+// bits of the mode never change.
+class Inode {
+ public:
+  explicit Inode(uint32_t type) : type_(type & S_IFMT) {}
+  virtual ~Inode() = default;
+  Inode(const Inode&) = delete;
+  Inode& operator=(const Inode&) = delete;
+
+  uint32_t type() const { return type_; }
+  bool IsDir() const { return type_ == S_IFDIR; }
+  bool IsSymlink() const { return type_ == S_IFLNK; }
+  bool IsRegular() const { return type_ == S_IFREG; }
+
+  virtual SysResult<Attr> GetAttr() = 0;
+
+  // Directories: the child called `name` (a single component, never "." or
+  // ".."), and all children.
+  virtual SysResult<std::shared_ptr<Inode>> Lookup(CallContext& ctx,
+                                                   const std::string& name);
+  virtual SysResult<std::vector<Dirent>> ReadDir(CallContext& ctx);
+
+  // Symlinks: the target. A "magic" link (/proc/self/exe, /proc/PID/fd/N)
+  // also resolves straight to a location instead of through its text.
+  virtual SysResult<std::string> ReadLink(CallContext& ctx);
+  virtual SysResult<std::optional<VirtualDentry>> FollowMagic(CallContext& ctx);
+
+  // Opens the file at `vd` (whose inode is this). `flags` are the guest's
+  // open flags; access checks have been done.
+  virtual SysResult<std::shared_ptr<FileDescription>> Open(
+      CallContext& ctx, const VirtualDentry& vd, int flags) = 0;
+
+  // Directory changes. `name` is one component, never "." or ".."; the VFS
+  // has checked the mount is writable and the caller may write here. `mode`
+  // has the umask applied. Filesystems that cannot do these say EPERM.
+  virtual SysResult<std::shared_ptr<Inode>> Create(CallContext& ctx,
+                                                   const std::string& name,
+                                                   uint32_t mode);
+  virtual SysResult<std::shared_ptr<Inode>> Mkdir(CallContext& ctx,
+                                                  const std::string& name,
+                                                  uint32_t mode);
+  virtual SysResult<std::shared_ptr<Inode>> Symlink(CallContext& ctx,
+                                                    const std::string& name,
+                                                    const std::string& target);
+  virtual SysResult<void> Unlink(CallContext& ctx, const std::string& name);
+  virtual SysResult<void> Rmdir(CallContext& ctx, const std::string& name);
+
+  // Regular files: sets the size (truncate(2)).
+  virtual SysResult<void> Truncate(uint64_t size);
+
+ private:
+  const uint32_t type_;
+};
+
+class Dentry : public std::enable_shared_from_this<Dentry> {
+ public:
+  // `parent` is null only for a filesystem's root.
+  Dentry(std::shared_ptr<Dentry> parent, std::string name,
+         std::shared_ptr<Inode> inode);
+  Dentry(const Dentry&) = delete;
+  Dentry& operator=(const Dentry&) = delete;
+
+  const std::shared_ptr<Inode>& inode() const { return inode_; }
+  const std::shared_ptr<Dentry>& parent() const { return parent_; }
+  const std::string& name() const { return name_; }
+
+  // The child `name`, from the cache or the filesystem.
+  SysResult<std::shared_ptr<Dentry>> Child(CallContext& ctx,
+                                           const std::string& name);
+
+  // Drops a cached child (the file was removed or replaced).
+  void Forget(const std::string& name);
+
+  // Caches a child just created in this directory.
+  std::shared_ptr<Dentry> Insert(const std::string& name,
+                                 std::shared_ptr<Inode> inode);
+
+  // Counts mounts stacked on this dentry, so path walks skip the mount table
+  // for the common case.
+  std::atomic<int> mount_count{0};
+
+ private:
+  const std::shared_ptr<Dentry> parent_;
+  const std::string name_;
+  const std::shared_ptr<Inode> inode_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Dentry>> children_
+      ABSL_GUARDED_BY(mu_);
+};
+
+// Mount flags (MS_*) the sentry honours.
+inline constexpr int kMountReadOnly = 1;  // MS_RDONLY
+inline constexpr int kMountNoSuid = 2;    // MS_NOSUID
+inline constexpr int kMountNoDev = 4;     // MS_NODEV
+inline constexpr int kMountNoExec = 8;    // MS_NOEXEC
+
+class Mount {
+ public:
+  Mount(std::shared_ptr<Filesystem> fs, std::shared_ptr<Dentry> root, int flags,
+        std::string source);
+
+  const std::shared_ptr<Filesystem>& fs() const { return fs_; }
+  const std::shared_ptr<Dentry>& root() const { return root_; }
+  int flags() const { return flags_; }
+  bool readonly() const { return (flags_ & kMountReadOnly) != 0; }
+  uint64_t id() const { return id_; }
+  const std::string& source() const { return source_; }
+
+  // Where this mount is attached; empty for a namespace's root mount.
+  VirtualDentry mountpoint() const;
+
+ private:
+  friend class MountNamespace;
+  const std::shared_ptr<Filesystem> fs_;
+  const std::shared_ptr<Dentry> root_;
+  const int flags_;
+  const uint64_t id_;
+  const std::string source_;
+  // Set once when attached; the parent mount outlives its children.
+  std::weak_ptr<Mount> parent_;
+  std::shared_ptr<Dentry> mountpoint_;
+};
+
+class MountNamespace {
+ public:
+  explicit MountNamespace(std::shared_ptr<Mount> root);
+
+  VirtualDentry Root() const;
+
+  // Attaches `mount` on `at`, covering what is there.
+  SysResult<void> Attach(const VirtualDentry& at, std::shared_ptr<Mount> mount);
+
+  // The topmost mount on (m, d), or null.
+  std::shared_ptr<Mount> MountedAt(const Mount* m, const Dentry* d) const;
+
+  // Every mount, parents before children (for /proc/mounts).
+  std::vector<std::shared_ptr<Mount>> Mounts() const;
+
+  // The absolute path of `vd` as seen from `root`, as getcwd and
+  // /proc/PID/fd report it. Locations outside `root` are reported from the
+  // namespace root, as Linux does.
+  std::string PathOf(const VirtualDentry& vd, const VirtualDentry& root) const;
+
+ private:
+  struct Key {
+    const Mount* mount;
+    const Dentry* dentry;
+    bool operator==(const Key& o) const {
+      return mount == o.mount && dentry == o.dentry;
+    }
+    template <typename H>
+    friend H AbslHashValue(H h, const Key& k) {
+      return H::combine(std::move(h), k.mount, k.dentry);
+    }
+  };
+
+  const std::shared_ptr<Mount> root_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<Key, std::vector<std::shared_ptr<Mount>>> mounts_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<Mount>> order_ ABSL_GUARDED_BY(mu_);
+};
+
+// Converts an Attr to the guest's struct stat.
+struct stat ToStat(const Attr& a);
+
+}  // namespace sentry::vfs
+
+#endif  // SENTRY_VFS_VFS_H_
