@@ -54,6 +54,14 @@ class AddressSpace {
   virtual sentry::SysResult<void> Unmap(uint64_t addr, uint64_t len) = 0;
   virtual sentry::SysResult<void> Protect(uint64_t addr, uint64_t len,
                                           int prot) = 0;
+  // Moves the pages of [old_addr, old_addr+old_len) to new_addr, growing or
+  // shrinking to new_len, replacing whatever was at the destination.
+  virtual sentry::SysResult<void> Remap(uint64_t old_addr, uint64_t old_len,
+                                        uint64_t new_addr,
+                                        uint64_t new_len) = 0;
+  // Applies madvise(advice) to the host pages (MADV_DONTNEED, MADV_FREE).
+  virtual sentry::SysResult<void> Advise(uint64_t addr, uint64_t len,
+                                         int advice) = 0;
 
   // Copies between guest memory and the sentry, honouring the guest's page
   // protections as a guest system call would. Returns the bytes copied, which

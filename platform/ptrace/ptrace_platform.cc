@@ -398,6 +398,20 @@ class PtraceAddressSpace final : public AddressSpace {
                          {addr, len, static_cast<uint64_t>(prot)});
   }
 
+  SysResult<void> Remap(uint64_t old_addr, uint64_t old_len, uint64_t new_addr,
+                        uint64_t new_len) override {
+    SENTRY_RETURN_IF_ERROR(CheckRange(old_addr, old_len));
+    SENTRY_RETURN_IF_ERROR(CheckRange(new_addr, new_len));
+    return InjectChecked(SYS_mremap, {old_addr, old_len, new_len,
+                                      MREMAP_MAYMOVE | MREMAP_FIXED, new_addr});
+  }
+
+  SysResult<void> Advise(uint64_t addr, uint64_t len, int advice) override {
+    SENTRY_RETURN_IF_ERROR(CheckRange(addr, len));
+    return InjectChecked(SYS_madvise,
+                         {addr, len, static_cast<uint64_t>(advice)});
+  }
+
   SysResult<size_t> Read(uint64_t addr, void* dst, size_t len) override {
     if (len == 0) return size_t{0};
     struct iovec local = {dst, len};
@@ -675,8 +689,8 @@ std::vector<sock_filter> BuildStubFilter() {
   static_assert((kStubStart >> 32) == ((kStubEnd - 1) >> 32),
                 "the stub must not straddle a 4 GiB boundary");
   const uint32_t allowed[] = {
-      SYS_mmap,  SYS_munmap, SYS_mprotect, SYS_madvise, SYS_clone,
-      SYS_pause, SYS_gettid, SYS_tkill,    SYS_exit,
+      SYS_mmap,  SYS_munmap, SYS_mprotect, SYS_madvise, SYS_mremap,
+      SYS_clone, SYS_pause,  SYS_gettid,   SYS_tkill,   SYS_exit,
   };
   std::vector<sock_filter> f;
   auto stmt = [&](uint16_t code, uint32_t k) {

@@ -122,6 +122,19 @@ TEST_P(PlatformTest, RefusesTheStubAndNullPage) {
   EXPECT_FALSE(as_->Map(0, 0x1000, PROT_READ, {}).ok());
 }
 
+TEST_P(PlatformTest, RemapMovesContentAndAdviseZeroes) {
+  ASSERT_TRUE(as_->Map(kData, 0x2000, PROT_READ | PROT_WRITE, {}).ok());
+  ASSERT_TRUE(as_->Write(kData + 0x1000, "moved", 5).ok());
+  ASSERT_TRUE(as_->Remap(kData, 0x2000, kStack, 0x3000).ok());
+  char buf[8] = {};
+  EXPECT_EQ(as_->Read(kData, buf, 1).err(), EFAULT);
+  ASSERT_TRUE(as_->Read(kStack + 0x1000, buf, 5).ok());
+  EXPECT_EQ(std::string(buf, 5), "moved");
+  ASSERT_TRUE(as_->Advise(kStack, 0x3000, MADV_DONTNEED).ok());
+  ASSERT_TRUE(as_->Read(kStack + 0x1000, buf, 5).ok());
+  EXPECT_EQ(std::string(buf, 5), std::string(5, '\0'));
+}
+
 TEST_P(PlatformTest, FileBackedMapping) {
   int fd = static_cast<int>(syscall(SYS_memfd_create, "t", MFD_CLOEXEC));
   ASSERT_GE(fd, 0);

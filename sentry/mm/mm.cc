@@ -1,0 +1,526 @@
+#include "sentry/mm/mm.h"
+
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+
+namespace sentry::mm {
+
+namespace {
+
+constexpr int kProtMask = PROT_READ | PROT_WRITE | PROT_EXEC;
+
+uint64_t PageUp(uint64_t v) { return (v + kPageSize - 1) & ~(kPageSize - 1); }
+uint64_t PageDown(uint64_t v) { return v & ~(kPageSize - 1); }
+
+uint64_t RandomPages(uint64_t max_pages) {
+  if (max_pages == 0) return 0;
+  uint64_t r = 0;
+  if (getrandom(&r, sizeof(r), 0) != sizeof(r)) return 0;
+  return (r % max_pages) * kPageSize;
+}
+
+// Two neighbouring VMAs that Linux would show as one.
+bool CanMerge(const Vma& a, const Vma& b) {
+  if (a.end != b.start || a.prot != b.prot || a.max_prot != b.max_prot ||
+      a.shared != b.shared || a.growsdown != b.growsdown || a.name != b.name ||
+      a.file != b.file || a.shm != b.shm) {
+    return false;
+  }
+  if (a.file || a.shm) return a.offset + (a.end - a.start) == b.offset;
+  return true;
+}
+
+}  // namespace
+
+MemoryManager::MemoryManager(std::unique_ptr<platform::AddressSpace> as,
+                             uint64_t max_addr)
+    : as_(std::move(as)), max_addr_(max_addr) {}
+
+void MemoryManager::ChooseLayout(uint64_t stack_rlimit, bool randomize) {
+  // As arch/x86/mm/mmap.c: the stack at the top (randomized by up to 16 GiB),
+  // the mmap base a stack-sized gap below it (randomized by up to 1 TiB).
+  constexpr uint64_t kStackRandomPages = 1ULL << 22;
+  constexpr uint64_t kMmapRandomPages = 1ULL << 28;
+  constexpr uint64_t kMinGap = 128ULL << 20;
+  constexpr uint64_t kStackGuardGap = 256 * kPageSize;
+  uint64_t stack_rnd = randomize ? RandomPages(kStackRandomPages) : 0;
+  uint64_t mmap_rnd = randomize ? RandomPages(kMmapRandomPages) : 0;
+  uint64_t limit = std::min<uint64_t>(stack_rlimit, max_addr_ / 6 * 5);
+  uint64_t gap = std::clamp<uint64_t>(limit + kStackGuardGap + stack_rnd,
+                                      kMinGap, max_addr_ / 6 * 5);
+  absl::MutexLock l(&mu_);
+  stack_top_ = PageDown(max_addr_ - stack_rnd);
+  mmap_base_ = PageDown(max_addr_ - gap - mmap_rnd);
+}
+
+uint64_t MemoryManager::mmap_base() const {
+  absl::ReaderMutexLock l(&mu_);
+  return mmap_base_;
+}
+
+uint64_t MemoryManager::stack_top() const {
+  absl::ReaderMutexLock l(&mu_);
+  return stack_top_;
+}
+
+bool MemoryManager::RangeFree(uint64_t start, uint64_t end) const {
+  if (start < platform::kMinUserAddress || end > max_addr_ || start >= end)
+    return false;
+  auto it = vmas_.lower_bound(start);
+  if (it != vmas_.end() && it->second.start < end) return false;
+  if (it != vmas_.begin() && std::prev(it)->second.end > start) return false;
+  return true;
+}
+
+bool MemoryManager::RangeFullyMapped(uint64_t start, uint64_t end) const {
+  uint64_t cur = start;
+  auto it = vmas_.upper_bound(start);
+  if (it != vmas_.begin()) --it;
+  for (; it != vmas_.end() && cur < end; ++it) {
+    if (it->second.end <= cur) continue;
+    if (it->second.start > cur) return false;
+    cur = it->second.end;
+  }
+  return cur >= end;
+}
+
+SysResult<uint64_t> MemoryManager::FindGap(uint64_t hint, uint64_t len) const {
+  if (len > max_addr_ - platform::kMinUserAddress) return Errno(ENOMEM);
+  if (hint != 0) {
+    hint = PageDown(hint);
+    if (hint >= platform::kMinUserAddress && hint <= max_addr_ - len &&
+        RangeFree(hint, hint + len)) {
+      return hint;
+    }
+  }
+  // Top-down from the mmap base, then from the top of the address space.
+  for (uint64_t top : {mmap_base_, max_addr_}) {
+    uint64_t end = top;
+    auto it = vmas_.lower_bound(end);
+    while (true) {
+      // The gap between the VMA before `it` and `end`.
+      uint64_t gap_start = platform::kMinUserAddress;
+      if (it != vmas_.begin())
+        gap_start = std::max(gap_start, std::prev(it)->second.end);
+      if (end >= gap_start + len && end - len >= gap_start) {
+        uint64_t candidate = end - len;
+        if (RangeFree(candidate, end)) return candidate;
+      }
+      if (it == vmas_.begin()) break;
+      --it;
+      end = std::min(end, it->second.start);
+    }
+  }
+  return Errno(ENOMEM);
+}
+
+void MemoryManager::SplitAt(uint64_t addr) {
+  auto it = vmas_.upper_bound(addr);
+  if (it == vmas_.begin()) return;
+  --it;
+  Vma& v = it->second;
+  if (v.start >= addr || v.end <= addr) return;
+  Vma tail = v;
+  tail.start = addr;
+  if (tail.file || tail.shm) tail.offset += addr - v.start;
+  v.end = addr;
+  vmas_.emplace(addr, std::move(tail));
+}
+
+SysResult<void> MemoryManager::UnmapLocked(uint64_t start, uint64_t end) {
+  SplitAt(start);
+  SplitAt(end);
+  bool any = false;
+  for (auto it = vmas_.lower_bound(start);
+       it != vmas_.end() && it->second.start < end;) {
+    it = vmas_.erase(it);
+    any = true;
+  }
+  if (any) return as_->Unmap(start, end - start);
+  return Ok();
+}
+
+platform::MapSource MemoryManager::SourceOf(const Vma& v) const {
+  platform::MapSource src;
+  src.shared = v.shared;
+  src.offset = v.offset;
+  if (v.shm) {
+    src.host_fd = v.shm->get();
+  } else if (v.file) {
+    SysResult<vfs::MmapTarget> t = v.file->GetMmapTarget();
+    if (t.ok()) {
+      src.host_fd = t->host_fd;
+      src.offset += t->offset_base;
+    }
+  }
+  return src;
+}
+
+SysResult<void> MemoryManager::InsertLocked(Vma vma) {
+  SENTRY_RETURN_IF_ERROR(
+      as_->Map(vma.start, vma.end - vma.start, vma.prot, SourceOf(vma)));
+  uint64_t start = vma.start, end = vma.end;
+  vmas_[start] = std::move(vma);
+  MergeAround(start, end);
+  return Ok();
+}
+
+void MemoryManager::MergeAround(uint64_t start, uint64_t end) {
+  auto it = vmas_.upper_bound(start);
+  if (it != vmas_.begin()) --it;
+  if (it != vmas_.begin()) --it;  // start from the VMA before the range
+  while (it != vmas_.end() && it->second.start <= end) {
+    auto next = std::next(it);
+    if (next != vmas_.end() && CanMerge(it->second, next->second)) {
+      it->second.end = next->second.end;
+      vmas_.erase(next);
+      continue;
+    }
+    it = next;
+  }
+}
+
+SysResult<uint64_t> MemoryManager::MMap(const MMapRequest& req) {
+  if (req.length == 0) return Errno(EINVAL);
+  if (req.length > max_addr_) return Errno(ENOMEM);
+  uint64_t len = PageUp(req.length);
+  bool fixed = (req.flags & MAP_FIXED) != 0;
+  bool noreplace = (req.flags & MAP_FIXED_NOREPLACE) != 0;
+  bool shared = (req.flags & MAP_TYPE) == MAP_SHARED ||
+                (req.flags & MAP_TYPE) == MAP_SHARED_VALIDATE;
+  Vma vma;
+  vma.prot = req.prot & kProtMask;
+  vma.shared = shared;
+  vma.growsdown = (req.flags & MAP_GROWSDOWN) != 0;
+  vma.file = req.file;
+  vma.offset = req.offset;
+  vma.name = req.name;
+  if (req.file) {
+    int f = req.file->flags() & O_ACCMODE;
+    vma.max_prot = PROT_READ | PROT_EXEC;
+    if (!shared || f == O_RDWR) vma.max_prot |= PROT_WRITE;
+    SysResult<vfs::Attr> a = req.file->Stat();
+    if (a.ok()) {
+      vma.dev = a->dev;
+      vma.ino = a->ino;
+    }
+  } else {
+    vma.max_prot = kProtMask;
+    vma.offset = 0;
+    if (shared) {
+      int fd =
+          static_cast<int>(syscall(SYS_memfd_create, "shmem", MFD_CLOEXEC));
+      if (fd < 0) return Errno::FromHost();
+      vma.shm = std::make_shared<HostFd>(fd);
+      if (ftruncate(fd, static_cast<off_t>(len)) != 0) return Errno::FromHost();
+      vma.name = "/dev/zero (deleted)";
+    }
+  }
+  absl::MutexLock l(&mu_);
+  uint64_t addr;
+  if (fixed || noreplace) {
+    addr = req.addr;
+    if (addr % kPageSize != 0) return Errno(EINVAL);
+    if (addr < platform::kMinUserAddress) return Errno(EPERM);
+    if (addr > max_addr_ || len > max_addr_ - addr) return Errno(ENOMEM);
+    if (!fixed && !RangeFree(addr, addr + len)) return Errno(EEXIST);
+    // The host mapping replaces the old one atomically: drop the old VMAs
+    // from the list only.
+    SplitAt(addr);
+    SplitAt(addr + len);
+    for (auto it = vmas_.lower_bound(addr);
+         it != vmas_.end() && it->second.start < addr + len;) {
+      it = vmas_.erase(it);
+    }
+  } else {
+    SENTRY_ASSIGN_OR_RETURN(addr, FindGap(req.addr, len));
+  }
+  vma.start = addr;
+  vma.end = addr + len;
+  SENTRY_RETURN_IF_ERROR(InsertLocked(std::move(vma)));
+  return addr;
+}
+
+SysResult<void> MemoryManager::MUnmap(uint64_t addr, uint64_t length) {
+  if (addr % kPageSize != 0 || length == 0) return Errno(EINVAL);
+  if (addr > max_addr_ || length > max_addr_ - addr) return Errno(EINVAL);
+  absl::MutexLock l(&mu_);
+  return UnmapLocked(addr, addr + PageUp(length));
+}
+
+SysResult<void> MemoryManager::MProtect(uint64_t addr, uint64_t length,
+                                        int prot) {
+  if (addr % kPageSize != 0) return Errno(EINVAL);
+  if ((prot & ~(kProtMask | PROT_GROWSDOWN | PROT_GROWSUP)) != 0)
+    return Errno(EINVAL);
+  if (length == 0) return Ok();
+  uint64_t end = addr + PageUp(length);
+  if (end < addr || end > max_addr_) return Errno(ENOMEM);
+  prot &= kProtMask;
+  absl::MutexLock l(&mu_);
+  if (!RangeFullyMapped(addr, end)) return Errno(ENOMEM);
+  for (auto it = vmas_.upper_bound(addr); it != vmas_.begin();) {
+    --it;
+    if (it->second.end > addr) {
+      if ((prot & ~it->second.max_prot) != 0) return Errno(EACCES);
+    }
+    break;
+  }
+  for (auto it = vmas_.lower_bound(addr);
+       it != vmas_.end() && it->second.start < end; ++it) {
+    if ((prot & ~it->second.max_prot) != 0) return Errno(EACCES);
+  }
+  SENTRY_RETURN_IF_ERROR(as_->Protect(addr, end - addr, prot));
+  SplitAt(addr);
+  SplitAt(end);
+  for (auto it = vmas_.lower_bound(addr);
+       it != vmas_.end() && it->second.start < end; ++it) {
+    it->second.prot = prot;
+  }
+  MergeAround(addr, end);
+  return Ok();
+}
+
+SysResult<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len,
+                                          uint64_t new_len, int flags,
+                                          uint64_t new_addr) {
+  if (old_addr % kPageSize != 0) return Errno(EINVAL);
+  if ((flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0)
+    return Errno(EINVAL);
+  if ((flags & MREMAP_FIXED) != 0 && (flags & MREMAP_MAYMOVE) == 0)
+    return Errno(EINVAL);
+  // Not implemented: MREMAP_DONTUNMAP, and old_len == 0 (duplicating a
+  // shared mapping). Both are refused as a kernel without them would.
+  if ((flags & MREMAP_DONTUNMAP) != 0 || old_len == 0) return Errno(EINVAL);
+  if (new_len == 0) return Errno(EINVAL);
+  old_len = PageUp(old_len);
+  new_len = PageUp(new_len);
+  if (old_len == 0 || new_len == 0 || new_len > max_addr_) return Errno(ENOMEM);
+  absl::MutexLock l(&mu_);
+  auto it = vmas_.upper_bound(old_addr);
+  if (it == vmas_.begin()) return Errno(EFAULT);
+  --it;
+  if (it->second.end < old_addr + old_len || it->second.start > old_addr)
+    return Errno(EFAULT);
+  Vma src = it->second;
+  uint64_t old_end = old_addr + old_len;
+
+  auto move_to = [&](uint64_t dst) -> SysResult<uint64_t> {
+    if (src.shm) {
+      uint64_t need = src.offset + (old_addr - src.start) + new_len;
+      struct stat st;
+      if (fstat(src.shm->get(), &st) == 0 &&
+          static_cast<uint64_t>(st.st_size) < need &&
+          ftruncate(src.shm->get(), static_cast<off_t>(need)) != 0) {
+        return Errno::FromHost();
+      }
+    }
+    SENTRY_RETURN_IF_ERROR(as_->Remap(old_addr, old_len, dst, new_len));
+    SplitAt(old_addr);
+    SplitAt(old_end);
+    SplitAt(dst);
+    SplitAt(dst + new_len);
+    for (auto i = vmas_.lower_bound(dst);
+         i != vmas_.end() && i->second.start < dst + new_len;) {
+      i = vmas_.erase(i);
+    }
+    auto moved = vmas_.find(old_addr);
+    Vma v = moved->second;
+    vmas_.erase(moved);
+    v.start = dst;
+    v.end = dst + new_len;
+    vmas_[dst] = std::move(v);
+    MergeAround(dst, dst + new_len);
+    return dst;
+  };
+
+  if ((flags & MREMAP_FIXED) != 0) {
+    if (new_addr % kPageSize != 0 || new_addr < platform::kMinUserAddress ||
+        new_addr > max_addr_ - new_len) {
+      return Errno(EINVAL);
+    }
+    if (new_addr < old_end && old_addr < new_addr + new_len)
+      return Errno(EINVAL);
+    return move_to(new_addr);
+  }
+  if (new_len <= old_len) {
+    if (new_len < old_len)
+      SENTRY_RETURN_IF_ERROR(UnmapLocked(old_addr + new_len, old_end));
+    return old_addr;
+  }
+  uint64_t grow_end = old_addr + new_len;
+  if (old_end == src.end && grow_end <= max_addr_ &&
+      RangeFree(old_end, grow_end)) {
+    Vma ext = src;
+    ext.start = old_end;
+    ext.end = grow_end;
+    if (ext.file || ext.shm) ext.offset = src.offset + (old_end - src.start);
+    if (ext.shm) {
+      if (ftruncate(ext.shm->get(),
+                    static_cast<off_t>(ext.offset + (grow_end - old_end))) !=
+          0) {
+        return Errno::FromHost();
+      }
+    }
+    SENTRY_RETURN_IF_ERROR(InsertLocked(std::move(ext)));
+    return old_addr;
+  }
+  if ((flags & MREMAP_MAYMOVE) == 0) return Errno(ENOMEM);
+  SENTRY_ASSIGN_OR_RETURN(uint64_t dst, FindGap(0, new_len));
+  return move_to(dst);
+}
+
+SysResult<void> MemoryManager::MAdvise(uint64_t addr, uint64_t length,
+                                       int advice) {
+  if (addr % kPageSize != 0) return Errno(EINVAL);
+  uint64_t len = PageUp(length);
+  if (len < length) return Errno(EINVAL);
+  switch (advice) {
+    case MADV_NORMAL:
+    case MADV_RANDOM:
+    case MADV_SEQUENTIAL:
+    case MADV_WILLNEED:
+    case MADV_DONTNEED:
+    case MADV_FREE:
+    case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE:
+    case MADV_DONTDUMP:
+    case MADV_DODUMP:
+    case MADV_MERGEABLE:
+    case MADV_UNMERGEABLE:
+    case MADV_COLD:
+    case MADV_PAGEOUT:
+      break;
+    default:
+      // Not implemented (DONTFORK, WIPEONFORK, REMOVE, HWPOISON, ...):
+      // refused as a kernel that lacks them does.
+      return Errno(EINVAL);
+  }
+  if (len == 0) return Ok();
+  if (addr + len < addr || addr + len > max_addr_) return Errno(ENOMEM);
+  absl::MutexLock l(&mu_);
+  if (!RangeFullyMapped(addr, addr + len)) return Errno(ENOMEM);
+  // Only these change what the guest sees (pages read back as zero or as
+  // the file); the rest are hints with no observable effect.
+  if (advice == MADV_DONTNEED || advice == MADV_FREE) {
+    return as_->Advise(addr, len, advice);
+  }
+  return Ok();
+}
+
+void MemoryManager::SetBrkStart(uint64_t start) {
+  absl::MutexLock l(&mu_);
+  brk_start_ = brk_ = start;
+}
+
+uint64_t MemoryManager::Brk(uint64_t addr) {
+  absl::MutexLock l(&mu_);
+  if (addr < brk_start_) return brk_;
+  uint64_t old_top = PageUp(brk_);
+  uint64_t new_top = PageUp(addr);
+  if (new_top < addr) return brk_;
+  if (new_top > old_top) {
+    if (!RangeFree(old_top, new_top) || new_top > mmap_base_) return brk_;
+    Vma heap;
+    heap.start = old_top;
+    heap.end = new_top;
+    heap.prot = heap.max_prot = PROT_READ | PROT_WRITE;
+    heap.max_prot |= PROT_EXEC;
+    heap.name = "[heap]";
+    if (!InsertLocked(std::move(heap)).ok()) return brk_;
+  } else if (new_top < old_top) {
+    if (!UnmapLocked(new_top, old_top).ok()) return brk_;
+  }
+  brk_ = addr;
+  return brk_;
+}
+
+SysResult<size_t> MemoryManager::CopyIn(GuestAddr addr, void* dst, size_t len) {
+  if (len == 0) return size_t{0};
+  if (addr.value() >= max_addr_) return Errno(EFAULT);
+  len = std::min<uint64_t>(len, max_addr_ - addr.value());
+  return as_->Read(addr.value(), dst, len);
+}
+
+SysResult<size_t> MemoryManager::CopyOut(GuestAddr addr, const void* src,
+                                         size_t len) {
+  if (len == 0) return size_t{0};
+  if (addr.value() >= max_addr_) return Errno(EFAULT);
+  len = std::min<uint64_t>(len, max_addr_ - addr.value());
+  return as_->Write(addr.value(), src, len);
+}
+
+SysResult<std::string> MemoryManager::CopyInString(GuestAddr addr, size_t max) {
+  std::string out;
+  uint64_t cur = addr.value();
+  char buf[kPageSize];
+  while (out.size() <= max) {
+    if (cur >= max_addr_) return Errno(EFAULT);
+    // Never read across a page boundary in one go: the next page may be
+    // unmapped even though the string ends before it.
+    size_t chunk = kPageSize - (cur % kPageSize);
+    chunk = std::min<size_t>(chunk, max + 1 - out.size());
+    SysResult<size_t> n = as_->Read(cur, buf, chunk);
+    if (!n.ok() || *n == 0) return Errno(EFAULT);
+    const char* nul = static_cast<const char*>(memchr(buf, '\0', *n));
+    if (nul != nullptr) {
+      out.append(buf, static_cast<size_t>(nul - buf));
+      if (out.size() > max) break;
+      return out;
+    }
+    out.append(buf, *n);
+    cur += *n;
+  }
+  return Errno(ENAMETOOLONG);
+}
+
+std::string MemoryManager::MapsText() const {
+  absl::ReaderMutexLock l(&mu_);
+  std::string out;
+  for (const auto& [start, v] : vmas_) {
+    std::string line = absl::StrFormat(
+        "%08x-%08x %c%c%c%c %08x %02x:%02x %u ", v.start, v.end,
+        (v.prot & PROT_READ) ? 'r' : '-', (v.prot & PROT_WRITE) ? 'w' : '-',
+        (v.prot & PROT_EXEC) ? 'x' : '-', v.shared ? 's' : 'p', v.offset,
+        major(v.dev), minor(v.dev), v.ino);
+    if (!v.name.empty()) {
+      // As show_map_vma(): pad to 72 columns, then one space, then the name.
+      if (line.size() < 72) line.append(72 - line.size(), ' ');
+      line += ' ';
+      line += v.name;
+    }
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+size_t MemoryManager::VmaCount() const {
+  absl::ReaderMutexLock l(&mu_);
+  return vmas_.size();
+}
+
+uint64_t MemoryManager::MappedBytes() const {
+  absl::ReaderMutexLock l(&mu_);
+  uint64_t total = 0;
+  for (const auto& [start, v] : vmas_) total += v.end - v.start;
+  return total;
+}
+
+std::optional<Vma> MemoryManager::FindVma(uint64_t addr) const {
+  absl::ReaderMutexLock l(&mu_);
+  auto it = vmas_.upper_bound(addr);
+  if (it == vmas_.begin()) return std::nullopt;
+  --it;
+  if (it->second.end <= addr) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace sentry::mm

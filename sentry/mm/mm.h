@@ -1,0 +1,134 @@
+// The memory manager of one guest address space: the authoritative list of
+// VMAs, the layout (mmap base, brk, stack), and every change to the host
+// address space, which it makes through the platform.
+//
+// Lock order: MemoryManager::mu_ is taken before any platform call that
+// changes the address space, so the VMA list and the host stay in step; it
+// is never held while touching files' own locks. Copy-in/copy-out take no
+// lock: the host enforces the page protections.
+
+#ifndef SENTRY_MM_MM_H_
+#define SENTRY_MM_MM_H_
+
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "platform/platform.h"
+#include "sentry/base/guest_addr.h"
+#include "sentry/base/host_fd.h"
+#include "sentry/base/sys_result.h"
+#include "sentry/vfs/file.h"
+
+namespace sentry::mm {
+
+struct Vma {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  int prot = 0;      // PROT_READ | PROT_WRITE | PROT_EXEC
+  int max_prot = 0;  // what mprotect may still grant (file access mode)
+  bool shared = false;
+  bool growsdown = false;
+  // The mapped file (keeps its host fd alive), or null for anonymous memory.
+  std::shared_ptr<vfs::FileDescription> file;
+  // Shared anonymous memory lives in a memfd so forks share it.
+  std::shared_ptr<HostFd> shm;
+  uint64_t offset = 0;  // of `start` in the file or memfd
+  // For /proc/PID/maps: "[heap]", "[stack]", or the file's path.
+  std::string name;
+  uint64_t dev = 0, ino = 0;
+};
+
+struct MMapRequest {
+  uint64_t addr = 0;  // hint, or the address for MAP_FIXED
+  uint64_t length = 0;
+  int prot = 0;
+  int flags = 0;                               // MAP_*
+  std::shared_ptr<vfs::FileDescription> file;  // null unless file-backed
+  uint64_t offset = 0;
+  std::string name;  // for maps; defaults to the file's path
+};
+
+class MemoryManager final {
+ public:
+  MemoryManager(std::unique_ptr<platform::AddressSpace> as, uint64_t max_addr);
+  MemoryManager(const MemoryManager&) = delete;
+  MemoryManager& operator=(const MemoryManager&) = delete;
+
+  platform::AddressSpace& as() { return *as_; }
+  uint64_t max_addr() const { return max_addr_; }
+
+  // Chooses the randomized layout (mmap base, stack top) for a new image.
+  void ChooseLayout(uint64_t stack_rlimit, bool randomize);
+  uint64_t mmap_base() const;
+  uint64_t stack_top() const;
+
+  // mmap(2), after the syscall layer checked flags and the file's access.
+  SysResult<uint64_t> MMap(const MMapRequest& req);
+  SysResult<void> MUnmap(uint64_t addr, uint64_t length);
+  SysResult<void> MProtect(uint64_t addr, uint64_t length, int prot);
+  SysResult<uint64_t> MRemap(uint64_t old_addr, uint64_t old_len,
+                             uint64_t new_len, int flags, uint64_t new_addr);
+  SysResult<void> MAdvise(uint64_t addr, uint64_t length, int advice);
+
+  // brk(2): sets up the heap at `start` for a new image, then moves its end.
+  void SetBrkStart(uint64_t start);
+  uint64_t Brk(uint64_t addr);
+
+  // Guest memory access, honouring page protections. CopyIn/CopyOut return
+  // what was copied (short at a fault); the Full variants demand all of it.
+  SysResult<size_t> CopyIn(GuestAddr addr, void* dst, size_t len);
+  SysResult<size_t> CopyOut(GuestAddr addr, const void* src, size_t len);
+  // Reads a NUL-terminated string of at most `max` bytes (NUL excluded):
+  // ENAMETOOLONG if longer, EFAULT if unreadable.
+  SysResult<std::string> CopyInString(GuestAddr addr, size_t max);
+
+  // The text of /proc/PID/maps.
+  std::string MapsText() const;
+
+  size_t VmaCount() const;
+  // Total mapped bytes (for /proc/PID/status VmSize).
+  uint64_t MappedBytes() const;
+  // Finds the VMA containing addr.
+  std::optional<Vma> FindVma(uint64_t addr) const;
+
+ private:
+  using VmaMap = std::map<uint64_t, Vma>;  // keyed by start
+
+  // Picks where a mapping of `len` bytes goes: at the hint if it is free,
+  // else top-down below the mmap base.
+  SysResult<uint64_t> FindGap(uint64_t hint, uint64_t len) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  bool RangeFree(uint64_t start, uint64_t end) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  bool RangeFullyMapped(uint64_t start, uint64_t end) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Splits VMAs so that `addr` is a boundary.
+  void SplitAt(uint64_t addr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes [start, end) from the list and the host.
+  SysResult<void> UnmapLocked(uint64_t start, uint64_t end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Maps `vma` on the host and inserts it.
+  SysResult<void> InsertLocked(Vma vma) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MergeAround(uint64_t start, uint64_t end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  platform::MapSource SourceOf(const Vma& v) const;
+
+  const std::unique_ptr<platform::AddressSpace> as_;
+  const uint64_t max_addr_;
+
+  mutable absl::Mutex mu_;
+  VmaMap vmas_ ABSL_GUARDED_BY(mu_);
+  uint64_t mmap_base_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t stack_top_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t brk_start_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t brk_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace sentry::mm
+
+#endif  // SENTRY_MM_MM_H_
