@@ -79,6 +79,11 @@ SysResult<void> FileDescription::IterDirents(CallContext&, const DirentSink&) {
 
 SysResult<MmapTarget> FileDescription::GetMmapTarget() { return Errno(ENODEV); }
 
+SysResult<void> FileDescription::Sync() {
+  if (!seekable()) return Errno(EINVAL);
+  return Ok();
+}
+
 SysResult<void> DirectoryFD::IterDirents(CallContext& ctx,
                                          const DirentSink& emit) {
   absl::MutexLock pl(&pos_mu);

@@ -69,6 +69,9 @@ class FileDescription : public std::enable_shared_from_this<FileDescription> {
 
   virtual SysResult<MmapTarget> GetMmapTarget();
 
+  // fsync(2): EINVAL for streams, as Linux says for files that cannot sync.
+  virtual SysResult<void> Sync();
+
   // What /proc/PID/fd/N shows for files with no path ("pipe:[N]"); empty
   // for files that have one.
   virtual std::string AnonName() const { return ""; }

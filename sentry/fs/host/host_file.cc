@@ -127,6 +127,11 @@ SysResult<vfs::MmapTarget> HostFileFD::GetMmapTarget() {
   return vfs::MmapTarget{fd_->get(), 0};
 }
 
+SysResult<void> HostFileFD::Sync() {
+  if (!seekable_) return Errno(EINVAL);
+  return HostCall(fsync(fd_->get()));
+}
+
 HostInode::HostInode(std::shared_ptr<HostFd> fd, uint32_t type, uint64_t dev)
     : Inode(type), fd_(std::move(fd)), dev_(dev) {}
 

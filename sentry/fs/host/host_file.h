@@ -27,6 +27,7 @@ class HostFileFD : public vfs::FileDescription {
   SysResult<int64_t> Ioctl(vfs::CallContext& ctx, uint32_t cmd,
                            uint64_t arg) override;
   SysResult<vfs::MmapTarget> GetMmapTarget() override;
+  SysResult<void> Sync() override;
 
   int host_fd() const { return fd_->get(); }
 

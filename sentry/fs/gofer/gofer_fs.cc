@@ -1,0 +1,227 @@
+#include "sentry/fs/gofer/gofer_fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "glog/logging.h"
+#include "gofer/protocol/transport.h"
+#include "sentry/fs/host/host_file.h"
+#include "sentry/vfs/file.h"
+
+namespace sentry::fs::gofer {
+
+namespace {
+
+// A file opened through the gofer: I/O goes to the donated host fd, and
+// fstat asks that fd too, so sizes are exact.
+class GoferFileFD final : public HostFileFD {
+ public:
+  GoferFileFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<HostFd> fd,
+              uint64_t dev)
+      : HostFileFD(std::move(vd), flags, std::move(fd), /*seekable=*/true),
+        dev_(dev) {}
+
+  SysResult<vfs::Attr> Stat() override {
+    struct stat st;
+    if (fstat(host_fd(), &st) != 0) return Errno::FromHost();
+    return AttrFromHostStat(st, dev_);
+  }
+
+ private:
+  const uint64_t dev_;
+};
+
+}  // namespace
+
+vfs::Attr AttrFromProto(const proto::Attr& a, uint64_t dev) {
+  vfs::Attr out;
+  out.ino = a.ino;
+  out.dev = dev;
+  out.mode = a.mode;
+  out.nlink = static_cast<uint32_t>(a.nlink);
+  out.uid = a.uid;
+  out.gid = a.gid;
+  out.rdev = a.rdev;
+  out.size = a.size;
+  out.blocks = a.blocks;
+  out.blksize = a.blksize;
+  out.atime = {a.atime.sec, static_cast<long>(a.atime.nsec)};
+  out.mtime = {a.mtime.sec, static_cast<long>(a.mtime.nsec)};
+  out.ctime = {a.ctime.sec, static_cast<long>(a.ctime.nsec)};
+  return out;
+}
+
+bool GoferClient::dead() const {
+  absl::MutexLock l(&mu_);
+  return dead_;
+}
+
+SysResult<std::vector<uint8_t>> GoferClient::RoundTrip(
+    const std::vector<uint8_t>& packet, HostFd* fd, uint32_t tag) {
+  (void)tag;
+  absl::MutexLock l(&mu_);
+  if (dead_) return Errno(EIO);
+  int err = proto::SendPacket(sock_.get(), packet);
+  std::vector<uint8_t> reply;
+  if (err == 0) err = proto::RecvPacket(sock_.get(), &reply, fd);
+  if (err != 0) {
+    // The gofer is gone or broken: fail this and every later call with
+    // EIO, and keep the sandbox running.
+    LOG(ERROR) << "gofer connection lost: " << strerror(err);
+    dead_ = true;
+    return Errno(EIO);
+  }
+  return reply;
+}
+
+template <typename Reply, typename Req>
+SysResult<Reply> GoferClient::Call(proto::MsgType type, const Req& req,
+                                   HostFd* fd) {
+  uint32_t tag;
+  {
+    absl::MutexLock l(&mu_);
+    tag = next_tag_++;
+  }
+  std::vector<uint8_t> packet =
+      proto::Encode(static_cast<uint16_t>(type), tag, req);
+  HostFd received;
+  SENTRY_ASSIGN_OR_RETURN(std::vector<uint8_t> reply,
+                          RoundTrip(packet, &received, tag));
+  SysResult<Reply> r =
+      proto::DecodeReply<Reply>(reply.data(), reply.size(), type, tag);
+  if (r.ok() && fd != nullptr) *fd = std::move(received);
+  return r;
+}
+
+SysResult<std::shared_ptr<GoferFilesystem>> GoferFilesystem::Create(
+    HostFd sock) {
+  auto fs =
+      std::shared_ptr<GoferFilesystem>(new GoferFilesystem(std::move(sock)));
+  SENTRY_ASSIGN_OR_RETURN(proto::AttachReply attach,
+                          fs->client_.Call<proto::AttachReply>(
+                              proto::MsgType::kAttach, proto::Empty{}));
+  if (!S_ISDIR(attach.root.attr.mode)) return Errno(ENOTDIR);
+  fs->root_handle_ = attach.root.handle;
+  fs->root_ = std::make_shared<vfs::Dentry>(
+      nullptr, "", std::make_shared<GoferInode>(fs.get(), attach.root));
+  return fs;
+}
+
+SysResult<vfs::StatFs> GoferFilesystem::GetStatFs() {
+  SENTRY_ASSIGN_OR_RETURN(
+      proto::StatFsReply r,
+      client_.Call<proto::StatFsReply>(proto::MsgType::kStatFs,
+                                       proto::HandleRequest{root_handle_}));
+  vfs::StatFs s;
+  s.type = r.type;
+  s.bsize = r.bsize;
+  s.blocks = r.blocks;
+  s.bfree = r.bfree;
+  s.bavail = r.bavail;
+  s.files = r.files;
+  s.ffree = r.ffree;
+  s.namelen = r.namelen;
+  s.frsize = r.frsize;
+  return s;
+}
+
+GoferInode::GoferInode(GoferFilesystem* fs, const proto::Node& node)
+    : Inode(node.attr.mode),
+      fs_(fs),
+      handle_(node.handle),
+      attr_(AttrFromProto(node.attr, fs->dev())) {}
+
+GoferInode::~GoferInode() {
+  if (fs_->client().dead()) return;
+  SysResult<proto::Empty> r = fs_->client().Call<proto::Empty>(
+      proto::MsgType::kClose, proto::CloseRequest{{handle_}});
+  if (!r.ok())
+    VLOG(1) << "closing gofer handle " << handle_ << ": " << strerror(r.err());
+}
+
+SysResult<vfs::Attr> GoferInode::GetAttr() {
+  // Attributes are those of the walk that created the inode: the host root
+  // a sandbox sees is read-only to it, and fstat on an open file asks the
+  // host directly.
+  absl::MutexLock l(&mu_);
+  return attr_;
+}
+
+SysResult<std::shared_ptr<vfs::Inode>> GoferInode::Lookup(
+    vfs::CallContext&, const std::string& name) {
+  if (!IsDir()) return Errno(ENOTDIR);
+  SENTRY_ASSIGN_OR_RETURN(
+      proto::WalkReply w,
+      fs_->client().Call<proto::WalkReply>(
+          proto::MsgType::kWalk, proto::WalkRequest{handle_, {name}}));
+  if (w.nodes.size() != 1) {
+    // A reply with the wrong number of nodes is a broken gofer.
+    for (const proto::Node& n : w.nodes) {
+      (void)fs_->client().Call<proto::Empty>(proto::MsgType::kClose,
+                                             proto::CloseRequest{{n.handle}});
+    }
+    return Errno(w.error > 0 && w.error < 4096 ? w.error : EIO);
+  }
+  return std::shared_ptr<vfs::Inode>(
+      std::make_shared<GoferInode>(fs_, w.nodes[0]));
+}
+
+SysResult<std::vector<vfs::Dirent>> GoferInode::ReadDir(vfs::CallContext&) {
+  if (!IsDir()) return Errno(ENOTDIR);
+  std::vector<vfs::Dirent> out;
+  uint64_t offset = 0;
+  for (;;) {
+    SENTRY_ASSIGN_OR_RETURN(proto::ReadDirReply r,
+                            fs_->client().Call<proto::ReadDirReply>(
+                                proto::MsgType::kReadDir,
+                                proto::ReadDirRequest{handle_, offset, 1024}));
+    if (r.entries.empty()) break;
+    for (proto::Dirent& d : r.entries) {
+      if (!proto::IsValidName(d.name))
+        return Errno(EIO);  // a name we would never walk
+      out.push_back(vfs::Dirent{std::move(d.name), d.ino, d.type});
+    }
+    uint64_t next = r.entries.back().next_offset;
+    if (next == offset) return Errno(EIO);  // no progress: a broken gofer
+    offset = next;
+  }
+  return out;
+}
+
+SysResult<std::string> GoferInode::ReadLink(vfs::CallContext&) {
+  if (!IsSymlink()) return Errno(EINVAL);
+  {
+    absl::MutexLock l(&mu_);
+    if (link_) return *link_;
+  }
+  SENTRY_ASSIGN_OR_RETURN(
+      proto::ReadLinkReply r,
+      fs_->client().Call<proto::ReadLinkReply>(proto::MsgType::kReadLink,
+                                               proto::HandleRequest{handle_}));
+  absl::MutexLock l(&mu_);
+  link_ = r.target;
+  return r.target;
+}
+
+SysResult<std::shared_ptr<vfs::FileDescription>> GoferInode::Open(
+    vfs::CallContext&, const vfs::VirtualDentry& vd, int flags) {
+  if (IsDir()) {
+    return std::shared_ptr<vfs::FileDescription>(
+        std::make_shared<vfs::DirectoryFD>(vd, flags));
+  }
+  if (!IsRegular())
+    return Errno(EPERM);  // the gofer serves no devices or FIFOs
+  uint32_t want = static_cast<uint32_t>(
+      flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_NOATIME));
+  HostFd fd;
+  SENTRY_RETURN_IF_ERROR(fs_->client().Call<proto::Empty>(
+      proto::MsgType::kOpen, proto::OpenRequest{handle_, want}, &fd));
+  if (!fd.valid()) return Errno(EIO);  // an Open reply without its fd
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return Errno(EIO);
+  return std::shared_ptr<vfs::FileDescription>(std::make_shared<GoferFileFD>(
+      vd, flags, std::make_shared<HostFd>(std::move(fd)), fs_->dev()));
+}
+
+}  // namespace sentry::fs::gofer

@@ -1,0 +1,149 @@
+#include "sentry/syscalls/linux/sys_common.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+
+#include "sentry/vfs/resolve.h"
+
+namespace sentry::syscalls {
+
+namespace {
+// Bounce buffer size between host files and guest memory.
+constexpr size_t kChunk = 256 * 1024;
+
+std::vector<char>& Bounce() {
+  thread_local std::vector<char> buf(kChunk);
+  return buf;
+}
+}  // namespace
+
+bool RangeOk(Task& t, GuestAddr addr, uint64_t len) {
+  uint64_t end;
+  if (__builtin_add_overflow(addr.value(), len, &end)) return false;
+  return !t.has_mm() || end <= t.mm().max_addr();
+}
+
+SysResult<std::vector<struct iovec>> CopyInIovecs(Task& t, GuestAddr addr,
+                                                  int count) {
+  if (count < 0 || count > kIovMax) return Errno(EINVAL);
+  std::vector<struct iovec> iov(static_cast<size_t>(count));
+  if (count == 0) return iov;
+  SENTRY_RETURN_IF_ERROR(
+      t.CopyInFull(addr, iov.data(), iov.size() * sizeof(struct iovec)));
+  size_t total = 0;
+  for (struct iovec& v : iov) {
+    if (static_cast<ssize_t>(v.iov_len) < 0) return Errno(EINVAL);
+    size_t room = kMaxRwCount - total;
+    v.iov_len = std::min(v.iov_len, room);
+    total += v.iov_len;
+    if (!RangeOk(t, GuestAddr(reinterpret_cast<uint64_t>(v.iov_base)),
+                 v.iov_len)) {
+      return Errno(EFAULT);
+    }
+  }
+  return iov;
+}
+
+SysResult<size_t> ReadToGuest(Task& t, vfs::FileDescription& f, GuestAddr addr,
+                              size_t count, int64_t* offset) {
+  if (!f.readable()) return Errno(EBADF);
+  count = std::min(count, kMaxRwCount);
+  if (!RangeOk(t, addr, count)) return Errno(EFAULT);
+  std::vector<char>& buf = Bounce();
+  size_t done = 0;
+  while (done < count) {
+    size_t want = std::min(count - done, buf.size());
+    SysResult<size_t> n = f.Read(t, buf.data(), want, offset);
+    if (!n.ok()) {
+      if (done > 0) break;
+      return n.error();
+    }
+    if (*n == 0) break;
+    SysResult<size_t> c =
+        t.CopyOut(GuestAddr(addr.value() + done), buf.data(), *n);
+    if (!c.ok() || *c < *n) {
+      // The bytes are consumed: report what reached the guest, or EFAULT.
+      if (c.ok()) done += *c;
+      if (done > 0) break;
+      return Errno(EFAULT);
+    }
+    done += *n;
+    if (*n < want || !f.seekable()) break;
+  }
+  return done;
+}
+
+SysResult<size_t> WriteFromGuest(Task& t, vfs::FileDescription& f,
+                                 GuestAddr addr, size_t count,
+                                 int64_t* offset) {
+  if (!f.writable()) return Errno(EBADF);
+  count = std::min(count, kMaxRwCount);
+  if (!RangeOk(t, addr, count)) return Errno(EFAULT);
+  std::vector<char>& buf = Bounce();
+  size_t done = 0;
+  if (count == 0) return f.Write(t, buf.data(), 0, offset);
+  while (done < count) {
+    size_t want = std::min(count - done, buf.size());
+    SysResult<size_t> c =
+        t.CopyIn(GuestAddr(addr.value() + done), buf.data(), want);
+    if (!c.ok()) {
+      if (done > 0) break;
+      return Errno(EFAULT);
+    }
+    SysResult<size_t> n = f.Write(t, buf.data(), *c, offset);
+    if (!n.ok()) {
+      if (done > 0) break;
+      return n.error();
+    }
+    done += *n;
+    if (*n < *c || *c < want) break;
+  }
+  return done;
+}
+
+SysResult<vfs::PathContext> PathAt(Task& t, int dirfd,
+                                   const std::string& path) {
+  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, t.PathContextAt(dirfd));
+  if (dirfd != AT_FDCWD && !path.empty() && path[0] != '/' &&
+      !pc.start.dentry->inode()->IsDir()) {
+    return Errno(ENOTDIR);
+  }
+  return pc;
+}
+
+SysResult<AtTarget> ResolveAt(Task& t, int dirfd, GuestAddr path_addr,
+                              bool follow, bool allow_empty) {
+  std::string path;
+  if (!path_addr.IsNull() || !allow_empty) {
+    SysResult<std::string> p = t.CopyInString(path_addr, vfs::kMaxPath - 1);
+    if (!p.ok())
+      return p.err() == ENAMETOOLONG ? Errno(ENAMETOOLONG) : p.error();
+    path = std::move(*p);
+  }
+  if (path.empty()) {
+    if (!allow_empty) return Errno(ENOENT);
+    AtTarget target;
+    if (dirfd == AT_FDCWD) {
+      target.vd = t.Cwd();
+    } else {
+      SENTRY_ASSIGN_OR_RETURN(target.file,
+                              t.GetFile(dirfd, /*allow_path=*/true));
+      target.vd = target.file->vd();
+    }
+    return target;
+  }
+  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, PathAt(t, dirfd, path));
+  vfs::Resolver r(t, *pc.ns, pc.root, pc.start);
+  vfs::ResolveOptions opts;
+  opts.follow_final = follow;
+  SENTRY_ASSIGN_OR_RETURN(vfs::VirtualDentry vd, r.Resolve(path, opts));
+  return AtTarget{std::move(vd), nullptr};
+}
+
+SysResult<vfs::Attr> StatOf(const AtTarget& target) {
+  if (target.file) return target.file->Stat();
+  return target.vd.dentry->inode()->GetAttr();
+}
+
+}  // namespace sentry::syscalls

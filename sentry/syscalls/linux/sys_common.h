@@ -1,0 +1,60 @@
+// Helpers shared by the system call handlers.
+
+#ifndef SENTRY_SYSCALLS_LINUX_SYS_COMMON_H_
+#define SENTRY_SYSCALLS_LINUX_SYS_COMMON_H_
+
+#include <sys/uio.h>
+
+#include <memory>
+#include <vector>
+
+#include "sentry/base/sys_result.h"
+#include "sentry/kernel/syscall_table.h"
+#include "sentry/kernel/task.h"
+#include "sentry/vfs/file.h"
+
+namespace sentry::syscalls {
+
+using kernel::SyscallArgs;
+using kernel::Task;
+
+// The most one read or write moves (Linux's MAX_RW_COUNT).
+inline constexpr size_t kMaxRwCount = 0x7ffff000;
+inline constexpr int kIovMax = 1024;
+
+#define SENTRY_SYSCALL(name) \
+  SysResult<uint64_t> name(Task& t, const SyscallArgs& a)
+
+// Guest iovecs, checked: at most IOV_MAX, no negative lengths, the total
+// clamped to kMaxRwCount as Linux does.
+SysResult<std::vector<struct iovec>> CopyInIovecs(Task& t, GuestAddr addr,
+                                                  int count);
+
+// Reads from `f` into guest memory at `addr`, in chunks, honouring short
+// reads: a stream stops after the first chunk that returned data.
+SysResult<size_t> ReadToGuest(Task& t, vfs::FileDescription& f, GuestAddr addr,
+                              size_t count, int64_t* offset);
+SysResult<size_t> WriteFromGuest(Task& t, vfs::FileDescription& f,
+                                 GuestAddr addr, size_t count, int64_t* offset);
+
+// A file named by (dirfd, path) or, with AT_EMPTY_PATH and an empty path,
+// by dirfd itself.
+struct AtTarget {
+  vfs::VirtualDentry vd;
+  std::shared_ptr<vfs::FileDescription> file;  // set when named by fd
+};
+// Where a relative `path` given with `dirfd` starts; ENOTDIR if dirfd is
+// not a directory and the path is relative.
+SysResult<vfs::PathContext> PathAt(Task& t, int dirfd, const std::string& path);
+
+SysResult<AtTarget> ResolveAt(Task& t, int dirfd, GuestAddr path, bool follow,
+                              bool allow_empty);
+
+SysResult<vfs::Attr> StatOf(const AtTarget& target);
+
+// True if the range [addr, addr+len) lies in the guest's address space.
+bool RangeOk(Task& t, GuestAddr addr, uint64_t len);
+
+}  // namespace sentry::syscalls
+
+#endif  // SENTRY_SYSCALLS_LINUX_SYS_COMMON_H_

@@ -1,0 +1,448 @@
+// Implements the file system calls that work on paths and descriptors:
+// open(2) family, close(2), dup(2) family, fcntl(2), ioctl(2), access(2)
+// family, getcwd(2), chdir(2), mkdir(2), rmdir(2), unlink(2), symlink(2),
+// readlink(2), umask(2), truncate(2), fsync(2), fadvise64(2), getdents64(2).
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "sentry/syscalls/linux/sys_common.h"
+#include "sentry/vfs/ops.h"
+#include "sentry/vfs/resolve.h"
+
+namespace sentry::syscalls {
+
+namespace {
+
+// Flags open(2) accepts; the rest are ignored by Linux too, except that
+// O_TMPFILE is refused until tmpfile support lands.
+constexpr int kOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC |
+                           O_APPEND | O_NONBLOCK | O_DSYNC | O_ASYNC |
+                           O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW |
+                           O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH;
+
+SysResult<uint64_t> DoOpen(Task& t, int dirfd, GuestAddr path_addr, int flags,
+                           uint32_t mode) {
+  if ((flags & __O_TMPFILE) == __O_TMPFILE)
+    return Errno(EOPNOTSUPP);  // TODO(#4): O_TMPFILE
+  flags &= kOpenFlags;
+  SENTRY_ASSIGN_OR_RETURN(std::string path, t.CopyInPath(path_addr));
+  if (path.empty()) return Errno(ENOENT);
+  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, PathAt(t, dirfd, path));
+  uint32_t create_mode = mode & ~t.umask() & 07777;
+  SENTRY_ASSIGN_OR_RETURN(auto f, vfs::OpenAt(t, pc, path, flags, create_mode));
+  SENTRY_ASSIGN_OR_RETURN(int fd,
+                          t.NewFd(std::move(f), (flags & O_CLOEXEC) != 0));
+  return static_cast<uint64_t>(fd);
+}
+
+}  // namespace
+
+// Implements Linux syscall open(2).
+SENTRY_SYSCALL(SysOpen) {
+  return DoOpen(t, AT_FDCWD, a.Addr(0), a.Int(1), a.U32(2));
+}
+
+// Implements Linux syscall openat(2).
+SENTRY_SYSCALL(SysOpenat) {
+  return DoOpen(t, a.Int(0), a.Addr(1), a.Int(2), a.U32(3));
+}
+
+// Implements Linux syscall creat(2).
+SENTRY_SYSCALL(SysCreat) {
+  return DoOpen(t, AT_FDCWD, a.Addr(0), O_CREAT | O_WRONLY | O_TRUNC, a.U32(1));
+}
+
+// Implements Linux syscall close(2).
+SENTRY_SYSCALL(SysClose) {
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.fds().Remove(a.Int(0)));
+  f.reset();  // The last reference closes the file, outside the table lock.
+  return 0;
+}
+
+// Implements Linux syscall close_range(2).
+SENTRY_SYSCALL(SysCloseRange) {
+  uint32_t first = a.U32(0), last = a.U32(1);
+  uint32_t flags = a.U32(2);
+  if ((flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) != 0 ||
+      first > last) {
+    return Errno(EINVAL);
+  }
+  // CLOSE_RANGE_UNSHARE: the table is not shared with anyone until clone
+  // exists (#3), so there is nothing to unshare.
+  std::vector<int> fds;
+  t.fds().ForEach([&](int fd, const auto&) {
+    if (static_cast<uint32_t>(fd) >= first && static_cast<uint32_t>(fd) <= last)
+      fds.push_back(fd);
+  });
+  for (int fd : fds) {
+    if ((flags & CLOSE_RANGE_CLOEXEC) != 0) {
+      (void)t.fds().SetCloexec(fd, true);
+    } else {
+      (void)t.fds().Remove(fd);
+    }
+  }
+  return 0;
+}
+
+// Implements Linux syscall dup(2).
+SENTRY_SYSCALL(SysDup) {
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0), true));
+  SENTRY_ASSIGN_OR_RETURN(int fd, t.NewFd(std::move(f), false));
+  return static_cast<uint64_t>(fd);
+}
+
+namespace {
+SysResult<uint64_t> DoDup3(Task& t, int oldfd, int newfd, int flags) {
+  if ((flags & ~O_CLOEXEC) != 0) return Errno(EINVAL);
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(oldfd, true));
+  SENTRY_ASSIGN_OR_RETURN(
+      auto old, t.fds().Set(newfd, std::move(f), (flags & O_CLOEXEC) != 0,
+                            t.RlimitCur(RLIMIT_NOFILE)));
+  old.reset();
+  return static_cast<uint64_t>(newfd);
+}
+}  // namespace
+
+// Implements Linux syscall dup2(2).
+SENTRY_SYSCALL(SysDup2) {
+  if (a.Int(0) == a.Int(1)) {
+    SENTRY_RETURN_IF_ERROR(t.GetFile(a.Int(0), true));
+    return static_cast<uint64_t>(a.Int(1));
+  }
+  return DoDup3(t, a.Int(0), a.Int(1), 0);
+}
+
+// Implements Linux syscall dup3(2).
+SENTRY_SYSCALL(SysDup3) {
+  if (a.Int(0) == a.Int(1)) return Errno(EINVAL);
+  return DoDup3(t, a.Int(0), a.Int(1), a.Int(2));
+}
+
+// Implements Linux syscall fcntl(2). Record locks, leases, pipe sizes,
+// seals and owner signals are not implemented yet (see the table note).
+SENTRY_SYSCALL(SysFcntl) {
+  int fd = a.Int(0);
+  int cmd = a.Int(1);
+  bool cloexec = false;
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.fds().Get(fd, &cloexec));
+  switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      int min = a.Int(2);
+      if (min < 0 || static_cast<uint64_t>(min) >= t.RlimitCur(RLIMIT_NOFILE)) {
+        return Errno(EINVAL);
+      }
+      SENTRY_ASSIGN_OR_RETURN(
+          int nfd, t.NewFd(std::move(f), cmd == F_DUPFD_CLOEXEC, min));
+      return static_cast<uint64_t>(nfd);
+    }
+    case F_GETFD:
+      return cloexec ? FD_CLOEXEC : 0;
+    case F_SETFD:
+      SENTRY_RETURN_IF_ERROR(
+          t.fds().SetCloexec(fd, (a.Int(2) & FD_CLOEXEC) != 0));
+      return 0;
+    case F_GETFL:
+      return static_cast<uint64_t>(f->flags() | O_LARGEFILE);
+    case F_SETFL:
+      if (f->is_path()) return Errno(EBADF);
+      f->SetStatusFlags(a.Int(2));
+      return 0;
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+      // TODO(#4): record locks. ENOLCK is what Linux answers when it has
+      // no lock to give.
+      if (f->is_path()) return Errno(EBADF);
+      return Errno(ENOLCK);
+    default:
+      return Errno(EINVAL);
+  }
+}
+
+// Implements Linux syscall ioctl(2): the generic requests here, the rest
+// by the file.
+SENTRY_SYSCALL(SysIoctl) {
+  int fd = a.Int(0);
+  uint32_t cmd = a.U32(1);
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(fd));
+  switch (cmd) {
+    case FIOCLEX:
+      SENTRY_RETURN_IF_ERROR(t.fds().SetCloexec(fd, true));
+      return 0;
+    case FIONCLEX:
+      SENTRY_RETURN_IF_ERROR(t.fds().SetCloexec(fd, false));
+      return 0;
+    case FIONBIO: {
+      int on;
+      SENTRY_RETURN_IF_ERROR(t.CopyInObj(a.Addr(2), &on));
+      int flags = f->flags();
+      f->SetStatusFlags(on != 0 ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
+      return 0;
+    }
+    default: {
+      SENTRY_ASSIGN_OR_RETURN(int64_t r, f->Ioctl(t, cmd, a.U64(2)));
+      return static_cast<uint64_t>(r);
+    }
+  }
+}
+
+namespace {
+
+SysResult<uint64_t> DoAccess(Task& t, int dirfd, GuestAddr path, int mode,
+                             int flags) {
+  if ((mode & ~(R_OK | W_OK | X_OK)) != 0) return Errno(EINVAL);
+  if ((flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) != 0)
+    return Errno(EINVAL);
+  SENTRY_ASSIGN_OR_RETURN(
+      AtTarget target,
+      ResolveAt(t, dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) == 0,
+                (flags & AT_EMPTY_PATH) != 0));
+  if (mode == F_OK) return 0;
+  // access(2) checks with the real ids, and a non-root real uid loses the
+  // capabilities, unless AT_EACCESS asks for the effective ids.
+  auth::Credentials saved = t.creds();
+  if ((flags & AT_EACCESS) == 0) {
+    auth::Credentials real = saved;
+    real.fsuid = real.ruid;
+    real.fsgid = real.rgid;
+    if (real.ruid != 0) real.cap_effective = 0;
+    t.set_creds(real);
+  }
+  int may = ((mode & R_OK) ? auth::kMayRead : 0) |
+            ((mode & W_OK) ? auth::kMayWrite : 0) |
+            ((mode & X_OK) ? auth::kMayExec : 0);
+  SysResult<void> r = vfs::CheckAccess(t, target.vd, may);
+  t.set_creds(saved);
+  SENTRY_RETURN_IF_ERROR(r);
+  return 0;
+}
+
+}  // namespace
+
+// Implements Linux syscall access(2).
+SENTRY_SYSCALL(SysAccess) {
+  return DoAccess(t, AT_FDCWD, a.Addr(0), a.Int(1), 0);
+}
+
+// Implements Linux syscall faccessat(2) (no flags argument).
+SENTRY_SYSCALL(SysFaccessat) {
+  return DoAccess(t, a.Int(0), a.Addr(1), a.Int(2), 0);
+}
+
+// Implements Linux syscall faccessat2(2).
+SENTRY_SYSCALL(SysFaccessat2) {
+  return DoAccess(t, a.Int(0), a.Addr(1), a.Int(2), a.Int(3));
+}
+
+// Implements Linux syscall getcwd(2).
+SENTRY_SYSCALL(SysGetcwd) {
+  std::string cwd = t.PathOf(t.Cwd());
+  if (a.U64(1) < cwd.size() + 1) return Errno(ERANGE);
+  SENTRY_RETURN_IF_ERROR(t.CopyOutFull(a.Addr(0), cwd.c_str(), cwd.size() + 1));
+  return cwd.size() + 1;
+}
+
+namespace {
+SysResult<uint64_t> SetCwd(Task& t, const vfs::VirtualDentry& vd) {
+  if (!vd.dentry->inode()->IsDir()) return Errno(ENOTDIR);
+  SENTRY_RETURN_IF_ERROR(vfs::CheckAccess(t, vd, auth::kMayExec));
+  absl::MutexLock l(&t.fs().mu);
+  t.fs().cwd = vd;
+  return 0;
+}
+}  // namespace
+
+// Implements Linux syscall chdir(2).
+SENTRY_SYSCALL(SysChdir) {
+  SENTRY_ASSIGN_OR_RETURN(AtTarget target,
+                          ResolveAt(t, AT_FDCWD, a.Addr(0), true, false));
+  return SetCwd(t, target.vd);
+}
+
+// Implements Linux syscall fchdir(2).
+SENTRY_SYSCALL(SysFchdir) {
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0), true));
+  return SetCwd(t, f->vd());
+}
+
+namespace {
+SysResult<uint64_t> DoMkdir(Task& t, int dirfd, GuestAddr path_addr,
+                            uint32_t mode) {
+  SENTRY_ASSIGN_OR_RETURN(std::string path, t.CopyInPath(path_addr));
+  if (path.empty()) return Errno(ENOENT);
+  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, PathAt(t, dirfd, path));
+  SENTRY_RETURN_IF_ERROR(vfs::MkdirAt(t, pc, path, mode & ~t.umask() & 01777));
+  return 0;
+}
+
+SysResult<uint64_t> DoUnlink(Task& t, int dirfd, GuestAddr path_addr,
+                             bool dir) {
+  SENTRY_ASSIGN_OR_RETURN(std::string path, t.CopyInPath(path_addr));
+  if (path.empty()) return Errno(ENOENT);
+  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, PathAt(t, dirfd, path));
+  SENTRY_RETURN_IF_ERROR(vfs::UnlinkAt(t, pc, path, dir));
+  return 0;
+}
+
+SysResult<uint64_t> DoSymlink(Task& t, GuestAddr target_addr, int dirfd,
+                              GuestAddr path_addr) {
+  SENTRY_ASSIGN_OR_RETURN(std::string target, t.CopyInPath(target_addr));
+  SENTRY_ASSIGN_OR_RETURN(std::string path, t.CopyInPath(path_addr));
+  if (path.empty() || target.empty()) return Errno(ENOENT);
+  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, PathAt(t, dirfd, path));
+  SENTRY_RETURN_IF_ERROR(vfs::SymlinkAt(t, pc, target, path));
+  return 0;
+}
+
+SysResult<uint64_t> DoReadlink(Task& t, int dirfd, GuestAddr path,
+                               GuestAddr buf, int64_t size) {
+  if (size <= 0) return Errno(EINVAL);
+  SENTRY_ASSIGN_OR_RETURN(AtTarget target,
+                          ResolveAt(t, dirfd, path, false, true));
+  if (!target.vd.dentry->inode()->IsSymlink()) {
+    return Errno(target.file != nullptr ? ENOENT : EINVAL);
+  }
+  SENTRY_ASSIGN_OR_RETURN(std::string link,
+                          target.vd.dentry->inode()->ReadLink(t));
+  size_t n = std::min<size_t>(link.size(), static_cast<size_t>(size));
+  SENTRY_RETURN_IF_ERROR(t.CopyOutFull(buf, link.data(), n));
+  return n;
+}
+}  // namespace
+
+// Implements Linux syscall mkdir(2).
+SENTRY_SYSCALL(SysMkdir) { return DoMkdir(t, AT_FDCWD, a.Addr(0), a.U32(1)); }
+
+// Implements Linux syscall mkdirat(2).
+SENTRY_SYSCALL(SysMkdirat) { return DoMkdir(t, a.Int(0), a.Addr(1), a.U32(2)); }
+
+// Implements Linux syscall rmdir(2).
+SENTRY_SYSCALL(SysRmdir) { return DoUnlink(t, AT_FDCWD, a.Addr(0), true); }
+
+// Implements Linux syscall unlink(2).
+SENTRY_SYSCALL(SysUnlink) { return DoUnlink(t, AT_FDCWD, a.Addr(0), false); }
+
+// Implements Linux syscall unlinkat(2).
+SENTRY_SYSCALL(SysUnlinkat) {
+  int flags = a.Int(2);
+  if ((flags & ~AT_REMOVEDIR) != 0) return Errno(EINVAL);
+  return DoUnlink(t, a.Int(0), a.Addr(1), (flags & AT_REMOVEDIR) != 0);
+}
+
+// Implements Linux syscall symlink(2).
+SENTRY_SYSCALL(SysSymlink) {
+  return DoSymlink(t, a.Addr(0), AT_FDCWD, a.Addr(1));
+}
+
+// Implements Linux syscall symlinkat(2).
+SENTRY_SYSCALL(SysSymlinkat) {
+  return DoSymlink(t, a.Addr(0), a.Int(1), a.Addr(2));
+}
+
+// Implements Linux syscall readlink(2).
+SENTRY_SYSCALL(SysReadlink) {
+  return DoReadlink(t, AT_FDCWD, a.Addr(0), a.Addr(1), a.Int(2));
+}
+
+// Implements Linux syscall readlinkat(2).
+SENTRY_SYSCALL(SysReadlinkat) {
+  return DoReadlink(t, a.Int(0), a.Addr(1), a.Addr(2), a.Int(3));
+}
+
+// Implements Linux syscall umask(2).
+SENTRY_SYSCALL(SysUmask) {
+  absl::MutexLock l(&t.fs().mu);
+  uint32_t old = t.fs().umask;
+  t.fs().umask = a.U32(0) & 0777;
+  return old;
+}
+
+namespace {
+SysResult<uint64_t> DoTruncate(Task& t, const vfs::VirtualDentry& vd,
+                               int64_t length) {
+  if (length < 0) return Errno(EINVAL);
+  const auto& inode = vd.dentry->inode();
+  if (inode->IsDir()) return Errno(EISDIR);
+  if (!inode->IsRegular()) return Errno(EINVAL);
+  SENTRY_RETURN_IF_ERROR(inode->Truncate(static_cast<uint64_t>(length)));
+  return 0;
+}
+}  // namespace
+
+// Implements Linux syscall truncate(2).
+SENTRY_SYSCALL(SysTruncate) {
+  SENTRY_ASSIGN_OR_RETURN(AtTarget target,
+                          ResolveAt(t, AT_FDCWD, a.Addr(0), true, false));
+  SENTRY_RETURN_IF_ERROR(vfs::CheckAccess(t, target.vd, auth::kMayWrite));
+  return DoTruncate(t, target.vd, a.Long(1));
+}
+
+// Implements Linux syscall ftruncate(2).
+SENTRY_SYSCALL(SysFtruncate) {
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
+  if (!f->writable()) return Errno(EINVAL);
+  if (f->vd().mount->readonly()) return Errno(EROFS);
+  return DoTruncate(t, f->vd(), a.Long(1));
+}
+
+// Implements Linux syscall fsync(2) and fdatasync(2).
+SENTRY_SYSCALL(SysFsync) {
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
+  SENTRY_RETURN_IF_ERROR(f->Sync());
+  return 0;
+}
+
+// Implements Linux syscall fadvise64(2). Advice changes nothing a program can
+// observe, so after Linux's checks it is accepted and dropped.
+SENTRY_SYSCALL(SysFadvise64) {
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
+  if (!f->seekable()) return Errno(ESPIPE);
+  int advice = a.Int(3);
+  if (advice < POSIX_FADV_NORMAL || advice > POSIX_FADV_NOREUSE)
+    return Errno(EINVAL);
+  if (a.Long(2) < 0) return Errno(EINVAL);
+  return 0;
+}
+
+// Implements Linux syscall getdents64(2).
+SENTRY_SYSCALL(SysGetdents64) {
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
+  size_t count = std::min<uint64_t>(a.U64(2), kMaxRwCount);
+  if (!f->vd().dentry->inode()->IsDir()) return Errno(ENOTDIR);
+  std::vector<char> buf;
+  bool too_small = false;
+  SENTRY_RETURN_IF_ERROR(
+      f->IterDirents(t, [&](const vfs::Dirent& d, int64_t next) {
+        size_t reclen =
+            (offsetof(struct dirent64, d_name) + d.name.size() + 1 + 7) &
+            ~size_t{7};
+        if (buf.size() + reclen > count) {
+          too_small = buf.empty();
+          return false;
+        }
+        size_t at = buf.size();
+        buf.resize(at + reclen, '\0');
+        auto* de = reinterpret_cast<struct dirent64*>(buf.data() + at);
+        de->d_ino = d.ino;
+        de->d_off = next;
+        de->d_reclen = static_cast<uint16_t>(reclen);
+        de->d_type = d.type;
+        memcpy(de->d_name, d.name.c_str(), d.name.size() + 1);
+        return true;
+      }));
+  if (too_small) return Errno(EINVAL);
+  SENTRY_RETURN_IF_ERROR(t.CopyOutFull(a.Addr(1), buf.data(), buf.size()));
+  return buf.size();
+}
+
+}  // namespace sentry::syscalls

@@ -1,0 +1,316 @@
+// The syscall table is also the compatibility document: each entry says
+// whether the call is fully supported, partially (naming what is missing),
+// or always fails (with which errno and why). `runsc syscalls` prints it.
+
+#include "sentry/syscalls/linux/table.h"
+
+#include <sys/syscall.h>
+
+#include <array>
+
+#include "sentry/syscalls/linux/sys_common.h"
+
+namespace sentry::syscalls {
+
+// Handlers, one file per family.
+SENTRY_SYSCALL(SysRead);
+SENTRY_SYSCALL(SysWrite);
+SENTRY_SYSCALL(SysPread64);
+SENTRY_SYSCALL(SysPwrite64);
+SENTRY_SYSCALL(SysReadv);
+SENTRY_SYSCALL(SysWritev);
+SENTRY_SYSCALL(SysPreadv);
+SENTRY_SYSCALL(SysPwritev);
+SENTRY_SYSCALL(SysPreadv2);
+SENTRY_SYSCALL(SysPwritev2);
+SENTRY_SYSCALL(SysLseek);
+SENTRY_SYSCALL(SysOpen);
+SENTRY_SYSCALL(SysOpenat);
+SENTRY_SYSCALL(SysCreat);
+SENTRY_SYSCALL(SysClose);
+SENTRY_SYSCALL(SysCloseRange);
+SENTRY_SYSCALL(SysDup);
+SENTRY_SYSCALL(SysDup2);
+SENTRY_SYSCALL(SysDup3);
+SENTRY_SYSCALL(SysFcntl);
+SENTRY_SYSCALL(SysIoctl);
+SENTRY_SYSCALL(SysAccess);
+SENTRY_SYSCALL(SysFaccessat);
+SENTRY_SYSCALL(SysFaccessat2);
+SENTRY_SYSCALL(SysGetcwd);
+SENTRY_SYSCALL(SysChdir);
+SENTRY_SYSCALL(SysFchdir);
+SENTRY_SYSCALL(SysMkdir);
+SENTRY_SYSCALL(SysMkdirat);
+SENTRY_SYSCALL(SysRmdir);
+SENTRY_SYSCALL(SysUnlink);
+SENTRY_SYSCALL(SysUnlinkat);
+SENTRY_SYSCALL(SysSymlink);
+SENTRY_SYSCALL(SysSymlinkat);
+SENTRY_SYSCALL(SysReadlink);
+SENTRY_SYSCALL(SysReadlinkat);
+SENTRY_SYSCALL(SysUmask);
+SENTRY_SYSCALL(SysTruncate);
+SENTRY_SYSCALL(SysFtruncate);
+SENTRY_SYSCALL(SysFsync);
+SENTRY_SYSCALL(SysFadvise64);
+SENTRY_SYSCALL(SysGetdents64);
+SENTRY_SYSCALL(SysStat);
+SENTRY_SYSCALL(SysLstat);
+SENTRY_SYSCALL(SysFstat);
+SENTRY_SYSCALL(SysNewfstatat);
+SENTRY_SYSCALL(SysStatx);
+SENTRY_SYSCALL(SysStatfs);
+SENTRY_SYSCALL(SysFstatfs);
+SENTRY_SYSCALL(SysMmap);
+SENTRY_SYSCALL(SysMunmap);
+SENTRY_SYSCALL(SysMprotect);
+SENTRY_SYSCALL(SysMremap);
+SENTRY_SYSCALL(SysMadvise);
+SENTRY_SYSCALL(SysBrk);
+SENTRY_SYSCALL(SysMsync);
+SENTRY_SYSCALL(SysExit);
+SENTRY_SYSCALL(SysExitGroup);
+SENTRY_SYSCALL(SysGetpid);
+SENTRY_SYSCALL(SysGettid);
+SENTRY_SYSCALL(SysGetppid);
+SENTRY_SYSCALL(SysGetpgrp);
+SENTRY_SYSCALL(SysGetpgid);
+SENTRY_SYSCALL(SysGetsid);
+SENTRY_SYSCALL(SysExecve);
+SENTRY_SYSCALL(SysWait4);
+SENTRY_SYSCALL(SysSetTidAddress);
+SENTRY_SYSCALL(SysSetRobustList);
+SENTRY_SYSCALL(SysGetRobustList);
+SENTRY_SYSCALL(SysArchPrctl);
+SENTRY_SYSCALL(SysPrctl);
+SENTRY_SYSCALL(SysUname);
+SENTRY_SYSCALL(SysSysinfo);
+SENTRY_SYSCALL(SysGetrandom);
+SENTRY_SYSCALL(SysPrlimit64);
+SENTRY_SYSCALL(SysGetrlimit);
+SENTRY_SYSCALL(SysSetrlimit);
+SENTRY_SYSCALL(SysSchedYield);
+SENTRY_SYSCALL(SysSchedGetaffinity);
+SENTRY_SYSCALL(SysGetcpu);
+SENTRY_SYSCALL(SysClockGettime);
+SENTRY_SYSCALL(SysClockGetres);
+SENTRY_SYSCALL(SysGettimeofday);
+SENTRY_SYSCALL(SysTime);
+SENTRY_SYSCALL(SysNanosleep);
+SENTRY_SYSCALL(SysClockNanosleep);
+SENTRY_SYSCALL(SysRtSigaction);
+SENTRY_SYSCALL(SysRtSigprocmask);
+SENTRY_SYSCALL(SysSigaltstack);
+SENTRY_SYSCALL(SysKill);
+SENTRY_SYSCALL(SysTgkill);
+SENTRY_SYSCALL(SysTkill);
+SENTRY_SYSCALL(SysGetuid);
+SENTRY_SYSCALL(SysGeteuid);
+SENTRY_SYSCALL(SysGetgid);
+SENTRY_SYSCALL(SysGetegid);
+SENTRY_SYSCALL(SysGetresuid);
+SENTRY_SYSCALL(SysGetresgid);
+SENTRY_SYSCALL(SysGetgroups);
+
+namespace {
+
+using kernel::Support;
+using kernel::SyscallEntry;
+
+const char* const kNames[] = {
+#include "sentry/syscalls/linux/syscall_names.inc"
+};
+static_assert(sizeof(kNames) / sizeof(kNames[0]) == kMaxSyscall + 1);
+
+class LinuxSyscallTable final : public kernel::SyscallTable {
+ public:
+  LinuxSyscallTable() {
+    // Argument letters for --strace: d int, l long, u unsigned, x hex,
+    // p pointer, f fd, s string, b buffer in (length next), B buffer out
+    // (length = result), o open flags, m mode, P prot, M mmap flags,
+    // w whence, a argv, e envp, A AT_* flags, c clock, S signal,
+    // r rlimit resource, i ioctl request.
+    Full(SYS_read, SysRead, "fBu");
+    Full(SYS_write, SysWrite, "fbu");
+    Partial(SYS_open, SysOpen, "som", "O_TMPFILE fails with EOPNOTSUPP (#4)");
+    Full(SYS_close, SysClose, "f");
+    Full(SYS_stat, SysStat, "sp");
+    Full(SYS_fstat, SysFstat, "fp");
+    Full(SYS_lstat, SysLstat, "sp");
+    Full(SYS_lseek, SysLseek, "flw");
+    Partial(SYS_mmap, SysMmap, "pxPMfx",
+            "MAP_HUGETLB fails with EINVAL; MAP_32BIT is ignored", 'x');
+    Full(SYS_mprotect, SysMprotect, "pxP");
+    Full(SYS_munmap, SysMunmap, "px");
+    Full(SYS_brk, SysBrk, "p", 'x');
+    Partial(
+        SYS_rt_sigaction, SysRtSigaction, "Sppu",
+        "handlers are recorded; delivery to them is not implemented yet (#3)");
+    Partial(
+        SYS_rt_sigprocmask, SysRtSigprocmask, "dppu",
+        "the mask is recorded; nothing is pending until delivery exists (#3)");
+    Partial(SYS_ioctl, SysIoctl, "fip",
+            "FIOCLEX, FIONCLEX, FIONBIO; host terminals: TCGETS, TCSETS*, "
+            "TIOCGWINSZ, "
+            "TIOCSWINSZ; anything else ENOTTY");
+    Full(SYS_pread64, SysPread64, "fBul");
+    Full(SYS_pwrite64, SysPwrite64, "fbul");
+    Full(SYS_readv, SysReadv, "fpd");
+    Full(SYS_writev, SysWritev, "fpd");
+    Full(SYS_access, SysAccess, "sd");
+    Full(SYS_sched_yield, SysSchedYield, "");
+    Partial(SYS_mremap, SysMremap, "pxxdp",
+            "MREMAP_DONTUNMAP and old_size 0 fail with EINVAL", 'x');
+    Full(SYS_msync, SysMsync, "pxd");
+    Partial(
+        SYS_madvise, SysMadvise, "pxd",
+        "DONTNEED and FREE reach the host; pure hints are accepted; DONTFORK, "
+        "WIPEONFORK, REMOVE and the rest fail with EINVAL");
+    Full(SYS_dup, SysDup, "f");
+    Full(SYS_dup2, SysDup2, "ff");
+    Partial(SYS_nanosleep, SysNanosleep, "pp",
+            "not interruptible by signals yet (#3)");
+    Full(SYS_getpid, SysGetpid, "");
+    Full(SYS_exit, SysExit, "d");
+    Partial(SYS_wait4, SysWait4, "dpdp",
+            "no children can exist yet (#3): ECHILD");
+    Partial(SYS_kill, SysKill, "dS",
+            "only to the caller's own process; signals that need delivery "
+            "(caught, blocked, "
+            "stopping) fail with ENOSYS until #3");
+    Full(SYS_uname, SysUname, "p");
+    Partial(
+        SYS_fcntl, SysFcntl, "fdx",
+        "DUPFD, DUPFD_CLOEXEC, GETFD, SETFD, GETFL, SETFL; record locks fail "
+        "with "
+        "ENOLCK; pipe sizes, seals, leases and owners fail with EINVAL (#4)");
+    Full(SYS_fsync, SysFsync, "f");
+    Full(SYS_fdatasync, SysFsync, "f");
+    Full(SYS_truncate, SysTruncate, "sl");
+    Full(SYS_ftruncate, SysFtruncate, "fl");
+    Full(SYS_getcwd, SysGetcwd, "pu");
+    Full(SYS_chdir, SysChdir, "s");
+    Full(SYS_fchdir, SysFchdir, "f");
+    Full(SYS_mkdir, SysMkdir, "sm");
+    Full(SYS_rmdir, SysRmdir, "s");
+    Full(SYS_creat, SysCreat, "sm");
+    Full(SYS_unlink, SysUnlink, "s");
+    Full(SYS_symlink, SysSymlink, "ss");
+    Full(SYS_readlink, SysReadlink, "spu");
+    Full(SYS_umask, SysUmask, "m");
+    Full(SYS_gettimeofday, SysGettimeofday, "pp");
+    Full(SYS_getrlimit, SysGetrlimit, "rp");
+    Full(SYS_sysinfo, SysSysinfo, "p");
+    Full(SYS_getuid, SysGetuid, "");
+    Full(SYS_getgid, SysGetgid, "");
+    Full(SYS_geteuid, SysGeteuid, "");
+    Full(SYS_getegid, SysGetegid, "");
+    Full(SYS_getppid, SysGetppid, "");
+    Full(SYS_getpgrp, SysGetpgrp, "");
+    Full(SYS_getgroups, SysGetgroups, "dp");
+    Full(SYS_getresuid, SysGetresuid, "ppp");
+    Full(SYS_getresgid, SysGetresgid, "ppp");
+    Partial(SYS_getpgid, SysGetpgid, "d",
+            "every process leads its own group until #3");
+    Partial(SYS_getsid, SysGetsid, "d",
+            "every process leads its own session until #3");
+    Full(SYS_sigaltstack, SysSigaltstack, "pp");
+    Full(SYS_statfs, SysStatfs, "sp");
+    Full(SYS_fstatfs, SysFstatfs, "fp");
+    Partial(SYS_prctl, SysPrctl, "dxxxx",
+            "PR_SET_NAME, PR_GET_NAME, PR_GET/SET_DUMPABLE, "
+            "PR_SET/GET_NO_NEW_PRIVS, "
+            "PR_CAPBSET_READ; PR_SET_SECCOMP and the rest fail with EINVAL");
+    Full(SYS_arch_prctl, SysArchPrctl, "dx");
+    Full(SYS_setrlimit, SysSetrlimit, "rp");
+    Full(SYS_gettid, SysGettid, "");
+    Partial(SYS_tkill, SysTkill, "dS", "only to the calling thread; see kill");
+    Full(SYS_time, SysTime, "p");
+    Partial(SYS_sched_getaffinity, SysSchedGetaffinity, "dup",
+            "reports every CPU of the sandbox");
+    Full(SYS_getdents64, SysGetdents64, "fpu");
+    Full(SYS_set_tid_address, SysSetTidAddress, "p");
+    Full(SYS_fadvise64, SysFadvise64, "flld");
+    Partial(SYS_clock_gettime, SysClockGettime, "cp",
+            "CPU-time clocks report the sentry thread's CPU time until #3");
+    Partial(SYS_clock_getres, SysClockGetres, "cp", "see clock_gettime");
+    Partial(SYS_clock_nanosleep, SysClockNanosleep, "cdpp",
+            "REALTIME, MONOTONIC, BOOTTIME, TAI; not interruptible by signals "
+            "yet (#3)");
+    Full(SYS_exit_group, SysExitGroup, "d");
+    Partial(SYS_tgkill, SysTgkill, "ddS",
+            "only to the calling thread; see kill");
+    Full(SYS_openat, SysOpenat, "fsom");
+    Full(SYS_mkdirat, SysMkdirat, "fsm");
+    Full(SYS_newfstatat, SysNewfstatat, "fspA");
+    Full(SYS_unlinkat, SysUnlinkat, "fsA");
+    Full(SYS_symlinkat, SysSymlinkat, "sfs");
+    Full(SYS_readlinkat, SysReadlinkat, "fspu");
+    Full(SYS_faccessat, SysFaccessat, "fsd");
+    Full(SYS_set_robust_list, SysSetRobustList, "pu");
+    Full(SYS_get_robust_list, SysGetRobustList, "dpp");
+    Full(SYS_dup3, SysDup3, "ffo");
+    Full(SYS_preadv, SysPreadv, "fpdl");
+    Full(SYS_pwritev, SysPwritev, "fpdl");
+    Partial(
+        SYS_prlimit64, SysPrlimit64, "drpp",
+        "the calling process only; others fail with EPERM or ESRCH until #3");
+    Full(SYS_getcpu, SysGetcpu, "ppp");
+    Full(SYS_getrandom, SysGetrandom, "pux");
+    Full(SYS_execve, SysExecve, "sae");
+    Partial(SYS_preadv2, SysPreadv2, "fpdlxx",
+            "RWF_NOWAIT and RWF_APPEND fail with EOPNOTSUPP");
+    Partial(SYS_pwritev2, SysPwritev2, "fpdlxx",
+            "RWF_NOWAIT and RWF_APPEND fail with EOPNOTSUPP");
+    Partial(SYS_statx, SysStatx, "fsAxp",
+            "STATX_BASIC_STATS and STATX_MNT_ID; no birth time");
+    Full(SYS_close_range, SysCloseRange, "ffx");
+    Full(SYS_faccessat2, SysFaccessat2, "fsdA");
+    Error(SYS_rseq, ENOSYS,
+          "restartable sequences are not supported; glibc falls back");
+  }
+
+  const SyscallEntry* Lookup(uint64_t nr) const override {
+    if (nr >= entries_.size() || entries_[nr].name == nullptr) return nullptr;
+    return &entries_[nr];
+  }
+
+  const char* Name(uint64_t nr) const override {
+    return nr <= kMaxSyscall ? kNames[nr] : "";
+  }
+
+ private:
+  void Add(uint64_t nr, kernel::SyscallFn fn, Support s, const char* args,
+           const char* note, char ret) {
+    entries_[nr] = SyscallEntry{kNames[nr], fn, s, note, args, ret};
+  }
+  void Full(uint64_t nr, kernel::SyscallFn fn, const char* args,
+            char ret = 'd') {
+    Add(nr, fn, Support::kFull, args, "", ret);
+  }
+  void Partial(uint64_t nr, kernel::SyscallFn fn, const char* args,
+               const char* note, char ret = 'd') {
+    Add(nr, fn, Support::kPartial, args, note, ret);
+  }
+  // A call that always fails with `err`: its handler is generated here.
+  template <int kErr>
+  static SysResult<uint64_t> Fail(Task&, const SyscallArgs&) {
+    return Errno(kErr);
+  }
+  void Error(uint64_t nr, int err, const char* note) {
+    CHECK_EQ(err, ENOSYS) << "add a Fail<> instantiation for errno " << err;
+    Add(nr, &Fail<ENOSYS>, Support::kError, "", note, 'd');
+  }
+
+  std::array<SyscallEntry, kMaxSyscall + 1> entries_{};
+};
+
+}  // namespace
+
+const kernel::SyscallTable& LinuxTable() {
+  static const LinuxSyscallTable* table = new LinuxSyscallTable();
+  return *table;
+}
+
+}  // namespace sentry::syscalls
