@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "platform/platform.h"
 #include "sentry/auth/credentials.h"
+#include "sentry/kernel/futex.h"
 #include "sentry/kernel/syscall_table.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/fd_table.h"
@@ -143,6 +144,9 @@ struct KernelOptions {
   SyscallObserver* observer = nullptr;  // --strace, or null
   std::string hostname = "sandbox";
   bool randomize = true;  // ASLR for guests
+  // CPUs the sandbox may use; counted at boot, since glibc's sysconf reads
+  // /sys, which the sentry no longer sees once locked down.
+  int ncpus = 1;
 };
 
 class Kernel {
@@ -166,7 +170,10 @@ class Kernel {
   SyscallObserver* observer() const { return options_.observer; }
   const std::string& hostname() const { return options_.hostname; }
   bool randomize() const { return options_.randomize; }
+  int ncpus() const { return options_.ncpus; }
   absl::Time boot_time() const { return boot_time_; }
+
+  FutexTable& futexes() { return futexes_; }
 
   // Logs an unimplemented system call, once per number.
   void ReportUnimplemented(uint64_t nr);
@@ -185,6 +192,7 @@ class Kernel {
 
   KernelOptions options_;
   const absl::Time boot_time_;
+  FutexTable futexes_;
   mutable absl::Mutex mu_;
   int next_tid_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<int, std::shared_ptr<Task>> tasks_ ABSL_GUARDED_BY(mu_);

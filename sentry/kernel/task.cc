@@ -198,11 +198,11 @@ SysResult<void> Task::Execve(const std::string& filename,
   // Load through a task whose mm is the new one, so the loader's copies
   // reach the new image.
   std::shared_ptr<mm::MemoryManager> old_mm = shared_.mm;
-  shared_.mm = new_mm;
+  std::atomic_store(&shared_.mm, new_mm);
   SysResult<loader::LoadedImage> image =
       loader::Load(env, *new_mm, std::move(req));
   if (!image.ok()) {
-    shared_.mm = old_mm;
+    std::atomic_store(&shared_.mm, old_mm);
     if (ctx_) ctx_->Release(new_mm->as());
     return image.error();
   }
@@ -270,7 +270,7 @@ void Task::Run(std::function<void(Task&)> start) {
 
 void Task::Finish() {
   if (has_mm()) ctx_->Release(mm().as());
-  shared_.mm.reset();
+  std::atomic_store(&shared_.mm, std::shared_ptr<mm::MemoryManager>());
   ctx_.reset();
   kernel_->TaskExited(this);
 }

@@ -53,6 +53,12 @@ class Task final : public vfs::CallContext,
   int tgid() const { return shared_.tg->tgid(); }
   mm::MemoryManager& mm() const { return *shared_.mm; }
   bool has_mm() const { return shared_.mm != nullptr; }
+  // The address space, safe to call from other tasks' threads (/proc).
+  std::shared_ptr<mm::MemoryManager> GetMM() const {
+    return std::atomic_load(&shared_.mm);
+  }
+  std::shared_ptr<vfs::FdTable> GetFdTable() const { return shared_.fds; }
+  std::shared_ptr<FsContext> GetFsContext() const { return shared_.fs; }
   vfs::FdTable& fds() const { return *shared_.fds; }
   FsContext& fs() const { return *shared_.fs; }
   SignalHandlers& sighand() const { return *shared_.sighand; }

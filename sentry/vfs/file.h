@@ -46,8 +46,14 @@ class FileDescription : public std::enable_shared_from_this<FileDescription> {
   // devices); read/write/lseek then use and advance `pos`.
   virtual bool seekable() const { return true; }
 
+  // True when the position lives outside the sentry (a host fd the sandbox
+  // inherited and shares with host processes): read/write then pass a null
+  // offset, and Seek moves the host's position.
+  virtual bool host_position() const { return false; }
+
   // I/O at `*offset`, advancing it by what was transferred. Streams ignore
-  // the offset. Partial transfers are successes.
+  // the offset; a null offset means "at the file's own position" (streams
+  // and host_position() files only). Partial transfers are successes.
   virtual SysResult<size_t> Read(CallContext& ctx, char* buf, size_t len,
                                  int64_t* offset);
   virtual SysResult<size_t> Write(CallContext& ctx, const char* buf, size_t len,
@@ -68,6 +74,8 @@ class FileDescription : public std::enable_shared_from_this<FileDescription> {
   virtual SysResult<void> IterDirents(CallContext& ctx, const DirentSink& emit);
 
   virtual SysResult<MmapTarget> GetMmapTarget();
+  // Mappings of this file are plain anonymous memory (/dev/zero).
+  virtual bool MapsAsAnonymous() const { return false; }
 
   // fsync(2): EINVAL for streams, as Linux says for files that cannot sync.
   virtual SysResult<void> Sync();

@@ -148,6 +148,9 @@ class Inode {
   virtual SysResult<std::shared_ptr<Inode>> Lookup(CallContext& ctx,
                                                    const std::string& name);
   virtual SysResult<std::vector<Dirent>> ReadDir(CallContext& ctx);
+  // Whether lookups in this directory may be cached. Synthetic directories
+  // whose entries come and go (/proc) say no.
+  virtual bool CacheChildren() const { return true; }
 
   // Symlinks: the target. A "magic" link (/proc/self/exe, /proc/PID/fd/N)
   // also resolves straight to a location instead of through its text.

@@ -46,21 +46,31 @@ vfs::Attr AttrFromHostStat(const struct stat& st, uint64_t dev) {
 }
 
 HostFileFD::HostFileFD(vfs::VirtualDentry vd, int flags,
-                       std::shared_ptr<HostFd> fd, bool seekable)
+                       std::shared_ptr<HostFd> fd, bool seekable,
+                       bool host_position)
     : FileDescription(std::move(vd), flags),
       fd_(std::move(fd)),
-      seekable_(seekable) {}
+      seekable_(seekable),
+      host_position_(host_position) {}
+
+SysResult<int64_t> HostFileFD::Seek(int64_t offset, int whence, int64_t* pos) {
+  if (!host_position_) return FileDescription::Seek(offset, whence, pos);
+  off_t r = lseek(fd_->get(), offset, whence);
+  if (r < 0) return Errno::FromHost();
+  return static_cast<int64_t>(r);
+}
 
 SysResult<size_t> HostFileFD::Read(vfs::CallContext&, char* buf, size_t len,
                                    int64_t* offset) {
   if (!readable()) return Errno(EBADF);
+  bool positional = seekable_ && offset != nullptr;
   ssize_t n;
   do {
-    n = seekable_ ? pread(fd_->get(), buf, len, *offset)
-                  : read(fd_->get(), buf, len);
+    n = positional ? pread(fd_->get(), buf, len, *offset)
+                   : read(fd_->get(), buf, len);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return Errno::FromHost();
-  if (seekable_) *offset += n;
+  if (positional) *offset += n;
   return static_cast<size_t>(n);
 }
 
@@ -68,7 +78,8 @@ SysResult<size_t> HostFileFD::Write(vfs::CallContext&, const char* buf,
                                     size_t len, int64_t* offset) {
   if (!writable()) return Errno(EBADF);
   ssize_t n;
-  if (!seekable_) {
+  bool positional = seekable_ && offset != nullptr;
+  if (!positional) {
     do {
       n = write(fd_->get(), buf, len);
     } while (n < 0 && errno == EINTR);
@@ -82,7 +93,7 @@ SysResult<size_t> HostFileFD::Write(vfs::CallContext&, const char* buf,
     n = pwrite(fd_->get(), buf, len, *offset);
   }
   if (n < 0) return Errno::FromHost();
-  if (seekable_) *offset += n;
+  if (positional) *offset += n;
   return static_cast<size_t>(n);
 }
 
@@ -145,8 +156,8 @@ SysResult<std::shared_ptr<vfs::FileDescription>> HostInode::Open(
     vfs::CallContext&, const vfs::VirtualDentry& vd, int flags) {
   // Reopening an inherited fd (via /proc/self/fd) shares the host fd.
   bool seekable = S_ISREG(type()) || S_ISBLK(type());
-  return std::shared_ptr<vfs::FileDescription>(
-      std::make_shared<HostFileFD>(vd, flags, fd_, seekable));
+  return std::shared_ptr<vfs::FileDescription>(std::make_shared<HostFileFD>(
+      vd, flags, fd_, seekable, /*host_position=*/true));
 }
 
 SysResult<std::shared_ptr<vfs::FileDescription>> ImportHostFd(HostFd fd) {
@@ -160,8 +171,8 @@ SysResult<std::shared_ptr<vfs::FileDescription>> ImportHostFd(HostFd fd) {
   vfs::VirtualDentry vd{
       std::make_shared<vfs::Mount>(HostFs(), dentry, 0, "hostfd"), dentry};
   bool seekable = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
-  return std::shared_ptr<vfs::FileDescription>(
-      std::make_shared<HostFileFD>(vd, flags & ~O_CLOEXEC, shared, seekable));
+  return std::shared_ptr<vfs::FileDescription>(std::make_shared<HostFileFD>(
+      vd, flags & ~O_CLOEXEC, shared, seekable, /*host_position=*/true));
 }
 
 }  // namespace sentry::fs

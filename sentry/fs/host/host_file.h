@@ -16,10 +16,14 @@ namespace sentry::fs {
 class HostFileFD : public vfs::FileDescription {
  public:
   // `fd` may be shared with other descriptions (a tmpfs inode's memfd).
+  // With `host_position`, the position is the host fd's own (inherited
+  // stdio, whose offset host processes share).
   HostFileFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<HostFd> fd,
-             bool seekable);
+             bool seekable, bool host_position = false);
 
   bool seekable() const override { return seekable_; }
+  bool host_position() const override { return host_position_; }
+  SysResult<int64_t> Seek(int64_t offset, int whence, int64_t* pos) override;
   SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,
                          int64_t* offset) override;
   SysResult<size_t> Write(vfs::CallContext& ctx, const char* buf, size_t len,
@@ -34,6 +38,7 @@ class HostFileFD : public vfs::FileDescription {
  private:
   const std::shared_ptr<HostFd> fd_;
   const bool seekable_;
+  const bool host_position_;
   // Appends must find the end and write there as one step.
   absl::Mutex append_mu_;
 };

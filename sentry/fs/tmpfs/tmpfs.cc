@@ -24,8 +24,10 @@ struct timespec Now() {
 
 std::shared_ptr<TmpfsFilesystem> TmpfsFilesystem::Create(uint32_t root_mode,
                                                          uint32_t uid,
-                                                         uint32_t gid) {
-  auto fs = std::shared_ptr<TmpfsFilesystem>(new TmpfsFilesystem());
+                                                         uint32_t gid,
+                                                         std::string type) {
+  auto fs =
+      std::shared_ptr<TmpfsFilesystem>(new TmpfsFilesystem(std::move(type)));
   auto root = std::make_shared<TmpfsDir>(
       fs.get(), S_IFDIR | (root_mode & 07777), uid, gid);
   root->AdjustLinks(1);  // "." of the root; its ".." is itself

@@ -21,15 +21,17 @@ class TmpfsFilesystem final
       public std::enable_shared_from_this<TmpfsFilesystem> {
  public:
   // A new tmpfs whose root directory has `root_mode` and the given owner.
+  // `type` is what /proc/mounts calls it (devfs is a "devtmpfs").
   static std::shared_ptr<TmpfsFilesystem> Create(uint32_t root_mode,
-                                                 uint32_t uid, uint32_t gid);
+                                                 uint32_t uid, uint32_t gid,
+                                                 std::string type = "tmpfs");
 
   SysResult<vfs::StatFs> GetStatFs() override;
   const std::shared_ptr<vfs::Dentry>& root() const { return root_; }
   uint64_t NextIno() { return next_ino_.fetch_add(1); }
 
  private:
-  TmpfsFilesystem() : Filesystem("tmpfs") {}
+  explicit TmpfsFilesystem(std::string type) : Filesystem(std::move(type)) {}
   std::shared_ptr<vfs::Dentry> root_;
   std::atomic<uint64_t> next_ino_{1};
 };

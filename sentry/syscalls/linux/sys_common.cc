@@ -69,7 +69,7 @@ SysResult<size_t> ReadToGuest(Task& t, vfs::FileDescription& f, GuestAddr addr,
       return Errno(EFAULT);
     }
     done += *n;
-    if (*n < want || !f.seekable()) break;
+    if (*n < want || !f.seekable() || offset == nullptr) break;
   }
   return done;
 }

@@ -37,8 +37,16 @@ SENTRY_SYSCALL(SysMmap) {
   req.prot = prot;
   req.flags = flags;
   req.offset = offset;
+  std::shared_ptr<vfs::FileDescription> f;
   if ((flags & MAP_ANONYMOUS) == 0) {
-    SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(fd));
+    SENTRY_ASSIGN_OR_RETURN(f, t.GetFile(fd));
+  }
+  if (f && f->MapsAsAnonymous()) {
+    if (!f->readable()) return Errno(EACCES);
+    req.flags |= MAP_ANONYMOUS;
+    f.reset();
+  }
+  if (f) {
     if (!f->readable()) return Errno(EACCES);
     bool shared = type != MAP_PRIVATE;
     if (shared && (prot & PROT_WRITE) != 0) {

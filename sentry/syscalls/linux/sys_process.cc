@@ -307,7 +307,7 @@ SENTRY_SYSCALL(SysSchedGetaffinity) {
   int pid = a.Int(0);
   if (pid != 0 && t.kernel().FindTask(pid) == nullptr) return Errno(ESRCH);
   uint64_t size = a.U64(1);
-  long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+  long ncpu = t.kernel().ncpus();
   uint64_t need = ((static_cast<uint64_t>(ncpu) + 63) / 64) * 8;
   if (size < need || size % sizeof(unsigned long) != 0) return Errno(EINVAL);
   cpu_set_t host;

@@ -14,9 +14,8 @@ namespace {
 // position lock) or at no position (streams).
 template <typename Fn>
 SysResult<uint64_t> AtFilePosition(vfs::FileDescription& f, Fn&& io) {
-  if (!f.seekable()) {
-    int64_t unused = 0;
-    SENTRY_ASSIGN_OR_RETURN(size_t n, io(&unused));
+  if (!f.seekable() || f.host_position()) {
+    SENTRY_ASSIGN_OR_RETURN(size_t n, io(nullptr));
     return n;
   }
   absl::MutexLock l(&f.pos_mu);

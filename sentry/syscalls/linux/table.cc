@@ -112,6 +112,19 @@ SENTRY_SYSCALL(SysGetegid);
 SENTRY_SYSCALL(SysGetresuid);
 SENTRY_SYSCALL(SysGetresgid);
 SENTRY_SYSCALL(SysGetgroups);
+SENTRY_SYSCALL(SysFutex);
+SENTRY_SYSCALL(SysGetxattr);
+SENTRY_SYSCALL(SysLgetxattr);
+SENTRY_SYSCALL(SysFgetxattr);
+SENTRY_SYSCALL(SysSetxattr);
+SENTRY_SYSCALL(SysLsetxattr);
+SENTRY_SYSCALL(SysFsetxattr);
+SENTRY_SYSCALL(SysListxattr);
+SENTRY_SYSCALL(SysLlistxattr);
+SENTRY_SYSCALL(SysFlistxattr);
+SENTRY_SYSCALL(SysRemovexattr);
+SENTRY_SYSCALL(SysLremovexattr);
+SENTRY_SYSCALL(SysFremovexattr);
 
 namespace {
 
@@ -267,6 +280,32 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
             "STATX_BASIC_STATS and STATX_MNT_ID; no birth time");
     Full(SYS_close_range, SysCloseRange, "ffx");
     Full(SYS_faccessat2, SysFaccessat2, "fsdA");
+    Partial(SYS_futex, SysFutex, "pdupxd",
+            "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET (private and shared, both "
+            "clocks); "
+            "REQUEUE, CMP_REQUEUE, WAKE_OP and PI operations fail with ENOSYS "
+            "until #3");
+    const char* kNoXattr =
+        "no sentry filesystem supports xattrs yet (#4): get/set/remove fail "
+        "with EOPNOTSUPP, "
+        "list is empty";
+    Partial(SYS_getxattr, SysGetxattr, "sspu", kNoXattr);
+    Partial(SYS_lgetxattr, SysLgetxattr, "sspu", kNoXattr);
+    Partial(SYS_fgetxattr, SysFgetxattr, "fspu", kNoXattr);
+    Partial(SYS_setxattr, SysSetxattr, "sspux", kNoXattr);
+    Partial(SYS_lsetxattr, SysLsetxattr, "sspux", kNoXattr);
+    Partial(SYS_fsetxattr, SysFsetxattr, "fspux", kNoXattr);
+    Partial(SYS_listxattr, SysListxattr, "spu", kNoXattr);
+    Partial(SYS_llistxattr, SysLlistxattr, "spu", kNoXattr);
+    Partial(SYS_flistxattr, SysFlistxattr, "fpu", kNoXattr);
+    Partial(SYS_removexattr, SysRemovexattr, "ss", kNoXattr);
+    Partial(SYS_lremovexattr, SysLremovexattr, "ss", kNoXattr);
+    Partial(SYS_fremovexattr, SysFremovexattr, "fs", kNoXattr);
+    Error(SYS_socket, EAFNOSUPPORT,
+          "no address family is supported until networking (#6), as a kernel "
+          "built without "
+          "any");
+    Error(SYS_socketpair, EAFNOSUPPORT, "see socket");
     Error(SYS_rseq, ENOSYS,
           "restartable sequences are not supported; glibc falls back");
   }
@@ -299,8 +338,18 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     return Errno(kErr);
   }
   void Error(uint64_t nr, int err, const char* note) {
-    CHECK_EQ(err, ENOSYS) << "add a Fail<> instantiation for errno " << err;
-    Add(nr, &Fail<ENOSYS>, Support::kError, "", note, 'd');
+    kernel::SyscallFn fn = nullptr;
+    switch (err) {
+      case ENOSYS:
+        fn = &Fail<ENOSYS>;
+        break;
+      case EAFNOSUPPORT:
+        fn = &Fail<EAFNOSUPPORT>;
+        break;
+      default:
+        LOG(FATAL) << "add a Fail<> instantiation for errno " << err;
+    }
+    Add(nr, fn, Support::kError, "", note, 'd');
   }
 
   std::array<SyscallEntry, kMaxSyscall + 1> entries_{};

@@ -1,0 +1,25 @@
+// The flags of every runsc verb, defined in one place (flags.cc).
+
+#ifndef RUNSC_FLAGS_H_
+#define RUNSC_FLAGS_H_
+
+#include "gflags/gflags.h"
+
+// `runsc do`
+DECLARE_string(platform);
+DECLARE_bool(strace);
+DECLARE_string(debug_log);
+DECLARE_string(cwd);
+DECLARE_string(hostname);
+DECLARE_bool(debug);
+
+// Hidden verbs that runsc runs itself.
+DECLARE_int32(config_fd);
+DECLARE_int32(gofer_fd);
+DECLARE_int32(log_fd);
+DECLARE_string(gofer_root);
+
+// `runsc syscalls`
+DECLARE_string(format);
+
+#endif  // RUNSC_FLAGS_H_

@@ -1,0 +1,230 @@
+// runsc: the command line of the sandbox.
+//
+//   runsc do [flags] [--] CMD [ARGS...]   run CMD in a new sandbox
+//   runsc syscalls [--format=table|markdown]
+//
+// runsc also runs itself as the sandbox ("boot") and the gofer ("gofer");
+// those verbs are internal.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gofer/gofer.h"
+#include "runsc/boot_config.pb.h"
+#include "runsc/do.h"
+#include "runsc/flags.h"
+#include "runsc/log_sink.h"
+#include "sentry/boot/boot.h"
+#include "sentry/kernel/syscall_table.h"
+#include "sentry/syscalls/linux/table.h"
+
+namespace runsc {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: runsc VERB [flags] [--] [args]\n"
+    "\n"
+    "verbs:\n"
+    "  do [flags] [--] CMD [ARGS...]  run CMD in a new sandbox; exits with its "
+    "status\n"
+    "  syscalls [--format=table|markdown]  print the system call table\n"
+    "\n"
+    "flags of `do`:\n"
+    "  --platform=ptrace    how guest code runs (default ptrace)\n"
+    "  --strace             print every guest system call on stderr\n"
+    "  --debug_log=FILE     write the sandbox's and the gofer's logs to FILE\n"
+    "  --debug              verbose logs\n"
+    "  --cwd=DIR            working directory (default: the current one)\n"
+    "  --env=KEY=VALUE      set an environment variable (repeatable)\n"
+    "  --hostname=NAME      host name inside the sandbox (default sandbox)\n";
+
+struct Parsed {
+  std::string verb;
+  std::vector<std::string> flags;  // for gflags
+  std::vector<std::string> env;    // every --env, in order
+  std::vector<std::string> rest;   // the command
+};
+
+// Splits `runsc VERB [flags] [--] [args]`. Flags stop at "--" or at the
+// first argument that is not a flag, so a command's own flags are never
+// taken for runsc's. --env may repeat, so it is collected here rather than
+// by gflags, which keeps only the last value of a flag.
+absl::StatusOr<Parsed> Split(int argc, char** argv) {
+  Parsed p;
+  int i = 1;
+  auto take_flags = [&]() -> absl::Status {
+    while (i < argc) {
+      std::string a = argv[i];
+      if (a == "--") {
+        i++;
+        return absl::OkStatus();
+      }
+      if (a.size() < 2 || a[0] != '-') return absl::OkStatus();
+      std::string body = a.substr(a[1] == '-' ? 2 : 1);
+      std::string name = body.substr(0, body.find('='));
+      std::string value;
+      bool has_value = body.find('=') != std::string::npos;
+      if (has_value) value = body.substr(body.find('=') + 1);
+      gflags::CommandLineFlagInfo info;
+      bool known = gflags::GetCommandLineFlagInfo(name.c_str(), &info);
+      bool takes_value = name == "env" || (known && info.type != "bool");
+      if (takes_value && !has_value) {
+        if (i + 1 >= argc)
+          return absl::InvalidArgumentError(absl::StrCat(a, " needs a value"));
+        value = argv[++i];
+        has_value = true;
+      }
+      if (name == "env") {
+        p.env.push_back(value);
+      } else if (!known && name != "help") {
+        return absl::InvalidArgumentError(absl::StrCat("unknown flag ", a));
+      } else {
+        p.flags.push_back(has_value ? absl::StrCat("--", name, "=", value)
+                                    : "--" + name);
+      }
+      i++;
+    }
+    return absl::OkStatus();
+  };
+  absl::Status s = take_flags();
+  if (!s.ok()) return s;
+  if (i < argc) p.verb = argv[i++];
+  s = take_flags();
+  if (!s.ok()) return s;
+  for (; i < argc; i++) p.rest.push_back(argv[i]);
+  return p;
+}
+
+std::string ReadFd(int fd) {
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  lseek(fd, 0, SEEK_SET);
+  while ((n = read(fd, buf, sizeof(buf))) > 0)
+    out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+int Boot() {
+  InitLogging("runsc-sandbox", FLAGS_log_fd, FLAGS_debug);
+  BootConfig cfg;
+  if (FLAGS_config_fd < 0 || !cfg.ParseFromString(ReadFd(FLAGS_config_fd))) {
+    fprintf(stderr, "runsc: sandbox: unreadable boot configuration\n");
+    return 125;
+  }
+  close(FLAGS_config_fd);
+  sentry::boot::BootOptions o;
+  o.argv.assign(cfg.argv().begin(), cfg.argv().end());
+  o.env.assign(cfg.env().begin(), cfg.env().end());
+  o.cwd = cfg.cwd();
+  o.platform = cfg.platform();
+  o.strace = cfg.strace();
+  o.uid = cfg.uid();
+  o.gid = cfg.gid();
+  o.hostname = cfg.hostname();
+  o.gofer_fd = FLAGS_gofer_fd;
+  absl::StatusOr<int> code = sentry::boot::RunSandbox(o);
+  if (!code.ok()) {
+    fprintf(stderr, "runsc: %s\n", code.status().ToString().c_str());
+    return 125;
+  }
+  fflush(stdout);
+  fflush(stderr);
+  // Task threads may still be unwinding; the status is final.
+  _exit(*code);
+}
+
+int Gofer() {
+  InitLogging("runsc-gofer", FLAGS_log_fd, FLAGS_debug);
+  gofer::GoferConfig c;
+  c.root = FLAGS_gofer_root;
+  c.sock_fd = FLAGS_gofer_fd;
+  absl::Status s = gofer::RunGofer(c);
+  if (!s.ok()) {
+    fprintf(stderr, "runsc: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+int Syscalls() {
+  const sentry::kernel::SyscallTable& t = sentry::syscalls::LinuxTable();
+  bool md = FLAGS_format == "markdown";
+  if (md) {
+    printf("| # | System call | Support | Notes |\n|---:|---|---|---|\n");
+  } else {
+    printf("%-4s %-24s %-14s %s\n", "NR", "NAME", "SUPPORT", "NOTES");
+  }
+  for (uint64_t nr = 0; nr <= sentry::syscalls::kMaxSyscall; nr++) {
+    const char* name = t.Name(nr);
+    if (name[0] == '\0') continue;
+    const sentry::kernel::SyscallEntry* e = t.Lookup(nr);
+    std::string support = "unimplemented";
+    std::string note = "fails with ENOSYS";
+    if (e != nullptr) {
+      note = e->note;
+      switch (e->support) {
+        case sentry::kernel::Support::kFull:
+          support = "full";
+          break;
+        case sentry::kernel::Support::kPartial:
+          support = "partial";
+          break;
+        case sentry::kernel::Support::kError:
+          support = "error";
+          break;
+      }
+    }
+    if (md) {
+      printf("| %lu | %s | %s | %s |\n", nr, name, support.c_str(),
+             note.c_str());
+    } else {
+      printf("%-4lu %-24s %-14s %s\n", nr, name, support.c_str(), note.c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace runsc
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(runsc::kUsage);
+  absl::StatusOr<runsc::Parsed> p = runsc::Split(argc, argv);
+  if (!p.ok()) {
+    fprintf(stderr, "runsc: %s\n\n%s",
+            std::string(p.status().message()).c_str(), runsc::kUsage);
+    return 2;
+  }
+  std::vector<char*> fargv = {argv[0]};
+  for (std::string& f : p->flags) fargv.push_back(f.data());
+  int fargc = static_cast<int>(fargv.size());
+  char** fargs = fargv.data();
+  gflags::ParseCommandLineFlags(&fargc, &fargs, /*remove_flags=*/true);
+
+  if (p->verb == "do") {
+    absl::StatusOr<int> code = runsc::RunDo(p->rest, p->env);
+    if (!code.ok()) {
+      fprintf(stderr, "runsc: %s\n",
+              std::string(code.status().message()).c_str());
+      return 125;
+    }
+    return *code;
+  }
+  if (p->verb == "boot") return runsc::Boot();
+  if (p->verb == "gofer") return runsc::Gofer();
+  if (p->verb == "syscalls") return runsc::Syscalls();
+  if (p->verb.empty() || p->verb == "help") {
+    fputs(runsc::kUsage, p->verb.empty() ? stderr : stdout);
+    return p->verb.empty() ? 2 : 0;
+  }
+  fprintf(stderr, "runsc: unknown verb \"%s\"\n\n%s", p->verb.c_str(),
+          runsc::kUsage);
+  return 2;
+}

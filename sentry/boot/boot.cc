@@ -1,0 +1,205 @@
+#include "sentry/boot/boot.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "platform/platform.h"
+#include "sentry/fs/dev/devfs.h"
+#include "sentry/fs/gofer/gofer_fs.h"
+#include "sentry/fs/host/host_file.h"
+#include "sentry/fs/proc/procfs.h"
+#include "sentry/fs/tmpfs/tmpfs.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/strace/strace.h"
+#include "sentry/syscalls/linux/table.h"
+#include "sentry/vfs/resolve.h"
+
+namespace sentry::boot {
+
+namespace {
+
+// The kernel's own context for setting up mounts: root, no guest memory.
+class BootContext final : public vfs::CallContext {
+ public:
+  const auth::Credentials& creds() const override { return creds_; }
+  SysResult<size_t> CopyIn(GuestAddr, void*, size_t) override {
+    return Errno(EFAULT);
+  }
+  SysResult<size_t> CopyOut(GuestAddr, const void*, size_t) override {
+    return Errno(EFAULT);
+  }
+
+ private:
+  auth::Credentials creds_ = auth::Credentials::ForUser(0, 0);
+};
+
+// Mounts `fs` (rooted at `root`) on `path`, if the path exists.
+void MountAt(vfs::MountNamespace& ns, const std::string& path,
+             std::shared_ptr<vfs::Filesystem> fs,
+             std::shared_ptr<vfs::Dentry> root, int flags,
+             const std::string& source) {
+  BootContext ctx;
+  vfs::Resolver r(ctx, ns, ns.Root(), ns.Root());
+  SysResult<vfs::VirtualDentry> at = r.Resolve(path);
+  if (!at.ok()) {
+    LOG(WARNING) << "not mounting " << fs->type() << " on " << path << ": "
+                 << strerror(at.err());
+    return;
+  }
+  SysResult<void> m =
+      ns.Attach(*at, std::make_shared<vfs::Mount>(fs, root, flags, source));
+  if (!m.ok())
+    LOG(WARNING) << "mounting on " << path << ": " << strerror(m.err());
+}
+
+std::string ReadHostFile(const char* path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[8192];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0)
+    out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+}  // namespace
+
+absl::Status LockDown() {
+  if (unshare(CLONE_NEWNS) != 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("unshare(CLONE_NEWNS): ", strerror(errno)));
+  }
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    return absl::InternalError(
+        absl::StrCat("making mounts private: ", strerror(errno)));
+  }
+  // An empty tmpfs on some directory of this private namespace, then
+  // pivot_root(".", ".") into it and detach the old root stacked beneath:
+  // nothing of the host's tree stays reachable.
+  const char* where = nullptr;
+  for (const char* dir : {"/tmp", "/mnt", "/run", "/proc"}) {
+    if (mount("uksandbox", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "size=4k,mode=0555") == 0) {
+      where = dir;
+      break;
+    }
+  }
+  if (where == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("mounting an empty root: ", strerror(errno)));
+  }
+  if (chdir(where) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
+      umount2(".", MNT_DETACH) != 0 || chdir("/") != 0) {
+    return absl::InternalError(
+        absl::StrCat("pivoting to the empty root: ", strerror(errno)));
+  }
+  if (mount(nullptr, "/", nullptr,
+            MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            nullptr) != 0) {
+    return absl::InternalError(
+        absl::StrCat("remounting the root read-only: ", strerror(errno)));
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return absl::InternalError(absl::StrCat("no_new_privs: ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> RunSandbox(const BootOptions& options) {
+  // What the kernel needs from the host filesystem, read before it goes.
+  fs::proc::ProcOptions proc_options;
+  proc_options.cpuinfo = ReadHostFile("/proc/cpuinfo");
+  int ncpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+
+  std::string error;
+  SysResult<std::unique_ptr<platform::Platform>> platform =
+      platform::Platform::Create(options.platform, &error);
+  if (!platform.ok())
+    return absl::FailedPreconditionError("platform: " + error);
+
+  SysResult<std::shared_ptr<fs::gofer::GoferFilesystem>> gofer =
+      fs::gofer::GoferFilesystem::Create(HostFd(options.gofer_fd));
+  if (!gofer.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("attaching to the gofer: ", strerror(gofer.err())));
+  }
+  auto ns = std::make_shared<vfs::MountNamespace>(std::make_shared<vfs::Mount>(
+      *gofer, (*gofer)->root(), vfs::kMountReadOnly, "/"));
+
+  // The guest's stdio are the host's, and /dev/tty is the host terminal if
+  // the sandbox runs on one.
+  std::vector<std::shared_ptr<vfs::FileDescription>> stdio;
+  std::shared_ptr<HostFd> terminal;
+  for (int fd = 0; fd < 3; fd++) {
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) {
+      stdio.push_back(nullptr);
+      continue;
+    }
+    if (!terminal && isatty(copy)) {
+      int t = fcntl(copy, F_DUPFD_CLOEXEC, 3);
+      if (t >= 0) terminal = std::make_shared<HostFd>(t);
+    }
+    SysResult<std::shared_ptr<vfs::FileDescription>> f =
+        fs::ImportHostFd(HostFd(copy));
+    stdio.push_back(f.ok() ? *f : nullptr);
+  }
+
+  const kernel::SyscallTable& table = syscalls::LinuxTable();
+  std::unique_ptr<strace::Strace> tracer;
+  if (options.strace)
+    tracer = std::make_unique<strace::Strace>(table, STDERR_FILENO);
+  kernel::KernelOptions kopts;
+  kopts.platform = platform->get();
+  kopts.mount_ns = ns;
+  kopts.syscalls = &table;
+  kopts.observer = tracer.get();
+  kopts.hostname = options.hostname;
+  kopts.ncpus = ncpus > 0 ? ncpus : 1;
+  // The kernel lives until the process exits: task threads may still be
+  // running when init's status is known, and exit tears everything down.
+  auto* k = new kernel::Kernel(kopts);
+
+  auto devfs = fs::dev::CreateDevfs(terminal);
+  MountAt(*ns, "/dev", devfs, devfs->root(), 0, "devtmpfs");
+  auto shm = fs::tmpfs::TmpfsFilesystem::Create(01777, 0, 0);
+  MountAt(*ns, "/dev/shm", shm, shm->root(),
+          vfs::kMountNoSuid | vfs::kMountNoDev, "shm");
+  auto tmp = fs::tmpfs::TmpfsFilesystem::Create(01777, 0, 0);
+  MountAt(*ns, "/tmp", tmp, tmp->root(), vfs::kMountNoSuid | vfs::kMountNoDev,
+          "tmpfs");
+  auto proc = fs::proc::ProcFilesystem::Create(k, proc_options);
+  MountAt(*ns, "/proc", proc, proc->root(),
+          vfs::kMountNoSuid | vfs::kMountNoDev | vfs::kMountNoExec, "proc");
+
+  if (options.lockdown) {
+    absl::Status s = LockDown();
+    if (!s.ok()) {
+      // Without privileges to make namespaces the sentry still never opens
+      // a host path for the guest; say so in the log.
+      LOG(WARNING) << "running without filesystem lockdown: " << s;
+    }
+  }
+
+  kernel::InitProcess init;
+  init.argv = options.argv;
+  init.envp = options.env;
+  init.cwd = options.cwd;
+  init.creds = auth::Credentials::ForUser(options.uid, options.gid);
+  init.stdio = std::move(stdio);
+  k->StartInit(std::move(init));
+  kernel::ExitStatus status = k->WaitForExit();
+  return status.ShellStatus();
+}
+
+}  // namespace sentry::boot

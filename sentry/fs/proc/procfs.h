@@ -1,0 +1,124 @@
+// procfs: /proc generated from the kernel's state on every open.
+//
+// Files are snapshots taken at open (as seq_file does for a single read);
+// directories are never cached, so processes that exit vanish at once.
+
+#ifndef SENTRY_FS_PROC_PROCFS_H_
+#define SENTRY_FS_PROC_PROCFS_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sentry/kernel/kernel.h"
+#include "sentry/vfs/file.h"
+#include "sentry/vfs/vfs.h"
+
+namespace sentry::fs::proc {
+
+struct ProcOptions {
+  std::string cpuinfo;  // the host's /proc/cpuinfo, read at boot
+};
+
+class ProcBuilder;
+
+class ProcFilesystem final : public vfs::Filesystem {
+ public:
+  static std::shared_ptr<ProcFilesystem> Create(kernel::Kernel* kernel,
+                                                ProcOptions options);
+  ~ProcFilesystem() override;
+
+  SysResult<vfs::StatFs> GetStatFs() override;
+  const std::shared_ptr<vfs::Dentry>& root() const { return root_; }
+  kernel::Kernel& kernel() const { return *kernel_; }
+  const ProcOptions& options() const { return options_; }
+
+ private:
+  ProcFilesystem(kernel::Kernel* kernel, ProcOptions options);
+
+  kernel::Kernel* const kernel_;
+  const ProcOptions options_;
+  // Makes the inodes; their closures refer to it, and it lives as long as
+  // the filesystem, which outlives its inodes (every mount holds it).
+  std::unique_ptr<ProcBuilder> builder_;
+  std::shared_ptr<vfs::Dentry> root_;
+};
+
+// The generic pieces procfs is built from.
+class SynthInode : public vfs::Inode {
+ public:
+  SynthInode(ProcFilesystem* fs, uint32_t mode, uint64_t ino, uint32_t uid = 0,
+             uint32_t gid = 0);
+  SysResult<vfs::Attr> GetAttr() override;
+
+ protected:
+  ProcFilesystem* fs() const { return fs_; }
+
+ private:
+  ProcFilesystem* const fs_;
+  vfs::Attr attr_;
+};
+
+// A directory whose entries are computed on each lookup and listing.
+class SynthDir : public SynthInode {
+ public:
+  struct Entry {
+    std::string name;
+    uint8_t type;  // DT_*
+    std::function<SysResult<std::shared_ptr<vfs::Inode>>()> make;
+  };
+  using Lister = std::function<std::vector<Entry>(vfs::CallContext&)>;
+
+  SynthDir(ProcFilesystem* fs, uint64_t ino, uint32_t mode, Lister list,
+           uint32_t uid = 0);
+
+  SysResult<std::shared_ptr<vfs::Inode>> Lookup(
+      vfs::CallContext& ctx, const std::string& name) override;
+  SysResult<std::vector<vfs::Dirent>> ReadDir(vfs::CallContext& ctx) override;
+  bool CacheChildren() const override { return false; }
+  SysResult<std::shared_ptr<vfs::FileDescription>> Open(
+      vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) override;
+
+ private:
+  const Lister list_;
+};
+
+// A read-only file whose contents are generated at open.
+class SynthFile : public SynthInode {
+ public:
+  using Generator = std::function<SysResult<std::string>(vfs::CallContext&)>;
+  SynthFile(ProcFilesystem* fs, uint64_t ino, uint32_t perm, Generator gen,
+            uint32_t uid = 0);
+
+  SysResult<std::shared_ptr<vfs::FileDescription>> Open(
+      vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) override;
+
+ private:
+  const Generator gen_;
+};
+
+// A symlink; with `magic`, following it lands on a location directly (as
+// /proc/PID/exe and /proc/PID/fd/N do) rather than through its text.
+class SynthLink : public SynthInode {
+ public:
+  using Target = std::function<SysResult<std::string>(vfs::CallContext&)>;
+  using Magic = std::function<SysResult<vfs::VirtualDentry>(vfs::CallContext&)>;
+  SynthLink(ProcFilesystem* fs, uint64_t ino, Target target,
+            Magic magic = nullptr, uint32_t uid = 0);
+
+  SysResult<std::string> ReadLink(vfs::CallContext& ctx) override;
+  SysResult<std::optional<vfs::VirtualDentry>> FollowMagic(
+      vfs::CallContext& ctx) override;
+  SysResult<std::shared_ptr<vfs::FileDescription>> Open(
+      vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) override;
+
+ private:
+  const Target target_;
+  const Magic magic_;
+};
+
+}  // namespace sentry::fs::proc
+
+#endif  // SENTRY_FS_PROC_PROCFS_H_
