@@ -70,9 +70,15 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
   return static_cast<pid_t>(pid);
 }
 
+// The sandbox reports a guest's death by signal N as exit code 128 + N; the
+// sandbox process itself dying by a signal means the sentry crashed or was
+// killed, which is runsc's own failure (125, as runc and Docker use).
 int ExitCodeOf(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  if (WIFSIGNALED(status)) {
+    fprintf(stderr, "runsc: the sandbox died with signal %d (%s)\n",
+            WTERMSIG(status), strsignal(WTERMSIG(status)));
+  }
   return 125;
 }
 

@@ -149,6 +149,11 @@ std::string Whence(uint64_t v) {
   }
 }
 
+std::string AccessMode(uint64_t v) {
+  if (v == F_OK) return "F_OK";
+  return Flags(v, {{R_OK, "R_OK"}, {W_OK, "W_OK"}, {X_OK, "X_OK"}}, "F_OK");
+}
+
 std::string Clock(uint64_t v) {
   static const char* const kNames[] = {
       "CLOCK_REALTIME",           "CLOCK_MONOTONIC",
@@ -352,6 +357,9 @@ void Strace::Enter(kernel::Task& t, uint64_t nr, const kernel::SyscallArgs& a) {
       case 'o':
         s = OpenFlags(static_cast<int>(v));
         break;
+      case 'k':
+        s = AccessMode(v);
+        break;
       case 'm':
         s = absl::StrFormat("%#o", v);
         break;
@@ -389,6 +397,10 @@ void Strace::Enter(kernel::Task& t, uint64_t nr, const kernel::SyscallArgs& a) {
         s = Hex(v);
     }
     pending.args.push_back(std::move(s));
+    // strace shows open's mode only when the call can create a file.
+    if (fmt[i] == 'o' && fmt[i + 1] == 'm' &&
+        (v & (O_CREAT | __O_TMPFILE)) == 0)
+      break;
   }
   // Calls that may not return print their line now, as strace does.
   if (nr == SYS_exit || nr == SYS_exit_group) {

@@ -143,7 +143,7 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     // p pointer, f fd, s string, b buffer in (length next), B buffer out
     // (length = result), o open flags, m mode, P prot, M mmap flags,
     // w whence, a argv, e envp, A AT_* flags, c clock, S signal,
-    // r rlimit resource, i ioctl request.
+    // r rlimit resource, i ioctl request, k access mode.
     Full(SYS_read, SysRead, "fBu");
     Full(SYS_write, SysWrite, "fbu");
     Partial(SYS_open, SysOpen, "som", "O_TMPFILE fails with EOPNOTSUPP (#4)");
@@ -171,7 +171,7 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_pwrite64, SysPwrite64, "fbul");
     Full(SYS_readv, SysReadv, "fpd");
     Full(SYS_writev, SysWritev, "fpd");
-    Full(SYS_access, SysAccess, "sd");
+    Full(SYS_access, SysAccess, "sk");
     Full(SYS_sched_yield, SysSchedYield, "");
     Partial(SYS_mremap, SysMremap, "pxxdp",
             "MREMAP_DONTUNMAP and old_size 0 fail with EINVAL", 'x');
@@ -260,7 +260,7 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_unlinkat, SysUnlinkat, "fsA");
     Full(SYS_symlinkat, SysSymlinkat, "sfs");
     Full(SYS_readlinkat, SysReadlinkat, "fspu");
-    Full(SYS_faccessat, SysFaccessat, "fsd");
+    Full(SYS_faccessat, SysFaccessat, "fsk");
     Full(SYS_set_robust_list, SysSetRobustList, "pu");
     Full(SYS_get_robust_list, SysGetRobustList, "dpp");
     Full(SYS_dup3, SysDup3, "ffo");
@@ -279,7 +279,7 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Partial(SYS_statx, SysStatx, "fsAxp",
             "STATX_BASIC_STATS and STATX_MNT_ID; no birth time");
     Full(SYS_close_range, SysCloseRange, "ffx");
-    Full(SYS_faccessat2, SysFaccessat2, "fsdA");
+    Full(SYS_faccessat2, SysFaccessat2, "fskA");
     Partial(SYS_futex, SysFutex, "pdupxd",
             "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET (private and shared, both "
             "clocks); "

@@ -1,0 +1,166 @@
+// read(2), write(2), pread64(2), pwrite64(2), readv(2), writev(2),
+// preadv(2), pwritev(2), lseek(2): Linux's semantics, natively and sandboxed.
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "test/util/test_util.h"
+
+namespace {
+
+using testing_util::ReadFile;
+using testing_util::TempPath;
+using testing_util::WriteFile;
+
+class ReadWriteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_ / "file";
+    WriteFile(path_, "0123456789");
+    fd_ = open(path_.c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd_, 0);
+  }
+  void TearDown() override { close(fd_); }
+
+  TempPath dir_;
+  std::string path_;
+  int fd_ = -1;
+};
+
+TEST_F(ReadWriteTest, ReadAdvancesThePositionAndStopsAtEnd) {
+  char buf[6] = {};
+  EXPECT_EQ(read(fd_, buf, 4), 4);
+  EXPECT_EQ(std::string(buf, 4), "0123");
+  EXPECT_EQ(read(fd_, buf, 6), 6);
+  EXPECT_EQ(std::string(buf, 6), "456789");
+  EXPECT_EQ(read(fd_, buf, 6), 0);  // end of file
+  EXPECT_EQ(lseek(fd_, 0, SEEK_CUR), 10);
+}
+
+TEST_F(ReadWriteTest, PositionalCallsLeaveThePositionAlone) {
+  char buf[3] = {};
+  EXPECT_EQ(pread(fd_, buf, 3, 5), 3);
+  EXPECT_EQ(std::string(buf, 3), "567");
+  EXPECT_EQ(pwrite(fd_, "ab", 2, 8), 2);
+  EXPECT_EQ(lseek(fd_, 0, SEEK_CUR), 0);
+  EXPECT_EQ(ReadFile(path_), "01234567ab");
+  // Past the end: a read finds nothing, a write leaves a hole of zeros.
+  EXPECT_EQ(pread(fd_, buf, 3, 100), 0);
+  EXPECT_EQ(pwrite(fd_, "z", 1, 12), 1);
+  EXPECT_EQ(ReadFile(path_), std::string("01234567ab\0\0z", 13));
+}
+
+TEST_F(ReadWriteTest, NegativeOffsetsAreInvalid) {
+  char c;
+  EXPECT_ERRNO(pread(fd_, &c, 1, -1), EINVAL);
+  EXPECT_ERRNO(pwrite(fd_, &c, 1, -1), EINVAL);
+  EXPECT_ERRNO(lseek(fd_, -1, SEEK_SET), EINVAL);
+  EXPECT_ERRNO(lseek(fd_, 0, 42), EINVAL);
+}
+
+TEST_F(ReadWriteTest, SeekWhences) {
+  EXPECT_EQ(lseek(fd_, 3, SEEK_SET), 3);
+  EXPECT_EQ(lseek(fd_, 2, SEEK_CUR), 5);
+  EXPECT_EQ(lseek(fd_, -1, SEEK_END), 9);
+  EXPECT_EQ(lseek(fd_, 100, SEEK_SET), 100);  // beyond the end is allowed
+  EXPECT_EQ(lseek(fd_, 0, SEEK_DATA), 0);
+  EXPECT_EQ(lseek(fd_, 0, SEEK_HOLE), 10);
+  EXPECT_ERRNO(lseek(fd_, 10, SEEK_DATA), ENXIO);
+}
+
+TEST_F(ReadWriteTest, AppendAlwaysWritesAtTheEnd) {
+  int fd = open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(lseek(fd, 0, SEEK_SET), 0);
+  EXPECT_EQ(write(fd, "X", 1), 1);
+  EXPECT_EQ(lseek(fd, 0, SEEK_CUR), 11);
+  close(fd);
+  EXPECT_EQ(ReadFile(path_), "0123456789X");
+}
+
+TEST_F(ReadWriteTest, VectoredIoFillsEachBufferInTurn) {
+  char a[3], b[4];
+  struct iovec iov[2] = {{a, sizeof(a)}, {b, sizeof(b)}};
+  EXPECT_EQ(readv(fd_, iov, 2), 7);
+  EXPECT_EQ(std::string(a, 3), "012");
+  EXPECT_EQ(std::string(b, 4), "3456");
+  char x[] = "xy", y[] = "Z";
+  struct iovec out[2] = {{x, 2}, {y, 1}};
+  EXPECT_EQ(pwritev(fd_, out, 2, 1), 3);
+  EXPECT_EQ(ReadFile(path_), "0xyZ456789");
+  EXPECT_EQ(preadv(fd_, iov, 2, 8), 2);
+  EXPECT_EQ(std::string(a, 2), "89");
+  EXPECT_ERRNO(readv(fd_, iov, -1), EINVAL);
+  EXPECT_ERRNO(readv(fd_, iov, 1025), EINVAL);  // IOV_MAX is 1024
+  EXPECT_EQ(readv(fd_, iov, 0), 0);
+}
+
+TEST_F(ReadWriteTest, BadDescriptorsAndAccessModes) {
+  char c;
+  EXPECT_ERRNO(read(-1, &c, 1), EBADF);
+  EXPECT_ERRNO(write(12345, &c, 1), EBADF);
+  int ro = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(ro, 0);
+  EXPECT_ERRNO(write(ro, "x", 1), EBADF);
+  close(ro);
+  int wo = open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(wo, 0);
+  EXPECT_ERRNO(read(wo, &c, 1), EBADF);
+  close(wo);
+  int dir = open(dir_.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(dir, 0);
+  EXPECT_ERRNO(read(dir, &c, 1), EISDIR);
+  close(dir);
+  int path_fd = open(path_.c_str(), O_PATH | O_CLOEXEC);
+  ASSERT_GE(path_fd, 0);
+  EXPECT_ERRNO(read(path_fd, &c, 1), EBADF);
+  close(path_fd);
+}
+
+TEST_F(ReadWriteTest, BadBuffersAreEFAULT) {
+  EXPECT_ERRNO(read(fd_, reinterpret_cast<void*>(8), 4), EFAULT);
+  EXPECT_ERRNO(write(fd_, reinterpret_cast<void*>(8), 4), EFAULT);
+  // An unmapped page right after a mapped one: the read stops short.
+  char* p = static_cast<char*>(mmap(nullptr, 8192, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(p, MAP_FAILED);
+  ASSERT_EQ(munmap(p + 4096, 4096), 0);
+  EXPECT_EQ(pread(fd_, p + 4096 - 4, 10, 0), 4);
+  EXPECT_EQ(std::string(p + 4096 - 4, 4), "0123");
+  munmap(p, 4096);
+}
+
+TEST_F(ReadWriteTest, ZeroLengthTransfers) {
+  EXPECT_EQ(read(fd_, nullptr, 0), 0);
+  EXPECT_EQ(write(fd_, nullptr, 0), 0);
+  EXPECT_EQ(ReadFile(path_), "0123456789");
+}
+
+TEST_F(ReadWriteTest, LargeTransfersRoundTrip) {
+  std::string big(3 << 20, '\0');
+  for (size_t i = 0; i < big.size(); i++) big[i] = static_cast<char>(i * 7);
+  ASSERT_EQ(pwrite(fd_, big.data(), big.size(), 0),
+            static_cast<ssize_t>(big.size()));
+  std::string back(big.size(), '\0');
+  ASSERT_EQ(pread(fd_, back.data(), back.size(), 0),
+            static_cast<ssize_t>(back.size()));
+  EXPECT_TRUE(back == big);
+}
+
+TEST(DevNullTest, SeeksToZeroAndSwallowsWrites) {
+  int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(write(fd, "abc", 3), 3);
+  char c;
+  EXPECT_EQ(read(fd, &c, 1), 0);
+  EXPECT_EQ(lseek(fd, 100, SEEK_SET), 0);
+  close(fd);
+}
+
+}  // namespace
