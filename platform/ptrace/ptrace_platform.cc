@@ -581,7 +581,7 @@ class PtraceContext final : public Context {
         result.reason = StopReason::kDied;
         return result;
       }
-      if (sig == (SIGTRAP | 0x80)) return SyscallStop(tid, regs);
+      if (sig == (SIGTRAP | 0x80)) return SyscallStop(regs);
       if (IsSynchronousFault(sig)) {
         siginfo_t si{};
         if (Ptrace(PTRACE_GETSIGINFO, tid, 0,
@@ -631,18 +631,18 @@ class PtraceContext final : public Context {
   }
 
  private:
-  SwitchResult SyscallStop(pid_t tid, Registers& regs) {
+  static SwitchResult SyscallStop(const Registers& regs) {
     SwitchResult result;
     // int 0x80 and sysenter also stop here, with 32-bit numbering. The
     // sentry implements only the 64-bit ABI; Linux without IA-32 emulation
-    // answers int 0x80 with SIGSEGV, and so do we.
-    struct __ptrace_syscall_info info {};
-    if (Ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(info),
-               reinterpret_cast<uint64_t>(&info)) <= 0) {
-      result.reason = StopReason::kDied;
-      return result;
-    }
-    if (info.arch != AUDIT_ARCH_X86_64 || (regs.orig_rax & 0x40000000) != 0) {
+    // answers int 0x80 with SIGSEGV, and so do we. The `syscall`
+    // instruction itself saves rip in rcx and rflags in r11, and the kernel
+    // builds the saved registers from them, so the pair identifies it
+    // without another ptrace call per stop. A guest that forges the pair
+    // before int 0x80 only has its 32-bit call read as a 64-bit one, which
+    // the sentry emulates like any other.
+    if (regs.rcx != regs.rip || regs.r11 != regs.eflags ||
+        (regs.orig_rax & 0x40000000) != 0) {
       result.reason = StopReason::kFault;
       result.siginfo.si_signo = SIGSEGV;
       result.siginfo.si_code = SI_KERNEL;
