@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -38,7 +39,7 @@ constexpr char kUsage[] =
     "flags of `do`:\n"
     "  --platform=ptrace    how guest code runs (default ptrace)\n"
     "  --strace             print every guest system call on stderr\n"
-    "  --debug_log=FILE     write the sandbox's and the gofer's logs to FILE\n"
+    "  --debug-log=FILE     write the sandbox's and the gofer's logs to FILE\n"
     "  --debug              verbose logs\n"
     "  --cwd=DIR            working directory (default: the current one)\n"
     "  --env=KEY=VALUE      set an environment variable (repeatable)\n"
@@ -68,6 +69,8 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
       if (a.size() < 2 || a[0] != '-') return absl::OkStatus();
       std::string body = a.substr(a[1] == '-' ? 2 : 1);
       std::string name = body.substr(0, body.find('='));
+      // --debug-log and --debug_log are the same flag.
+      std::replace(name.begin(), name.end(), '-', '_');
       std::string value;
       bool has_value = body.find('=') != std::string::npos;
       if (has_value) value = body.substr(body.find('=') + 1);

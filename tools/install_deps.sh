@@ -1,0 +1,30 @@
+#!/bin/bash
+# Installs the Debian 12 packages this project needs, skipping those that
+# are already there. Needs root (or sudo).
+set -euo pipefail
+
+# bazel-bootstrap is Bazel 4.2.3 (offline); clang is for libFuzzer
+# (tools/fuzz); libunwind and liblzma for the static link of glog; python3
+# runs in the end-to-end tests.
+PACKAGES=(
+  bazel-bootstrap
+  g++ clang clang-format
+  libseccomp-dev libabsl-dev libprotobuf-dev protobuf-compiler
+  libgflags-dev libgoogle-glog-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libunwind-dev liblzma-dev
+  python3
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install_deps: everything is installed"
+  exit 0
+fi
+echo "install_deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
