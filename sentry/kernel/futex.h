@@ -11,6 +11,7 @@
 #define SENTRY_KERNEL_FUTEX_H_
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <optional>
 
@@ -45,8 +46,15 @@ class FutexTable final {
   // Wakes up to `n` waiters on `key` whose bitset intersects `bitset`.
   int Wake(Key key, uint32_t bitset, int n);
 
+  // FUTEX_(CMP_)REQUEUE: wakes up to `wake` waiters on `from` and moves up
+  // to `requeue` more to `to`. `check` (may be null) runs under the lock
+  // first, as for Wait. Returns how many were woken or moved.
+  SysResult<int> Requeue(Key from, Key to, int wake, int requeue,
+                         const std::function<SysResult<bool>()>& check);
+
  private:
   struct Waiter {
+    Key key;  // the queue it is on; Requeue moves it
     uint32_t bitset;
     bool woken = false;
   };

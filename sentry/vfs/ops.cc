@@ -70,20 +70,42 @@ SysResult<std::shared_ptr<FileDescription>> OpenResolved(
   return inode->Open(ctx, vd, flags);
 }
 
+namespace {
+
+// open(2) with O_CREAT; `links` counts symlinks followed through dangling
+// targets, which open creates.
+SysResult<std::shared_ptr<FileDescription>> OpenCreate(CallContext& ctx,
+                                                       const PathContext& pc,
+                                                       std::string_view path,
+                                                       int flags, uint32_t mode,
+                                                       int links);
+
+}  // namespace
+
 SysResult<std::shared_ptr<FileDescription>> OpenAt(CallContext& ctx,
                                                    const PathContext& pc,
                                                    std::string_view path,
                                                    int flags, uint32_t mode) {
+  if ((flags & O_CREAT) != 0 && (flags & O_PATH) == 0) {
+    return OpenCreate(ctx, pc, path, flags, mode, 0);
+  }
+  Resolver r(ctx, *pc.ns, pc.root, pc.start);
+  ResolveOptions opts;
+  opts.follow_final = (flags & O_NOFOLLOW) == 0;
+  opts.must_be_dir = (flags & O_DIRECTORY) != 0 && (flags & O_PATH) == 0;
+  SENTRY_ASSIGN_OR_RETURN(VirtualDentry vd, r.Resolve(path, opts));
+  return OpenResolved(ctx, vd, flags);
+}
+
+namespace {
+
+SysResult<std::shared_ptr<FileDescription>> OpenCreate(CallContext& ctx,
+                                                       const PathContext& pc,
+                                                       std::string_view path,
+                                                       int flags, uint32_t mode,
+                                                       int links) {
   Resolver r(ctx, *pc.ns, pc.root, pc.start);
   bool follow = (flags & O_NOFOLLOW) == 0;
-  if ((flags & O_CREAT) == 0 || (flags & O_PATH) != 0) {
-    ResolveOptions opts;
-    opts.follow_final = follow;
-    opts.must_be_dir = (flags & O_DIRECTORY) != 0 && (flags & O_PATH) == 0;
-    SENTRY_ASSIGN_OR_RETURN(VirtualDentry vd, r.Resolve(path, opts));
-    return OpenResolved(ctx, vd, flags);
-  }
-  // O_CREAT: find or make the last component.
   if ((flags & O_DIRECTORY) != 0) return Errno(EINVAL);
   SENTRY_ASSIGN_OR_RETURN(ParentAndName pn, r.ResolveParent(path));
   if (pn.name.empty() || IsDotOrDotDot(pn.name) || pn.trailing_slash)
@@ -94,14 +116,25 @@ SysResult<std::shared_ptr<FileDescription>> OpenAt(CallContext& ctx,
   if (existing.ok()) {
     if ((flags & O_EXCL) != 0) return Errno(EEXIST);
     VirtualDentry vd{pn.parent.mount, *existing};
-    if ((*existing)->inode()->IsSymlink()) {
+    const std::shared_ptr<Inode>& inode = (*existing)->inode();
+    if (inode->IsSymlink()) {
       if (!follow) return Errno(ELOOP);
-      ResolveOptions opts;
-      SENTRY_ASSIGN_OR_RETURN(vd, r.Resolve(path, opts));
-    } else if ((*existing)->mount_count.load() > 0) {
+      SENTRY_ASSIGN_OR_RETURN(std::optional<VirtualDentry> magic,
+                              inode->FollowMagic(ctx));
+      if (magic) return OpenResolved(ctx, *magic, flags);
+      // Follow the link's text, creating its target if it dangles, as
+      // Linux does for O_CREAT without O_EXCL.
+      if (++links > kMaxSymlinkTraversals) return Errno(ELOOP);
+      SENTRY_ASSIGN_OR_RETURN(std::string target, inode->ReadLink(ctx));
+      if (target.empty()) return Errno(ENOENT);
+      PathContext next{pc.ns, pc.root, pn.parent};
+      return OpenCreate(ctx, next, target, flags, mode, links);
+    }
+    if ((*existing)->mount_count.load() > 0) {
       SENTRY_ASSIGN_OR_RETURN(vd, r.Resolve(path, ResolveOptions{}));
     }
-    return OpenResolved(ctx, vd, flags & ~O_CREAT);
+    // O_CREAT stays: it makes an existing directory EISDIR.
+    return OpenResolved(ctx, vd, flags);
   }
   if (existing.err() != ENOENT) return existing.error();
   SENTRY_RETURN_IF_ERROR(CheckDirWritable(ctx, pn.parent));
@@ -119,6 +152,8 @@ SysResult<std::shared_ptr<FileDescription>> OpenAt(CallContext& ctx,
   // A new file may be opened as asked even if its mode forbids it.
   return vd.dentry->inode()->Open(ctx, vd, flags & ~O_TRUNC);
 }
+
+}  // namespace
 
 SysResult<void> MkdirAt(CallContext& ctx, const PathContext& pc,
                         std::string_view path, uint32_t mode) {
@@ -179,6 +214,7 @@ SysResult<void> UnlinkAt(CallContext& ctx, const PathContext& pc,
   } else {
     SENTRY_RETURN_IF_ERROR(pn.parent.dentry->inode()->Unlink(ctx, pn.name));
   }
+  victim->deleted.store(true);
   pn.parent.dentry->Forget(pn.name);
   return Ok();
 }

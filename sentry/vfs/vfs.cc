@@ -86,8 +86,10 @@ SysResult<std::shared_ptr<Dentry>> Dentry::Child(CallContext& ctx,
                           inode_->Lookup(ctx, name));
   auto child =
       std::make_shared<Dentry>(shared_from_this(), name, std::move(inode));
+  if (!inode_->CacheChildren()) return child;
   absl::MutexLock l(&mu_);
   // Another thread may have won the race; keep the first so every user of
+
   // the name shares one dentry.
   auto [it, inserted] = children_.emplace(name, std::move(child));
   return it->second;
@@ -175,6 +177,7 @@ std::string MountNamespace::PathOf(const VirtualDentry& vd,
     path += '/';
     path += **it;
   }
+  if (vd.dentry->deleted.load()) path += " (deleted)";
   return path;
 }
 

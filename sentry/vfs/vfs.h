@@ -211,6 +211,10 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   // for the common case.
   std::atomic<int> mount_count{0};
 
+  // Set when the name was unlinked; paths of it then end in " (deleted)"
+  // (/proc/PID/fd, /proc/PID/maps), as Linux's d_path reports.
+  std::atomic<bool> deleted{false};
+
  private:
   const std::shared_ptr<Dentry> parent_;
   const std::string name_;

@@ -104,8 +104,12 @@ SysResult<size_t> WriteFromGuest(Task& t, vfs::FileDescription& f,
 
 SysResult<vfs::PathContext> PathAt(Task& t, int dirfd,
                                    const std::string& path) {
-  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, t.PathContextAt(dirfd));
+  // An absolute path ignores dirfd, even a bad one.
+  bool absolute = !path.empty() && path[0] == '/';
+  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc,
+                          t.PathContextAt(absolute ? AT_FDCWD : dirfd));
   if (dirfd != AT_FDCWD && !path.empty() && path[0] != '/' &&
+
       !pc.start.dentry->inode()->IsDir()) {
     return Errno(ENOTDIR);
   }

@@ -101,9 +101,13 @@ SENTRY_SYSCALL(SysClockNanosleep) {
   int flags = a.Int(1);
   if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC &&
       clk != CLOCK_BOOTTIME && clk != CLOCK_TAI) {
-    // CPU-time clocks are not sleepable here yet (#3); Linux refuses the
-    // thread clock the same way.
-    return Errno(clk == CLOCK_THREAD_CPUTIME_ID ? EINVAL : EOPNOTSUPP);
+    // Linux cannot sleep on the calling thread's own CPU clock
+    // (EOPNOTSUPP) and knows no other ids (EINVAL). Sleeping on the process
+    // CPU clock needs per-task CPU accounting (#3): refused the same way.
+    if (clk == CLOCK_THREAD_CPUTIME_ID || clk == CLOCK_PROCESS_CPUTIME_ID) {
+      return Errno(EOPNOTSUPP);
+    }
+    return Errno(EINVAL);
   }
   struct timespec req;
   SENTRY_RETURN_IF_ERROR(t.CopyInObj(a.Addr(2), &req));

@@ -249,8 +249,9 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
             "CPU-time clocks report the sentry thread's CPU time until #3");
     Partial(SYS_clock_getres, SysClockGetres, "cp", "see clock_gettime");
     Partial(SYS_clock_nanosleep, SysClockNanosleep, "cdpp",
-            "REALTIME, MONOTONIC, BOOTTIME, TAI; not interruptible by signals "
-            "yet (#3)");
+            "REALTIME, MONOTONIC, BOOTTIME, TAI; PROCESS_CPUTIME fails with "
+            "EOPNOTSUPP; not interruptible by signals yet (#3)");
+
     Full(SYS_exit_group, SysExitGroup, "d");
     Partial(SYS_tgkill, SysTgkill, "ddS",
             "only to the calling thread; see kill");
@@ -281,10 +282,10 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_close_range, SysCloseRange, "ffx");
     Full(SYS_faccessat2, SysFaccessat2, "fskA");
     Partial(SYS_futex, SysFutex, "pdupxd",
-            "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET (private and shared, both "
-            "clocks); "
-            "REQUEUE, CMP_REQUEUE, WAKE_OP and PI operations fail with ENOSYS "
-            "until #3");
+            "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE "
+            "(private and shared, both clocks); WAKE_OP and the PI operations "
+            "fail with ENOSYS until #3");
+
     const char* kNoXattr =
         "no sentry filesystem supports xattrs yet (#4): get/set/remove fail "
         "with EOPNOTSUPP, "
