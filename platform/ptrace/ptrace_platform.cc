@@ -540,6 +540,7 @@ class PtraceContext final : public Context {
       result.reason = StopReason::kInterrupted;
       return result;
     }
+    BindToCurrentCpu(tid);
     if (Ptrace(PTRACE_SETREGS, tid, 0, reinterpret_cast<uint64_t>(&regs)) !=
         0) {
       // The guest set a register the host refuses (say a bad segment):
@@ -674,7 +675,26 @@ class PtraceContext final : public Context {
     return result;
   }
 
+  // Keeps the stub thread on the CPU its tracer (this thread) runs on, so
+  // every stop is a direct switch between the two rather than a wakeup on
+  // another CPU. Rebinds when the tracer migrates. (gVisor's ptrace
+  // platform does the same.)
+  void BindToCurrentCpu(pid_t tid) {
+    int cpu = sched_getcpu();
+    if (cpu < 0 || (cpu == bound_cpu_ && tid == bound_tid_)) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(tid, sizeof(set), &set) == 0) {
+      bound_cpu_ = cpu;
+      bound_tid_ = tid;
+    }
+  }
+
+  int bound_cpu_ = -1;
+  pid_t bound_tid_ = -1;
   std::atomic<bool> interrupt_pending_{false};
+
   absl::Mutex mu_;
   pid_t tgid_ ABSL_GUARDED_BY(mu_) = -1;
   pid_t tid_ ABSL_GUARDED_BY(mu_) = -1;
