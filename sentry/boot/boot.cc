@@ -20,33 +20,19 @@
 #include "sentry/kernel/kernel.h"
 #include "sentry/strace/strace.h"
 #include "sentry/syscalls/linux/table.h"
+#include "sentry/vfs/kernel_context.h"
 #include "sentry/vfs/resolve.h"
 
 namespace sentry::boot {
 
 namespace {
 
-// The kernel's own context for setting up mounts: root, no guest memory.
-class BootContext final : public vfs::CallContext {
- public:
-  const auth::Credentials& creds() const override { return creds_; }
-  SysResult<size_t> CopyIn(GuestAddr, void*, size_t) override {
-    return Errno(EFAULT);
-  }
-  SysResult<size_t> CopyOut(GuestAddr, const void*, size_t) override {
-    return Errno(EFAULT);
-  }
-
- private:
-  auth::Credentials creds_ = auth::Credentials::ForUser(0, 0);
-};
-
 // Mounts `fs` (rooted at `root`) on `path`, if the path exists.
 void MountAt(vfs::MountNamespace& ns, const std::string& path,
              std::shared_ptr<vfs::Filesystem> fs,
              std::shared_ptr<vfs::Dentry> root, int flags,
              const std::string& source) {
-  BootContext ctx;
+  vfs::KernelContext ctx;  // the kernel itself, as root
   vfs::Resolver r(ctx, ns, ns.Root(), ns.Root());
   SysResult<vfs::VirtualDentry> at = r.Resolve(path);
   if (!at.ok()) {

@@ -10,22 +10,17 @@
 
 #include "gtest/gtest.h"
 #include "sentry/loader/loader.h"
+#include "test/util/test_util.h"
 
 namespace sentry::loader {
 namespace {
 
 std::string Fixture(const std::string& name) {
   const char* dir = getenv("TEST_SRCDIR");
-  std::string path = std::string(dir != nullptr ? dir : ".") +
-                     "/uksandbox/test/fixtures/" + name;
-  int fd = open(path.c_str(), O_RDONLY);
-  EXPECT_GE(fd, 0) << path;
-  std::string data;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0)
-    data.append(buf, static_cast<size_t>(n));
-  close(fd);
+  std::string data =
+      testing_util::ReadFile(std::string(dir != nullptr ? dir : ".") +
+                             "/uksandbox/test/fixtures/" + name);
+  EXPECT_FALSE(data.empty()) << name;
   return data;
 }
 

@@ -8,24 +8,13 @@
 
 #include "gtest/gtest.h"
 #include "sentry/fs/tmpfs/tmpfs.h"
+#include "sentry/vfs/kernel_context.h"
 #include "sentry/vfs/ops.h"
 
 namespace sentry::vfs {
 namespace {
 
 using fs::tmpfs::TmpfsFilesystem;
-
-class TestContext : public CallContext {
- public:
-  auth::Credentials creds_ = auth::Credentials::ForUser(0, 0);
-  const auth::Credentials& creds() const override { return creds_; }
-  SysResult<size_t> CopyIn(GuestAddr, void*, size_t) override {
-    return Errno(EFAULT);
-  }
-  SysResult<size_t> CopyOut(GuestAddr, const void*, size_t) override {
-    return Errno(EFAULT);
-  }
-};
 
 class VfsTest : public ::testing::Test {
  protected:
@@ -62,7 +51,7 @@ class VfsTest : public ::testing::Test {
     return ns_->PathOf(vd, ns_->Root());
   }
 
-  TestContext ctx_;
+  KernelContext ctx_;
   std::shared_ptr<TmpfsFilesystem> root_fs_;
   std::unique_ptr<MountNamespace> ns_;
 };
@@ -162,7 +151,7 @@ TEST_F(VfsTest, OpenFlagRules) {
 TEST_F(VfsTest, PermissionsForUnprivilegedUsers) {
   ASSERT_TRUE(MkdirAt(ctx_, Pc(), "/private", 0700).ok());
   ASSERT_TRUE(Create("/private/f"));
-  ctx_.creds_ = auth::Credentials::ForUser(1000, 1000);
+  ctx_.set_creds(auth::Credentials::ForUser(1000, 1000));
   EXPECT_EQ(Resolve("/private/f").err(), EACCES);
   EXPECT_EQ(OpenAt(ctx_, Pc(), "/a/b/file", O_WRONLY, 0).err(), EACCES);
   EXPECT_TRUE(OpenAt(ctx_, Pc(), "/a/b/file", O_RDONLY, 0).ok());

@@ -32,6 +32,17 @@ TempPath::~TempPath() {
       16, FTW_DEPTH | FTW_PHYS);
 }
 
+void FileTest::SetUp() {
+  path_ = dir_ / "file";
+  WriteFile(path_, "0123456789");
+  fd_ = open(path_.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd_, 0) << path_ << ": " << strerror(errno);
+}
+
+void FileTest::TearDown() {
+  if (fd_ >= 0) close(fd_);
+}
+
 void WriteFile(const std::string& path, const std::string& data) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   ASSERT_GE(fd, 0) << path << ": " << strerror(errno);

@@ -34,7 +34,20 @@ class TempPath {
   std::string path_;
 };
 
+// A fixture: a fresh directory, `path_` a file in it holding "0123456789",
+// and `fd_` that file opened read-write.
+class FileTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  TempPath dir_;
+  std::string path_;
+  int fd_ = -1;
+};
+
 // Writes `data` to a new file at `path` (mode 0644).
+
 void WriteFile(const std::string& path, const std::string& data);
 std::string ReadFile(const std::string& path);
 

@@ -71,18 +71,27 @@ class MemDeviceFD final : public vfs::FileDescription {
   const Kind kind_;
 };
 
-class MemDevice final : public TmpfsInode {
+// A character device node: a tmpfs inode that reports its device number.
+class DeviceInode : public TmpfsInode {
  public:
-  MemDevice(TmpfsFilesystem* fs, Kind kind, uint32_t minor)
-      : TmpfsInode(fs, S_IFCHR | 0666, 0, 0),
-        kind_(kind),
-        rdev_(makedev(1, minor)) {}
+  DeviceInode(TmpfsFilesystem* fs, uint32_t perm, uint32_t major,
+              uint32_t minor)
+      : TmpfsInode(fs, S_IFCHR | perm, 0, 0), rdev_(makedev(major, minor)) {}
 
   SysResult<vfs::Attr> GetAttr() override {
     SENTRY_ASSIGN_OR_RETURN(vfs::Attr a, TmpfsInode::GetAttr());
     a.rdev = rdev_;
     return a;
   }
+
+ private:
+  const uint64_t rdev_;
+};
+
+class MemDevice final : public DeviceInode {
+ public:
+  MemDevice(TmpfsFilesystem* fs, Kind kind, uint32_t minor)
+      : DeviceInode(fs, 0666, 1, minor), kind_(kind) {}
 
   SysResult<std::shared_ptr<vfs::FileDescription>> Open(
       vfs::CallContext&, const vfs::VirtualDentry& vd, int flags) override {
@@ -92,23 +101,15 @@ class MemDevice final : public TmpfsInode {
 
  private:
   const Kind kind_;
-  const uint64_t rdev_;
 };
 
 // /dev/tty and /dev/console: the host terminal the sandbox runs on.
-class TerminalDevice final : public TmpfsInode {
+class TerminalDevice final : public DeviceInode {
  public:
   TerminalDevice(TmpfsFilesystem* fs, std::shared_ptr<HostFd> terminal,
                  uint32_t minor)
-      : TmpfsInode(fs, S_IFCHR | (minor == 0 ? 0666 : 0600), 0, 0),
-        terminal_(std::move(terminal)),
-        rdev_(makedev(5, minor)) {}
-
-  SysResult<vfs::Attr> GetAttr() override {
-    SENTRY_ASSIGN_OR_RETURN(vfs::Attr a, TmpfsInode::GetAttr());
-    a.rdev = rdev_;
-    return a;
-  }
+      : DeviceInode(fs, minor == 0 ? 0666 : 0600, 5, minor),
+        terminal_(std::move(terminal)) {}
 
   SysResult<std::shared_ptr<vfs::FileDescription>> Open(
       vfs::CallContext&, const vfs::VirtualDentry& vd, int flags) override {
@@ -119,7 +120,6 @@ class TerminalDevice final : public TmpfsInode {
 
  private:
   const std::shared_ptr<HostFd> terminal_;
-  const uint64_t rdev_;
 };
 
 void Add(TmpfsDir& dir, const std::string& name,

@@ -11,22 +11,11 @@
 
 #include "gofer/server.h"
 #include "gtest/gtest.h"
+#include "sentry/vfs/kernel_context.h"
 #include "sentry/vfs/ops.h"
 
 namespace sentry::fs::gofer {
 namespace {
-
-class TestContext : public vfs::CallContext {
- public:
-  auth::Credentials creds_ = auth::Credentials::ForUser(0, 0);
-  const auth::Credentials& creds() const override { return creds_; }
-  SysResult<size_t> CopyIn(GuestAddr, void*, size_t) override {
-    return Errno(EFAULT);
-  }
-  SysResult<size_t> CopyOut(GuestAddr, const void*, size_t) override {
-    return Errno(EFAULT);
-  }
-};
 
 class GoferFsTest : public ::testing::Test {
  protected:
@@ -69,7 +58,7 @@ class GoferFsTest : public ::testing::Test {
     return vfs::PathContext{ns_.get(), ns_->Root(), ns_->Root()};
   }
 
-  TestContext ctx_;
+  vfs::KernelContext ctx_;
   std::string dir_;
   int server_sock_ = -1;
   std::thread server_;

@@ -25,20 +25,8 @@ int CloseRange(unsigned first, unsigned last, unsigned flags) {
 
 bool IsOpen(int fd) { return fcntl(fd, F_GETFD) != -1; }
 
-class FdTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    path_ = dir_ / "file";
-    WriteFile(path_, "0123456789");
-    fd_ = open(path_.c_str(), O_RDWR | O_CLOEXEC);
-    ASSERT_GE(fd_, 0);
-  }
-  void TearDown() override { close(fd_); }
-
-  TempPath dir_;
-  std::string path_;
-  int fd_ = -1;
-};
+// A directory with a 10-byte file, opened read-write.
+using FdTest = testing_util::FileTest;
 
 TEST_F(FdTest, CloseOfABadDescriptorIsEBADF) {
   EXPECT_ERRNO(close(-1), EBADF);

@@ -33,16 +33,8 @@ mode_t ModeOf(const std::string& path) {
   return st.st_mode;
 }
 
-class OpenTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    file_ = dir_ / "file";
-    WriteFile(file_, "0123456789");
-  }
-
-  TempPath dir_;
-  std::string file_;
-};
+// A directory with a 10-byte file, opened read-write.
+using OpenTest = testing_util::FileTest;
 
 TEST_F(OpenTest, CreatMakesARegularFileWithTheModeLessTheUmask) {
   ScopedUmask mask(022);
@@ -68,16 +60,16 @@ TEST_F(OpenTest, UmaskReturnsThePreviousMask) {
 
 TEST_F(OpenTest, CreatOfAnExistingFileKeepsItsModeAndContent) {
   ScopedUmask mask(0);
-  int fd = open(file_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   ASSERT_GE(fd, 0) << strerror(errno);
   close(fd);
-  EXPECT_EQ(ModeOf(file_), static_cast<mode_t>(S_IFREG | 0644));
-  EXPECT_EQ(ReadFile(file_), "0123456789");
+  EXPECT_EQ(ModeOf(path_), static_cast<mode_t>(S_IFREG | 0644));
+  EXPECT_EQ(ReadFile(path_), "0123456789");
 }
 
 TEST_F(OpenTest, ExclusiveCreateFailsIfTheNameExists) {
   EXPECT_ERRNO(
-      open(file_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644),
+      open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644),
       EEXIST);
   EXPECT_ERRNO(
       open(dir_.path().c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644),
@@ -110,24 +102,24 @@ TEST_F(OpenTest, CreatThroughADanglingSymlinkCreatesTheTarget) {
 }
 
 TEST_F(OpenTest, TruncateEmptiesTheFile) {
-  int fd = open(file_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   ASSERT_GE(fd, 0) << strerror(errno);
   struct stat st = {};
   ASSERT_OK(fstat(fd, &st));
   EXPECT_EQ(st.st_size, 0);
   EXPECT_EQ(write(fd, "ab", 2), 2);
   close(fd);
-  EXPECT_EQ(ReadFile(file_), "ab");
+  EXPECT_EQ(ReadFile(path_), "ab");
 }
 
 TEST_F(OpenTest, CreatSyscallTruncatesAndOpensWriteOnly) {
-  int fd = creat(file_.c_str(), 0644);
+  int fd = creat(path_.c_str(), 0644);
   ASSERT_GE(fd, 0) << strerror(errno);
   EXPECT_EQ(fcntl(fd, F_GETFL) & O_ACCMODE, O_WRONLY);
   char c;
   EXPECT_ERRNO(read(fd, &c, 1), EBADF);
   close(fd);
-  EXPECT_EQ(ReadFile(file_), "");
+  EXPECT_EQ(ReadFile(path_), "");
 
   ScopedUmask mask(027);
   std::string p = dir_ / "made_by_creat";
@@ -138,7 +130,7 @@ TEST_F(OpenTest, CreatSyscallTruncatesAndOpensWriteOnly) {
 }
 
 TEST_F(OpenTest, AppendWritesAtTheEndWhateverTheOffset) {
-  int fd = open(file_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   ASSERT_GE(fd, 0) << strerror(errno);
   EXPECT_EQ(fcntl(fd, F_GETFL) & (O_ACCMODE | O_APPEND), O_RDWR | O_APPEND);
   // Opening with O_APPEND does not move the initial offset to the end...
@@ -150,7 +142,7 @@ TEST_F(OpenTest, AppendWritesAtTheEndWhateverTheOffset) {
   EXPECT_EQ(write(fd, "AB", 2), 2);
   EXPECT_EQ(lseek(fd, 0, SEEK_CUR), 12);
   close(fd);
-  EXPECT_EQ(ReadFile(file_), "0123456789AB");
+  EXPECT_EQ(ReadFile(path_), "0123456789AB");
 }
 
 TEST_F(OpenTest, DirectoryFlagAcceptsOnlyDirectories) {
@@ -160,7 +152,7 @@ TEST_F(OpenTest, DirectoryFlagAcceptsOnlyDirectories) {
   ASSERT_OK(fstat(fd, &st));
   EXPECT_TRUE(S_ISDIR(st.st_mode));
   close(fd);
-  EXPECT_ERRNO(open(file_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+  EXPECT_ERRNO(open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC),
                ENOTDIR);
   // A symlink to a directory is followed before the check.
   std::string link = dir_ / "dirlink";
@@ -172,7 +164,7 @@ TEST_F(OpenTest, DirectoryFlagAcceptsOnlyDirectories) {
 
 TEST_F(OpenTest, NoFollowRefusesAFinalSymlink) {
   std::string link = dir_ / "link";
-  ASSERT_OK(symlink(file_.c_str(), link.c_str()));
+  ASSERT_OK(symlink(path_.c_str(), link.c_str()));
   EXPECT_ERRNO(open(link.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC), ELOOP);
   // Only the last component is affected: symlinks earlier in the path are
   // still followed.
@@ -185,7 +177,7 @@ TEST_F(OpenTest, NoFollowRefusesAFinalSymlink) {
   EXPECT_GE(fd, 0) << strerror(errno);
   if (fd >= 0) close(fd);
   // A regular file opens as usual.
-  fd = open(file_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  fd = open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   EXPECT_GE(fd, 0) << strerror(errno);
   if (fd >= 0) close(fd);
 }
@@ -203,7 +195,7 @@ TEST_F(OpenTest, PathWithNoFollowOpensTheSymlinkItself) {
 }
 
 TEST_F(OpenTest, PathDescriptorsAllowNoIo) {
-  int fd = open(file_.c_str(), O_PATH | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_PATH | O_CLOEXEC);
   ASSERT_GE(fd, 0) << strerror(errno);
   EXPECT_NE(fcntl(fd, F_GETFL) & O_PATH, 0);
   char c;
@@ -215,7 +207,7 @@ TEST_F(OpenTest, PathDescriptorsAllowNoIo) {
   EXPECT_TRUE(S_ISREG(st.st_mode));
   EXPECT_EQ(st.st_size, 10);
   close(fd);
-  EXPECT_EQ(ReadFile(file_), "0123456789");
+  EXPECT_EQ(ReadFile(path_), "0123456789");
 }
 
 TEST_F(OpenTest, PathDescriptorOfADirectoryServesAsADirfd) {
@@ -231,13 +223,13 @@ TEST_F(OpenTest, PathDescriptorOfADirectoryServesAsADirfd) {
 }
 
 TEST_F(OpenTest, CloexecSetsTheDescriptorFlag) {
-  int fd = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0) << strerror(errno);
   EXPECT_EQ(fcntl(fd, F_GETFD), FD_CLOEXEC);
   // O_CLOEXEC is a descriptor flag, not a file status flag.
   EXPECT_EQ(fcntl(fd, F_GETFL) & O_CLOEXEC, 0);
   close(fd);
-  fd = open(file_.c_str(), O_RDONLY);
+  fd = open(path_.c_str(), O_RDONLY);
   ASSERT_GE(fd, 0) << strerror(errno);
   EXPECT_EQ(fcntl(fd, F_GETFD), 0);
   close(fd);
@@ -257,12 +249,12 @@ TEST_F(OpenTest, MissingNamesAreENOENT) {
 }
 
 TEST_F(OpenTest, AFileUsedAsADirectoryIsENOTDIR) {
-  EXPECT_ERRNO(open((file_ + "/x").c_str(), O_RDONLY | O_CLOEXEC), ENOTDIR);
+  EXPECT_ERRNO(open((path_ + "/x").c_str(), O_RDONLY | O_CLOEXEC), ENOTDIR);
   EXPECT_ERRNO(
-      open((file_ + "/x").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644),
+      open((path_ + "/x").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644),
       ENOTDIR);
   // A trailing slash demands a directory.
-  EXPECT_ERRNO(open((file_ + "/").c_str(), O_RDONLY | O_CLOEXEC), ENOTDIR);
+  EXPECT_ERRNO(open((path_ + "/").c_str(), O_RDONLY | O_CLOEXEC), ENOTDIR);
 }
 
 TEST_F(OpenTest, DirectoriesCannotBeOpenedForWriting) {
@@ -333,11 +325,11 @@ TEST_F(OpenTest, OpenatResolvesRelativeToTheDirfd) {
 }
 
 TEST_F(OpenTest, OpenatWithAFileAsDirfdIsENOTDIR) {
-  int fd = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0) << strerror(errno);
   EXPECT_ERRNO(openat(fd, "x", O_RDONLY | O_CLOEXEC), ENOTDIR);
   // An absolute path ignores the dirfd altogether.
-  int fd2 = openat(fd, file_.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd2 = openat(fd, path_.c_str(), O_RDONLY | O_CLOEXEC);
   EXPECT_GE(fd2, 0) << strerror(errno);
   if (fd2 >= 0) close(fd2);
   close(fd);
@@ -346,23 +338,23 @@ TEST_F(OpenTest, OpenatWithAFileAsDirfdIsENOTDIR) {
 TEST_F(OpenTest, OpenatWithABadDirfdIsEBADF) {
   EXPECT_ERRNO(openat(-5, "file", O_RDONLY | O_CLOEXEC), EBADF);
   EXPECT_ERRNO(openat(12345, "file", O_RDONLY | O_CLOEXEC), EBADF);
-  int fd = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   close(fd);
   EXPECT_ERRNO(openat(fd, "file", O_RDONLY | O_CLOEXEC), EBADF);
   // Absolute paths and AT_FDCWD do not look at the dirfd.
-  fd = openat(12345, file_.c_str(), O_RDONLY | O_CLOEXEC);
+  fd = openat(12345, path_.c_str(), O_RDONLY | O_CLOEXEC);
   EXPECT_GE(fd, 0) << strerror(errno);
   if (fd >= 0) close(fd);
 }
 
 TEST_F(OpenTest, OpenReturnsTheLowestFreeDescriptor) {
-  int a = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
-  int b = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  int a = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  int b = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(a, 0);
   ASSERT_GE(b, 0);
   close(a);
-  int c = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  int c = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   EXPECT_EQ(c, a);
   close(b);
   close(c);

@@ -18,20 +18,8 @@ using testing_util::ReadFile;
 using testing_util::TempPath;
 using testing_util::WriteFile;
 
-class ReadWriteTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    path_ = dir_ / "file";
-    WriteFile(path_, "0123456789");
-    fd_ = open(path_.c_str(), O_RDWR | O_CLOEXEC);
-    ASSERT_GE(fd_, 0);
-  }
-  void TearDown() override { close(fd_); }
-
-  TempPath dir_;
-  std::string path_;
-  int fd_ = -1;
-};
+// A directory with a 10-byte file, opened read-write.
+using ReadWriteTest = testing_util::FileTest;
 
 TEST_F(ReadWriteTest, ReadAdvancesThePositionAndStopsAtEnd) {
   char buf[6] = {};

@@ -27,20 +27,12 @@ using testing_util::ReadFile;
 using testing_util::TempPath;
 using testing_util::WriteFile;
 
-class StatTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    file_ = dir_ / "file";
-    WriteFile(file_, "0123456789");
-  }
-
-  TempPath dir_;
-  std::string file_;
-};
+// A directory with a 10-byte file, opened read-write.
+using StatTest = testing_util::FileTest;
 
 TEST_F(StatTest, RegularFileSizeAndType) {
   struct stat st = {};
-  ASSERT_OK(stat(file_.c_str(), &st));
+  ASSERT_OK(stat(path_.c_str(), &st));
   EXPECT_TRUE(S_ISREG(st.st_mode));
   EXPECT_EQ(st.st_size, 10);
   EXPECT_EQ(st.st_nlink, 1u);
@@ -54,8 +46,8 @@ TEST_F(StatTest, RegularFileSizeAndType) {
 
 TEST_F(StatTest, FstatAgreesWithStat) {
   struct stat a = {}, b = {};
-  ASSERT_OK(stat(file_.c_str(), &a));
-  int fd = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_OK(stat(path_.c_str(), &a));
+  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   ASSERT_OK(fstat(fd, &b));
   close(fd);
@@ -100,9 +92,9 @@ TEST_F(StatTest, SymlinkSizeIsTheTargetLength) {
 TEST_F(StatTest, StatErrors) {
   struct stat st = {};
   EXPECT_ERRNO(stat((dir_ / "missing").c_str(), &st), ENOENT);
-  EXPECT_ERRNO(stat((file_ + "/x").c_str(), &st), ENOTDIR);
+  EXPECT_ERRNO(stat((path_ + "/x").c_str(), &st), ENOTDIR);
   EXPECT_ERRNO(stat("", &st), ENOENT);
-  EXPECT_ERRNO(stat(file_.c_str(), reinterpret_cast<struct stat*>(8)), EFAULT);
+  EXPECT_ERRNO(stat(path_.c_str(), reinterpret_cast<struct stat*>(8)), EFAULT);
   EXPECT_ERRNO(stat(reinterpret_cast<const char*>(8), &st), EFAULT);
 }
 
@@ -145,7 +137,7 @@ TEST_F(StatTest, FstatatFlags) {
   EXPECT_ERRNO(fstatat(dfd, "file", &st, AT_REMOVEDIR), EINVAL);
   EXPECT_ERRNO(fstatat(dfd, "file", &st, 0x40000000), EINVAL);
   // A regular file's fd works with AT_EMPTY_PATH, but not as a directory.
-  int fd = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   ASSERT_OK(fstatat(fd, "", &st, AT_EMPTY_PATH));
   EXPECT_EQ(st.st_size, 10);
@@ -157,20 +149,20 @@ TEST_F(StatTest, FstatatFlags) {
 
 TEST_F(StatTest, RawNewfstatatAgreesWithStat) {
   struct stat a = {}, b = {};
-  ASSERT_OK(stat(file_.c_str(), &a));
-  ASSERT_OK(syscall(SYS_newfstatat, AT_FDCWD, file_.c_str(), &b, 0));
+  ASSERT_OK(stat(path_.c_str(), &a));
+  ASSERT_OK(syscall(SYS_newfstatat, AT_FDCWD, path_.c_str(), &b, 0));
   EXPECT_EQ(a.st_ino, b.st_ino);
   EXPECT_EQ(a.st_size, b.st_size);
   EXPECT_ERRNO(
-      syscall(SYS_newfstatat, AT_FDCWD, file_.c_str(), &b, AT_REMOVEDIR),
+      syscall(SYS_newfstatat, AT_FDCWD, path_.c_str(), &b, AT_REMOVEDIR),
       EINVAL);
 }
 
 TEST_F(StatTest, StatxBasicFieldsAgreeWithStat) {
   struct stat st = {};
-  ASSERT_OK(stat(file_.c_str(), &st));
+  ASSERT_OK(stat(path_.c_str(), &st));
   struct statx sx = {};
-  ASSERT_OK(statx(AT_FDCWD, file_.c_str(), 0, STATX_BASIC_STATS, &sx));
+  ASSERT_OK(statx(AT_FDCWD, path_.c_str(), 0, STATX_BASIC_STATS, &sx));
   EXPECT_EQ(sx.stx_mask & STATX_BASIC_STATS,
             static_cast<unsigned>(STATX_BASIC_STATS));
   EXPECT_EQ(sx.stx_mode, st.st_mode);
@@ -197,19 +189,19 @@ TEST_F(StatTest, StatxFlags) {
   EXPECT_EQ(sx.stx_size, 4u);
   ASSERT_OK(statx(AT_FDCWD, link.c_str(), 0, STATX_BASIC_STATS, &sx));
   EXPECT_TRUE(S_ISREG(sx.stx_mode));
-  int fd = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   ASSERT_OK(statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx));
   EXPECT_EQ(sx.stx_size, 10u);
   close(fd);
   // The reserved mask bit and contradictory sync flags are invalid.
-  EXPECT_ERRNO(statx(AT_FDCWD, file_.c_str(), 0, STATX__RESERVED, &sx), EINVAL);
+  EXPECT_ERRNO(statx(AT_FDCWD, path_.c_str(), 0, STATX__RESERVED, &sx), EINVAL);
   EXPECT_ERRNO(
-      statx(AT_FDCWD, file_.c_str(), AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC,
+      statx(AT_FDCWD, path_.c_str(), AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC,
             STATX_BASIC_STATS, &sx),
       EINVAL);
   EXPECT_ERRNO(
-      statx(AT_FDCWD, file_.c_str(), AT_REMOVEDIR, STATX_BASIC_STATS, &sx),
+      statx(AT_FDCWD, path_.c_str(), AT_REMOVEDIR, STATX_BASIC_STATS, &sx),
       EINVAL);
   EXPECT_ERRNO(
       statx(AT_FDCWD, (dir_ / "missing").c_str(), 0, STATX_BASIC_STATS, &sx),
@@ -217,17 +209,17 @@ TEST_F(StatTest, StatxFlags) {
 }
 
 TEST_F(StatTest, AccessModes) {
-  EXPECT_EQ(access(file_.c_str(), F_OK), 0);
-  EXPECT_EQ(access(file_.c_str(), R_OK), 0);
-  EXPECT_EQ(access(file_.c_str(), W_OK), 0);
-  EXPECT_EQ(access(file_.c_str(), R_OK | W_OK), 0);
+  EXPECT_EQ(access(path_.c_str(), F_OK), 0);
+  EXPECT_EQ(access(path_.c_str(), R_OK), 0);
+  EXPECT_EQ(access(path_.c_str(), W_OK), 0);
+  EXPECT_EQ(access(path_.c_str(), R_OK | W_OK), 0);
   // Nobody, not even root, may execute a file without an execute bit.
-  EXPECT_ERRNO(access(file_.c_str(), X_OK), EACCES);
+  EXPECT_ERRNO(access(path_.c_str(), X_OK), EACCES);
   EXPECT_EQ(access(dir_.path().c_str(), X_OK), 0);  // search permission
   EXPECT_ERRNO(access((dir_ / "missing").c_str(), F_OK), ENOENT);
-  EXPECT_ERRNO(access((file_ + "/x").c_str(), F_OK), ENOTDIR);
-  EXPECT_ERRNO(access(file_.c_str(), 8), EINVAL);
-  EXPECT_ERRNO(access(file_.c_str(), -1), EINVAL);
+  EXPECT_ERRNO(access((path_ + "/x").c_str(), F_OK), ENOTDIR);
+  EXPECT_ERRNO(access(path_.c_str(), 8), EINVAL);
+  EXPECT_ERRNO(access(path_.c_str(), -1), EINVAL);
 }
 
 TEST_F(StatTest, FaccessatRelativeAndFlags) {
@@ -266,10 +258,10 @@ TEST_F(StatTest, ReadlinkReturnsTheTargetWithoutANul) {
 
 TEST_F(StatTest, ReadlinkErrors) {
   char buf[64];
-  EXPECT_ERRNO(readlink(file_.c_str(), buf, sizeof(buf)), EINVAL);
+  EXPECT_ERRNO(readlink(path_.c_str(), buf, sizeof(buf)), EINVAL);
   EXPECT_ERRNO(readlink(dir_.path().c_str(), buf, sizeof(buf)), EINVAL);
   EXPECT_ERRNO(readlink((dir_ / "missing").c_str(), buf, sizeof(buf)), ENOENT);
-  EXPECT_ERRNO(readlink((file_ + "/x").c_str(), buf, sizeof(buf)), ENOTDIR);
+  EXPECT_ERRNO(readlink((path_ + "/x").c_str(), buf, sizeof(buf)), ENOTDIR);
   std::string link = dir_ / "link";
   ASSERT_OK(symlink("file", link.c_str()));
   EXPECT_ERRNO(readlink(link.c_str(), reinterpret_cast<char*>(8), 64), EFAULT);
@@ -350,7 +342,7 @@ TEST_F(StatTest, ManyEntriesNeedSeveralGetdentsCalls) {
 
 TEST_F(StatTest, RawGetdents64Errors) {
   alignas(8) char buf[4096];
-  int fd = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   EXPECT_ERRNO(syscall(SYS_getdents64, fd, buf, sizeof(buf)), ENOTDIR);
   close(fd);
@@ -426,7 +418,7 @@ TEST_F(CwdTest, FchdirFollowsTheDescriptor) {
   ASSERT_NE(getcwd(buf, sizeof(buf)), nullptr);
   EXPECT_EQ(std::string(buf), real_dir_);
   close(dfd);
-  int fd = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   EXPECT_ERRNO(fchdir(fd), ENOTDIR);
   close(fd);
@@ -435,9 +427,9 @@ TEST_F(CwdTest, FchdirFollowsTheDescriptor) {
 }
 
 TEST_F(CwdTest, ChdirErrors) {
-  EXPECT_ERRNO(chdir(file_.c_str()), ENOTDIR);
+  EXPECT_ERRNO(chdir(path_.c_str()), ENOTDIR);
   EXPECT_ERRNO(chdir((dir_ / "missing").c_str()), ENOENT);
-  EXPECT_ERRNO(chdir((file_ + "/x").c_str()), ENOTDIR);
+  EXPECT_ERRNO(chdir((path_ + "/x").c_str()), ENOTDIR);
   EXPECT_ERRNO(chdir(""), ENOENT);
   EXPECT_ERRNO(chdir(reinterpret_cast<const char*>(8)), EFAULT);
   // A failed chdir leaves the working directory alone.
@@ -457,10 +449,10 @@ TEST_F(StatTest, MkdirAppliesTheUmask) {
 }
 
 TEST_F(StatTest, MkdirErrors) {
-  EXPECT_ERRNO(mkdir(file_.c_str(), 0755), EEXIST);
+  EXPECT_ERRNO(mkdir(path_.c_str(), 0755), EEXIST);
   EXPECT_ERRNO(mkdir(dir_.path().c_str(), 0755), EEXIST);
   EXPECT_ERRNO(mkdir((dir_ / "a/b").c_str(), 0755), ENOENT);
-  EXPECT_ERRNO(mkdir((file_ + "/d").c_str(), 0755), ENOTDIR);
+  EXPECT_ERRNO(mkdir((path_ + "/d").c_str(), 0755), ENOTDIR);
   // A dangling symlink is not followed: the name is taken.
   ASSERT_OK(symlink("nowhere", (dir_ / "dangling").c_str()));
   EXPECT_ERRNO(mkdir((dir_ / "dangling").c_str(), 0755), EEXIST);
@@ -479,7 +471,7 @@ TEST_F(StatTest, MkdiratAndSymlinkatAreRelativeToTheDirfd) {
   ASSERT_OK(symlinkat("sub", dfd, "sublink"));
   ASSERT_OK(stat((dir_ / "sublink").c_str(), &st));
   EXPECT_TRUE(S_ISDIR(st.st_mode));
-  int fd = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   EXPECT_ERRNO(mkdirat(fd, "x", 0755), ENOTDIR);
   EXPECT_ERRNO(symlinkat("t", fd, "x"), ENOTDIR);
@@ -493,7 +485,7 @@ TEST_F(StatTest, RmdirErrors) {
   ASSERT_OK(mkdir(d.c_str(), 0755));
   WriteFile(d + "/f", "");
   EXPECT_ERRNO(rmdir(d.c_str()), ENOTEMPTY);
-  EXPECT_ERRNO(rmdir(file_.c_str()), ENOTDIR);
+  EXPECT_ERRNO(rmdir(path_.c_str()), ENOTDIR);
   EXPECT_ERRNO(rmdir((dir_ / "missing").c_str()), ENOENT);
   // "." as the last component is EINVAL; ".." is ENOTEMPTY.
   EXPECT_ERRNO(rmdir((d + "/.").c_str()), EINVAL);
@@ -512,14 +504,14 @@ TEST_F(StatTest, UnlinkErrors) {
   ASSERT_OK(mkdir(d.c_str(), 0755));
   EXPECT_ERRNO(unlink(d.c_str()), EISDIR);
   EXPECT_ERRNO(unlink((dir_ / "missing").c_str()), ENOENT);
-  EXPECT_ERRNO(unlink((file_ + "/x").c_str()), ENOTDIR);
+  EXPECT_ERRNO(unlink((path_ + "/x").c_str()), ENOTDIR);
   // unlink of a symlink removes the link, not its target.
   std::string link = dir_ / "link";
   ASSERT_OK(symlink("file", link.c_str()));
   ASSERT_OK(unlink(link.c_str()));
-  EXPECT_EQ(access(file_.c_str(), F_OK), 0);
-  ASSERT_OK(unlink(file_.c_str()));
-  EXPECT_ERRNO(access(file_.c_str(), F_OK), ENOENT);
+  EXPECT_EQ(access(path_.c_str(), F_OK), 0);
+  ASSERT_OK(unlink(path_.c_str()));
+  EXPECT_ERRNO(access(path_.c_str(), F_OK), ENOENT);
 }
 
 TEST_F(StatTest, UnlinkatFlags) {
@@ -538,10 +530,10 @@ TEST_F(StatTest, UnlinkatFlags) {
 }
 
 TEST_F(StatTest, SymlinkErrors) {
-  EXPECT_ERRNO(symlink("x", file_.c_str()), EEXIST);
+  EXPECT_ERRNO(symlink("x", path_.c_str()), EEXIST);
   EXPECT_ERRNO(symlink("x", dir_.path().c_str()), EEXIST);
   EXPECT_ERRNO(symlink("x", (dir_ / "missing/l").c_str()), ENOENT);
-  EXPECT_ERRNO(symlink("x", (file_ + "/l").c_str()), ENOTDIR);
+  EXPECT_ERRNO(symlink("x", (path_ + "/l").c_str()), ENOTDIR);
   EXPECT_ERRNO(symlink("", (dir_ / "empty").c_str()), ENOENT);
   ASSERT_OK(symlink("x", (dir_ / "l").c_str()));
   EXPECT_ERRNO(symlink("y", (dir_ / "l").c_str()), EEXIST);
@@ -552,7 +544,7 @@ TEST_F(StatTest, StatfsDescribesTheFilesystem) {
   ASSERT_OK(statfs(dir_.path().c_str(), &a));
   EXPECT_GT(a.f_bsize, 0);
   EXPECT_GT(a.f_namelen, 0);
-  int fd = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   ASSERT_OK(fstatfs(fd, &b));
   close(fd);
@@ -566,12 +558,12 @@ TEST_F(StatTest, StatfsDescribesTheFilesystem) {
 }
 
 TEST_F(StatTest, TruncateChangesTheSize) {
-  ASSERT_OK(truncate(file_.c_str(), 4));
-  EXPECT_EQ(ReadFile(file_), "0123");
+  ASSERT_OK(truncate(path_.c_str(), 4));
+  EXPECT_EQ(ReadFile(path_), "0123");
   // Growing fills with zeros.
-  ASSERT_OK(truncate(file_.c_str(), 6));
-  EXPECT_EQ(ReadFile(file_), std::string("0123\0\0", 6));
-  int fd = open(file_.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_OK(truncate(path_.c_str(), 6));
+  EXPECT_EQ(ReadFile(path_), std::string("0123\0\0", 6));
+  int fd = open(path_.c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   ASSERT_OK(ftruncate(fd, 2));
   struct stat st = {};
@@ -585,24 +577,24 @@ TEST_F(StatTest, TruncateChangesTheSize) {
   EXPECT_EQ(st.st_size, 100);
   ASSERT_OK(ftruncate(fd, 0));
   close(fd);
-  EXPECT_EQ(ReadFile(file_), "");
+  EXPECT_EQ(ReadFile(path_), "");
 }
 
 TEST_F(StatTest, TruncateErrors) {
-  EXPECT_ERRNO(truncate(file_.c_str(), -1), EINVAL);
+  EXPECT_ERRNO(truncate(path_.c_str(), -1), EINVAL);
   EXPECT_ERRNO(truncate(dir_.path().c_str(), 0), EISDIR);
   EXPECT_ERRNO(truncate((dir_ / "missing").c_str(), 0), ENOENT);
-  int fd = open(file_.c_str(), O_RDWR | O_CLOEXEC);
+  int fd = open(path_.c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   EXPECT_ERRNO(ftruncate(fd, -1), EINVAL);
   close(fd);
   // A descriptor not open for writing is EINVAL, not EBADF.
-  fd = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   EXPECT_ERRNO(ftruncate(fd, 0), EINVAL);
   close(fd);
   EXPECT_ERRNO(ftruncate(-1, 0), EBADF);
-  EXPECT_EQ(ReadFile(file_), "0123456789");
+  EXPECT_EQ(ReadFile(path_), "0123456789");
 }
 
 }  // namespace
