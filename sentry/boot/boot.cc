@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "platform/platform.h"
+#include "sentry/boot/sentry_seccomp.h"
 #include "sentry/fs/dev/devfs.h"
 #include "sentry/fs/gofer/gofer_fs.h"
 #include "sentry/fs/host/host_file.h"
@@ -175,6 +176,10 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
       // a host path for the guest; say so in the log.
       LOG(WARNING) << "running without filesystem lockdown: " << s;
     }
+    s = DropCapabilities();
+    if (!s.ok()) return s;
+    s = InstallSentryFilter();
+    if (!s.ok()) return s;
   }
 
   kernel::InitProcess init;

@@ -1,0 +1,22 @@
+// The sentry's own confinement, applied once the sandbox is set up: no
+// capabilities, and a seccomp allowlist of the system calls it makes.
+
+#ifndef SENTRY_BOOT_SENTRY_SECCOMP_H_
+#define SENTRY_BOOT_SENTRY_SECCOMP_H_
+
+#include "absl/status/status.h"
+
+namespace sentry::boot {
+
+// Drops every capability, the bounding set included. Tracing and reading
+// the memory of its own stubs (same uid) needs none.
+absl::Status DropCapabilities();
+
+// Installs the sentry's filter on every thread. A call outside it stops
+// the sandbox with a message naming the call; open and openat fail with
+// EPERM; clone may not create namespaces; clone3 is ENOSYS.
+absl::Status InstallSentryFilter();
+
+}  // namespace sentry::boot
+
+#endif  // SENTRY_BOOT_SENTRY_SECCOMP_H_
