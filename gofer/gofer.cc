@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -75,6 +76,39 @@ absl::Status InstallSeccomp() {
 
 }  // namespace
 
+// Keeps only the capabilities serving files needs (reading and writing
+// files of other owners, as the host root the gofer serves for), dropping
+// the rest from every set including the bounding set.
+absl::Status DropCapabilities() {
+  constexpr uint64_t kKeep = (1ULL << CAP_CHOWN) | (1ULL << CAP_DAC_OVERRIDE) |
+                             (1ULL << CAP_DAC_READ_SEARCH) |
+                             (1ULL << CAP_FOWNER) | (1ULL << CAP_FSETID);
+  for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
+    if ((kKeep >> cap) & 1) continue;
+    // EPERM: without CAP_SETPCAP there was nothing to drop from it anyway.
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL &&
+        errno != EPERM) {
+      return absl::InternalError(
+          absl::StrCat("gofer: PR_CAPBSET_DROP: ", strerror(errno)));
+    }
+  }
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) {
+    return absl::InternalError(
+        absl::StrCat("gofer: capget: ", strerror(errno)));
+  }
+  data[0].effective &= static_cast<uint32_t>(kKeep);
+  data[0].permitted &= static_cast<uint32_t>(kKeep);
+  data[0].inheritable = 0;
+  data[1] = {};
+  if (syscall(SYS_capset, &header, data) != 0) {
+    return absl::InternalError(
+        absl::StrCat("gofer: capset: ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunGofer(const GoferConfig& config) {
   HostFd proc_self_fd(open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!proc_self_fd.valid()) {
@@ -105,6 +139,8 @@ absl::Status RunGofer(const GoferConfig& config) {
     nofile.rlim_cur = nofile.rlim_max;
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
+  absl::Status caps = DropCapabilities();
+  if (!caps.ok()) return caps;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     return absl::InternalError(
         absl::StrCat("gofer: no_new_privs: ", strerror(errno)));

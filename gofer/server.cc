@@ -54,6 +54,32 @@ std::vector<uint8_t> Dispatch(const proto::Packet& p, Fn&& fn) {
 
 }  // namespace
 
+bool IsKernelPseudoFilesystem(int64_t type) {
+  switch (static_cast<uint64_t>(type)) {
+    case 0x9fa0:      // proc
+    case 0x62656572:  // sysfs
+    case 0x64626720:  // debugfs
+    case 0x74726163:  // tracefs
+    case 0x73636673:  // securityfs
+    case 0x27e0eb:    // cgroup
+    case 0x63677270:  // cgroup2
+    case 0xcafe4a11:  // bpf
+    case 0x62656570:  // configfs
+    case 0x1cd1:      // devpts
+    case 0xde5e81e4:  // efivarfs
+    case 0x6165676c:  // pstore
+    case 0x65735543:  // fusectl
+    case 0xf97cff8c:  // selinuxfs
+    case 0x43415d53:  // smackfs
+    case 0x42494e4d:  // binfmt_misc
+    case 0x6e736673:  // nsfs
+    case 0x19800202:  // mqueue
+      return true;
+    default:
+      return false;
+  }
+}
+
 proto::Attr AttrFromStat(const struct stat& st) {
   proto::Attr a;
   a.mode = st.st_mode;
@@ -150,14 +176,26 @@ SysResult<const Server::Entry*> Server::Lookup(uint64_t handle) const {
   return &it->second;
 }
 
+SysResult<const Server::Entry*> Server::LookupContents(uint64_t handle) const {
+  SENTRY_ASSIGN_OR_RETURN(const Entry* e, Lookup(handle));
+  if (e->opaque) {
+    LOG(WARNING) << "gofer: refused access into a kernel pseudo filesystem";
+    return Errno(EACCES);
+  }
+  return e;
+}
+
 SysResult<proto::Node> Server::AddHandle(HostFd fd) {
   if (handles_.size() >= options_.max_handles) return Errno(ENFILE);
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return Errno::FromHost();
+  struct statfs sfs;
+  if (fstatfs(fd.get(), &sfs) != 0) return Errno::FromHost();
   proto::Node node;
   node.handle = next_handle_++;
   node.attr = AttrFromStat(st);
-  handles_.emplace(node.handle, Entry{std::move(fd), st.st_mode & S_IFMT});
+  handles_.emplace(node.handle, Entry{std::move(fd), st.st_mode & S_IFMT,
+                                      IsKernelPseudoFilesystem(sfs.f_type)});
   return node;
 }
 
@@ -177,10 +215,12 @@ SysResult<proto::AttachReply> Server::Attach() {
 }
 
 SysResult<proto::WalkReply> Server::Walk(const proto::WalkRequest& req) {
-  SENTRY_ASSIGN_OR_RETURN(const Entry* dir, Lookup(req.dir));
+  SENTRY_ASSIGN_OR_RETURN(const Entry* dir, LookupContents(req.dir));
   proto::WalkReply reply;
   int dir_fd = dir->fd.get();
   uint32_t dir_mode = dir->mode;
+  bool dir_opaque = false;  // LookupContents refused an opaque start
+  if (req.names.size() > proto::kMaxWalkNames) return Errno(EINVAL);
   for (const std::string& name : req.names) {
     if (!proto::IsValidName(name)) {
       reply.error = EINVAL;
@@ -188,6 +228,10 @@ SysResult<proto::WalkReply> Server::Walk(const proto::WalkRequest& req) {
     }
     if (dir_mode != S_IFDIR) {
       reply.error = ENOTDIR;
+      break;
+    }
+    if (dir_opaque) {
+      reply.error = EACCES;
       break;
     }
     // O_NOFOLLOW: a symlink is returned as itself; the sentry resolves it.
@@ -204,6 +248,8 @@ SysResult<proto::WalkReply> Server::Walk(const proto::WalkRequest& req) {
     const Entry& added = handles_.at(node->handle);
     dir_fd = added.fd.get();
     dir_mode = added.mode;
+    dir_opaque = added.opaque;
+
     reply.nodes.push_back(*node);
   }
   if (reply.nodes.empty() && reply.error != 0) return Errno(reply.error);
@@ -219,7 +265,7 @@ SysResult<proto::Attr> Server::GetAttr(const proto::HandleRequest& req) {
 
 SysResult<proto::Empty> Server::Open(const proto::OpenRequest& req,
                                      HostFd* donate) {
-  SENTRY_ASSIGN_OR_RETURN(const Entry* e, Lookup(req.handle));
+  SENTRY_ASSIGN_OR_RETURN(const Entry* e, LookupContents(req.handle));
   if ((req.flags & ~kAllowedOpenFlags) != 0) return Errno(EINVAL);
   int flags = static_cast<int>(req.flags);
   int acc = flags & O_ACCMODE;
@@ -249,7 +295,7 @@ SysResult<proto::Empty> Server::Open(const proto::OpenRequest& req,
 
 SysResult<proto::ReadDirReply> Server::ReadDir(
     const proto::ReadDirRequest& req) {
-  SENTRY_ASSIGN_OR_RETURN(const Entry* e, Lookup(req.dir));
+  SENTRY_ASSIGN_OR_RETURN(const Entry* e, LookupContents(req.dir));
   if (e->mode != S_IFDIR) return Errno(ENOTDIR);
   SENTRY_ASSIGN_OR_RETURN(HostFd dir, Reopen(*e, O_RDONLY | O_DIRECTORY));
   if (lseek(dir.get(), static_cast<off_t>(req.offset), SEEK_SET) < 0)
@@ -283,7 +329,7 @@ SysResult<proto::ReadDirReply> Server::ReadDir(
 
 SysResult<proto::ReadLinkReply> Server::ReadLink(
     const proto::HandleRequest& req) {
-  SENTRY_ASSIGN_OR_RETURN(const Entry* e, Lookup(req.handle));
+  SENTRY_ASSIGN_OR_RETURN(const Entry* e, LookupContents(req.handle));
   if (e->mode != S_IFLNK) return Errno(EINVAL);
   char buf[proto::kMaxString];
   ssize_t n = readlinkat(e->fd.get(), "", buf, sizeof(buf));

@@ -54,6 +54,11 @@ class Server final {
   struct Entry {
     sentry::HostFd fd;  // O_PATH | O_NOFOLLOW
     uint32_t mode;      // S_IFMT bits at walk time
+    // On a kernel pseudo filesystem (proc, sys, debugfs, ...): it may be
+    // stat'ed, so the sentry can mount its own over it, but never walked
+    // into, opened, listed or read. The sandbox has its own /proc; a host's
+    // /proc/PID/mem or /sys/kernel/debug is no business of a guest's.
+    bool opaque;
   };
 
   sentry::SysResult<proto::AttachReply> Attach();
@@ -69,6 +74,8 @@ class Server final {
   sentry::SysResult<proto::Empty> Close(const proto::CloseRequest& req);
 
   sentry::SysResult<const Entry*> Lookup(uint64_t handle) const;
+  // Lookup for calls that reach a file's contents: EACCES if opaque.
+  sentry::SysResult<const Entry*> LookupContents(uint64_t handle) const;
   sentry::SysResult<proto::Node> AddHandle(sentry::HostFd fd);
   // Reopens a handle's file with `flags` through /proc/self/fd.
   sentry::SysResult<sentry::HostFd> Reopen(const Entry& e, int flags) const;
@@ -80,7 +87,12 @@ class Server final {
   uint64_t next_handle_ = 1;
 };
 
+// True for the f_type of a kernel pseudo filesystem (proc, sysfs, debugfs,
+// tracefs, cgroup, ...) whose contents a sandbox must never reach.
+bool IsKernelPseudoFilesystem(int64_t type);
+
 // Fills a protocol Attr from a host stat.
+
 proto::Attr AttrFromStat(const struct stat& st);
 
 }  // namespace gofer

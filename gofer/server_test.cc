@@ -214,6 +214,67 @@ TEST_F(ServerTest, ReadDirListsEveryEntryOnceAcrossBatches) {
             ENOTDIR);
 }
 
+TEST(PseudoFilesystemTest, ProcIsOpaque) {
+  // A server rooted at the host's "/": /proc can be stat'ed (the sentry
+  // mounts its own over it) but nothing inside can be reached.
+  ServerOptions options;
+  Server server(HostFd(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)),
+                HostFd(open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)),
+                options);
+  uint32_t tag = 0;
+  auto call = [&](MsgType type, const auto& req, HostFd* fd) {
+    std::vector<uint8_t> p =
+        proto::Encode(static_cast<uint16_t>(type), ++tag, req);
+    return server.Handle(p.data(), p.size(), fd);
+  };
+  HostFd fd;
+  std::vector<uint8_t> r = call(MsgType::kAttach, proto::Empty{}, &fd);
+  auto root = proto::DecodeReply<proto::AttachReply>(r.data(), r.size(),
+                                                     MsgType::kAttach, tag);
+  ASSERT_TRUE(root.ok());
+  r = call(MsgType::kWalk, proto::WalkRequest{root->root.handle, {"proc"}},
+           &fd);
+  auto proc = proto::DecodeReply<proto::WalkReply>(r.data(), r.size(),
+                                                   MsgType::kWalk, tag);
+  ASSERT_TRUE(proc.ok());
+  ASSERT_EQ(proc->nodes.size(), 1u);
+  uint64_t h = proc->nodes[0].handle;
+  EXPECT_TRUE(S_ISDIR(proc->nodes[0].attr.mode));
+  r = call(MsgType::kWalk, proto::WalkRequest{h, {"self"}}, &fd);
+  EXPECT_EQ(proto::DecodeReply<proto::WalkReply>(r.data(), r.size(),
+                                                 MsgType::kWalk, tag)
+                .err(),
+            EACCES);
+  r = call(MsgType::kWalk,
+           proto::WalkRequest{root->root.handle, {"proc", "1", "mem"}}, &fd);
+  auto deep = proto::DecodeReply<proto::WalkReply>(r.data(), r.size(),
+                                                   MsgType::kWalk, tag);
+  ASSERT_TRUE(deep.ok());
+  EXPECT_EQ(deep->nodes.size(), 1u);
+  EXPECT_EQ(deep->error, EACCES);
+  r = call(MsgType::kReadDir, proto::ReadDirRequest{h, 0, 16}, &fd);
+  EXPECT_EQ(proto::DecodeReply<proto::ReadDirReply>(r.data(), r.size(),
+                                                    MsgType::kReadDir, tag)
+                .err(),
+            EACCES);
+  r = call(MsgType::kOpen, proto::OpenRequest{h, O_RDONLY | O_DIRECTORY}, &fd);
+  EXPECT_EQ(
+      proto::DecodeReply<proto::Empty>(r.data(), r.size(), MsgType::kOpen, tag)
+          .err(),
+      EACCES);
+  EXPECT_FALSE(fd.valid());
+  r = call(MsgType::kGetAttr, proto::HandleRequest{h}, &fd);
+  EXPECT_TRUE(proto::DecodeReply<proto::Attr>(r.data(), r.size(),
+                                              MsgType::kGetAttr, tag)
+                  .ok());
+}
+
+TEST_F(ServerTest, WalkOfTooManyNamesIsRefused) {
+  uint64_t root = Root();
+  std::vector<std::string> names(proto::kMaxWalkNames + 1, "sub");
+  EXPECT_EQ(Walk(root, names).err(), EINVAL);
+}
+
 TEST_F(ServerTest, StatFsAndGetAttr) {
   uint64_t root = Root();
   auto s =

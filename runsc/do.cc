@@ -48,6 +48,11 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
     // Only async-signal-safe calls from here to exec.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent && getppid() != 0) _exit(125);
+    // A session of its own: the terminal's job-control signals (Ctrl-C)
+    // reach runsc, never the sentry or its stubs directly. The terminal
+    // stays usable as stdio; it is just not their controlling terminal.
+    setsid();
+
     // Move every source above the targets first so dup2 never clobbers one.
     int high = 1000;
     std::map<int, int> moved;

@@ -115,7 +115,12 @@ struct AttachReply {
   }
 };
 
+// The most names one Walk may carry, so that its reply (one Node each)
+// always fits in a packet.
+inline constexpr size_t kMaxWalkNames = 256;
+
 // Walk: from directory `dir`, one component per name. Stops at the first
+
 // component that cannot be walked: `nodes` then holds the ones that could,
 // and `error` the errno of the one that could not (0 if all were walked).
 struct WalkRequest {

@@ -33,7 +33,8 @@ int SendPacket(int sock, const std::vector<uint8_t>& data, int fd) {
   }
 }
 
-int RecvPacket(int sock, std::vector<uint8_t>* buf, sentry::HostFd* fd) {
+int RecvPacket(int sock, std::vector<uint8_t>* buf, sentry::HostFd* fd,
+               bool* fds_lost) {
   buf->resize(kMaxMessageSize);
   struct iovec iov = {buf->data(), buf->size()};
   struct msghdr msg = {};
@@ -67,6 +68,8 @@ int RecvPacket(int sock, std::vector<uint8_t>* buf, sentry::HostFd* fd) {
   }
   if (n == 0) return ECONNRESET;
   if ((msg.msg_flags & MSG_TRUNC) != 0) return EMSGSIZE;
+  if (fds_lost != nullptr) *fds_lost = (msg.msg_flags & MSG_CTRUNC) != 0;
+
   buf->resize(static_cast<size_t>(n));
   return 0;
 }

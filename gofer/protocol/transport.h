@@ -18,7 +18,10 @@ int SendPacket(int sock, const std::vector<uint8_t>& data, int fd = -1);
 // to `*fd` (when fd is non-null) and every other one is closed, so a hostile
 // peer cannot make us leak descriptors. Returns 0, ECONNRESET at end of
 // stream, EMSGSIZE for a packet over kMaxMessageSize, or another errno.
-int RecvPacket(int sock, std::vector<uint8_t>* buf, sentry::HostFd* fd);
+// `*fds_lost` (if given) says the kernel dropped fds the peer sent, which
+// happens when this process has no fd slot left (MSG_CTRUNC).
+int RecvPacket(int sock, std::vector<uint8_t>* buf, sentry::HostFd* fd,
+               bool* fds_lost = nullptr);
 
 }  // namespace gofer::proto
 

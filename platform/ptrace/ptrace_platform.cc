@@ -103,7 +103,38 @@ SysResult<int64_t> Inject(pid_t tid, const Registers& tmpl, uint64_t ip,
   return static_cast<int64_t>(r.rax);
 }
 
+// Puts every FPU, SSE, AVX and AVX-512 register of stopped tracee `tid`
+// in its initial state: an XSAVE image whose header marks no component in
+// use, with the x87 control word and MXCSR of a fresh process. Resetting
+// only the legacy area (PTRACE_SETFPREGS) would leave ymm/zmm upper halves,
+// zmm16-31 and opmasks holding whatever the sentry put there.
+SysResult<void> ResetExtendedState(pid_t tid) {
+  alignas(64) static thread_local uint8_t buf[16384];
+  struct iovec iov = {buf, sizeof(buf)};
+  if (Ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE,
+             reinterpret_cast<uint64_t>(&iov)) != 0) {
+    return Errno::FromHost();
+  }
+  uint32_t mxcsr_mask;
+  memcpy(&mxcsr_mask, buf + 28, sizeof(mxcsr_mask));
+  memset(buf, 0, iov.iov_len);
+  const uint16_t fcw = 0x37f;  // x87: all exceptions masked, 64-bit precision
+  const uint32_t mxcsr =
+      0x1f80;  // SSE: all exceptions masked, round to nearest
+  memcpy(buf + 0, &fcw, sizeof(fcw));
+  memcpy(buf + 24, &mxcsr, sizeof(mxcsr));
+  memcpy(buf + 28, &mxcsr_mask, sizeof(mxcsr_mask));
+  // Bytes 512..575 are the XSAVE header: all zero means every component is
+  // in its init state.
+  if (Ptrace(PTRACE_SETREGSET, tid, NT_X86_XSTATE,
+             reinterpret_cast<uint64_t>(&iov)) != 0) {
+    return Errno::FromHost();
+  }
+  return sentry::Ok();
+}
+
 // Exit codes of a stub child that could not finish setting itself up; the
+
 // manager turns them into a message.
 enum StubSetupFailure {
   kFailPdeathsig = 101,
@@ -450,6 +481,9 @@ class PtraceAddressSpace final : public AddressSpace {
     }
     SENTRY_ASSIGN_OR_RETURN(int status, WaitFor(tid));
     if (!WIFSTOPPED(status)) return Errno(ESRCH);
+    // The thread was cloned from one forked off a sentry thread: whatever
+    // that left in the vector registers must not reach the guest.
+    SENTRY_RETURN_IF_ERROR(ResetExtendedState(tid));
     absl::MutexLock l(&mu_);
     threads_[me] = tid;
     return tid;
@@ -470,8 +504,13 @@ class PtraceAddressSpace final : public AddressSpace {
     SysResult<int64_t> r = Inject(tid, manager_.regs_template(),
                                   StubAddr(uks_stub_syscall), SYS_exit, {0});
     if (!r.ok()) {
-      // Already dead (killed with its process): reap what is left.
-      waitpid(tid, nullptr, __WALL | __WNOTHREAD | WNOHANG);
+      // The thread did not exit as asked (its process was killed, say):
+      // make sure it is dead, then reap it, or the group leader's exit would
+      // never be reported and the manager would wait forever.
+      syscall(SYS_tgkill, pid(), tid, SIGKILL);
+      while (waitpid(tid, nullptr, __WALL | __WNOTHREAD) < 0 &&
+             errno == EINTR) {
+      }
     }
   }
 
@@ -615,11 +654,7 @@ class PtraceContext final : public Context {
   SysResult<void> ResetFPState(AddressSpace& as) override {
     auto& pas = static_cast<PtraceAddressSpace&>(as);
     SENTRY_ASSIGN_OR_RETURN(pid_t tid, pas.ThreadForCaller());
-    struct user_fpregs_struct fp {};
-    fp.cwd = 0x37f;     // x87: all exceptions masked, 64-bit precision.
-    fp.mxcsr = 0x1f80;  // SSE: all exceptions masked, round to nearest.
-    return sentry::HostCall(
-        Ptrace(PTRACE_SETFPREGS, tid, 0, reinterpret_cast<uint64_t>(&fp)));
+    return ResetExtendedState(tid);
   }
 
   void Release(AddressSpace& as) override {

@@ -33,6 +33,10 @@ GUEST_SNIPPET(vsyscall_time,
 GUEST_SNIPPET(spin, "1: jmp 1b\n");
 GUEST_SNIPPET(divide_zero, "xor %ecx, %ecx\n mov $1, %eax\n cqo\n idiv %rcx\n");
 GUEST_SNIPPET(breakpoint, "int3\n ud2\n");
+GUEST_SNIPPET(set_xmm3, "mov $0x1234, %eax\n movq %rax, %xmm3\n ud2\n");
+GUEST_SNIPPET(get_xmm3, "movq %xmm3, %rax\n ud2\n");
+GUEST_SNIPPET(set_xmm17, "mov $0x5678, %eax\n vmovq %rax, %xmm17\n ud2\n");
+GUEST_SNIPPET(get_xmm17, "vmovq %xmm17, %rax\n ud2\n");
 
 namespace platform {
 namespace {
@@ -229,6 +233,42 @@ TEST_P(PlatformTest, VsyscallBecomesASyscall) {
   r = ctx_->Switch(*as_, regs);
   ASSERT_EQ(r.reason, StopReason::kFault);
   EXPECT_EQ(r.siginfo.si_signo, SIGILL);
+}
+
+// Runs a snippet that ends in ud2 and returns rax at that point.
+uint64_t RunForRax(Context& ctx, AddressSpace& as, const char* begin,
+                   const char* end, uint64_t code_addr) {
+  size_t n = static_cast<size_t>(end - begin);
+  EXPECT_TRUE(as.Protect(code_addr, 0x1000, PROT_READ | PROT_WRITE).ok());
+  EXPECT_TRUE(as.Write(code_addr, begin, n).ok());
+  EXPECT_TRUE(as.Protect(code_addr, 0x1000, PROT_READ | PROT_EXEC).ok());
+  Registers regs{};
+  regs.cs = 0x33;
+  regs.ss = 0x2b;
+  regs.eflags = 0x202;
+  regs.rip = code_addr;
+  SwitchResult r = ctx.Switch(as, regs);
+  EXPECT_EQ(r.reason, StopReason::kFault);
+  EXPECT_EQ(r.siginfo.si_signo, SIGILL);
+  return regs.rax;
+}
+
+TEST_P(PlatformTest, ResetFPStateClearsVectorRegisters) {
+  ASSERT_TRUE(as_->Map(kCode, 0x1000, PROT_READ, {}).ok());
+  EXPECT_EQ(RunForRax(*ctx_, *as_, set_xmm3_begin, set_xmm3_end, kCode),
+            0x1234u);
+  EXPECT_EQ(RunForRax(*ctx_, *as_, get_xmm3_begin, get_xmm3_end, kCode),
+            0x1234u);
+  ASSERT_TRUE(ctx_->ResetFPState(*as_).ok());
+  EXPECT_EQ(RunForRax(*ctx_, *as_, get_xmm3_begin, get_xmm3_end, kCode), 0u);
+  if (!__builtin_cpu_supports("avx512f")) {
+    GTEST_SKIP() << "no AVX-512 on this CPU: xmm16-31 do not exist to check";
+  }
+  // xmm17 is AVX-512 state only: PTRACE_SETFPREGS alone would keep it.
+  EXPECT_EQ(RunForRax(*ctx_, *as_, set_xmm17_begin, set_xmm17_end, kCode),
+            0x5678u);
+  ASSERT_TRUE(ctx_->ResetFPState(*as_).ok());
+  EXPECT_EQ(RunForRax(*ctx_, *as_, get_xmm17_begin, get_xmm17_end, kCode), 0u);
 }
 
 TEST_P(PlatformTest, InterruptStopsARunningGuest) {

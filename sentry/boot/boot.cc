@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -107,6 +108,14 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   fs::proc::ProcOptions proc_options;
   proc_options.cpuinfo = ReadHostFile("/proc/cpuinfo");
   int ncpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  // Every file a guest opens, every tmpfs file and every shared mapping
+  // holds a host fd in the sentry: use all the host lets us have.
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+      nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
 
   std::string error;
   SysResult<std::unique_ptr<platform::Platform>> platform =
@@ -137,8 +146,14 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
       int t = fcntl(copy, F_DUPFD_CLOEXEC, 3);
       if (t >= 0) terminal = std::make_shared<HostFd>(t);
     }
-    SysResult<std::shared_ptr<vfs::FileDescription>> f =
-        fs::ImportHostFd(HostFd(copy));
+    // What the host calls it ("/dev/pts/0", "pipe:[123]"), for
+    // /proc/PID/fd: read now, while the host's /proc is still reachable.
+    char name[4096];
+    std::string link = absl::StrCat("/proc/self/fd/", fd);
+    ssize_t n = readlink(link.c_str(), name, sizeof(name) - 1);
+    SysResult<std::shared_ptr<vfs::FileDescription>> f = fs::ImportHostFd(
+        HostFd(copy), n > 0 ? std::string(name, static_cast<size_t>(n)) : "");
+
     stdio.push_back(f.ok() ? *f : nullptr);
   }
 
@@ -165,7 +180,15 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   auto tmp = fs::tmpfs::TmpfsFilesystem::Create(01777, 0, 0);
   MountAt(*ns, "/tmp", tmp, tmp->root(), vfs::kMountNoSuid | vfs::kMountNoDev,
           "tmpfs");
+  // Until sysfs exists (#4), /sys is an empty read-only directory: the
+  // host's sysfs stays hidden (the gofer refuses it too).
+  auto sys = fs::tmpfs::TmpfsFilesystem::Create(0555, 0, 0, "sysfs");
+  MountAt(*ns, "/sys", sys, sys->root(),
+          vfs::kMountReadOnly | vfs::kMountNoSuid | vfs::kMountNoDev |
+              vfs::kMountNoExec,
+          "sysfs");
   auto proc = fs::proc::ProcFilesystem::Create(k, proc_options);
+
   MountAt(*ns, "/proc", proc, proc->root(),
           vfs::kMountNoSuid | vfs::kMountNoDev | vfs::kMountNoExec, "proc");
 

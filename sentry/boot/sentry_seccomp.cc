@@ -150,6 +150,8 @@ absl::Status InstallSentryFilter() {
       SCMP_SYS(fdatasync),
       SCMP_SYS(sendmsg),
       SCMP_SYS(recvmsg),
+      SCMP_SYS(poll),
+      SCMP_SYS(ppoll),
   };
   for (int nr : allowed) {
     int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);

@@ -83,23 +83,34 @@ SysResult<std::string> Task::CopyInPath(GuestAddr addr) {
   return path;
 }
 
-SysResult<std::vector<std::string>> Task::CopyInStringArray(GuestAddr addr) {
+SysResult<std::vector<std::string>> Task::CopyInStringArray(GuestAddr addr,
+                                                            uint64_t* budget) {
   std::vector<std::string> out;
   if (addr.IsNull()) return out;
-  size_t total = 0;
   for (uint64_t i = 0;; i++) {
     uint64_t ptr;
     SENTRY_RETURN_IF_ERROR(CopyInObj(GuestAddr(addr.value() + i * 8), &ptr));
     if (ptr == 0) break;
-    SENTRY_ASSIGN_OR_RETURN(
-        std::string s, CopyInString(GuestAddr(ptr), loader::kMaxArgStrlen));
-    total += s.size() + 1;
-    // Linux's overall limit, with room for the pointers.
-    if (total > loader::kMaxArgStrlen * 64 || out.size() > 0x7fffffff / 8)
-      return Errno(E2BIG);
-    out.push_back(std::move(s));
+    // Each entry costs its pointer and its bytes against execve's limit,
+    // checked before copying so a long array of empty strings is cheap to
+    // refuse.
+    if (*budget < 8 + 1) return Errno(E2BIG);
+    *budget -= 8;
+    SysResult<std::string> s = CopyInString(
+        GuestAddr(ptr),
+        std::min<uint64_t>(*budget - 1, loader::kMaxArgStrlen - 1));
+    if (!s.ok()) return s.err() == ENAMETOOLONG ? Errno(E2BIG) : s.error();
+    *budget -= s->size() + 1;
+    out.push_back(std::move(s).value());
   }
   return out;
+}
+
+uint64_t Task::ExecArgBudget() const {
+  // Linux's bprm_stack_limits(): a quarter of the stack limit, at most
+  // 3/4 of _STK_LIM (6 MiB), at least ARG_MAX (128 KiB).
+  uint64_t limit = std::min<uint64_t>(RlimitCur(RLIMIT_STACK) / 4, 6 << 20);
+  return std::max<uint64_t>(limit, 128 << 10);
 }
 
 SysResult<vfs::PathContext> Task::PathContextAt(int dirfd) {

@@ -44,8 +44,13 @@ class Task final : public vfs::CallContext,
   SysResult<std::string> CopyInString(GuestAddr addr, size_t max);
   // A path argument: ENAMETOOLONG beyond PATH_MAX, ENOENT if empty.
   SysResult<std::string> CopyInPath(GuestAddr addr);
-  // A NULL-terminated array of strings (argv, envp).
-  SysResult<std::vector<std::string>> CopyInStringArray(GuestAddr addr);
+  // A NULL-terminated array of strings (argv, envp), charging each entry's
+  // pointer and bytes to `budget`: E2BIG when it runs out (or a string is
+  // longer than MAX_ARG_STRLEN), as execve(2).
+  SysResult<std::vector<std::string>> CopyInStringArray(GuestAddr addr,
+                                                        uint64_t* budget);
+  // What execve's argument and environment strings may take in all.
+  uint64_t ExecArgBudget() const;
 
   Kernel& kernel() const { return *kernel_; }
   ThreadGroup& tg() const { return *shared_.tg; }
@@ -106,6 +111,7 @@ class Task final : public vfs::CallContext,
   uint64_t clear_child_tid = 0;
   uint64_t robust_list_head = 0;
   uint64_t robust_list_len = 0;
+  bool no_new_privs = false;  // PR_SET_NO_NEW_PRIVS; survives execve
 
   std::string comm() const;
   void set_comm(std::string name);

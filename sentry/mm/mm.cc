@@ -206,6 +206,11 @@ SysResult<uint64_t> MemoryManager::MMap(const MMapRequest& req) {
     int f = req.file->flags() & O_ACCMODE;
     vma.max_prot = PROT_READ | PROT_EXEC;
     if (!shared || f == O_RDWR) vma.max_prot |= PROT_WRITE;
+    // A noexec mount's files may never become executable (mprotect too).
+    if ((req.file->vd().mount->flags() & vfs::kMountNoExec) != 0) {
+      vma.max_prot &= ~PROT_EXEC;
+    }
+
     SysResult<vfs::Attr> a = req.file->Stat();
     if (a.ok()) {
       vma.dev = a->dev;
@@ -244,7 +249,13 @@ SysResult<uint64_t> MemoryManager::MMap(const MMapRequest& req) {
   }
   vma.start = addr;
   vma.end = addr + len;
-  SENTRY_RETURN_IF_ERROR(InsertLocked(std::move(vma)));
+  SysResult<void> inserted = InsertLocked(std::move(vma));
+  if (!inserted.ok()) {
+    // The old VMAs are gone from the list; make the host agree, as a failed
+    // MAP_FIXED in Linux may also leave the range unmapped.
+    if (fixed) (void)as_->Unmap(addr, len);
+    return inserted.error();
+  }
   return addr;
 }
 

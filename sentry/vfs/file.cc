@@ -111,8 +111,12 @@ SysResult<void> DirectoryFD::IterDirents(CallContext& ctx,
 
 SysResult<int64_t> DirectoryFD::Seek(int64_t offset, int whence, int64_t* p) {
   if (whence != SEEK_SET && whence != SEEK_CUR) return Errno(EINVAL);
-  int64_t target = whence == SEEK_SET ? offset : *p + offset;
+  int64_t target = offset;
+  if (whence == SEEK_CUR && __builtin_add_overflow(*p, offset, &target)) {
+    return Errno(EOVERFLOW);
+  }
   if (target < 0) return Errno(EINVAL);
+
   *p = target;
   return target;
 }

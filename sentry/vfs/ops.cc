@@ -52,16 +52,18 @@ SysResult<void> CheckAccess(CallContext& ctx, const VirtualDentry& vd,
 SysResult<std::shared_ptr<FileDescription>> OpenResolved(
     CallContext& ctx, const VirtualDentry& vd, int flags) {
   const std::shared_ptr<Inode>& inode = vd.dentry->inode();
+  // O_DIRECTORY holds for O_PATH too (and for a magic link's target).
+  if ((flags & O_DIRECTORY) != 0 && !inode->IsDir()) return Errno(ENOTDIR);
   if ((flags & O_PATH) != 0) {
     return std::shared_ptr<FileDescription>(std::make_shared<PathFD>(
         vd, flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)));
   }
   if (inode->IsSymlink()) return Errno(ELOOP);
-  if ((flags & O_DIRECTORY) != 0 && !inode->IsDir()) return Errno(ENOTDIR);
   int acc = flags & O_ACCMODE;
   if (acc == O_ACCMODE) return Errno(EINVAL);
   bool wants_write = acc != O_RDONLY || (flags & O_TRUNC) != 0;
-  if (inode->IsDir() && (acc != O_RDONLY || (flags & O_CREAT) != 0))
+  if (inode->IsDir() && (acc != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) != 0))
+
     return Errno(EISDIR);
   int may = 0;
   if (acc != O_WRONLY) may |= auth::kMayRead;
@@ -92,7 +94,7 @@ SysResult<std::shared_ptr<FileDescription>> OpenAt(CallContext& ctx,
   Resolver r(ctx, *pc.ns, pc.root, pc.start);
   ResolveOptions opts;
   opts.follow_final = (flags & O_NOFOLLOW) == 0;
-  opts.must_be_dir = (flags & O_DIRECTORY) != 0 && (flags & O_PATH) == 0;
+  opts.must_be_dir = (flags & O_DIRECTORY) != 0;
   SENTRY_ASSIGN_OR_RETURN(VirtualDentry vd, r.Resolve(path, opts));
   return OpenResolved(ctx, vd, flags);
 }

@@ -3,6 +3,7 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
+#include <list>
 
 namespace sentry::vfs {
 
@@ -74,25 +75,89 @@ Dentry::Dentry(std::shared_ptr<Dentry> parent, std::string name,
       name_(std::move(name)),
       inode_(std::move(inode)) {}
 
+namespace {
+
+// The dentry cache's memory: parents hold their children weakly, and this
+// keeps the most recently used dentries alive. A dentry in use stays alive
+// through whoever uses it (an open file, a working directory, a mount, a
+// child); an unused one lives until it falls off the end, which releases
+// its inode (and, for gofer files, the gofer's handle). So a walk over a
+// huge tree cannot pin a handle per file.
+class RecentDentries {
+ public:
+  static constexpr size_t kCapacity = 16384;
+
+  void Touch(const std::shared_ptr<Dentry>& d) {
+    std::vector<std::shared_ptr<Dentry>> evicted;
+    {
+      absl::MutexLock l(&mu_);
+      auto it = index_.find(d.get());
+      if (it != index_.end()) {
+        order_.splice(order_.begin(), order_, it->second);
+        return;
+      }
+      order_.push_front(d);
+      index_[d.get()] = order_.begin();
+      while (order_.size() > kCapacity) {
+        index_.erase(order_.back().get());
+        evicted.push_back(std::move(order_.back()));
+        order_.pop_back();
+      }
+    }
+    // Released here, outside the lock: destroying an inode may call the
+    // gofer.
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::list<std::shared_ptr<Dentry>> order_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<const Dentry*,
+                      std::list<std::shared_ptr<Dentry>>::iterator>
+      index_ ABSL_GUARDED_BY(mu_);
+};
+
+RecentDentries& Recent() {
+  static auto* recent = new RecentDentries();
+  return *recent;
+}
+
+}  // namespace
+
 SysResult<std::shared_ptr<Dentry>> Dentry::Child(CallContext& ctx,
                                                  const std::string& name) {
+  std::shared_ptr<Dentry> cached;
   {
     absl::MutexLock l(&mu_);
     auto it = children_.find(name);
-    if (it != children_.end()) return it->second;
+    if (it != children_.end()) {
+      cached = it->second.lock();
+      if (!cached) children_.erase(it);  // expired
+    }
   }
+  if (cached) {
+    Recent().Touch(cached);
+    return cached;
+  }
+
   // Ask the filesystem without holding the lock: it may block on the gofer.
   SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode,
                           inode_->Lookup(ctx, name));
   auto child =
       std::make_shared<Dentry>(shared_from_this(), name, std::move(inode));
   if (!inode_->CacheChildren()) return child;
-  absl::MutexLock l(&mu_);
-  // Another thread may have won the race; keep the first so every user of
-
-  // the name shares one dentry.
-  auto [it, inserted] = children_.emplace(name, std::move(child));
-  return it->second;
+  {
+    absl::MutexLock l(&mu_);
+    // Another thread may have won the race; keep the first so every user of
+    // the name shares one dentry.
+    std::weak_ptr<Dentry>& slot = children_[name];
+    if (std::shared_ptr<Dentry> winner = slot.lock()) {
+      child = std::move(winner);
+    } else {
+      slot = child;
+    }
+  }
+  Recent().Touch(child);
+  return child;
 }
 
 void Dentry::Forget(const std::string& name) {
@@ -104,8 +169,11 @@ std::shared_ptr<Dentry> Dentry::Insert(const std::string& name,
                                        std::shared_ptr<Inode> inode) {
   auto child =
       std::make_shared<Dentry>(shared_from_this(), name, std::move(inode));
-  absl::MutexLock l(&mu_);
-  children_[name] = child;
+  {
+    absl::MutexLock l(&mu_);
+    children_[name] = child;
+  }
+  Recent().Touch(child);
   return child;
 }
 

@@ -1,8 +1,9 @@
 // The sentry's virtual filesystem: inodes, dentries, mounts.
 //
-// Ownership: a Dentry owns its Inode and holds its parent; a parent caches its
-// children (the dentry cache). A Mount owns its filesystem's root dentry and
-// the mountpoint it covers. VirtualDentry (mount + dentry) is what paths
+// Ownership: a Dentry owns its Inode and holds its parent; a parent knows its
+// children weakly, and a bounded list of recently used dentries keeps the
+// hot ones alive (the dentry cache). A Mount owns its filesystem's root dentry
+// and the mountpoint it covers. VirtualDentry (mount + dentry) is what paths
 // resolve to, what fd tables and cwd hold, and is always owning.
 //
 // Lock order: MountNamespace::mu_ before Dentry::mu_; Dentry::mu_ of a parent
@@ -128,7 +129,10 @@ struct VirtualDentry {
 };
 
 // A file of some filesystem. Implementations are per filesystem; the type
-// bits of the mode never change.
+// bits of the mode never change. An inode may outlive its filesystem (the
+// dentry cache's recency list can hold it after an unmount): it must not
+// assume the filesystem is alive, in its destructor least of all.
+
 class Inode {
  public:
   explicit Inode(uint32_t type) : type_(type & S_IFMT) {}
@@ -220,7 +224,9 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   const std::string name_;
   const std::shared_ptr<Inode> inode_;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Dentry>> children_
+  // Weak: the dentry cache's recency list, and the dentry's users, keep
+  // children alive (see RecentDentries in vfs.cc).
+  absl::flat_hash_map<std::string, std::weak_ptr<Dentry>> children_
       ABSL_GUARDED_BY(mu_);
 };
 

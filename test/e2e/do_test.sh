@@ -122,7 +122,27 @@ print("[stack]" in open("/proc/self/maps").read(), "Pid:\t1" in open("/proc/self
 b'\x00\x00\x00\x00' 16
 True True" ] && ok "/proc and /dev" || bad "/proc and /dev: $out"
 
+# Inherited stdio: the host's names in /proc/self/fd, and O_NONBLOCK that
+# does not block (nor leak onto the host's shared description).
+out=$( (sleep 1; echo late) | "$RUNSC" do -- /usr/bin/python3 -c '
+import os, fcntl
+print(os.readlink("/proc/self/fd/0").startswith("pipe:["))
+fl = fcntl.fcntl(0, fcntl.F_GETFL)
+fcntl.fcntl(0, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+try:
+    os.read(0, 10)
+    print("read did not fail")
+except BlockingIOError:
+    print("EAGAIN")
+fcntl.fcntl(0, fcntl.F_SETFL, fl)
+print(os.read(0, 10))
+')
+[ "$out" == "True
+EAGAIN
+b'late\n'" ] && ok "inherited stdio: names and O_NONBLOCK" || bad "inherited stdio: $out"
+
 # --strace prints the calls in strace's format.
+
 err=$("$RUNSC" do --strace -- /bin/echo traced 2>&1 >/dev/null)
 if [[ "$err" == *'write(1, "traced\n", 7) = 7'* ]] && [[ "$err" == *'openat(AT_FDCWD, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3'* ]]; then
   ok "--strace"

@@ -1,6 +1,7 @@
 #include "sentry/fs/gofer/gofer_fs.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,17 +58,24 @@ bool GoferClient::dead() const {
   return dead_;
 }
 
+GoferClient::GoferClient(HostFd sock) : sock_(std::move(sock)) {
+  // A gofer that stops answering is a dead gofer: give up on it after a
+  // minute rather than block every sentry thread forever.
+  struct timeval tv = {60, 0};
+  setsockopt(sock_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(sock_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 SysResult<std::vector<uint8_t>> GoferClient::RoundTrip(
-    const std::vector<uint8_t>& packet, HostFd* fd, uint32_t tag) {
-  (void)tag;
+    const std::vector<uint8_t>& packet, HostFd* fd, bool* fds_lost) {
   absl::MutexLock l(&mu_);
   if (dead_) return Errno(EIO);
   int err = proto::SendPacket(sock_.get(), packet);
   std::vector<uint8_t> reply;
-  if (err == 0) err = proto::RecvPacket(sock_.get(), &reply, fd);
+  if (err == 0) err = proto::RecvPacket(sock_.get(), &reply, fd, fds_lost);
   if (err != 0) {
-    // The gofer is gone or broken: fail this and every later call with
-    // EIO, and keep the sandbox running.
+    // The gofer is gone, broken or silent: fail this and every later call
+    // with EIO, and keep the sandbox running.
     LOG(ERROR) << "gofer connection lost: " << strerror(err);
     dead_ = true;
     return Errno(EIO);
@@ -86,10 +94,13 @@ SysResult<Reply> GoferClient::Call(proto::MsgType type, const Req& req,
   std::vector<uint8_t> packet =
       proto::Encode(static_cast<uint16_t>(type), tag, req);
   HostFd received;
+  bool fds_lost = false;
   SENTRY_ASSIGN_OR_RETURN(std::vector<uint8_t> reply,
-                          RoundTrip(packet, &received, tag));
+                          RoundTrip(packet, &received, &fds_lost));
   SysResult<Reply> r =
       proto::DecodeReply<Reply>(reply.data(), reply.size(), type, tag);
+  // The gofer sent an fd the sentry had no room for: out of descriptors.
+  if (r.ok() && fds_lost) return Errno(ENFILE);
   if (r.ok() && fd != nullptr) *fd = std::move(received);
   return r;
 }
@@ -104,7 +115,7 @@ SysResult<std::shared_ptr<GoferFilesystem>> GoferFilesystem::Create(
   if (!S_ISDIR(attach.root.attr.mode)) return Errno(ENOTDIR);
   fs->root_handle_ = attach.root.handle;
   fs->root_ = std::make_shared<vfs::Dentry>(
-      nullptr, "", std::make_shared<GoferInode>(fs.get(), attach.root));
+      nullptr, "", std::make_shared<GoferInode>(fs, attach.root));
   return fs;
 }
 
@@ -126,15 +137,26 @@ SysResult<vfs::StatFs> GoferFilesystem::GetStatFs() {
   return s;
 }
 
-GoferInode::GoferInode(GoferFilesystem* fs, const proto::Node& node)
+GoferInode::GoferInode(const std::shared_ptr<GoferFilesystem>& fs,
+                       const proto::Node& node)
     : Inode(node.attr.mode),
       fs_(fs),
+      dev_(fs->dev()),
       handle_(node.handle),
       attr_(AttrFromProto(node.attr, fs->dev())) {}
 
+SysResult<std::shared_ptr<GoferFilesystem>> GoferInode::Fs() const {
+  std::shared_ptr<GoferFilesystem> fs = fs_.lock();
+  if (!fs) return Errno(EIO);  // the filesystem (and its gofer) is gone
+  return fs;
+}
+
 GoferInode::~GoferInode() {
-  if (fs_->client().dead()) return;
-  SysResult<proto::Empty> r = fs_->client().Call<proto::Empty>(
+  // A filesystem that is gone took its gofer connection and every handle
+  // with it.
+  std::shared_ptr<GoferFilesystem> fs = fs_.lock();
+  if (!fs || fs->client().dead()) return;
+  SysResult<proto::Empty> r = fs->client().Call<proto::Empty>(
       proto::MsgType::kClose, proto::CloseRequest{{handle_}});
   if (!r.ok())
     VLOG(1) << "closing gofer handle " << handle_ << ": " << strerror(r.err());
@@ -150,30 +172,36 @@ SysResult<vfs::Attr> GoferInode::GetAttr() {
 
 SysResult<std::shared_ptr<vfs::Inode>> GoferInode::Lookup(
     vfs::CallContext&, const std::string& name) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
   if (!IsDir()) return Errno(ENOTDIR);
   SENTRY_ASSIGN_OR_RETURN(
       proto::WalkReply w,
-      fs_->client().Call<proto::WalkReply>(
-          proto::MsgType::kWalk, proto::WalkRequest{handle_, {name}}));
+      fs->client().Call<proto::WalkReply>(proto::MsgType::kWalk,
+                                          proto::WalkRequest{handle_, {name}}));
   if (w.nodes.size() != 1) {
     // A reply with the wrong number of nodes is a broken gofer.
     for (const proto::Node& n : w.nodes) {
-      (void)fs_->client().Call<proto::Empty>(proto::MsgType::kClose,
-                                             proto::CloseRequest{{n.handle}});
+      (void)fs->client().Call<proto::Empty>(proto::MsgType::kClose,
+                                            proto::CloseRequest{{n.handle}});
     }
     return Errno(w.error > 0 && w.error < 4096 ? w.error : EIO);
   }
   return std::shared_ptr<vfs::Inode>(
-      std::make_shared<GoferInode>(fs_, w.nodes[0]));
+      std::make_shared<GoferInode>(fs, w.nodes[0]));
 }
 
 SysResult<std::vector<vfs::Dirent>> GoferInode::ReadDir(vfs::CallContext&) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
   if (!IsDir()) return Errno(ENOTDIR);
+  // A gofer reply is untrusted: a listing that never ends, or offsets that
+  // go round in a circle, are a broken gofer, not a directory.
+  constexpr size_t kMaxEntries = 1 << 20;
   std::vector<vfs::Dirent> out;
+  absl::flat_hash_set<uint64_t> seen_offsets;
   uint64_t offset = 0;
   for (;;) {
     SENTRY_ASSIGN_OR_RETURN(proto::ReadDirReply r,
-                            fs_->client().Call<proto::ReadDirReply>(
+                            fs->client().Call<proto::ReadDirReply>(
                                 proto::MsgType::kReadDir,
                                 proto::ReadDirRequest{handle_, offset, 1024}));
     if (r.entries.empty()) break;
@@ -183,13 +211,17 @@ SysResult<std::vector<vfs::Dirent>> GoferInode::ReadDir(vfs::CallContext&) {
       out.push_back(vfs::Dirent{std::move(d.name), d.ino, d.type});
     }
     uint64_t next = r.entries.back().next_offset;
-    if (next == offset) return Errno(EIO);  // no progress: a broken gofer
+    if (!seen_offsets.insert(next).second || out.size() > kMaxEntries) {
+      LOG(ERROR) << "gofer: a directory listing that does not end; giving EIO";
+      return Errno(EIO);
+    }
     offset = next;
   }
   return out;
 }
 
 SysResult<std::string> GoferInode::ReadLink(vfs::CallContext&) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
   if (!IsSymlink()) return Errno(EINVAL);
   {
     absl::MutexLock l(&mu_);
@@ -197,8 +229,8 @@ SysResult<std::string> GoferInode::ReadLink(vfs::CallContext&) {
   }
   SENTRY_ASSIGN_OR_RETURN(
       proto::ReadLinkReply r,
-      fs_->client().Call<proto::ReadLinkReply>(proto::MsgType::kReadLink,
-                                               proto::HandleRequest{handle_}));
+      fs->client().Call<proto::ReadLinkReply>(proto::MsgType::kReadLink,
+                                              proto::HandleRequest{handle_}));
   absl::MutexLock l(&mu_);
   link_ = r.target;
   return r.target;
@@ -206,6 +238,7 @@ SysResult<std::string> GoferInode::ReadLink(vfs::CallContext&) {
 
 SysResult<std::shared_ptr<vfs::FileDescription>> GoferInode::Open(
     vfs::CallContext&, const vfs::VirtualDentry& vd, int flags) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
   if (IsDir()) {
     return std::shared_ptr<vfs::FileDescription>(
         std::make_shared<vfs::DirectoryFD>(vd, flags));
@@ -215,13 +248,13 @@ SysResult<std::shared_ptr<vfs::FileDescription>> GoferInode::Open(
   uint32_t want = static_cast<uint32_t>(
       flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_NOATIME));
   HostFd fd;
-  SENTRY_RETURN_IF_ERROR(fs_->client().Call<proto::Empty>(
+  SENTRY_RETURN_IF_ERROR(fs->client().Call<proto::Empty>(
       proto::MsgType::kOpen, proto::OpenRequest{handle_, want}, &fd));
   if (!fd.valid()) return Errno(EIO);  // an Open reply without its fd
   struct stat st;
   if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return Errno(EIO);
   return std::shared_ptr<vfs::FileDescription>(std::make_shared<GoferFileFD>(
-      vd, flags, std::make_shared<HostFd>(std::move(fd)), fs_->dev()));
+      vd, flags, std::make_shared<HostFd>(std::move(fd)), dev_));
 }
 
 }  // namespace sentry::fs::gofer

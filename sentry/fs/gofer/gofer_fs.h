@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "gofer/protocol/messages.h"
 #include "sentry/base/host_fd.h"
@@ -26,7 +27,7 @@ namespace proto = ::gofer::proto;
 // Synchronous calls over the gofer socket, one at a time.
 class GoferClient final {
  public:
-  explicit GoferClient(HostFd sock) : sock_(std::move(sock)) {}
+  explicit GoferClient(HostFd sock);
 
   // Sends `req` as a `type` request and decodes the reply; `fd` receives a
   // donated fd if the reply carries one.
@@ -38,7 +39,7 @@ class GoferClient final {
 
  private:
   SysResult<std::vector<uint8_t>> RoundTrip(const std::vector<uint8_t>& packet,
-                                            HostFd* fd, uint32_t tag);
+                                            HostFd* fd, bool* fds_lost);
 
   mutable absl::Mutex mu_;
   HostFd sock_ ABSL_GUARDED_BY(mu_);
@@ -66,7 +67,8 @@ class GoferFilesystem final : public vfs::Filesystem {
 
 class GoferInode final : public vfs::Inode {
  public:
-  GoferInode(GoferFilesystem* fs, const proto::Node& node);
+  GoferInode(const std::shared_ptr<GoferFilesystem>& fs,
+             const proto::Node& node);
   ~GoferInode() override;
 
   SysResult<vfs::Attr> GetAttr() override;
@@ -80,7 +82,11 @@ class GoferInode final : public vfs::Inode {
   uint64_t handle() const { return handle_; }
 
  private:
-  GoferFilesystem* const fs_;  // outlives its inodes: every mount holds it
+  // Weak: an inode may outlive its filesystem in the dentry cache's
+  // recency list; calls then fail with EIO.
+  SysResult<std::shared_ptr<GoferFilesystem>> Fs() const;
+  const std::weak_ptr<GoferFilesystem> fs_;
+  const uint64_t dev_;
   const uint64_t handle_;
   absl::Mutex mu_;
   vfs::Attr attr_ ABSL_GUARDED_BY(mu_);

@@ -3,6 +3,7 @@
 #include "sentry/fs/gofer/gofer_fs.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,12 +33,23 @@ class GoferFsTest : public ::testing::Test {
     int sv[2];
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
     server_sock_ = sv[0];
+    // As the gofer process does at start: a handle is a host fd.
+    struct rlimit nofile;
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &nofile), 0);
+    nofile.rlim_cur = nofile.rlim_max;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &nofile), 0);
+    for (int i = 0; i < kManyFiles; i++) {
+      int f = open((dir_ + "/d/many" + std::to_string(i)).c_str(),
+                   O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      ASSERT_GE(f, 0);
+      close(f);
+    }
+    server_obj_ = std::make_unique<::gofer::Server>(
+        HostFd(open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)),
+        HostFd(open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)),
+        ::gofer::ServerOptions{});
     server_ = std::thread([this] {
-      ::gofer::Server s(
-          HostFd(open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)),
-          HostFd(open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)),
-          ::gofer::ServerOptions{});
-      (void)s.Serve(server_sock_);
+      (void)server_obj_->Serve(server_sock_);
       close(server_sock_);
     });
     auto fs = GoferFilesystem::Create(HostFd(sv[1]));
@@ -60,7 +72,10 @@ class GoferFsTest : public ::testing::Test {
 
   vfs::KernelContext ctx_;
   std::string dir_;
+  // More files than the dentry cache keeps (RecentDentries::kCapacity).
+  static constexpr int kManyFiles = 20000;
   int server_sock_ = -1;
+  std::unique_ptr<::gofer::Server> server_obj_;
   std::thread server_;
   std::shared_ptr<GoferFilesystem> fs_;
   std::unique_ptr<vfs::MountNamespace> ns_;
@@ -104,6 +119,19 @@ TEST_F(GoferFsTest, ReaddirAndReadlink) {
   auto link = r.Resolve("/link", nofollow);
   ASSERT_TRUE(link.ok());
   EXPECT_EQ(*link->dentry->inode()->ReadLink(ctx_), "d/f");
+}
+
+TEST_F(GoferFsTest, AWalkOverManyFilesDoesNotPinAHandleEach) {
+  vfs::Resolver r(ctx_, *ns_, ns_->Root(), ns_->Root());
+  for (int i = 0; i < kManyFiles; i++) {
+    auto vd = r.Resolve("/d/many" + std::to_string(i));
+    ASSERT_TRUE(vd.ok()) << i << ": " << strerror(vd.err());
+  }
+  // One more round trip: every Close the walk caused has been served.
+  ASSERT_TRUE(fs_->GetStatFs().ok());
+  size_t held = server_obj_->handle_count();
+  EXPECT_GT(held, 100u);
+  EXPECT_LT(held, 17000u) << "the dentry cache keeps a gofer handle per file";
 }
 
 TEST_F(GoferFsTest, DeadGoferMeansEIO) {

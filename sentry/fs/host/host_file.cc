@@ -1,6 +1,7 @@
 #include "sentry/fs/host/host_file.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -12,7 +13,18 @@ namespace sentry::fs {
 
 namespace {
 
+// The kernel's struct termios, which TCGETS/TCSETS move: 36 bytes. glibc's
+// struct termios is larger (60 bytes), and copying that much would write
+// past the guest's buffer and leak sentry stack into it.
+struct KernelTermios {
+  uint32_t c_iflag, c_oflag, c_cflag, c_lflag;
+  uint8_t c_line;
+  uint8_t c_cc[19];
+};
+static_assert(sizeof(KernelTermios) == 36, "the kernel ABI's struct termios");
+
 // Host fds imported into the sandbox live on this anonymous filesystem.
+
 class HostFilesystem final : public vfs::Filesystem {
  public:
   HostFilesystem() : Filesystem("hostfd") {}
@@ -47,11 +59,26 @@ vfs::Attr AttrFromHostStat(const struct stat& st, uint64_t dev) {
 
 HostFileFD::HostFileFD(vfs::VirtualDentry vd, int flags,
                        std::shared_ptr<HostFd> fd, bool seekable,
-                       bool host_position)
+                       bool host_position, std::string host_name)
     : FileDescription(std::move(vd), flags),
       fd_(std::move(fd)),
       seekable_(seekable),
-      host_position_(host_position) {}
+      host_position_(host_position),
+      host_name_(std::move(host_name)) {}
+
+bool HostFileFD::Ready(short events) const {
+  // The guest's O_NONBLOCK lives on this description only: the host's own
+  // description is shared with host processes (a user's shell), whose
+  // flags the guest must not change. So ask the host whether the call
+  // would block instead.
+  if ((flags() & O_NONBLOCK) == 0) return true;
+  struct pollfd p = {fd_->get(), events, 0};
+  int r;
+  do {
+    r = poll(&p, 1, 0);
+  } while (r < 0 && errno == EINTR);
+  return r != 0;  // ready, or an error the read/write itself will report
+}
 
 SysResult<int64_t> HostFileFD::Seek(int64_t offset, int whence, int64_t* pos) {
   if (!host_position_) return FileDescription::Seek(offset, whence, pos);
@@ -64,6 +91,7 @@ SysResult<size_t> HostFileFD::Read(vfs::CallContext&, char* buf, size_t len,
                                    int64_t* offset) {
   if (!readable()) return Errno(EBADF);
   bool positional = seekable_ && offset != nullptr;
+  if (!positional && !Ready(POLLIN)) return Errno(EAGAIN);
   ssize_t n;
   do {
     n = positional ? pread(fd_->get(), buf, len, *offset)
@@ -79,6 +107,7 @@ SysResult<size_t> HostFileFD::Write(vfs::CallContext&, const char* buf,
   if (!writable()) return Errno(EBADF);
   ssize_t n;
   bool positional = seekable_ && offset != nullptr;
+  if (!positional && !Ready(POLLOUT)) return Errno(EAGAIN);
   if (!positional) {
     do {
       n = write(fd_->get(), buf, len);
@@ -103,7 +132,7 @@ SysResult<int64_t> HostFileFD::Ioctl(vfs::CallContext& ctx, uint32_t cmd,
   // can query and set its modes and size; nothing else reaches the host.
   switch (cmd) {
     case TCGETS: {
-      struct termios t;
+      KernelTermios t{};
       if (ioctl(fd_->get(), TCGETS, &t) != 0) return Errno::FromHost();
       SENTRY_RETURN_IF_ERROR(ctx.CopyOutObj(GuestAddr(arg), t));
       return 0;
@@ -111,7 +140,7 @@ SysResult<int64_t> HostFileFD::Ioctl(vfs::CallContext& ctx, uint32_t cmd,
     case TCSETS:
     case TCSETSW:
     case TCSETSF: {
-      struct termios t;
+      KernelTermios t{};
       SENTRY_RETURN_IF_ERROR(ctx.CopyInObj(GuestAddr(arg), &t));
       if (ioctl(fd_->get(), cmd, &t) != 0) return Errno::FromHost();
       return 0;
@@ -143,8 +172,12 @@ SysResult<void> HostFileFD::Sync() {
   return HostCall(fsync(fd_->get()));
 }
 
-HostInode::HostInode(std::shared_ptr<HostFd> fd, uint32_t type, uint64_t dev)
-    : Inode(type), fd_(std::move(fd)), dev_(dev) {}
+HostInode::HostInode(std::shared_ptr<HostFd> fd, uint32_t type, uint64_t dev,
+                     std::string host_name)
+    : Inode(type),
+      fd_(std::move(fd)),
+      dev_(dev),
+      host_name_(std::move(host_name)) {}
 
 SysResult<vfs::Attr> HostInode::GetAttr() {
   struct stat st;
@@ -157,22 +190,25 @@ SysResult<std::shared_ptr<vfs::FileDescription>> HostInode::Open(
   // Reopening an inherited fd (via /proc/self/fd) shares the host fd.
   bool seekable = S_ISREG(type()) || S_ISBLK(type());
   return std::shared_ptr<vfs::FileDescription>(std::make_shared<HostFileFD>(
-      vd, flags, fd_, seekable, /*host_position=*/true));
+      vd, flags, fd_, seekable, /*host_position=*/true, host_name_));
 }
 
-SysResult<std::shared_ptr<vfs::FileDescription>> ImportHostFd(HostFd fd) {
+SysResult<std::shared_ptr<vfs::FileDescription>> ImportHostFd(
+    HostFd fd, std::string host_name) {
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return Errno::FromHost();
   int flags = fcntl(fd.get(), F_GETFL);
   if (flags < 0) return Errno::FromHost();
   auto shared = std::make_shared<HostFd>(std::move(fd));
-  auto inode = std::make_shared<HostInode>(shared, st.st_mode, HostFs()->dev());
+  auto inode = std::make_shared<HostInode>(shared, st.st_mode, HostFs()->dev(),
+                                           host_name);
   auto dentry = std::make_shared<vfs::Dentry>(nullptr, "", inode);
   vfs::VirtualDentry vd{
       std::make_shared<vfs::Mount>(HostFs(), dentry, 0, "hostfd"), dentry};
   bool seekable = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
   return std::shared_ptr<vfs::FileDescription>(std::make_shared<HostFileFD>(
-      vd, flags & ~O_CLOEXEC, shared, seekable, /*host_position=*/true));
+      vd, flags & ~O_CLOEXEC, shared, seekable, /*host_position=*/true,
+      std::move(host_name)));
 }
 
 }  // namespace sentry::fs

@@ -19,7 +19,8 @@ class HostFileFD : public vfs::FileDescription {
   // With `host_position`, the position is the host fd's own (inherited
   // stdio, whose offset host processes share).
   HostFileFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<HostFd> fd,
-             bool seekable, bool host_position = false);
+             bool seekable, bool host_position = false,
+             std::string host_name = "");
 
   bool seekable() const override { return seekable_; }
   bool host_position() const override { return host_position_; }
@@ -34,11 +35,20 @@ class HostFileFD : public vfs::FileDescription {
   SysResult<void> Sync() override;
 
   int host_fd() const { return fd_->get(); }
+  // For inherited host fds, the host's own name of the file ("/dev/pts/0",
+  // "pipe:[123]"), which /proc/PID/fd shows.
+  std::string AnonName() const override { return host_name_; }
 
  private:
+  // False if the description is non-blocking and the host fd has nothing
+  // for `events` (POLLIN, POLLOUT) now.
+  bool Ready(short events) const;
+
   const std::shared_ptr<HostFd> fd_;
   const bool seekable_;
+
   const bool host_position_;
+  const std::string host_name_;
   // Appends must find the end and write there as one step.
   absl::Mutex append_mu_;
 };
@@ -47,7 +57,8 @@ class HostFileFD : public vfs::FileDescription {
 // the sandbox inherited): attributes come from fstat.
 class HostInode final : public vfs::Inode {
  public:
-  HostInode(std::shared_ptr<HostFd> fd, uint32_t type, uint64_t dev);
+  HostInode(std::shared_ptr<HostFd> fd, uint32_t type, uint64_t dev,
+            std::string host_name);
   SysResult<vfs::Attr> GetAttr() override;
   SysResult<std::shared_ptr<vfs::FileDescription>> Open(
       vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) override;
@@ -56,11 +67,15 @@ class HostInode final : public vfs::Inode {
  private:
   const std::shared_ptr<HostFd> fd_;
   const uint64_t dev_;
+  const std::string host_name_;
 };
 
 // Wraps an inherited host fd (stdin, stdout, stderr) as a file description.
 // Takes ownership of `fd`.
-SysResult<std::shared_ptr<vfs::FileDescription>> ImportHostFd(HostFd fd);
+// Takes ownership of `fd`; `host_name` is what the host calls the file
+// (its /proc/self/fd link), read before the sentry gave up the host's /proc.
+SysResult<std::shared_ptr<vfs::FileDescription>> ImportHostFd(
+    HostFd fd, std::string host_name);
 
 // Converts a host stat, keeping its inode number but reporting `dev`.
 vfs::Attr AttrFromHostStat(const struct stat& st, uint64_t dev);

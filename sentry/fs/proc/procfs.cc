@@ -140,6 +140,7 @@ class ProcBuilder {
       e.push_back(SysDir());
       for (int pid : k_->ThreadGroupIds()) {
         e.push_back(SynthDir::Entry{std::to_string(pid), DT_DIR,
+                                    InoOf("/" + std::to_string(pid)),
                                     [this, pid]() { return PidDir(pid); }});
       }
       return e;
@@ -152,7 +153,8 @@ class ProcBuilder {
   SynthDir::Entry File(const std::string& name, const std::string& path,
                        uint32_t perm, Gen g, uint32_t uid = 0) {
     return SynthDir::Entry{
-        name, DT_REG, [=]() -> SysResult<std::shared_ptr<vfs::Inode>> {
+        name, DT_REG, InoOf(path),
+        [=]() -> SysResult<std::shared_ptr<vfs::Inode>> {
           return std::shared_ptr<vfs::Inode>(
               std::make_shared<SynthFile>(fs_, InoOf(path), perm, g, uid));
         }};
@@ -162,7 +164,8 @@ class ProcBuilder {
                        SynthLink::Target t, SynthLink::Magic m = nullptr,
                        uint32_t uid = 0) {
     return SynthDir::Entry{
-        name, DT_LNK, [=]() -> SysResult<std::shared_ptr<vfs::Inode>> {
+        name, DT_LNK, InoOf(path),
+        [=]() -> SysResult<std::shared_ptr<vfs::Inode>> {
           return std::shared_ptr<vfs::Inode>(
               std::make_shared<SynthLink>(fs_, InoOf(path), t, m, uid));
         }};
@@ -171,7 +174,8 @@ class ProcBuilder {
   SynthDir::Entry Dir(const std::string& name, const std::string& path,
                       uint32_t perm, SynthDir::Lister l, uint32_t uid = 0) {
     return SynthDir::Entry{
-        name, DT_DIR, [=]() -> SysResult<std::shared_ptr<vfs::Inode>> {
+        name, DT_DIR, InoOf(path),
+        [=]() -> SysResult<std::shared_ptr<vfs::Inode>> {
           return std::shared_ptr<vfs::Inode>(std::make_shared<SynthDir>(
               fs_, InoOf(path), S_IFDIR | perm, l, uid));
         }};
@@ -390,7 +394,7 @@ class ProcBuilder {
         "63476\nSigPnd:\t%s\nShdPnd:\t%s\nSigBlk:\t%s\nSigIgn:\t%s\n"
         "SigCgt:\t%s\nCapInh:\t%s\nCapPrm:\t%s\nCapEff:\t%s\nCapBnd:\t%"
         "s\nCapAmb:\t%s\n"
-        "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\nCpus_allowed_list:"
+        "NoNewPrivs:\t%d\nSeccomp:\t0\nSeccomp_filters:\t0\nCpus_allowed_list:"
         "\t0-%d\n",
         t.comm(), t.umask(), t.tgid(), t.tid(), t.tg().ppid(), c.ruid, c.euid,
         c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, 64, groups, t.tgid(),
@@ -398,7 +402,7 @@ class ProcBuilder {
         t.tg().live_tasks.load(), Hex16(0), Hex16(0), Hex16(t.signal_mask()),
         Hex16(ignored), Hex16(caught), Hex16(c.cap_inheritable),
         Hex16(c.cap_permitted), Hex16(c.cap_effective), Hex16(c.cap_bounding),
-        Hex16(c.cap_ambient), ncpu - 1);
+        Hex16(c.cap_ambient), t.no_new_privs ? 1 : 0, ncpu - 1);
   }
 
   std::string StatLine(kernel::Task& t) {
@@ -486,7 +490,7 @@ SysResult<std::shared_ptr<vfs::Inode>> SynthDir::Lookup(
 SysResult<std::vector<vfs::Dirent>> SynthDir::ReadDir(vfs::CallContext& ctx) {
   std::vector<vfs::Dirent> out;
   for (const Entry& e : list_(ctx))
-    out.push_back(vfs::Dirent{e.name, InoOf(e.name), e.type});
+    out.push_back(vfs::Dirent{e.name, e.ino, e.type});
   return out;
 }
 

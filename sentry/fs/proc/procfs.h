@@ -67,6 +67,7 @@ class SynthDir : public SynthInode {
   struct Entry {
     std::string name;
     uint8_t type;  // DT_*
+    uint64_t ino;  // what the inode made by `make` reports
     std::function<SysResult<std::shared_ptr<vfs::Inode>>()> make;
   };
   using Lister = std::function<std::vector<Entry>(vfs::CallContext&)>;

@@ -117,9 +117,10 @@ SysResult<vfs::PathContext> PathAt(Task& t, int dirfd,
 }
 
 SysResult<AtTarget> ResolveAt(Task& t, int dirfd, GuestAddr path_addr,
-                              bool follow, bool allow_empty) {
+                              bool follow, bool allow_empty,
+                              bool null_is_empty) {
   std::string path;
-  if (!path_addr.IsNull() || !allow_empty) {
+  if (!path_addr.IsNull() || !(allow_empty && null_is_empty)) {
     SysResult<std::string> p = t.CopyInString(path_addr, vfs::kMaxPath - 1);
     if (!p.ok())
       return p.err() == ENAMETOOLONG ? Errno(ENAMETOOLONG) : p.error();

@@ -47,8 +47,10 @@ struct AtTarget {
 // not a directory and the path is relative.
 SysResult<vfs::PathContext> PathAt(Task& t, int dirfd, const std::string& path);
 
+// A NULL `path` is EFAULT, except with `null_is_empty` (the stat calls with
+// AT_EMPTY_PATH, which Linux 6.11 and later accept that way).
 SysResult<AtTarget> ResolveAt(Task& t, int dirfd, GuestAddr path, bool follow,
-                              bool allow_empty);
+                              bool allow_empty, bool null_is_empty = false);
 
 SysResult<vfs::Attr> StatOf(const AtTarget& target);
 

@@ -417,7 +417,8 @@ SENTRY_SYSCALL(SysFadvise64) {
 // Implements Linux syscall getdents64(2).
 SENTRY_SYSCALL(SysGetdents64) {
   SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
-  size_t count = std::min<uint64_t>(a.U64(2), kMaxRwCount);
+  size_t count = std::min<uint64_t>(a.U32(2), kMaxRwCount);  // unsigned int
+
   if (!f->vd().dentry->inode()->IsDir()) return Errno(ENOTDIR);
   std::vector<char> buf;
   bool too_small = false;

@@ -4,6 +4,7 @@
 // the rlimit calls, and the scheduler queries.
 
 #include <asm/prctl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -66,10 +67,12 @@ SENTRY_SYSCALL(SysGetsid) { return SelfLeader(t, a.Int(0)); }
 // Implements Linux syscall execve(2).
 SENTRY_SYSCALL(SysExecve) {
   SENTRY_ASSIGN_OR_RETURN(std::string path, t.CopyInPath(a.Addr(0)));
+  uint64_t budget = t.ExecArgBudget();
   SENTRY_ASSIGN_OR_RETURN(std::vector<std::string> argv,
-                          t.CopyInStringArray(a.Addr(1)));
+
+                          t.CopyInStringArray(a.Addr(1), &budget));
   SENTRY_ASSIGN_OR_RETURN(std::vector<std::string> envp,
-                          t.CopyInStringArray(a.Addr(2)));
+                          t.CopyInStringArray(a.Addr(2), &budget));
   if (path.empty()) return Errno(ENOENT);
   SENTRY_RETURN_IF_ERROR(t.Execve(path, std::move(argv), std::move(envp)));
   return 0;
@@ -113,7 +116,8 @@ SENTRY_SYSCALL(SysGetRobustList) {
 
 // Implements Linux syscall arch_prctl(2).
 SENTRY_SYSCALL(SysArchPrctl) {
-  constexpr uint64_t kCanonicalLimit = 1ULL << 47;
+  // TASK_SIZE_MAX: Linux refuses any base at or above it.
+  constexpr uint64_t kCanonicalLimit = 0x7ffffffff000;
   uint64_t addr = a.U64(1);
   switch (a.Int(0)) {
     case ARCH_SET_FS:
@@ -166,14 +170,18 @@ SENTRY_SYSCALL(SysPrctl) {
     case PR_SET_NO_NEW_PRIVS:
       if (a.U64(1) != 1 || a.U64(2) != 0 || a.U64(3) != 0 || a.U64(4) != 0)
         return Errno(EINVAL);
-      return 0;  // Nothing in the sandbox grants privileges on exec yet.
-    case PR_GET_NO_NEW_PRIVS:
+      // Recorded (and inherited across exec); nothing in the sandbox grants
+      // privileges on exec yet for it to withhold.
+      t.no_new_privs = true;
       return 0;
+    case PR_GET_NO_NEW_PRIVS:
+      return t.no_new_privs ? 1 : 0;
     case PR_SET_SECCOMP:
     case PR_GET_SECCOMP:
       return Errno(EINVAL);  // No guest seccomp yet: as a kernel without it.
     case PR_CAPBSET_READ:
-      if (a.U64(1) > 63) return Errno(EINVAL);
+      if (a.U64(1) > CAP_LAST_CAP) return Errno(EINVAL);
+
       return (t.creds().cap_bounding >> a.U64(1)) & 1;
     default:
       return Errno(EINVAL);

@@ -70,7 +70,10 @@ SENTRY_SYSCALL(SysWrite) {
 
 // Implements Linux syscall pread64(2).
 SENTRY_SYSCALL(SysPread64) {
+  // Linux's order: the offset, the fd, seekability, then the access mode.
+  if (a.Long(3) < 0) return Errno(EINVAL);
   SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
+  if (!f->seekable()) return Errno(ESPIPE);
   if (!f->readable()) return Errno(EBADF);
   return AtOffset(*f, a.Long(3), [&](int64_t* off) {
     return ReadToGuest(t, *f, a.Addr(1), a.U64(2), off);
@@ -79,7 +82,9 @@ SENTRY_SYSCALL(SysPread64) {
 
 // Implements Linux syscall pwrite64(2).
 SENTRY_SYSCALL(SysPwrite64) {
+  if (a.Long(3) < 0) return Errno(EINVAL);
   SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
+  if (!f->seekable()) return Errno(ESPIPE);
   if (!f->writable()) return Errno(EBADF);
   return AtOffset(*f, a.Long(3), [&](int64_t* off) {
     return WriteFromGuest(t, *f, a.Addr(1), a.U64(2), off);
@@ -90,7 +95,9 @@ namespace {
 
 SysResult<uint64_t> DoReadv(Task& t, int fd, GuestAddr iov_addr, int count,
                             std::optional<int64_t> offset) {
+  if (offset && *offset < 0) return Errno(EINVAL);
   SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(fd));
+  if (offset && !f->seekable()) return Errno(ESPIPE);
   if (!f->readable()) return Errno(EBADF);
   SENTRY_ASSIGN_OR_RETURN(auto iov, CopyInIovecs(t, iov_addr, count));
   auto xfer = [&](GuestAddr addr, size_t len, int64_t* pos) {
@@ -105,7 +112,9 @@ SysResult<uint64_t> DoReadv(Task& t, int fd, GuestAddr iov_addr, int count,
 
 SysResult<uint64_t> DoWritev(Task& t, int fd, GuestAddr iov_addr, int count,
                              std::optional<int64_t> offset) {
+  if (offset && *offset < 0) return Errno(EINVAL);
   SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(fd));
+  if (offset && !f->seekable()) return Errno(ESPIPE);
   if (!f->writable()) return Errno(EBADF);
   SENTRY_ASSIGN_OR_RETURN(auto iov, CopyInIovecs(t, iov_addr, count));
   auto xfer = [&](GuestAddr addr, size_t len, int64_t* pos) {

@@ -29,7 +29,7 @@ SysResult<uint64_t> DoFstatat(Task& t, int dirfd, GuestAddr path, GuestAddr buf,
   SENTRY_ASSIGN_OR_RETURN(
       AtTarget target,
       ResolveAt(t, dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) == 0,
-                (flags & AT_EMPTY_PATH) != 0));
+                (flags & AT_EMPTY_PATH) != 0, /*null_is_empty=*/true));
   SENTRY_ASSIGN_OR_RETURN(vfs::Attr attr, StatOf(target));
   return CopyOutStat(t, buf, attr);
 }
@@ -100,7 +100,7 @@ SENTRY_SYSCALL(SysStatx) {
   SENTRY_ASSIGN_OR_RETURN(
       AtTarget target,
       ResolveAt(t, a.Int(0), a.Addr(1), (flags & AT_SYMLINK_NOFOLLOW) == 0,
-                (flags & AT_EMPTY_PATH) != 0));
+                (flags & AT_EMPTY_PATH) != 0, /*null_is_empty=*/true));
   SENTRY_ASSIGN_OR_RETURN(vfs::Attr attr, StatOf(target));
   struct statx x = {};
   x.stx_mask = STATX_BASIC_STATS | STATX_MNT_ID;

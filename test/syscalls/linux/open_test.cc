@@ -101,6 +101,16 @@ TEST_F(OpenTest, CreatThroughADanglingSymlinkCreatesTheTarget) {
   EXPECT_TRUE(S_ISLNK(ModeOf(link)));
 }
 
+TEST_F(OpenTest, DirectoryFlagHoldsForOPathAndTruncIsAWrite) {
+  EXPECT_ERRNO(open(path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), ENOTDIR);
+  int fd = open(dir_.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  // O_TRUNC asks to change the file: a directory refuses with EISDIR.
+  EXPECT_ERRNO(open(dir_.path().c_str(), O_RDONLY | O_TRUNC | O_CLOEXEC),
+               EISDIR);
+}
+
 TEST_F(OpenTest, TruncateEmptiesTheFile) {
   int fd = open(path_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   ASSERT_GE(fd, 0) << strerror(errno);

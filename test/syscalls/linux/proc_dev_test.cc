@@ -288,4 +288,18 @@ TEST(DevTest, DevFdOpensTheSameFileAnew) {
       ENOENT);
 }
 
+TEST(ProcTest, ReaddirAndStatAgreeOnInodeNumbers) {
+  DIR* d = opendir("/proc");
+  ASSERT_NE(d, nullptr);
+  uint64_t listed = 0;
+  while (struct dirent* e = readdir(d)) {
+    if (std::string(e->d_name) == "self") listed = e->d_ino;
+  }
+  closedir(d);
+  struct stat st = {};
+  ASSERT_OK(lstat("/proc/self", &st));
+  EXPECT_NE(listed, 0u);
+  EXPECT_EQ(listed, st.st_ino);
+}
+
 }  // namespace

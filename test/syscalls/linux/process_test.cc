@@ -564,4 +564,38 @@ TEST_F(ExecveTest, BadPointersAreEFAULT) {
   EXPECT_EQ(errno, EFAULT);
 }
 
+TEST(ExecveLimitsTest, HugeArgumentArraysAreE2BIGWithoutCopyingThemAll) {
+  // Two million empty strings: 2M pointers and bytes, far over execve's
+  // limit. Linux refuses with E2BIG; the sandbox must too, and quickly.
+  std::vector<char*> argv(2000000, const_cast<char*>(""));
+  argv.push_back(nullptr);
+  char* envp[] = {nullptr};
+  EXPECT_ERRNO(execve("/bin/true", argv.data(), envp), E2BIG);
+  // One string longer than MAX_ARG_STRLEN (32 pages) is E2BIG on its own.
+  std::string big(32 * 4096 + 1, 'x');
+  char* argv2[] = {const_cast<char*>("true"), big.data(), nullptr};
+  EXPECT_ERRNO(execve("/bin/true", argv2, envp), E2BIG);
+}
+
+TEST(ArchPrctlTest, BasesAtOrAboveTheTopOfUserSpaceAreEPERM) {
+  uint64_t old = 0;
+  ASSERT_OK(syscall(SYS_arch_prctl, ARCH_GET_FS, &old));
+  // TASK_SIZE_MAX is 0x7ffffffff000: the last page below 2^47 is refused.
+  EXPECT_ERRNO(syscall(SYS_arch_prctl, ARCH_SET_FS, 0x7ffffffff800UL), EPERM);
+  EXPECT_ERRNO(syscall(SYS_arch_prctl, ARCH_SET_GS, 1UL << 47), EPERM);
+  uint64_t now = 0;
+  ASSERT_OK(syscall(SYS_arch_prctl, ARCH_GET_FS, &now));
+  EXPECT_EQ(now, old);
+}
+
+TEST(PrctlTest, NoNewPrivsIsRememberedAndCapBoundsAreChecked) {
+  ASSERT_OK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+  EXPECT_EQ(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 1);
+  EXPECT_ERRNO(prctl(PR_SET_NO_NEW_PRIVS, 2, 0, 0, 0), EINVAL);
+  // Capability numbers past CAP_LAST_CAP (40 on Linux 6.x) are EINVAL.
+  EXPECT_GE(prctl(PR_CAPBSET_READ, 0, 0, 0, 0), 0);
+  EXPECT_ERRNO(prctl(PR_CAPBSET_READ, 63, 0, 0, 0), EINVAL);
+  EXPECT_ERRNO(prctl(PR_CAPBSET_READ, 64, 0, 0, 0), EINVAL);
+}
+
 }  // namespace

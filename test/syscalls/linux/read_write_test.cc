@@ -52,6 +52,19 @@ TEST_F(ReadWriteTest, NegativeOffsetsAreInvalid) {
   EXPECT_ERRNO(lseek(fd_, 0, 42), EINVAL);
 }
 
+TEST_F(ReadWriteTest, OffsetIsCheckedBeforeTheDescriptor) {
+  char c;
+  // Linux refuses a negative offset before it looks up the fd.
+  EXPECT_ERRNO(pread(-1, &c, 1, -1), EINVAL);
+  EXPECT_ERRNO(pwrite(-1, &c, 1, -1), EINVAL);
+  EXPECT_ERRNO(pread(-1, &c, 1, 0), EBADF);
+  // And a positional read of a write-only file is EBADF (not EINVAL).
+  int wo = open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(wo, 0);
+  EXPECT_ERRNO(pread(wo, &c, 1, 0), EBADF);
+  close(wo);
+}
+
 TEST_F(ReadWriteTest, SeekWhences) {
   EXPECT_EQ(lseek(fd_, 3, SEEK_SET), 3);
   EXPECT_EQ(lseek(fd_, 2, SEEK_CUR), 5);

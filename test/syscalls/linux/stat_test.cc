@@ -597,4 +597,11 @@ TEST_F(StatTest, TruncateErrors) {
   EXPECT_EQ(ReadFile(path_), "0123456789");
 }
 
+TEST(ReadlinkTest, ANullPathIsEFAULT) {
+  char buf[16];
+  EXPECT_ERRNO(syscall(SYS_readlink, nullptr, buf, sizeof(buf)), EFAULT);
+  EXPECT_ERRNO(syscall(SYS_readlinkat, AT_FDCWD, nullptr, buf, sizeof(buf)),
+               EFAULT);
+}
+
 }  // namespace
