@@ -9,3 +9,17 @@ COPTS = [
     "-Wno-unused-parameter",
     "-Wno-missing-field-initializers",
 ]
+
+def static_c_binary(name, srcs, **kwargs):
+    """A fully static, non-PIE C test program (no dynamic loader at start)."""
+    native.cc_binary(
+        name = name,
+        srcs = srcs,
+        copts = ["-fno-pie"],
+        features = ["fully_static_link"],
+        linkopts = [
+            "-static",
+            "-no-pie",
+        ],
+        **kwargs
+    )
