@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sentry/base/sys_result.h"
 
@@ -62,6 +63,11 @@ class AddressSpace {
   // Applies madvise(advice) to the host pages (MADV_DONTNEED, MADV_FREE).
   virtual sentry::SysResult<void> Advise(uint64_t addr, uint64_t len,
                                          int advice) = 0;
+
+  // A new address space holding a copy-on-write copy of this one's memory;
+  // shared mappings stay shared (fork(2)). Called by a sentry thread that
+  // runs in this address space.
+  virtual sentry::SysResult<std::unique_ptr<AddressSpace>> Fork() = 0;
 
   // Copies between guest memory and the sentry, honouring the guest's page
   // protections as a guest system call would. Returns the bytes copied, which
@@ -101,6 +107,14 @@ class Context {
   // Resets the floating-point/vector state of the guest thread to the state
   // of a fresh process (execve).
   virtual sentry::SysResult<void> ResetFPState(AddressSpace& as) = 0;
+
+  // The guest thread's FPU and vector state as an XSAVE image in standard
+  // format (what a signal frame carries), and setting it back. SetFPState
+  // refuses (EINVAL) an image the host would not load.
+  virtual sentry::SysResult<std::vector<uint8_t>> GetFPState(
+      AddressSpace& as) = 0;
+  virtual sentry::SysResult<void> SetFPState(
+      AddressSpace& as, const std::vector<uint8_t>& xsave) = 0;
 
   // Ends this Context's use of `as`. Must be called, on the owning thread,
   // before `as` is destroyed if this Context ever switched into it.

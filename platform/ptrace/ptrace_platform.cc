@@ -252,9 +252,11 @@ class Manager final {
     if (thread_.joinable()) thread_.join();
   }
 
-  // Starts the manager thread and the stub process.
-  SysResult<void> Start(std::string* error) {
-    thread_ = std::thread([this] { Run(); });
+  // Starts the manager thread and a new stub process; or, with `adopt`,
+  // takes over `adopt`, a stub process forked from another (fork(2)),
+  // idling untraced in the stub's pause loop.
+  SysResult<void> Start(std::string* error, pid_t adopt = -1) {
+    thread_ = std::thread([this, adopt] { Run(adopt); });
     absl::MutexLock l(&mu_);
     mu_.Await(absl::Condition(
         +[](Manager* m) { return m->ready_ || m->failed_; }, this));
@@ -300,7 +302,42 @@ class Manager final {
     failed_ = true;
   }
 
-  void Run() {
+  // Traces `pid` from this thread and stops it: PTRACE_SEIZE, then
+  // PTRACE_INTERRUPT takes it out of its pause loop into a ptrace stop.
+  bool Seize(pid_t pid) {
+    if (Ptrace(PTRACE_SEIZE, pid, 0, kPtraceOptions) != 0 ||
+        Ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0) {
+      Fail(std::string("seizing a forked stub failed: ") + strerror(errno));
+      kill(pid, SIGKILL);
+      return false;
+    }
+    SysResult<int> status = WaitFor(pid);
+    if (!status.ok() || !WIFSTOPPED(*status)) {
+      Fail("a forked stub died before it could be seized");
+      return false;
+    }
+    return true;
+  }
+
+  void Run(pid_t adopt) {
+    if (adopt > 0) {
+      pid_ = adopt;
+      if (!Seize(adopt)) return;
+    } else if (!CreateStub()) {
+      return;
+    }
+    if (Ptrace(PTRACE_GETREGS, pid_, 0,
+               reinterpret_cast<uint64_t>(&template_)) != 0) {
+      Fail(std::string("ptrace on the stub failed: ") + strerror(errno));
+      kill(pid_, SIGKILL);
+      static_cast<void>(WaitFor(pid_));
+      return;
+    }
+    Serve();
+  }
+
+  // Makes a new stub process, traced by this thread.
+  bool CreateStub() {
     // The stub shares our fd table, so injected mmaps can name sentry fds.
     const pid_t sentry_pid = getpid();
     long child =
@@ -310,7 +347,7 @@ class Manager final {
     }
     if (child < 0) {
       Fail(std::string("clone of a stub process failed: ") + strerror(errno));
-      return;
+      return false;
     }
     pid_ = static_cast<pid_t>(child);
     SysResult<int> status = WaitFor(pid_);
@@ -325,16 +362,19 @@ class Manager final {
       kill(pid_, SIGKILL);
       static_cast<void>(WaitFor(pid_));
       Fail(why);
-      return;
+      return false;
     }
-    if (Ptrace(PTRACE_SETOPTIONS, pid_, 0, kPtraceOptions) != 0 ||
-        Ptrace(PTRACE_GETREGS, pid_, 0,
-               reinterpret_cast<uint64_t>(&template_)) != 0) {
+    if (Ptrace(PTRACE_SETOPTIONS, pid_, 0, kPtraceOptions) != 0) {
       Fail(std::string("ptrace on the stub failed: ") + strerror(errno));
       kill(pid_, SIGKILL);
       static_cast<void>(WaitFor(pid_));
-      return;
+      return false;
     }
+    return true;
+  }
+
+  // Serves requests until the address space goes, then kills the stub.
+  void Serve() {
     {
       absl::MutexLock l(&mu_);
       ready_ = true;
@@ -380,11 +420,11 @@ std::atomic<uint64_t> next_address_space_id{1};
 class PtraceAddressSpace final : public AddressSpace {
  public:
   static SysResult<std::unique_ptr<AddressSpace>> Create(
-      const PtracePlatform& platform) {
+      const PtracePlatform& platform, pid_t adopt = -1) {
     auto as =
         std::unique_ptr<PtraceAddressSpace>(new PtraceAddressSpace(platform));
     std::string error;
-    SysResult<void> r = as->manager_.Start(&error);
+    SysResult<void> r = as->manager_.Start(&error, adopt);
     if (!r.ok()) {
       LOG(ERROR) << "ptrace platform: " << error;
       return r.error();
@@ -441,6 +481,19 @@ class PtraceAddressSpace final : public AddressSpace {
     SENTRY_RETURN_IF_ERROR(CheckRange(addr, len));
     return InjectChecked(SYS_madvise,
                          {addr, len, static_cast<uint64_t>(advice)});
+  }
+
+  SysResult<std::unique_ptr<AddressSpace>> Fork() override {
+    SENTRY_ASSIGN_OR_RETURN(pid_t tid, ThreadForCaller());
+    // The child shares the sentry's fd table like every stub, and idles in
+    // the stub's pause loop until its own manager seizes it. Only the
+    // calling thread is copied, with the guest's memory.
+    SENTRY_ASSIGN_OR_RETURN(
+        int64_t child,
+        Inject(tid, manager_.regs_template(), StubAddr(uks_stub_clone),
+               SYS_clone, {CLONE_FILES | SIGCHLD, 0, 0, 0, 0}));
+    if (child < 0) return Errno(static_cast<int>(-child));
+    return Create(platform_, static_cast<pid_t>(child));
   }
 
   SysResult<size_t> Read(uint64_t addr, void* dst, size_t len) override {
@@ -518,7 +571,9 @@ class PtraceAddressSpace final : public AddressSpace {
 
  private:
   explicit PtraceAddressSpace(const PtracePlatform& platform)
-      : id_(next_address_space_id.fetch_add(1)), manager_(platform) {}
+      : id_(next_address_space_id.fetch_add(1)),
+        platform_(platform),
+        manager_(platform) {}
 
   // Guards the stub page against the sentry's own mistakes; the memory
   // manager has already checked guest requests.
@@ -542,6 +597,7 @@ class PtraceAddressSpace final : public AddressSpace {
   }
 
   const uint64_t id_;
+  const PtracePlatform& platform_;
   Manager manager_;
   absl::Mutex mu_;
   // Sentry thread tid -> the stub thread it traces in this process.
@@ -655,6 +711,32 @@ class PtraceContext final : public Context {
     auto& pas = static_cast<PtraceAddressSpace&>(as);
     SENTRY_ASSIGN_OR_RETURN(pid_t tid, pas.ThreadForCaller());
     return ResetExtendedState(tid);
+  }
+
+  SysResult<std::vector<uint8_t>> GetFPState(AddressSpace& as) override {
+    auto& pas = static_cast<PtraceAddressSpace&>(as);
+    SENTRY_ASSIGN_OR_RETURN(pid_t tid, pas.ThreadForCaller());
+    std::vector<uint8_t> buf(16384);
+    struct iovec iov = {buf.data(), buf.size()};
+    if (Ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE,
+               reinterpret_cast<uint64_t>(&iov)) != 0) {
+      return Errno::FromHost();
+    }
+    buf.resize(iov.iov_len);
+    return buf;
+  }
+
+  SysResult<void> SetFPState(AddressSpace& as,
+                             const std::vector<uint8_t>& xsave) override {
+    auto& pas = static_cast<PtraceAddressSpace&>(as);
+    SENTRY_ASSIGN_OR_RETURN(pid_t tid, pas.ThreadForCaller());
+    std::vector<uint8_t> copy = xsave;
+    struct iovec iov = {copy.data(), copy.size()};
+    if (Ptrace(PTRACE_SETREGSET, tid, NT_X86_XSTATE,
+               reinterpret_cast<uint64_t>(&iov)) != 0) {
+      return Errno(EINVAL);  // the host refused the image: malformed
+    }
+    return sentry::Ok();
   }
 
   void Release(AddressSpace& as) override {

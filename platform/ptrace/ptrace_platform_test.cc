@@ -271,6 +271,58 @@ TEST_P(PlatformTest, ResetFPStateClearsVectorRegisters) {
   EXPECT_EQ(RunForRax(*ctx_, *as_, get_xmm17_begin, get_xmm17_end, kCode), 0u);
 }
 
+TEST_P(PlatformTest, ForkCopiesPrivateAndSharesSharedMemory) {
+  ASSERT_TRUE(as_->Map(kData, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
+  int fd = static_cast<int>(syscall(SYS_memfd_create, "shared", MFD_CLOEXEC));
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, 0x1000), 0);
+  ASSERT_TRUE(
+      as_->Map(kStack, 0x1000, PROT_READ | PROT_WRITE, {fd, 0, true}).ok());
+  close(fd);
+  ASSERT_TRUE(as_->Write(kData, "parent", 6).ok());
+  ASSERT_TRUE(as_->Write(kStack, "before", 6).ok());
+  auto child = as_->Fork();
+  ASSERT_TRUE(child.ok()) << child.err();
+  char buf[8] = {};
+  ASSERT_TRUE((*child)->Read(kData, buf, 6).ok());
+  EXPECT_EQ(std::string(buf, 6), "parent");
+  // Private memory is copied on write; shared memory stays shared.
+  ASSERT_TRUE((*child)->Write(kData, "child!", 6).ok());
+  ASSERT_TRUE((*child)->Write(kStack, "after!", 6).ok());
+  ASSERT_TRUE(as_->Read(kData, buf, 6).ok());
+  EXPECT_EQ(std::string(buf, 6), "parent");
+  ASSERT_TRUE(as_->Read(kStack, buf, 6).ok());
+  EXPECT_EQ(std::string(buf, 6), "after!");
+  // The child runs guest code of its own, and unmapping there leaves the
+  // parent alone.
+  ASSERT_TRUE((*child)->Map(kCode, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
+  EXPECT_EQ(RunForRax(*ctx_, **child, set_xmm3_begin, set_xmm3_end, kCode),
+            0x1234u);
+
+  ASSERT_TRUE((*child)->Unmap(kData, 0x1000).ok());
+  EXPECT_TRUE(as_->Read(kData, buf, 6).ok());
+  ctx_->Release(**child);
+}
+
+TEST_P(PlatformTest, FPStateRoundTrips) {
+  ASSERT_TRUE(as_->Map(kCode, 0x1000, PROT_READ, {}).ok());
+  EXPECT_EQ(RunForRax(*ctx_, *as_, set_xmm3_begin, set_xmm3_end, kCode),
+            0x1234u);
+  auto saved = ctx_->GetFPState(*as_);
+  ASSERT_TRUE(saved.ok());
+  EXPECT_GE(saved->size(), 576u);  // legacy area + XSAVE header at least
+  ASSERT_TRUE(ctx_->ResetFPState(*as_).ok());
+  EXPECT_EQ(RunForRax(*ctx_, *as_, get_xmm3_begin, get_xmm3_end, kCode), 0u);
+  ASSERT_TRUE(ctx_->SetFPState(*as_, *saved).ok());
+  EXPECT_EQ(RunForRax(*ctx_, *as_, get_xmm3_begin, get_xmm3_end, kCode),
+            0x1234u);
+  // An image the host would not load is refused, not applied.
+  std::vector<uint8_t> bad = *saved;
+  bad[512 + 8] = 0xff;  // XCOMP_BV: compacted format in a standard image
+  bad[512 + 15] = 0x80;
+  EXPECT_EQ(ctx_->SetFPState(*as_, bad).err(), EINVAL);
+}
+
 TEST_P(PlatformTest, InterruptStopsARunningGuest) {
   Registers regs = Load(spin_begin, spin_end);
   std::thread t([this] {
