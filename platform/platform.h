@@ -69,6 +69,17 @@ class AddressSpace {
   // runs in this address space.
   virtual sentry::SysResult<std::unique_ptr<AddressSpace>> Fork() = 0;
 
+  // Atomically applies `op` to the 32-bit word at `addr`, as a locked
+  // instruction of a guest thread would (so concurrent guest threads see it
+  // whole), and returns the word's old value. kCompareExchange stores
+  // `operand` only if the word equals `expected`. EFAULT if the guest could
+  // not write the word. Called by a sentry thread that runs in this address
+  // space.
+  enum class AtomicOp { kSet, kAdd, kOr, kAndNot, kXor, kCompareExchange };
+  virtual sentry::SysResult<uint32_t> Atomic32(uint64_t addr, AtomicOp op,
+                                               uint32_t operand,
+                                               uint32_t expected) = 0;
+
   // Copies between guest memory and the sentry, honouring the guest's page
   // protections as a guest system call would. Returns the bytes copied, which
   // may be short at an inaccessible page; EFAULT if none could be.

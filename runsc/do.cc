@@ -75,6 +75,16 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
   return static_cast<pid_t>(pid);
 }
 
+// Signals runsc passes on to the sandbox.
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+volatile sig_atomic_t forward_to = -1;
+
+void ForwardSignal(int sig) {
+  int saved = errno;
+  if (forward_to > 0) kill(forward_to, sig);
+  errno = saved;
+}
+
 // The sandbox reports a guest's death by signal N as exit code 128 + N; the
 // sandbox process itself dying by a signal means the sentry crashed or was
 // killed, which is runsc's own failure (125, as runc and Docker use).
@@ -128,6 +138,10 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
   cfg.set_uid(getuid());
   cfg.set_gid(getgid());
   cfg.set_hostname(FLAGS_hostname);
+  if (FLAGS_max_tasks < 1) {
+    return absl::InvalidArgumentError("--max_tasks must be at least 1");
+  }
+  cfg.set_max_tasks(FLAGS_max_tasks);
 
   HostFd config(
       static_cast<int>(syscall(SYS_memfd_create, "runsc-config", MFD_CLOEXEC)));
@@ -187,9 +201,19 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
   sentry_end.Reset();
   config.Reset();
 
+  // A terminal's Ctrl-C, Ctrl-\ and hangup, and a supervisor's SIGTERM,
+  // go to runsc (the sandbox has a session of its own); pass them on to
+  // the sandbox, which delivers them to the guest's foreground process
+  // group.
+  forward_to = *sandbox;
+  struct sigaction sa = {};
+  sa.sa_handler = ForwardSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : kForwarded) sigaction(sig, &sa, nullptr);
   int status = 0;
   while (waitpid(*sandbox, &status, 0) < 0 && errno == EINTR) {
   }
+  forward_to = -1;
   // The gofer exits when the sentry's end of the socket closes; make sure.
   kill(*gofer, SIGKILL);
   while (waitpid(*gofer, nullptr, 0) < 0 && errno == EINTR) {

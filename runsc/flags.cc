@@ -11,6 +11,9 @@ DEFINE_string(cwd, "",
               "Working directory of the program (default: the caller's).");
 DEFINE_string(hostname, "sandbox", "Host name inside the sandbox.");
 DEFINE_bool(debug, false, "Verbose logs (to --debug_log).");
+DEFINE_int32(max_tasks, 4096,
+             "The most threads the sandbox may hold at once; fork and clone "
+             "beyond it fail with EAGAIN.");
 
 DEFINE_int32(config_fd, -1, "(internal) fd of the boot configuration.");
 DEFINE_int32(gofer_fd, -1, "(internal) fd of the sentry-gofer socket.");

@@ -12,6 +12,7 @@ DECLARE_string(debug_log);
 DECLARE_string(cwd);
 DECLARE_string(hostname);
 DECLARE_bool(debug);
+DECLARE_int32(max_tasks);
 
 // Hidden verbs that runsc runs itself.
 DECLARE_int32(config_fd);

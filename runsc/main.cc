@@ -132,6 +132,7 @@ int Boot() {
   o.gid = cfg.gid();
   o.hostname = cfg.hostname();
   o.gofer_fd = FLAGS_gofer_fd;
+  if (cfg.max_tasks() > 0) o.max_tasks = cfg.max_tasks();
   absl::StatusOr<int> code = sentry::boot::RunSandbox(o);
   if (!code.ok()) {
     fprintf(stderr, "runsc: %s\n", code.status().ToString().c_str());

@@ -93,6 +93,18 @@ SysResult<int64_t> Inject(pid_t tid, const Registers& tmpl, uint64_t ip,
     }
     if (!WIFSTOPPED(status)) continue;
     if (WSTOPSIG(status) == SIGTRAP && (status >> 16) == 0) break;
+    if ((WSTOPSIG(status) == SIGSEGV || WSTOPSIG(status) == SIGBUS) &&
+        (status >> 16) == 0) {
+      // Injected code touched guest memory the guest may not (an atomic
+      // operation on a bad address). The next injection or Switch sets
+      // every register again, so the thread can stay where it stopped.
+      siginfo_t si{};
+      if (Ptrace(PTRACE_GETSIGINFO, tid, 0, reinterpret_cast<uint64_t>(&si)) ==
+              0 &&
+          si.si_code > 0) {
+        return Errno(EFAULT);
+      }
+    }
     // Another stop (an interrupt signal, a job-control stop): suppress it.
     // Interrupts are also recorded in the Context, so nothing is lost.
     if (Ptrace(PTRACE_CONT, tid, 0, 0) != 0) return Errno::FromHost();
@@ -494,6 +506,25 @@ class PtraceAddressSpace final : public AddressSpace {
                SYS_clone, {CLONE_FILES | SIGCHLD, 0, 0, 0, 0}));
     if (child < 0) return Errno(static_cast<int>(-child));
     return Create(platform_, static_cast<pid_t>(child));
+  }
+
+  SysResult<uint32_t> Atomic32(uint64_t addr, AtomicOp op, uint32_t operand,
+                               uint32_t expected) override {
+    if (addr % 4 != 0 || addr < kMinUserAddress || addr + 4 > kStubStart) {
+      return Errno(EFAULT);
+    }
+    SENTRY_ASSIGN_OR_RETURN(pid_t tid, ThreadForCaller());
+    Registers r = manager_.regs_template();
+    r.rdi = addr;
+    r.rsi = operand;
+    r.rdx = expected;
+    r.rcx = static_cast<uint64_t>(op);
+    // Inject runs code at the given address with these registers; the
+    // "system call number" slot is rax, which the code overwrites.
+    SENTRY_ASSIGN_OR_RETURN(int64_t old,
+                            Inject(tid, r, StubAddr(uks_stub_atomic), 0,
+                                   {addr, operand, expected}));
+    return static_cast<uint32_t>(old);
   }
 
   SysResult<size_t> Read(uint64_t addr, void* dst, size_t len) override {

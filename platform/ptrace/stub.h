@@ -10,6 +10,7 @@ extern const char uks_stub_begin[];
 extern const char uks_stub_syscall[];
 extern const char uks_stub_clone[];
 extern const char uks_stub_init[];
+extern const char uks_stub_atomic[];
 extern const char uks_stub_end[];
 }
 

@@ -31,6 +31,51 @@ uks_stub_clone:
   syscall
   jmp 1b
 
+// An atomic update of the 32-bit guest word at rdi, as futex(2) needs it
+// (FUTEX_WAKE_OP, robust lists): ecx is the operation (0 set, 1 add, 2 or,
+// 3 and-not, 4 xor, 5 compare-exchange), esi the operand, edx the value
+// compare-exchange expects. The old value is left in eax. A fault on the
+// word stops the thread with SIGSEGV or SIGBUS, which the tracer turns
+// into EFAULT.
+  .globl uks_stub_atomic
+uks_stub_atomic:
+  cmp $5, %ecx
+  je 5f
+  mov (%rdi), %eax
+1:
+  mov %eax, %r8d
+  cmp $0, %ecx
+  jne 2f
+  mov %esi, %r8d
+  jmp 4f
+2:
+  cmp $1, %ecx
+  jne 3f
+  add %esi, %r8d
+  jmp 4f
+3:
+  cmp $2, %ecx
+  jne 6f
+  or %esi, %r8d
+  jmp 4f
+6:
+  cmp $3, %ecx
+  jne 7f
+  mov %esi, %r9d
+  not %r9d
+  and %r9d, %r8d
+  jmp 4f
+7:
+  xor %esi, %r8d
+4:
+  lock cmpxchg %r8d, (%rdi)
+  jnz 1b
+  int3
+5:
+  mov %edx, %eax
+  lock cmpxchg %esi, (%rdi)
+  int3
+
 // Entry of a new stub process: rdi = first stub byte, rsi = end of the stub,
 // rdx = top of the user address space. Unmaps everything the sentry's copy
 // left behind, then stops itself until the tracer injects work.

@@ -26,6 +26,41 @@ Credentials Credentials::ForUser(uint32_t uid, uint32_t gid) {
   return c;
 }
 
+namespace {
+// The capabilities that follow fsuid (CAP_FS_MASK).
+constexpr uint64_t kFsCaps = (1ULL << 0) | (1ULL << 1) | (1ULL << 2) |
+                             (1ULL << 3) | (1ULL << 4) | (1ULL << 9) |
+                             (1ULL << 27) | (1ULL << 32);
+}  // namespace
+
+void FixCapabilitiesAfterSetuid(const Credentials& old, Credentials* c,
+                                bool keep_caps) {
+  bool old_root = old.ruid == 0 || old.euid == 0 || old.suid == 0;
+  bool new_root = c->ruid == 0 || c->euid == 0 || c->suid == 0;
+  if (old_root && !new_root) {
+    if (!keep_caps) c->cap_permitted = c->cap_effective = 0;
+    c->cap_ambient = 0;
+  }
+  if (old.euid == 0 && c->euid != 0) c->cap_effective = 0;
+  if (old.euid != 0 && c->euid == 0) c->cap_effective = c->cap_permitted;
+  if (old.fsuid == 0 && c->fsuid != 0) {
+    c->cap_effective &= ~kFsCaps;
+  } else if (old.fsuid != 0 && c->fsuid == 0) {
+    c->cap_effective |= c->cap_permitted & kFsCaps;
+  }
+}
+
+void CapabilitiesForExec(Credentials* c) {
+  if (c->ruid == 0 || c->euid == 0) {
+    c->cap_permitted = (c->cap_inheritable | c->cap_bounding);
+    c->cap_effective = c->euid == 0 ? c->cap_permitted : 0;
+    c->cap_ambient = 0;
+  } else {
+    c->cap_permitted = c->cap_ambient;
+    c->cap_effective = c->cap_ambient;
+  }
+}
+
 int CheckPermission(const Credentials& creds, uint32_t mode, uint32_t uid,
                     uint32_t gid, int may) {
   uint32_t bits;

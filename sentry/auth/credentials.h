@@ -41,6 +41,17 @@ struct Credentials {
   static Credentials ForUser(uint32_t uid, uint32_t gid);
 };
 
+// Linux's cap_task_fix_setuid: after a change of uids from `old` to `c`,
+// capabilities follow (root losing all of its uids loses its capabilities
+// unless `keep_caps`; effective caps track euid 0; filesystem caps track
+// fsuid 0).
+void FixCapabilitiesAfterSetuid(const Credentials& old, Credentials* c,
+                                bool keep_caps);
+
+// The capabilities a process has after execve (no file capabilities, no
+// set-user-ID bits): root gets its bounding set, others their ambient set.
+void CapabilitiesForExec(Credentials* c);
+
 // Access wanted, as for access(2): MAY_READ etc.
 inline constexpr int kMayExec = 1;
 inline constexpr int kMayWrite = 2;

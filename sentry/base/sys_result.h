@@ -53,6 +53,8 @@ class [[nodiscard]] SysResult {
     return std::get<1>(v_);
   }
   int err() const { return error().value(); }
+  // The outcome without the value.
+  SysResult<void> status() const;
 
   T& value() & {
     CHECK(ok()) << "SysResult::value() on errno " << std::get<1>(v_).value();
@@ -91,6 +93,13 @@ class [[nodiscard]] SysResult<void> {
 };
 
 inline SysResult<void> Ok() { return SysResult<void>(); }
+
+template <typename T>
+SysResult<void> SysResult<T>::status() const {
+  if (ok()) return Ok();
+  return error();
+}
+
 
 // Returns the errno of a host call that returned -1, or success.
 inline SysResult<void> HostCall(long rc) {

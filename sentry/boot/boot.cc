@@ -8,7 +8,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
@@ -22,6 +24,8 @@
 #include "sentry/kernel/kernel.h"
 #include "sentry/strace/strace.h"
 #include "sentry/syscalls/linux/table.h"
+#include "sentry/vdso/vdso_clock.h"
+#include "sentry/vdso/vdso_image.h"
 #include "sentry/vfs/kernel_context.h"
 #include "sentry/vfs/resolve.h"
 
@@ -103,7 +107,51 @@ absl::Status LockDown() {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Signals from outside (runsc passing on a terminal's Ctrl-C) that the
+// guest's foreground process group receives.
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+sigset_t ForwardedSet() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : kForwarded) sigaddset(&set, sig);
+  return set;
+}
+
+// The vDSO's image in a sealed memfd, and its clock's parameter page.
+SysResult<loader::VdsoSource*> MakeVdso() {
+  static vdso::VdsoClock* clock = vdso::VdsoClock::Create().release();
+  if (clock == nullptr) return Errno(ENOMEM);
+  int fd = static_cast<int>(
+      syscall(SYS_memfd_create, "[vdso]", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (fd < 0) return Errno::FromHost();
+  auto image = std::make_shared<HostFd>(fd);
+  size_t size = vdso::kVdsoImageSize;
+  if (pwrite(fd, vdso::kVdsoImage, size, 0) != static_cast<ssize_t>(size) ||
+      ftruncate(fd, static_cast<off_t>((size + 4095) & ~size_t{4095})) != 0 ||
+      fcntl(fd, F_ADD_SEALS,
+            F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    return Errno::FromHost();
+  }
+  int params = fcntl(clock->params_fd(), F_DUPFD_CLOEXEC, 3);
+  if (params < 0) return Errno::FromHost();
+  clock->Start();
+  auto* source = new loader::VdsoSource;
+  source->params = std::make_shared<HostFd>(params);
+  source->image = std::move(image);
+  source->image_size = size;
+  return source;
+}
+
+}  // namespace
+
 absl::StatusOr<int> RunSandbox(const BootOptions& options) {
+  // Every thread (task threads, the platform's) inherits this mask; one
+  // thread alone takes the forwarded signals.
+  sigset_t forwarded = ForwardedSet();
+  pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
   // What the kernel needs from the host filesystem, read before it goes.
   fs::proc::ProcOptions proc_options;
   proc_options.cpuinfo = ReadHostFile("/proc/cpuinfo");
@@ -168,6 +216,13 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   kopts.observer = tracer.get();
   kopts.hostname = options.hostname;
   kopts.ncpus = ncpus > 0 ? ncpus : 1;
+  kopts.max_tasks = options.max_tasks;
+  SysResult<loader::VdsoSource*> vdso = MakeVdso();
+  if (vdso.ok()) {
+    kopts.vdso = *vdso;
+  } else {
+    LOG(WARNING) << "no vDSO for guests: " << strerror(vdso.err());
+  }
   // The kernel lives until the process exits: task threads may still be
   // running when init's status is known, and exit tears everything down.
   auto* k = new kernel::Kernel(kopts);
@@ -212,6 +267,13 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   init.creds = auth::Credentials::ForUser(options.uid, options.gid);
   init.stdio = std::move(stdio);
   k->StartInit(std::move(init));
+  std::thread([k, forwarded] {
+    for (;;) {
+      siginfo_t info;
+      int sig = sigwaitinfo(&forwarded, &info);
+      if (sig > 0) k->SendExternalSignal(sig);
+    }
+  }).detach();
   kernel::ExitStatus status = k->WaitForExit();
   return status.ShellStatus();
 }

@@ -20,6 +20,7 @@ struct BootOptions {
   uint32_t uid = 0, gid = 0;
   std::string hostname = "sandbox";
   int gofer_fd = -1;  // the sentry's end of the gofer socket
+  int max_tasks = 4096;
   // After setting up, give up the host filesystem: a private mount
   // namespace whose root is an empty read-only tmpfs.
   bool lockdown = true;

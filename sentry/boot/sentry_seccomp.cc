@@ -99,6 +99,11 @@ absl::Status InstallSentryFilter() {
       SCMP_SYS(sched_yield),
       SCMP_SYS(sched_getaffinity),
       SCMP_SYS(sched_setaffinity),
+      // glibc's pthread_create with attributes reads the scheduling
+      // parameters to copy them.
+      SCMP_SYS(sched_getparam),
+      SCMP_SYS(sched_getscheduler),
+
       SCMP_SYS(getcpu),
       SCMP_SYS(gettid),
       SCMP_SYS(getpid),
@@ -115,6 +120,8 @@ absl::Status InstallSentryFilter() {
       SCMP_SYS(rt_sigaction),
       SCMP_SYS(rt_sigprocmask),
       SCMP_SYS(rt_sigreturn),
+      SCMP_SYS(rt_sigtimedwait),
+      SCMP_SYS(eventfd2),
       SCMP_SYS(sigaltstack),
       SCMP_SYS(tgkill),
       SCMP_SYS(tkill),

@@ -4,37 +4,47 @@
 
 namespace sentry::kernel {
 
-SysResult<void> FutexTable::Wait(
-    Key key, uint32_t bitset, std::optional<absl::Time> deadline,
-    const std::function<SysResult<bool>()>& check) {
-  Waiter w{key, bitset};
-  absl::MutexLock l(&mu_);
-  // Checking the word under the lock that Wake takes closes the race with a
-  // waker that changed it just before (the futex contract).
-  SENTRY_ASSIGN_OR_RETURN(bool equal, check());
-  if (!equal) return Errno(EAGAIN);
-  queues_[key].push_back(&w);
-  auto woken = [&w] { return w.woken; };
-  bool ok = true;
-  if (deadline) {
-    ok = mu_.AwaitWithDeadline(absl::Condition(&woken), *deadline);
-  } else {
-    mu_.Await(absl::Condition(&woken));
+FutexTable::Key FutexTable::KeyFor(mm::MemoryManager& mm, uint64_t addr,
+                                   bool private_op) {
+  if (!private_op) {
+    std::optional<mm::MemoryManager::SharedKey> k = mm.SharedKeyFor(addr);
+    if (k) return Key{k->object, k->offset};
   }
-  if (!w.woken) {
-    // Timed out: leave whichever queue a requeue may have moved us to.
-    auto qit = queues_.find(w.key);
-    if (qit != queues_.end()) {
-      qit->second.remove(&w);
-      if (qit->second.empty()) queues_.erase(qit);
-    }
-  }
-  if (!ok && !w.woken) return Errno(ETIMEDOUT);
-  return Ok();
+  return Key{&mm, addr};
 }
 
-int FutexTable::Wake(Key key, uint32_t bitset, int n) {
-  absl::MutexLock l(&mu_);
+SysResult<void> FutexTable::Wait(
+    vfs::CallContext& ctx, Key key, uint32_t bitset,
+    std::optional<absl::Time> deadline,
+    const std::function<SysResult<bool>()>& check) {
+  sentry::Waiter* w = ctx.waiter();
+  if (w == nullptr) return Errno(EAGAIN);
+  Waiter e{key, bitset, w};
+  {
+    absl::MutexLock l(&mu_);
+    // Checking the word under the lock that Wake takes closes the race
+    // with a waker that changed it just before (the futex contract).
+    SENTRY_ASSIGN_OR_RETURN(bool equal, check());
+    if (!equal) return Errno(EAGAIN);
+    queues_[key].push_back(&e);
+  }
+  for (;;) {
+    SysResult<void> r = ctx.Block(deadline);
+    absl::MutexLock l(&mu_);
+    if (e.woken) return Ok();
+    if (r.ok()) continue;  // a wake for something else
+    // Timed out or interrupted: leave whichever queue a requeue may have
+    // moved us to.
+    auto qit = queues_.find(e.key);
+    if (qit != queues_.end()) {
+      qit->second.remove(&e);
+      if (qit->second.empty()) queues_.erase(qit);
+    }
+    return r;
+  }
+}
+
+int FutexTable::WakeLocked(Key key, uint32_t bitset, int n) {
   auto qit = queues_.find(key);
   if (qit == queues_.end()) return 0;
   int woken = 0;
@@ -42,6 +52,7 @@ int FutexTable::Wake(Key key, uint32_t bitset, int n) {
   for (auto it = q.begin(); it != q.end() && woken < n;) {
     if (((*it)->bitset & bitset) != 0) {
       (*it)->woken = true;
+      (*it)->waiter->Notify();
       it = q.erase(it);
       woken++;
     } else {
@@ -50,6 +61,11 @@ int FutexTable::Wake(Key key, uint32_t bitset, int n) {
   }
   if (q.empty()) queues_.erase(qit);
   return woken;
+}
+
+int FutexTable::Wake(Key key, uint32_t bitset, int n) {
+  absl::MutexLock l(&mu_);
+  return WakeLocked(key, bitset, n);
 }
 
 SysResult<int> FutexTable::Requeue(
@@ -69,6 +85,7 @@ SysResult<int> FutexTable::Requeue(
   for (Waiter* w : waiters) {
     if (woken < wake) {
       w->woken = true;
+      w->waiter->Notify();
       woken++;
     } else if (moved < requeue && !(from == to)) {
       w->key = to;
@@ -81,6 +98,15 @@ SysResult<int> FutexTable::Requeue(
     done++;
   }
   return done;
+}
+
+SysResult<int> FutexTable::WakeOp(Key key1, Key key2, int wake1, int wake2,
+                                  const std::function<SysResult<bool>()>& op) {
+  absl::MutexLock l(&mu_);
+  SENTRY_ASSIGN_OR_RETURN(bool passed, op());
+  int n = WakeLocked(key1, 0xffffffffu, wake1);
+  if (passed) n += WakeLocked(key2, 0xffffffffu, wake2);
+  return n;
 }
 
 }  // namespace sentry::kernel

@@ -1,9 +1,11 @@
 #include "sentry/kernel/kernel.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cstring>
 
+#include "absl/time/clock.h"
 #include "glog/logging.h"
 #include "sentry/kernel/task.h"
 
@@ -26,10 +28,49 @@ void DefaultRlimits(struct rlimit* lim) {
   lim[RLIMIT_RTPRIO] = {0, 0};
 }
 
+// Pids wrap here, as with Linux's default pid_max on small machines.
+constexpr int kPidMax = 32768;
+
+// How often CPU-time timers are checked while any is armed.
+constexpr absl::Duration kCpuTick = absl::Milliseconds(10);
+
+// Each task's host thread: small stacks, since a sandbox may hold
+// thousands.
+constexpr size_t kTaskThreadStack = 1 << 20;
+
+int64_t ClockTicks(absl::Duration d) {
+  return absl::ToInt64Milliseconds(d) / 10;  // USER_HZ = 100
+}
+
 }  // namespace
 
-ThreadGroup::ThreadGroup(int tgid) : tgid_(tgid), start_time_(absl::Now()) {
+int ExitStatus::SigChldCode() const {
+  if (signal == 0) return CLD_EXITED;
+  return core ? CLD_DUMPED : CLD_KILLED;
+}
+
+std::shared_ptr<FsContext> FsContext::Copy() const {
+  auto c = std::make_shared<FsContext>();
+  absl::MutexLock l(&mu);
+  absl::MutexLock l2(&c->mu);
+  c->root = root;
+  c->cwd = cwd;
+  c->umask = umask;
+  return c;
+}
+
+ThreadGroup::ThreadGroup(Kernel* kernel, int tgid)
+    : kernel_(kernel), tgid_(tgid), start_time_(absl::Now()) {
   DefaultRlimits(rlimits_);
+}
+
+bool ThreadGroup::HasCpuTimers() const {
+  if (itimer_virtual.armed || itimer_prof.armed) return true;
+  if (next_xcpu != absl::InfiniteDuration()) return true;
+  for (const auto& [id, pt] : posix_timers) {
+    if (pt.armed && pt.clock < 0) return true;
+  }
+  return false;
 }
 
 struct rlimit ThreadGroup::GetRlimit(int resource) const {
@@ -42,15 +83,14 @@ void ThreadGroup::SetRlimit(int resource, struct rlimit lim) {
   rlimits_[resource] = lim;
 }
 
-ExitStatus ThreadGroup::BeginExit(ExitStatus status) {
+void ThreadGroup::CopyRlimitsFrom(const ThreadGroup& other) {
+  struct rlimit copy[RLIM_NLIMITS];
+  {
+    absl::MutexLock l(&other.mu_);
+    memcpy(copy, other.rlimits_, sizeof(copy));
+  }
   absl::MutexLock l(&mu_);
-  if (!exiting_.exchange(true)) exit_status_ = status;
-  return exit_status_;
-}
-
-ExitStatus ThreadGroup::exit_status() const {
-  absl::MutexLock l(&mu_);
-  return exit_status_;
+  memcpy(rlimits_, copy, sizeof(copy));
 }
 
 std::shared_ptr<vfs::FileDescription> ThreadGroup::executable() const {
@@ -86,61 +126,26 @@ void ThreadGroup::set_auxv(std::vector<uint64_t> auxv) {
 Kernel::Kernel(KernelOptions options)
     : options_(std::move(options)), boot_time_(absl::Now()) {}
 
-Kernel::~Kernel() {
-  std::vector<std::thread> threads;
-  {
-    absl::MutexLock l(&mu_);
-    threads.swap(threads_);
+// Task threads may still be running when the sandbox exits; the process's
+// exit ends them. The kernel is never destroyed while guests run.
+Kernel::~Kernel() = default;
+
+bool Kernel::PidInUseLocked(int pid) const {
+  if (tasks_.count(pid) != 0 || groups_.count(pid) != 0) return true;
+  for (const auto& [id, g] : groups_) {
+    if (g->pgid == pid || g->sid == pid) return true;
   }
-  for (std::thread& t : threads) {
-    if (t.joinable()) t.join();
+  return false;
+}
+
+int Kernel::AllocatePidLocked() {
+  for (int i = 0; i < kPidMax; i++) {
+    int pid = last_pid_ + 1;
+    if (pid >= kPidMax) pid = 2;  // 1 is init's for good
+    last_pid_ = pid;
+    if (!PidInUseLocked(pid)) return pid;
   }
-}
-
-int Kernel::AllocateTid() {
-  absl::MutexLock l(&mu_);
-  return next_tid_++;
-}
-
-void Kernel::RegisterTask(const std::shared_ptr<Task>& t) {
-  absl::MutexLock l(&mu_);
-  tasks_[t->tid()] = t;
-  t->tg().live_tasks.fetch_add(1);
-}
-
-void Kernel::TaskExited(Task* t) {
-  std::shared_ptr<Task> keep;  // released outside the lock
-  absl::MutexLock l(&mu_);
-  auto it = tasks_.find(t->tid());
-  if (it != tasks_.end()) {
-    keep = std::move(it->second);
-    tasks_.erase(it);
-  }
-  if (t->tg().live_tasks.fetch_sub(1) == 1 && init_ != nullptr &&
-      &t->tg() == init_.get()) {
-    init_done_ = true;
-    init_status_ = init_->exit_status();
-  }
-}
-
-std::shared_ptr<Task> Kernel::FindTask(int tid) const {
-  absl::MutexLock l(&mu_);
-  auto it = tasks_.find(tid);
-  return it == tasks_.end() ? nullptr : it->second;
-}
-
-std::vector<int> Kernel::ThreadGroupIds() const {
-  absl::MutexLock l(&mu_);
-  std::vector<int> ids;
-  for (const auto& [tid, t] : tasks_) {
-    if (tid == t->tgid()) ids.push_back(tid);
-  }
-  return ids;
-}
-
-size_t Kernel::TaskCount() const {
-  absl::MutexLock l(&mu_);
-  return tasks_.size();
+  return 0;
 }
 
 void Kernel::ReportUnimplemented(uint64_t nr) {
@@ -153,29 +158,145 @@ void Kernel::ReportUnimplemented(uint64_t nr) {
                << " (" << nr << "): returning ENOSYS";
 }
 
+std::shared_ptr<Task> Kernel::FindTask(int tid) const {
+  absl::MutexLock l(&mu_);
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? nullptr : it->second;
+}
+
+Task* Kernel::FindTaskLocked(int tid) const {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? nullptr : it->second.get();
+}
+
+std::shared_ptr<ThreadGroup> Kernel::FindThreadGroup(int tgid) const {
+  absl::MutexLock l(&mu_);
+  auto it = groups_.find(tgid);
+  return it == groups_.end() ? nullptr : it->second;
+}
+
+ThreadGroup* Kernel::FindThreadGroupLocked(int tgid) const {
+  auto it = groups_.find(tgid);
+  return it == groups_.end() ? nullptr : it->second.get();
+}
+
+std::vector<int> Kernel::ThreadGroupIds() const {
+  absl::MutexLock l(&mu_);
+  std::vector<int> ids;
+  for (const auto& [tgid, g] : groups_) ids.push_back(tgid);
+  return ids;
+}
+
+std::vector<Task*> Kernel::AllTasksLocked() const {
+  std::vector<Task*> out;
+  for (const auto& [tid, t] : tasks_) out.push_back(t.get());
+  return out;
+}
+
+size_t Kernel::TaskCount() const {
+  absl::MutexLock l(&mu_);
+  return tasks_.size();
+}
+
+Kernel::ProcessInfo Kernel::Info(const ThreadGroup& tg) const {
+  absl::MutexLock l(&mu_);
+  ProcessInfo i;
+  i.ppid = tg.parent != nullptr ? tg.parent->tgid() : 0;
+  i.pgid = tg.pgid;
+  i.sid = tg.sid;
+  i.threads = static_cast<int>(tg.tasks.size());
+  i.zombie = tg.zombie;
+  i.stopped = tg.stopped;
+  return i;
+}
+
+std::vector<ThreadGroup*> Kernel::ProcessGroupLocked(int pgid) const {
+  std::vector<ThreadGroup*> out;
+  for (const auto& [id, g] : groups_) {
+    if (g->pgid == pgid && !g->zombie) out.push_back(g.get());
+  }
+  return out;
+}
+
+bool Kernel::ProcessGroupExistsInSessionLocked(int pgid, int sid) const {
+  for (const auto& [id, g] : groups_) {
+    if (g->pgid == pgid && g->sid == sid) return true;
+  }
+  return false;
+}
+
+bool Kernel::OrphanedProcessGroupLocked(int pgid) const {
+  for (const auto& [id, g] : groups_) {
+    if (g->pgid != pgid || g->zombie) continue;
+    ThreadGroup* p = g->parent;
+    if (p != nullptr && p->pgid != pgid && p->sid == g->sid) return false;
+  }
+  return true;
+}
+
+void Kernel::StartTaskThread(std::shared_ptr<Task> t,
+                             std::function<void(Task&)> start) {
+  {
+    absl::MutexLock l(&mu_);
+    host_threads_++;
+  }
+  struct Start {
+    std::shared_ptr<Task> task;
+    std::function<void(Task&)> fn;
+  };
+  auto* arg = new Start{std::move(t), std::move(start)};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, kTaskThreadStack);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t thread;
+  int rc = pthread_create(
+      &thread, &attr,
+      [](void* p) -> void* {
+        std::unique_ptr<Start> s(static_cast<Start*>(p));
+        Kernel& k = s->task->kernel();
+        s->task->Run(std::move(s->fn));
+        s.reset();  // the task may be freed here
+        absl::MutexLock l(&k.mu_);
+        k.host_threads_--;
+        return nullptr;
+      },
+      arg);
+  pthread_attr_destroy(&attr);
+  // Clone checks the task limit first; a host that cannot make a thread
+  // then is out of resources altogether.
+  CHECK_EQ(rc, 0) << "pthread_create: " << strerror(rc);
+}
+
 void Kernel::StartInit(InitProcess init) {
-  int tid = AllocateTid();
   Task::Shared shared;
-  shared.tg = std::make_shared<ThreadGroup>(tid);
-  shared.fds = std::make_shared<vfs::FdTable>();
+  std::shared_ptr<Task> task;
+  {
+    absl::MutexLock l(&mu_);
+    int tid = AllocatePidLocked();
+    shared.tg = std::make_shared<ThreadGroup>(this, tid);
+    shared.tg->pgid = shared.tg->sid = tid;
+    shared.fds = std::make_shared<vfs::FdTable>();
+    shared.fs = std::make_shared<FsContext>();
+    shared.sighand = std::make_shared<SignalHandlers>();
+    task = std::make_shared<Task>(this, tid, shared, init.creds);
+    init_ = shared.tg.get();
+    foreground_pgrp_ = terminal_sid_ = tid;
+    groups_[tid] = shared.tg;
+    tasks_[tid] = task;
+    shared.tg->tasks.push_back(task.get());
+    forks_++;
+  }
   for (size_t i = 0; i < init.stdio.size(); i++) {
     if (init.stdio[i]) {
       CHECK(shared.fds->Set(static_cast<int>(i), init.stdio[i], false, 1 << 20)
                 .ok());
     }
   }
-  shared.fs = std::make_shared<FsContext>();
   {
     absl::MutexLock l(&shared.fs->mu);
     shared.fs->root = shared.fs->cwd = mount_ns().Root();
   }
-  shared.sighand = std::make_shared<SignalHandlers>();
-  auto task = std::make_shared<Task>(this, tid, shared, init.creds);
-  {
-    absl::MutexLock l(&mu_);
-    init_ = shared.tg;
-  }
-  RegisterTask(task);
   auto start = [init = std::move(init)](Task& t) mutable {
     // Runs on the init task's thread: the path walk and the load need the
     // task's credentials, and the ptrace platform needs its thread.
@@ -238,16 +359,492 @@ void Kernel::StartInit(InitProcess init) {
     }
     fail(first_err == ENOENT ? 127 : 126, name, first_err);
   };
-  absl::MutexLock l(&mu_);
-  threads_.emplace_back([task, start = std::move(start)]() mutable {
-    task->Run(std::move(start));
-  });
+  StartTaskThread(task, std::move(start));
 }
 
 ExitStatus Kernel::WaitForExit() {
   absl::MutexLock l(&mu_);
   mu_.Await(absl::Condition(&init_done_));
+  // Give the killed processes a moment to go, so their stubs are gone
+  // before the sandbox reports; the sandbox's exit ends any that linger.
+  auto all_gone = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return tasks_.empty();
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&all_gone), absl::Seconds(2));
   return init_status_;
+}
+
+void Kernel::SendExternalSignal(int sig) {
+  absl::MutexLock l(&mu_);
+  siginfo_t info = MakeSigInfo(sig, SI_KERNEL);
+  std::vector<ThreadGroup*> members = ProcessGroupLocked(foreground_pgrp_);
+  if (members.empty() && init_ != nullptr && !init_->zombie) {
+    members.push_back(init_);
+  }
+  for (ThreadGroup* g : members) {
+    // The sandbox's init ignores signals it has no handler for, as a pid
+    // namespace's init does; forwarding must not kill it behind the
+    // shell's back unless it asked for the signal. The one exception is
+    // a lone init (`runsc do sleep 100`): Ctrl-C must end it, as it would
+    // end the program outside a sandbox.
+    SendGroupSignalLocked(g, info);
+  }
+}
+
+// ---- Signals ----
+
+Task* Kernel::PickSignalTargetLocked(ThreadGroup* tg, int sig) {
+  for (Task* t : tg->tasks) {
+    if (t->exited_ || t->thread_exit_.load()) continue;
+    if ((t->signal_mask() & SigBit(sig)) == 0) return t;
+  }
+  return nullptr;
+}
+
+void Kernel::SignalWakeLocked(Task* t) {
+  t->signal_hint_.store(true);
+  t->Interrupt();
+}
+
+void Kernel::ResumeGroupLocked(ThreadGroup* tg) {
+  for (Task* t : tg->tasks) {
+    t->group_stopped = false;
+    t->waiter_.Notify();
+  }
+}
+
+namespace {
+
+// The stop and continue side effects of sending `sig` (Linux's
+// prepare_signal): a stop signal cancels pending SIGCONTs, and SIGCONT
+// cancels pending stop signals and resumes a stopped group.
+bool PrepareStopContinue(ThreadGroup* tg, int sig) {
+  if ((SigBit(sig) & kStopSignals) != 0) {
+    tg->pending.Discard(SigBit(SIGCONT));
+    for (Task* t : tg->tasks) {
+      (void)t;
+    }
+    return false;
+  }
+  if (sig != SIGCONT) return false;
+  tg->pending.Discard(kStopSignals);
+  bool was_stopped = tg->stopped;
+  if (tg->stopped || tg->stop_pending) {
+    tg->stopped = false;
+    tg->stop_pending = false;
+    tg->stop_waiting = 0;
+    tg->stop_report = 0;
+  }
+  return was_stopped;
+}
+
+}  // namespace
+
+void Kernel::SendGroupSignalLocked(ThreadGroup* tg, const siginfo_t& info) {
+  int sig = info.si_signo;
+  if (tg->zombie || tg->tasks.empty()) return;
+  if (tg->exiting) return;  // it is dying anyway
+  if ((SigBit(sig) & kStopSignals) != 0) {
+    for (Task* t : tg->tasks) t->pending_.Discard(SigBit(SIGCONT));
+  }
+  if (sig == SIGCONT) {
+    for (Task* t : tg->tasks) t->pending_.Discard(kStopSignals);
+  }
+  if (PrepareStopContinue(tg, sig)) {
+    ResumeGroupLocked(tg);
+    tg->continue_report = true;
+    NotifyParentLocked(tg, CLD_CONTINUED, SIGCONT);
+  } else if (sig == SIGCONT) {
+    ResumeGroupLocked(tg);
+  }
+  if (sig == SIGKILL) {
+    GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
+    return;
+  }
+  Task* leader = tg->tasks.front();
+  const SigAction& act = leader->sighand().actions[sig - 1];
+  bool blocked_by_all = PickSignalTargetLocked(tg, sig) == nullptr;
+  if (IgnoredByDisposition(sig, act) &&
+      (leader->signal_mask() & SigBit(sig)) == 0) {
+    return;
+  }
+  if (!tg->pending.Enqueue(info, leader->RlimitCur(RLIMIT_SIGPENDING))) {
+    return;
+  }
+  if (blocked_by_all) return;
+  Task* target = PickSignalTargetLocked(tg, sig);
+  // A signal whose default action kills, with no handler, ends the whole
+  // process at once (Linux's complete_signal), even threads in waits only
+  // a kill may end. Core-dumping ones go the normal way, through delivery.
+  if (act.handler == kSigDfl &&
+      DefaultActionOf(sig) == DefaultAction::kTerminate) {
+    tg->pending.Discard(SigBit(sig));
+    GroupExitLocked(tg, ExitStatus{0, sig, false});
+    return;
+  }
+  SignalWakeLocked(target);
+}
+
+void Kernel::SendTaskSignalLocked(Task* t, const siginfo_t& info) {
+  int sig = info.si_signo;
+  ThreadGroup* tg = t->shared_.tg.get();
+  if (tg->zombie || t->exited_ || tg->exiting) return;
+  if ((SigBit(sig) & kStopSignals) != 0) {
+    for (Task* o : tg->tasks) o->pending_.Discard(SigBit(SIGCONT));
+  }
+  if (sig == SIGCONT) {
+    for (Task* o : tg->tasks) o->pending_.Discard(kStopSignals);
+  }
+  if (PrepareStopContinue(tg, sig)) {
+    ResumeGroupLocked(tg);
+    tg->continue_report = true;
+    NotifyParentLocked(tg, CLD_CONTINUED, SIGCONT);
+  } else if (sig == SIGCONT) {
+    ResumeGroupLocked(tg);
+  }
+  if (sig == SIGKILL) {
+    GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
+    return;
+  }
+  const SigAction& act = t->sighand().actions[sig - 1];
+  bool blocked = (t->signal_mask() & SigBit(sig)) != 0;
+  if (IgnoredByDisposition(sig, act) && !blocked) return;
+  if (!t->pending_.Enqueue(info, t->RlimitCur(RLIMIT_SIGPENDING))) return;
+  if (blocked) return;
+  if (act.handler == kSigDfl &&
+      DefaultActionOf(sig) == DefaultAction::kTerminate) {
+    t->pending_.Discard(SigBit(sig));
+    GroupExitLocked(tg, ExitStatus{0, sig, false});
+    return;
+  }
+  SignalWakeLocked(t);
+}
+
+void Kernel::GroupExitLocked(ThreadGroup* tg, ExitStatus status) {
+  if (!tg->group_exit_status_set) {
+    tg->group_exit_status = status;
+    tg->group_exit_status_set = true;
+  }
+  tg->exiting = true;
+  tg->stop_pending = false;
+  for (Task* t : tg->tasks) {
+    t->killed_.store(true);
+    SignalWakeLocked(t);
+  }
+}
+
+void Kernel::NotifyParentLocked(ThreadGroup* tg, int code, int status) {
+  ThreadGroup* p = tg->parent;
+  if (p == nullptr || p->zombie || p->tasks.empty()) return;
+  const SigAction& act = p->tasks.front()->sighand().actions[SIGCHLD - 1];
+  bool stop_report = code == CLD_STOPPED || code == CLD_CONTINUED;
+  if (!(stop_report && (act.flags & SA_NOCLDSTOP) != 0)) {
+    siginfo_t info = MakeSigInfo(SIGCHLD, code, tg->tgid());
+    Task* leader = tg->tasks.empty() ? nullptr : tg->tasks.front();
+    info.si_uid = leader != nullptr ? leader->GetCreds().ruid : tg->exit_uid;
+    info.si_status = status;
+    Usage u = GroupUsageLocked(tg);
+    info.si_utime = ClockTicks(u.user);
+    info.si_stime = ClockTicks(u.sys);
+    SendGroupSignalLocked(p, info);
+  }
+  p->child_events().Notify(kEventAll);
+}
+
+void Kernel::ProcessExitedLocked(ThreadGroup* tg) {
+  tg->zombie = true;
+  tg->exit_status = tg->group_exit_status_set ? tg->group_exit_status
+                                              : tg->leader_exit_status;
+  CancelTimersLocked(tg);
+  tg->exit_events().Notify(kEventAll);
+  bool is_init = tg == init_;
+  // Orphans go to the nearest subreaper, or to init.
+  ThreadGroup* reaper = is_init ? nullptr : ReaperForLocked(tg);
+  std::map<int, ThreadGroup*> orphans;
+  orphans.swap(tg->children);
+  for (auto& [id, c] : orphans) {
+    c->parent = reaper;
+    if (reaper == nullptr) {
+      if (c->zombie) ReleaseLocked(c);
+      continue;
+    }
+    reaper->children[id] = c;
+    for (Task* ct : c->tasks) {
+      if (ct->pdeath_signal != 0) {
+        siginfo_t info = MakeSigInfo(ct->pdeath_signal, SI_USER, tg->tgid());
+        SendGroupSignalLocked(c, info);
+      }
+    }
+    if (c->zombie) {
+      int sig = c->exit_signal;
+      const SigAction& act =
+          reaper->tasks.empty()
+              ? SigAction{}
+              : reaper->tasks.front()->sighand().actions[SIGCHLD - 1];
+      if (sig == SIGCHLD &&
+          (act.handler == kSigIgn || (act.flags & SA_NOCLDWAIT) != 0)) {
+        ReleaseLocked(c);
+      } else {
+        NotifyParentLocked(c, c->exit_status.SigChldCode(),
+                           c->exit_status.SigChldStatus());
+      }
+    }
+  }
+  if (is_init) {
+    // The end of the pid namespace: everyone else goes too.
+    init_done_ = true;
+    init_status_ = tg->exit_status;
+    for (auto& [id, g] : groups_) {
+      if (!g->zombie) GroupExitLocked(g.get(), ExitStatus{0, SIGKILL, false});
+    }
+    return;
+  }
+  ThreadGroup* p = tg->parent;
+  if (p == nullptr) {
+    ReleaseLocked(tg);
+    return;
+  }
+  int sig = tg->exit_signal;
+  const SigAction act = p->tasks.empty()
+                            ? SigAction{}
+                            : p->tasks.front()->sighand().actions[SIGCHLD - 1];
+  bool autoreap = false;
+  if (sig == SIGCHLD &&
+      (act.handler == kSigIgn || (act.flags & SA_NOCLDWAIT) != 0)) {
+    autoreap = true;
+    if (act.handler == kSigIgn) sig = 0;
+  }
+  if (sig != 0 && !p->tasks.empty()) {
+    siginfo_t info = MakeSigInfo(sig, tg->exit_status.SigChldCode(), tg->tgid(),
+                                 tg->exit_uid);
+    info.si_status = tg->exit_status.SigChldStatus();
+    Usage u = tg->exited_usage;
+    info.si_utime = ClockTicks(u.user);
+    info.si_stime = ClockTicks(u.sys);
+    SendGroupSignalLocked(p, info);
+  }
+  p->child_events().Notify(kEventAll);
+  if (autoreap) ReleaseLocked(tg);
+}
+
+void Kernel::ReleaseLocked(ThreadGroup* tg) {
+  if (tg->parent != nullptr) {
+    tg->parent->children.erase(tg->tgid());
+    tg->parent->child_events().Notify(kEventAll);
+    tg->parent = nullptr;
+  }
+  groups_.erase(tg->tgid());  // may free tg
+}
+
+ThreadGroup* Kernel::ReaperForLocked(ThreadGroup* tg) const {
+  for (ThreadGroup* p = tg->parent; p != nullptr; p = p->parent) {
+    if (p->subreaper && !p->exiting && !p->zombie) return p;
+  }
+  if (init_ == nullptr || init_->zombie) return nullptr;
+  return init_;
+}
+
+Usage Kernel::GroupUsageLocked(const ThreadGroup* tg) const {
+  Usage u = tg->exited_usage;
+  for (Task* t : tg->tasks) u.Add(t->usage());
+  return u;
+}
+
+// ---- Timers ----
+
+void Kernel::ArmRealTimerLocked(ThreadGroup* tg) {
+  RealTimer& rt = tg->itimer_real;
+  if (rt.id != 0) timers_.Cancel(rt.id);
+  rt.id = 0;
+  if (rt.deadline == absl::InfinitePast()) return;
+  std::weak_ptr<ThreadGroup> weak = FindThreadGroupLocked(tg->tgid()) != nullptr
+                                        ? groups_.at(tg->tgid())
+                                        : nullptr;
+  TimerService::Id id = 0;
+  auto fire = [this, weak, &id]() {};
+  (void)fire;
+  rt.id = timers_.Schedule(rt.deadline, [this, weak]() {
+    std::shared_ptr<ThreadGroup> g = weak.lock();
+    if (g == nullptr) return;
+    absl::MutexLock l(&mu_);
+    RealTimer& r = g->itimer_real;
+    if (r.id == 0 || g->zombie) return;
+    // Stale if re-armed since: a newer deadline lies ahead.
+    if (r.deadline > absl::Now()) {
+      ArmRealTimerLocked(g.get());
+      return;
+    }
+    SendGroupSignalLocked(g.get(), MakeSigInfo(SIGALRM, SI_KERNEL));
+    if (r.interval > absl::ZeroDuration()) {
+      absl::Time now = absl::Now();
+      r.deadline += r.interval;
+      if (r.deadline <= now) {
+        // Missed periods (the sandbox was busy) collapse into one.
+        int64_t behind = (now - r.deadline) / r.interval;
+        r.deadline += r.interval * (behind + 1);
+      }
+      ArmRealTimerLocked(g.get());
+    } else {
+      r.id = 0;
+      r.deadline = absl::InfinitePast();
+    }
+  });
+  (void)id;
+}
+
+void Kernel::FirePosixTimerLocked(ThreadGroup* tg, PosixTimer* pt,
+                                  int expiries) {
+  if (pt->notify == SIGEV_NONE) return;
+  if (pt->signal_queued) {
+    pt->overrun += expiries;
+    return;
+  }
+  pt->overrun += expiries - 1;
+  siginfo_t info = MakeSigInfo(pt->signo, SI_TIMER);
+  info.si_timerid = pt->id;
+  info.si_overrun = 0;
+  info.si_value.sival_ptr = reinterpret_cast<void*>(pt->value);
+  pt->signal_queued = true;
+  if (pt->notify == (SIGEV_SIGNAL | SIGEV_THREAD_ID)) {
+    Task* t = FindTaskLocked(pt->target_tid);
+    if (t != nullptr && &t->tg() == tg) {
+      SendTaskSignalLocked(t, info);
+      return;
+    }
+  }
+  SendGroupSignalLocked(tg, info);
+}
+
+void Kernel::PosixTimerSignalDequeuedLocked(ThreadGroup* tg, siginfo_t* info) {
+  auto it = tg->posix_timers.find(info->si_timerid);
+  if (it == tg->posix_timers.end()) return;
+  PosixTimer& pt = it->second;
+  pt.signal_queued = false;
+  info->si_overrun = pt.overrun;
+  pt.last_overrun = pt.overrun;
+  pt.overrun = 0;
+}
+
+void Kernel::ArmPosixTimerLocked(ThreadGroup* tg, PosixTimer* pt) {
+  if (pt->service_id != 0) timers_.Cancel(pt->service_id);
+  pt->service_id = 0;
+  if (!pt->armed) return;
+  if (pt->clock < 0 || pt->clock == CLOCK_PROCESS_CPUTIME_ID ||
+      pt->clock == CLOCK_THREAD_CPUTIME_ID) {
+    EnsureCpuTickLocked();
+    return;
+  }
+  std::weak_ptr<ThreadGroup> weak = groups_.at(tg->tgid());
+  int id = pt->id;
+  pt->service_id = timers_.Schedule(pt->deadline, [this, weak, id]() {
+    std::shared_ptr<ThreadGroup> g = weak.lock();
+    if (g == nullptr) return;
+    absl::MutexLock l(&mu_);
+    auto it = g->posix_timers.find(id);
+    if (it == g->posix_timers.end() || !it->second.armed || g->zombie) return;
+    PosixTimer& p = it->second;
+    absl::Time now = absl::Now();
+    if (p.deadline > now) {
+      ArmPosixTimerLocked(g.get(), &p);
+      return;
+    }
+    int expiries = 1;
+    if (p.interval > absl::ZeroDuration()) {
+      int64_t behind = (now - p.deadline) / p.interval;
+      expiries += static_cast<int>(std::min<int64_t>(behind, INT32_MAX - 1));
+      p.deadline += p.interval * (behind + 1);
+    } else {
+      p.armed = false;
+    }
+    p.service_id = 0;
+    FirePosixTimerLocked(g.get(), &p, expiries);
+    if (p.armed) ArmPosixTimerLocked(g.get(), &p);
+  });
+}
+
+void Kernel::CancelTimersLocked(ThreadGroup* tg) {
+  if (tg->itimer_real.id != 0) timers_.Cancel(tg->itimer_real.id);
+  tg->itimer_real = RealTimer{};
+  tg->itimer_virtual = CpuTimer{};
+  tg->itimer_prof = CpuTimer{};
+  tg->next_xcpu = absl::InfiniteDuration();
+  for (auto& [id, pt] : tg->posix_timers) {
+    if (pt.service_id != 0) timers_.Cancel(pt.service_id);
+  }
+  tg->posix_timers.clear();
+}
+
+void Kernel::EnsureCpuTickLocked() {
+  for (auto& [id, g] : groups_) {
+    g->cpu_timers_armed.store(!g->zombie && g->HasCpuTimers());
+  }
+  if (cpu_tick_ != 0) return;
+  cpu_tick_ =
+      timers_.Schedule(absl::Now() + kCpuTick, [this] { CpuTimerTick(); });
+}
+
+void Kernel::CpuTimerTick() {
+  absl::MutexLock l(&mu_);
+  cpu_tick_ = 0;
+  bool any = false;
+  for (auto& [id, g] : groups_) {
+    g->cpu_timers_armed.store(!g->zombie && g->HasCpuTimers());
+    if (!g->cpu_timers_armed.load()) continue;
+    any = true;
+
+    // Stop running threads briefly so their CPU time is counted and the
+    // timers checked (Task::Run does both after every Switch).
+    for (Task* t : g->tasks) t->InterruptGuestOnly();
+  }
+  if (any) EnsureCpuTickLocked();
+}
+
+void Kernel::CheckCpuTimersLocked(ThreadGroup* tg) {
+  if (tg->zombie || tg->exiting) return;
+  Usage u = GroupUsageLocked(tg);
+  absl::Duration total = u.user + u.sys;
+  auto check = [&](CpuTimer& ct, absl::Duration now, int sig) {
+    if (!ct.armed || now < ct.expires) return;
+    SendGroupSignalLocked(tg, MakeSigInfo(sig, SI_KERNEL));
+    if (ct.interval > absl::ZeroDuration()) {
+      while (ct.expires <= now) ct.expires += ct.interval;
+    } else {
+      ct.armed = false;
+    }
+  };
+  check(tg->itimer_virtual, u.user, SIGVTALRM);
+  check(tg->itimer_prof, total, SIGPROF);
+  if (tg->next_xcpu != absl::InfiniteDuration() && total >= tg->next_xcpu) {
+    struct rlimit lim = tg->GetRlimit(RLIMIT_CPU);
+    if (lim.rlim_max != RLIM_INFINITY &&
+        total >= absl::Seconds(static_cast<int64_t>(lim.rlim_max))) {
+      GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
+      return;
+    }
+    SendGroupSignalLocked(tg, MakeSigInfo(SIGXCPU, SI_KERNEL));
+    tg->next_xcpu += absl::Seconds(1);
+  }
+  for (auto& [id, pt] : tg->posix_timers) {
+    if (!pt.armed || pt.clock >= 0) continue;
+    absl::Duration now = total;
+    // A thread's CPU clock: (~tid << 3) | 4 | 2.
+    if ((pt.clock & 4) != 0) {
+      Task* t = FindTaskLocked(~(pt.clock >> 3));
+      if (t == nullptr) continue;
+      Usage tu = t->usage();
+      now = tu.user + tu.sys;
+    }
+    if (now < pt.cpu_expires) continue;
+    int expiries = 1;
+    if (pt.interval > absl::ZeroDuration()) {
+      int64_t behind = (now - pt.cpu_expires) / pt.interval;
+      expiries += static_cast<int>(behind);
+      pt.cpu_expires += pt.interval * (behind + 1);
+    } else {
+      pt.armed = false;
+    }
+    FirePosixTimerLocked(tg, &pt, expiries);
+  }
 }
 
 }  // namespace sentry::kernel

@@ -1,14 +1,24 @@
-// The kernel: processes (ThreadGroup), threads (Task) and what they share.
+// The kernel: processes (ThreadGroup), threads (Task), the tree they form,
+// sessions and process groups, and signals between them.
 //
-// Ownership: the Kernel owns every ThreadGroup through its task registry;
-// a Task holds its ThreadGroup and shares its mm, fd table, fs context and
-// signal handlers by shared_ptr (as CLONE_VM/FILES/FS/SIGHAND share them).
-// Each Task runs on one host thread of its own, which owns its platform
-// Context.
+// Ownership: the Kernel owns every ThreadGroup (from fork until its parent
+// reaps it) and every live Task (until its host thread finishes). A Task
+// holds its ThreadGroup, and shares its mm, fd table, fs context and signal
+// handlers by shared_ptr, as CLONE_VM/FILES/FS/SIGHAND share them. Parent
+// and child links between ThreadGroups are raw pointers, valid under
+// Kernel::mu_: a group is unlinked from its parent and children before the
+// kernel drops it. Each Task runs on a host thread of its own, which owns
+// its platform Context.
 //
-// Lock order: Kernel::mu_ before ThreadGroup::mu_ before FsContext::mu_ and
-// SignalHandlers::mu_. None is held across a platform Switch or a blocking
-// filesystem call.
+// Lock order: Kernel::mu_ (the task lock) before the FutexTable's, a
+// ThreadGroup's leaf locks (rlimits, exec info), FsContext::mu, the timer
+// service's and WaitQueue locks. Kernel::mu_ guards the task tree, pids,
+// sessions and process groups, and every piece of signal state (pending
+// signals, masks, dispositions, group stop and exit): one lock, because a
+// signal changes several processes at once (a child's exit signals its
+// parent; SIGCONT reports to the parent). It is never held across a
+// platform Switch, a blocking wait, guest memory access or a filesystem
+// call.
 
 #ifndef SENTRY_KERNEL_KERNEL_H_
 #define SENTRY_KERNEL_KERNEL_H_
@@ -18,10 +28,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -29,14 +40,19 @@
 #include "absl/time/time.h"
 #include "platform/platform.h"
 #include "sentry/auth/credentials.h"
+#include "sentry/base/waiter.h"
 #include "sentry/kernel/futex.h"
+#include "sentry/kernel/signal.h"
 #include "sentry/kernel/syscall_table.h"
+#include "sentry/kernel/timers.h"
+#include "sentry/loader/loader.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/fd_table.h"
 #include "sentry/vfs/vfs.h"
 
 namespace sentry::kernel {
 
+class Kernel;
 class Task;
 class ThreadGroup;
 
@@ -46,20 +62,13 @@ struct FsContext {
   vfs::VirtualDentry root ABSL_GUARDED_BY(mu);
   vfs::VirtualDentry cwd ABSL_GUARDED_BY(mu);
   uint32_t umask ABSL_GUARDED_BY(mu) = 022;
+
+  std::shared_ptr<FsContext> Copy() const;
 };
 
-// The guest's struct k_sigaction.
-struct SigAction {
-  uint64_t handler = 0;  // SIG_DFL (0), SIG_IGN (1) or a guest address
-  uint64_t flags = 0;
-  uint64_t restorer = 0;
-  uint64_t mask = 0;
-};
-
-// Signal dispositions (shared with CLONE_SIGHAND).
+// Signal dispositions (shared with CLONE_SIGHAND). Guarded by Kernel::mu_.
 struct SignalHandlers {
-  absl::Mutex mu;
-  SigAction actions[64] ABSL_GUARDED_BY(mu);
+  SigAction actions[kMaxSignal];
 };
 
 // How a process ended, as wait(2) encodes it.
@@ -73,29 +82,72 @@ struct ExitStatus {
   }
   // What a shell reports: the code, or 128 + signal.
   int ShellStatus() const { return signal != 0 ? 128 + signal : code & 0xff; }
+  // si_code and si_status of the SIGCHLD (and waitid) that reports it.
+  int SigChldCode() const;
+  int SigChldStatus() const { return signal != 0 ? signal : code & 0xff; }
+};
+
+// CPU time used, as getrusage(2) and times(2) report it.
+struct Usage {
+  absl::Duration user;
+  absl::Duration sys;
+  void Add(const Usage& o) {
+    user += o.user;
+    sys += o.sys;
+  }
+};
+
+// A real-time interval timer of a process: ITIMER_REAL and alarm(2).
+// Guarded by Kernel::mu_.
+struct RealTimer {
+  TimerService::Id id = 0;  // 0 when disarmed
+  absl::Time deadline;
+  absl::Duration interval;
+};
+
+// A CPU-time interval timer of a process: ITIMER_VIRTUAL (user time) and
+// ITIMER_PROF (user + system time). Guarded by Kernel::mu_.
+struct CpuTimer {
+  bool armed = false;
+  absl::Duration expires;  // process CPU time at which it fires
+  absl::Duration interval;
+};
+
+// A POSIX timer (timer_create(2)). Guarded by Kernel::mu_.
+struct PosixTimer {
+  int id = 0;
+  clockid_t clock = CLOCK_MONOTONIC;
+  int notify = SIGEV_SIGNAL;  // SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID
+  int signo = SIGALRM;
+  uint64_t value = 0;  // sigev_value
+  int target_tid = 0;  // SIGEV_THREAD_ID
+  bool armed = false;
+  // For clock-time timers, the absolute deadline in the clock's own
+  // terms, as an absl::Time on the host's matching clock; for CPU-time
+  // clocks, `cpu_expires`.
+  absl::Time deadline;
+  absl::Duration cpu_expires;
+  absl::Duration interval;
+  TimerService::Id service_id = 0;
+  // Expirations while the last signal was still queued (timer_getoverrun).
+  int overrun = 0;
+  int last_overrun = 0;
+  bool signal_queued = false;
 };
 
 class ThreadGroup {
  public:
-  explicit ThreadGroup(int tgid);
+  ThreadGroup(Kernel* kernel, int tgid);
+  ThreadGroup(const ThreadGroup&) = delete;
+  ThreadGroup& operator=(const ThreadGroup&) = delete;
 
   int tgid() const { return tgid_; }
-
-  // Tasks of this group still running.
-  std::atomic<int> live_tasks{0};
+  Kernel& kernel() const { return *kernel_; }
+  absl::Time start_time() const { return start_time_; }
 
   struct rlimit GetRlimit(int resource) const;
   void SetRlimit(int resource, struct rlimit lim);
-
-  // Marks the group as exiting with `status` (first caller wins) and
-  // returns the status that stands.
-  ExitStatus BeginExit(ExitStatus status);
-  bool exiting() const { return exiting_.load(); }
-  ExitStatus exit_status() const;
-
-  // Parent pid as the guest sees it (0 for the sandbox's init).
-  int ppid() const { return ppid_; }
-  void set_ppid(int p) { ppid_ = p; }
+  void CopyRlimitsFrom(const ThreadGroup& other);
 
   // For /proc/PID/exe.
   std::shared_ptr<vfs::FileDescription> executable() const;
@@ -112,16 +164,67 @@ class ThreadGroup {
   std::vector<uint64_t> auxv() const;
   void set_auxv(std::vector<uint64_t> auxv);
 
-  absl::Time start_time() const { return start_time_; }
+  // Notified when a child changes state (exits, stops, continues): wait(2)
+  // blocks here.
+  WaitQueue& child_events() { return child_events_; }
+  // Notified when this process exits (pidfd readiness).
+  WaitQueue& exit_events() { return exit_events_; }
+
+  // ---- Guarded by Kernel::mu_. ----
+  ThreadGroup* parent = nullptr;         // null for the sandbox's init
+  std::map<int, ThreadGroup*> children;  // by tgid
+  std::vector<Task*> tasks;              // live threads
+  int pgid = 0;
+  int sid = 0;
+  int exit_signal = SIGCHLD;  // sent to the parent at exit (0: none)
+  bool subreaper = false;     // PR_SET_CHILD_SUBREAPER
+  // Group exit: exit_group(2), a fatal signal, or execve killing the other
+  // threads. Once set, every thread leaves at its next chance.
+  bool exiting = false;
+  ExitStatus group_exit_status;
+  bool group_exit_status_set = false;
+  // The leader thread's own exit code (exit(2) of the last thread does not
+  // decide the process's status; the leader's does, as in Linux).
+  ExitStatus leader_exit_status;
+  // Every thread has exited; the parent may reap.
+  bool zombie = false;
+  ExitStatus exit_status;
+  PendingSignals pending;
+  // Group stop (SIGSTOP and friends): threads still to stop, and whether
+  // the group is stopped. The reports wait(2) owes the parent.
+  bool stop_pending = false;
+  int stop_signal = 0;
+  int stop_waiting = 0;
+  bool stopped = false;
+  int stop_report = 0;           // WUNTRACED: the signal that stopped us, or 0
+  bool continue_report = false;  // WCONTINUED
+  // A thread in execve waiting for the others to exit.
+  Task* execer = nullptr;
+  bool did_exec = false;  // since fork: setpgid on it then fails (EACCES)
+  bool dumpable = true;   // PR_SET_DUMPABLE
+  uint32_t exit_uid = 0;  // real uid at exit, for the parent's siginfo
+  Usage exited_usage;     // threads that have exited
+  Usage children_usage;   // reaped children and their reaped descendants
+  RealTimer itimer_real;
+  CpuTimer itimer_virtual;
+  CpuTimer itimer_prof;
+  // RLIMIT_CPU: the next whole second at which SIGXCPU is due.
+  absl::Duration next_xcpu = absl::InfiniteDuration();
+  std::map<int, PosixTimer> posix_timers;
+  int next_timer_id = 0;
+  bool HasCpuTimers() const;
+  // Whether any CPU-time timer or limit is armed: threads then check them
+  // after every Switch. Written under Kernel::mu_.
+  std::atomic<bool> cpu_timers_armed{false};
 
  private:
+  Kernel* const kernel_;
   const int tgid_;
   const absl::Time start_time_;
-  std::atomic<bool> exiting_{false};
-  std::atomic<int> ppid_{0};
-  mutable absl::Mutex mu_;
+  WaitQueue child_events_;
+  WaitQueue exit_events_;
+  mutable absl::Mutex mu_;  // leaf: the fields below
   struct rlimit rlimits_[RLIM_NLIMITS] ABSL_GUARDED_BY(mu_);
-  ExitStatus exit_status_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<vfs::FileDescription> executable_ ABSL_GUARDED_BY(mu_);
   ArgRange args_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> auxv_ ABSL_GUARDED_BY(mu_);
@@ -147,6 +250,11 @@ struct KernelOptions {
   // CPUs the sandbox may use; counted at boot, since glibc's sysconf reads
   // /sys, which the sentry no longer sees once locked down.
   int ncpus = 1;
+  // The most tasks (threads) the sandbox may hold at once: clone and fork
+  // beyond it fail with EAGAIN, so a fork bomb stays inside.
+  int max_tasks = 4096;
+  // The vDSO mapped into every guest, or null for none.
+  const loader::VdsoSource* vdso = nullptr;
 };
 
 class Kernel {
@@ -161,8 +269,13 @@ class Kernel {
   // with a message on stderr.
   void StartInit(InitProcess init);
 
-  // Blocks until the init process has exited; returns how.
+  // Blocks until the init process has exited; returns how. By then every
+  // other process of the sandbox has been killed.
   ExitStatus WaitForExit();
+
+  // Sends `sig` from outside the sandbox (runsc forwarding a terminal's
+  // SIGINT) to the foreground process group of the sandbox's terminal.
+  void SendExternalSignal(int sig);
 
   platform::Platform& platform() { return *options_.platform; }
   vfs::MountNamespace& mount_ns() { return *options_.mount_ns; }
@@ -171,36 +284,161 @@ class Kernel {
   const std::string& hostname() const { return options_.hostname; }
   bool randomize() const { return options_.randomize; }
   int ncpus() const { return options_.ncpus; }
+  const loader::VdsoSource* vdso() const { return options_.vdso; }
   absl::Time boot_time() const { return boot_time_; }
 
   FutexTable& futexes() { return futexes_; }
+  TimerService& timers() { return timers_; }
 
   // Logs an unimplemented system call, once per number.
   void ReportUnimplemented(uint64_t nr);
 
-  // A live task by thread id (for /proc), or null.
+  // Lookups by the guest's ids. Null if there is none.
   std::shared_ptr<Task> FindTask(int tid) const;
+  std::shared_ptr<ThreadGroup> FindThreadGroup(int tgid) const;
+  // Every process (zombies included), by tgid.
   std::vector<int> ThreadGroupIds() const;
   size_t TaskCount() const;
+  // Processes ever created (/proc/stat "processes").
+  uint64_t forks() const { return forks_.load(); }
+  int running_tasks() const { return running_.load(); }
+  // The pid allocated last (/proc/loadavg's last field).
+  int last_pid() const {
+    absl::MutexLock l(&mu_);
+    return last_pid_;
+  }
+
+  // What /proc and getppid report about a process.
+  struct ProcessInfo {
+    int ppid = 0;
+    int pgid = 0;
+    int sid = 0;
+    int threads = 0;
+    bool zombie = false;
+    bool stopped = false;
+  };
+  ProcessInfo Info(const ThreadGroup& tg) const;
+
+  // The task lock (see the lock order above).
+  absl::Mutex& mu() ABSL_LOCK_RETURNED(mu_) { return mu_; }
+
+  // ---- Signals. All need mu_ held. ----
+  // Sends `info` to the process: one of its threads that does not block
+  // it takes it. Applies the stop/continue side effects at send time.
+  void SendGroupSignalLocked(ThreadGroup* tg, const siginfo_t& info)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends `info` to one thread.
+  void SendTaskSignalLocked(Task* t, const siginfo_t& info)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends every thread of `tg` with `status` (exit_group, a fatal signal).
+  void GroupExitLocked(ThreadGroup* tg, ExitStatus status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The thread groups of process group `pgid`.
+  std::vector<ThreadGroup*> ProcessGroupLocked(int pgid) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  bool ProcessGroupExistsInSessionLocked(int pgid, int sid) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  ThreadGroup* FindThreadGroupLocked(int tgid) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  Task* FindTaskLocked(int tid) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The foreground process group of the sandbox's terminal.
+  int foreground_pgrp() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return foreground_pgrp_;
+  }
+  void set_foreground_pgrp(int pgid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    foreground_pgrp_ = pgid;
+  }
+  // The session that owns the sandbox's terminal.
+  int terminal_session() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return terminal_sid_;
+  }
+  // Whether process group `pgid` is orphaned (no member has a parent in
+  // the same session but another group): stop signals from the terminal
+  // are then discarded.
+  bool OrphanedProcessGroupLocked(int pgid) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  // Every live task.
+  std::vector<Task*> AllTasksLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Removes a zombie child its parent has waited for.
+  void ReapLocked(ThreadGroup* tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ReleaseLocked(tg);
+  }
+  // Starts the tick that checks CPU-time timers, if any is armed.
+  void EnsureCpuTickLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Checks CPU-time limits and timers of `tg` after its CPU time grew.
+  void CheckCpuTimersLocked(ThreadGroup* tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // CPU time of every thread of `tg`, live and exited.
+  Usage GroupUsageLocked(const ThreadGroup* tg) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  // Arms the real-time timers: ITIMER_REAL of `tg`, and a POSIX timer.
+  void ArmRealTimerLocked(ThreadGroup* tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ArmPosixTimerLocked(ThreadGroup* tg, PosixTimer* pt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Delivers one expiry of POSIX timer `pt` (queues its signal, or counts an
+  // overrun if the last one is still queued).
+  void FirePosixTimerLocked(ThreadGroup* tg, PosixTimer* pt, int expiries)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A dequeued SI_TIMER signal: fills in its overrun count.
+  void PosixTimerSignalDequeuedLocked(ThreadGroup* tg, siginfo_t* info)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Disarms every timer of an exiting group.
+  void CancelTimersLocked(ThreadGroup* tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
  private:
   friend class Task;
-  int AllocateTid();
-  void RegisterTask(const std::shared_ptr<Task>& t);
-  // Called by a task's thread as it finishes.
-  void TaskExited(Task* t);
+
+  // Allocates a pid not in use as a tid, tgid, pgid or sid. 0 if none.
+  int AllocatePidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool PidInUseLocked(int pid) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Starts `t`'s host thread, running `start` first.
+  void StartTaskThread(std::shared_ptr<Task> t,
+                       std::function<void(Task&)> start);
+  // Picks the thread of `tg` that takes a process-directed `sig`, or null
+  // if every thread blocks it.
+  Task* PickSignalTargetLocked(ThreadGroup* tg, int sig)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Wakes `t` to look at its signals.
+  void SignalWakeLocked(Task* t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The last thread of `tg` has exited: it becomes a zombie, its children
+  // go to a reaper, its parent hears of it.
+  void ProcessExitedLocked(ThreadGroup* tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells `tg`'s parent of a state change (exit, stop, continue) with
+  // SIGCHLD and a wake of its wait queue.
+  void NotifyParentLocked(ThreadGroup* tg, int code, int status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes a zombie for good (reaped, or auto-reaped).
+  void ReleaseLocked(ThreadGroup* tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Where an orphan of `tg` goes: the nearest living subreaper ancestor,
+  // else init.
+  ThreadGroup* ReaperForLocked(ThreadGroup* tg) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Wakes every stopped thread of `tg` (SIGCONT, SIGKILL).
+  void ResumeGroupLocked(ThreadGroup* tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ticks CPU timers while any is armed.
+  void CpuTimerTick();
 
   KernelOptions options_;
   const absl::Time boot_time_;
   FutexTable futexes_;
+  TimerService timers_;
+  std::atomic<uint64_t> forks_{0};
+  std::atomic<int> running_{0};  // tasks running guest code right now
+
   mutable absl::Mutex mu_;
-  int next_tid_ ABSL_GUARDED_BY(mu_) = 1;
+  int last_pid_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<int, std::shared_ptr<Task>> tasks_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  std::map<int, std::shared_ptr<ThreadGroup>> groups_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<uint64_t> reported_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<ThreadGroup> init_ ABSL_GUARDED_BY(mu_);
+  ThreadGroup* init_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool init_done_ ABSL_GUARDED_BY(mu_) = false;
   ExitStatus init_status_ ABSL_GUARDED_BY(mu_);
+  int foreground_pgrp_ ABSL_GUARDED_BY(mu_) = 0;
+  int terminal_sid_ ABSL_GUARDED_BY(mu_) = 0;
+  int host_threads_ ABSL_GUARDED_BY(mu_) = 0;
+  TimerService::Id cpu_tick_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace sentry::kernel

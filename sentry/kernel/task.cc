@@ -1,10 +1,14 @@
 #include "sentry/kernel/task.h"
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
 
 #include <cstring>
 
+#include "absl/time/clock.h"
 #include "glog/logging.h"
 #include "sentry/loader/loader.h"
 #include "sentry/vfs/resolve.h"
@@ -52,7 +56,18 @@ std::string Basename(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+absl::Duration ThreadCpuTime() {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return absl::DurationFromTimespec(ts);
+}
+
 }  // namespace
+
+void Completion::Complete() {
+  done_.store(true);
+  queue_.Notify(kEventAll);
+}
 
 Task::Task(Kernel* kernel, int tid, Shared shared, auth::Credentials creds)
     : kernel_(kernel),
@@ -148,6 +163,16 @@ uint32_t Task::umask() const {
   return fs().umask;
 }
 
+auth::Credentials Task::GetCreds() const {
+  absl::MutexLock l(&creds_mu_);
+  return creds_;
+}
+
+void Task::set_creds(auth::Credentials c) {
+  absl::MutexLock l(&creds_mu_);
+  creds_ = std::move(c);
+}
+
 SysResult<std::shared_ptr<vfs::FileDescription>> Task::GetFile(
     int fd, bool allow_path) const {
   SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> f,
@@ -172,16 +197,258 @@ void Task::set_comm(std::string name) {
   comm_ = std::move(name);
 }
 
+Usage Task::usage() const {
+  Usage u;
+  u.user = absl::Nanoseconds(utime_ns_.load());
+  u.sys = absl::Nanoseconds(stime_ns_.load());
+  return u;
+}
+
+void Task::AccountUser(absl::Duration d) {
+  utime_ns_.fetch_add(absl::ToInt64Nanoseconds(d));
+}
+
+// ---- Waiting ----
+
+SysResult<void> Task::Block(std::optional<absl::Time> deadline,
+                            std::vector<struct pollfd>* host) {
+  return BlockWith(Interruptible::kYes, deadline, host);
+}
+
+SysResult<void> Task::BlockWith(Interruptible mode,
+                                std::optional<absl::Time> deadline,
+                                std::vector<struct pollfd>* host) {
+  auto interrupted = [&] {
+    return mode == Interruptible::kYes ? signal_hint_.load() : killed_.load();
+  };
+  if (interrupted()) return Errno(kERESTARTSYS);
+  bool woken = waiter_.Wait(deadline, host);
+  if (interrupted()) return Errno(kERESTARTSYS);
+  if (!woken) return Errno(ETIMEDOUT);
+  return Ok();
+}
+
+void Task::Interrupt() {
+  waiter_.Notify();
+  InterruptGuestOnly();
+}
+
+void Task::InterruptGuestOnly() {
+  absl::MutexLock l(&ctx_mu_);
+  if (ctx_) ctx_->Interrupt();
+}
+
+// ---- The loop ----
+
+void Task::Run(std::function<void(Task&)> start) {
+  {
+    absl::MutexLock l(&ctx_mu_);
+    ctx_ = kernel_->platform().NewContext();
+  }
+  if (start) start(*this);
+  while (!thread_exit_.load()) {
+    if (signal_hint_.load() || restart_code_ != 0) {
+      HandleSignals();
+      if (thread_exit_.load()) break;
+    }
+    if (!has_mm()) {
+      LOG(ERROR) << "task " << tid() << " has no address space";
+      ExitGroup(ExitStatus{0, SIGKILL, false});
+      break;
+    }
+    absl::Time begin = absl::Now();
+    kernel_->running_.fetch_add(1);
+    platform::SwitchResult r = ctx_->Switch(mm().as(), regs_);
+    kernel_->running_.fetch_sub(1);
+    AccountUser(absl::Now() - begin);
+    if (tg().cpu_timers_armed.load()) {
+      absl::MutexLock l(&kernel_->mu_);
+      kernel_->CheckCpuTimersLocked(&tg());
+    }
+    switch (r.reason) {
+      case platform::StopReason::kSyscall: {
+        absl::Duration sys_begin = ThreadCpuTime();
+        HandleSyscall();
+        stime_ns_.fetch_add(
+            absl::ToInt64Nanoseconds(ThreadCpuTime() - sys_begin));
+        break;
+      }
+      case platform::StopReason::kFault:
+        HandleFault(r.siginfo);
+        break;
+      case platform::StopReason::kInterrupted:
+        break;
+      case platform::StopReason::kDied:
+        LOG(ERROR) << "task " << tid()
+                   << ": the host thread running the guest died";
+        ExitGroup(ExitStatus{0, SIGKILL, false});
+        break;
+    }
+  }
+  Finish();
+}
+
+void Task::HandleSyscall() {
+  uint64_t nr = regs_.orig_rax;
+  SyscallArgs args;
+  args.raw[0] = regs_.rdi;
+  args.raw[1] = regs_.rsi;
+  args.raw[2] = regs_.rdx;
+  args.raw[3] = regs_.r10;
+  args.raw[4] = regs_.r8;
+  args.raw[5] = regs_.r9;
+  SyscallObserver* obs = kernel_->observer();
+  if (obs != nullptr) obs->Enter(*this, nr, args);
+  regs_replaced_ = false;
+  restart_code_ = 0;
+  int64_t result;
+  const SyscallEntry* e = kernel_->syscalls().Lookup(nr);
+  if (e == nullptr || e->fn == nullptr) {
+    kernel_->ReportUnimplemented(nr);
+    result = -ENOSYS;
+  } else {
+    SysResult<uint64_t> r = e->fn(*this, args);
+    if (r.ok()) {
+      result = static_cast<int64_t>(*r);
+    } else {
+      int err = r.err();
+      if (err == kERESTARTSYS || err == kERESTARTNOINTR ||
+          err == kERESTARTNOHAND || err == kERESTART_RESTARTBLOCK) {
+        // HandleSignals decides between EINTR and a restart, once it
+        // knows whether a handler runs.
+        restart_code_ = err;
+        err = EINTR;
+      }
+      result = -err;
+    }
+  }
+  if (obs != nullptr) obs->Exit(*this, nr, args, regs_replaced_ ? 0 : result);
+  if (!regs_replaced_) regs_.rax = static_cast<uint64_t>(result);
+}
+
+void Task::HandleFault(const siginfo_t& si) {
+  siginfo_t info;
+  memset(&info, 0, sizeof(info));
+  info.si_signo = si.si_signo;
+  info.si_code = si.si_code;
+  info.si_addr = si.si_addr;
+  VLOG(1) << "task " << tid() << ": signal " << si.si_signo << " code "
+          << si.si_code << " at rip 0x" << std::hex << regs_.rip << " addr "
+          << si.si_addr;
+  ForceSignal(info);
+}
+
+// ---- Exit ----
+
+bool Task::ShouldExit() const { return thread_exit_.load(); }
+
 void Task::ExitThread(int code) {
-  // With one thread per process (until #3), a thread exit ends the process.
-  if (tg().live_tasks.load() <= 1) tg().BeginExit(ExitStatus{code, 0, false});
-  exiting_.store(true);
+  absl::MutexLock l(&kernel_->mu_);
+  exit_code_ = code;
+  thread_exit_.store(true);
 }
 
 void Task::ExitGroup(ExitStatus status) {
-  tg().BeginExit(status);
-  exiting_.store(true);
+  absl::MutexLock l(&kernel_->mu_);
+  kernel_->GroupExitLocked(&tg(), status);
+  thread_exit_.store(true);
 }
+
+bool Task::KilledLocked() const { return killed_.load(); }
+
+void Task::ExitRobustList() {
+  // struct robust_list_head { robust_list list; long futex_offset;
+  // robust_list* list_op_pending; }. Each entry's futex word is at entry +
+  // futex_offset; the low bit of an entry pointer marks a PI futex.
+  if (robust_list_head == 0 || !has_mm()) return;
+  struct Head {
+    uint64_t next;
+    int64_t offset;
+    uint64_t pending;
+  } head;
+  if (!CopyInObj(GuestAddr(robust_list_head), &head).ok()) return;
+  auto handle = [&](uint64_t entry) {
+    uint64_t addr = (entry & ~1ULL) + static_cast<uint64_t>(head.offset);
+    if (addr % 4 != 0) return;
+    for (int tries = 0; tries < 16; tries++) {
+      uint32_t word;
+      if (!CopyInObj(GuestAddr(addr), &word).ok()) return;
+      if ((word & FUTEX_TID_MASK) != static_cast<uint32_t>(tid())) return;
+      uint32_t next = (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+      // Compare-and-swap in guest memory, atomic against guest threads
+      // taking the lock at the same time.
+      SysResult<uint32_t> old = mm().Atomic32(
+          GuestAddr(addr), platform::AddressSpace::AtomicOp::kCompareExchange,
+          next, word);
+      if (!old.ok()) return;
+      if (*old != word) continue;
+
+      if ((word & FUTEX_WAITERS) != 0) {
+        kernel_->futexes().Wake(kernel_->futexes().KeyFor(mm(), addr, false),
+                                FUTEX_BITSET_MATCH_ANY, 1);
+      }
+      return;
+    }
+  };
+  // A bounded walk: the list is guest memory and may loop.
+  uint64_t entry = head.next;
+  for (int i = 0; i < 2048 && entry != robust_list_head && entry != 0; i++) {
+    uint64_t next;
+    if (!CopyInObj(GuestAddr(entry & ~1ULL), &next).ok()) break;
+    if (entry != head.pending) handle(entry);
+    entry = next;
+  }
+  if (head.pending != 0) handle(head.pending);
+}
+
+void Task::Finish() {
+  ExitRobustList();
+  if (clear_child_tid != 0 && has_mm()) {
+    uint32_t zero = 0;
+    if (CopyOutObj(GuestAddr(clear_child_tid), zero).ok()) {
+      kernel_->futexes().Wake(
+          kernel_->futexes().KeyFor(mm(), clear_child_tid, false),
+          FUTEX_BITSET_MATCH_ANY, 1);
+    }
+  }
+  if (vfork_done_ != nullptr) vfork_done_->Complete();
+  std::shared_ptr<mm::MemoryManager> mm = shared_.mm;
+  if (mm != nullptr) ctx_->Release(mm->as());
+  std::atomic_store(&shared_.mm, std::shared_ptr<mm::MemoryManager>());
+  mm.reset();  // the last reference ends the stub process
+  {
+    absl::MutexLock l(&ctx_mu_);
+    ctx_.reset();
+  }
+  std::shared_ptr<Task> self;  // released outside the lock
+  absl::MutexLock l(&kernel_->mu_);
+  ThreadGroup& g = tg();
+  exited_ = true;
+  auto it = kernel_->tasks_.find(tid());
+  if (it != kernel_->tasks_.end() && it->second.get() == this) {
+    self = std::move(it->second);
+    kernel_->tasks_.erase(it);
+  }
+  if (g.tasks.size() == 1) g.exit_uid = GetCreds().ruid;
+  g.tasks.erase(std::find(g.tasks.begin(), g.tasks.end(), this));
+  g.exited_usage.Add(usage());
+  if (tid() == g.tgid()) {
+    g.leader_exit_status = ExitStatus{exit_code_, 0, false};
+  }
+  // A group stop may have been waiting for this thread.
+  if (g.stop_pending && !group_stopped && g.stop_waiting > 0) {
+    if (--g.stop_waiting == 0 && !g.tasks.empty()) {
+      g.stop_pending = false;
+      g.stopped = true;
+      g.stop_report = g.stop_signal;
+      kernel_->NotifyParentLocked(&g, CLD_STOPPED, g.stop_signal);
+    }
+  }
+  if (g.execer != nullptr) g.execer->waiter_.Notify();
+  if (g.tasks.empty()) kernel_->ProcessExitedLocked(&g);
+}
+
+// ---- execve ----
 
 SysResult<void> Task::Execve(const std::string& filename,
                              std::vector<std::string> argv,
@@ -194,6 +461,8 @@ SysResult<void> Task::Execve(const std::string& filename,
       std::make_shared<mm::MemoryManager>(std::move(as), p.MaxUserAddress());
   struct rlimit stack = tg().GetRlimit(RLIMIT_STACK);
   new_mm->ChooseLayout(stack.rlim_cur, kernel_->randomize());
+  struct rlimit as_limit = tg().GetRlimit(RLIMIT_AS);
+  new_mm->set_as_limit(as_limit.rlim_cur);
 
   loader::ExecRequest req;
   req.filename = filename;
@@ -205,6 +474,7 @@ SysResult<void> Task::Execve(const std::string& filename,
   req.euid = creds_.euid;
   req.gid = creds_.rgid;
   req.egid = creds_.egid;
+  req.vdso = kernel_->vdso();
   TaskExecEnvironment env(*this);
   // Load through a task whose mm is the new one, so the loader's copies
   // reach the new image.
@@ -217,20 +487,95 @@ SysResult<void> Task::Execve(const std::string& filename,
     if (ctx_) ctx_->Release(new_mm->as());
     return image.error();
   }
-  // The point of no return: the new image replaces the old.
+
+  // The point of no return. First the other threads go (Linux's
+  // de_thread): they are told to exit and this thread waits for them.
+  bool others = false;
+  {
+    absl::MutexLock l(&kernel_->mu_);
+    ThreadGroup& g = tg();
+    if (g.exiting || killed_.load()) {
+      // Being killed anyway: leave quietly.
+      thread_exit_.store(true);
+      others = false;
+    } else if (g.tasks.size() > 1) {
+      others = true;
+      g.execer = this;
+      for (Task* t : g.tasks) {
+        if (t == this) continue;
+        t->killed_.store(true);
+        kernel_->SignalWakeLocked(t);
+      }
+    }
+  }
+  if (thread_exit_.load()) {
+    std::atomic_store(&shared_.mm, old_mm);
+    if (ctx_) ctx_->Release(new_mm->as());
+    return Errno(EINTR);
+  }
+  while (others) {
+    {
+      absl::MutexLock l(&kernel_->mu_);
+      if (tg().tasks.size() == 1) break;
+    }
+    (void)BlockWith(Interruptible::kKillOnly, absl::Now() + absl::Seconds(1));
+    if (killed_.load()) break;
+  }
+  {
+    absl::MutexLock l(&kernel_->mu_);
+    ThreadGroup& g = tg();
+    g.execer = nullptr;
+    if (killed_.load() && g.exiting) {
+      thread_exit_.store(true);
+    } else if (tid() != g.tgid()) {
+      // This thread becomes the leader and takes the process's pid.
+      auto it = kernel_->tasks_.find(tid());
+      std::shared_ptr<Task> self = it->second;
+      kernel_->tasks_.erase(it);
+      tid_.store(g.tgid());
+      kernel_->tasks_[g.tgid()] = self;
+    }
+  }
+  if (thread_exit_.load()) {
+    std::atomic_store(&shared_.mm, old_mm);
+    if (ctx_) ctx_->Release(new_mm->as());
+    return Errno(EINTR);
+  }
   if (old_mm && ctx_) ctx_->Release(old_mm->as());
   old_mm.reset();
+  if (vfork_done_ != nullptr) {
+    vfork_done_->Complete();
+    vfork_done_.reset();
+  }
+  // execve gives the process its own fd table and dispositions if it
+  // shared them with another process.
+  if (shared_.fds.use_count() > 1) {
+    std::atomic_store(&shared_.fds, shared_.fds->Fork());
+  }
   for (auto& f : fds().RemoveCloexec()) f.reset();
   {
+    absl::MutexLock l(&kernel_->mu_);
+    if (shared_.sighand.use_count() > 1) {
+      shared_.sighand = std::make_shared<SignalHandlers>(*shared_.sighand);
+    }
     // Caught signals revert to their default; ignored ones stay ignored.
-    absl::MutexLock l(&sighand().mu);
     for (SigAction& a : sighand().actions) {
-      if (a.handler > 1) a = SigAction{};
+      if (a.handler > kSigIgn) a = SigAction{};
     }
   }
   alt_stack = stack_t{nullptr, SS_DISABLE, 0};
   clear_child_tid = 0;
   robust_list_head = robust_list_len = 0;
+  restart_fn_ = nullptr;
+  {
+    auth::Credentials c = creds_;
+    auth::CapabilitiesForExec(&c);
+    set_creds(std::move(c));
+  }
+  {
+    absl::MutexLock l(&kernel_->mu_);
+    tg().did_exec = true;
+  }
   tg().set_executable(image->executable);
   tg().set_args(
       {image->arg_start, image->arg_end, image->env_start, image->env_end});
@@ -248,98 +593,6 @@ SysResult<void> Task::Execve(const std::string& filename,
   }
   MarkRegsReplaced();
   return Ok();
-}
-
-void Task::Run(std::function<void(Task&)> start) {
-  ctx_ = kernel_->platform().NewContext();
-  if (start) start(*this);
-  while (!exiting_.load() && !tg().exiting()) {
-    if (!has_mm()) {
-      LOG(ERROR) << "task " << tid_ << " has no address space";
-      ExitGroup(ExitStatus{0, SIGKILL, false});
-      break;
-    }
-    platform::SwitchResult r = ctx_->Switch(mm().as(), regs_);
-    switch (r.reason) {
-      case platform::StopReason::kSyscall:
-        HandleSyscall();
-        break;
-      case platform::StopReason::kFault:
-        HandleFault(r.siginfo);
-        break;
-      case platform::StopReason::kInterrupted:
-        break;
-      case platform::StopReason::kDied:
-        LOG(ERROR) << "task " << tid_
-                   << ": the host thread running the guest died";
-        ExitGroup(ExitStatus{0, SIGKILL, false});
-        break;
-    }
-  }
-  Finish();
-}
-
-void Task::Finish() {
-  if (has_mm()) ctx_->Release(mm().as());
-  std::atomic_store(&shared_.mm, std::shared_ptr<mm::MemoryManager>());
-  ctx_.reset();
-  kernel_->TaskExited(this);
-}
-
-void Task::HandleSyscall() {
-  uint64_t nr = regs_.orig_rax;
-  SyscallArgs args;
-  args.raw[0] = regs_.rdi;
-  args.raw[1] = regs_.rsi;
-  args.raw[2] = regs_.rdx;
-  args.raw[3] = regs_.r10;
-  args.raw[4] = regs_.r8;
-  args.raw[5] = regs_.r9;
-  SyscallObserver* obs = kernel_->observer();
-  if (obs != nullptr) obs->Enter(*this, nr, args);
-  regs_replaced_ = false;
-  int64_t result;
-  const SyscallEntry* e = kernel_->syscalls().Lookup(nr);
-  if (e == nullptr || e->fn == nullptr) {
-    kernel_->ReportUnimplemented(nr);
-    result = -ENOSYS;
-  } else {
-    SysResult<uint64_t> r = e->fn(*this, args);
-    if (r.ok()) {
-      result = static_cast<int64_t>(*r);
-    } else {
-      int err = r.err();
-      // No signal can interrupt a call before signal delivery exists
-      // (#3); a restart code reaching here would be a bug, so it becomes
-      // EINTR rather than leak to the guest.
-      if (err == kERESTARTSYS || err == kERESTARTNOINTR ||
-          err == kERESTARTNOHAND || err == kERESTART_RESTARTBLOCK) {
-        err = EINTR;
-      }
-      result = -err;
-    }
-  }
-  if (obs != nullptr) obs->Exit(*this, nr, args, regs_replaced_ ? 0 : result);
-  if (!regs_replaced_) regs_.rax = static_cast<uint64_t>(result);
-}
-
-void Task::HandleFault(const siginfo_t& si) {
-  int sig = si.si_signo;
-  uint64_t handler;
-  {
-    absl::MutexLock l(&sighand().mu);
-    handler = sighand().actions[sig - 1].handler;
-  }
-  if (handler > 1) {
-    LOG(WARNING)
-        << "task " << tid_ << ": signal " << sig
-        << " has a guest handler, but signal delivery is not implemented yet; "
-           "the default action applies";
-  }
-  // A synchronous fault's default action dumps core and ends the process.
-  VLOG(1) << "task " << tid_ << " killed by signal " << sig << " at rip 0x"
-          << std::hex << regs_.rip << " addr " << si.si_addr;
-  ExitGroup(ExitStatus{0, sig, true});
 }
 
 }  // namespace sentry::kernel

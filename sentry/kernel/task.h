@@ -1,4 +1,9 @@
 // A guest thread and the host thread that runs it.
+//
+// A task runs the loop Switch → handle the system call or fault → deliver
+// pending signals, on its own host thread. Other threads reach it only to
+// send it signals (under Kernel::mu_, then Interrupt) and to read what
+// /proc shows.
 
 #ifndef SENTRY_KERNEL_TASK_H_
 #define SENTRY_KERNEL_TASK_H_
@@ -8,16 +13,47 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
+#include "sentry/base/waiter.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/vfs/fd_table.h"
 #include "sentry/vfs/ops.h"
 
 namespace sentry::kernel {
+
+// A one-shot event (vfork's "the child released the memory").
+class Completion final {
+ public:
+  void Complete();
+  bool done() const { return done_.load(); }
+  WaitQueue& queue() { return queue_; }
+
+ private:
+  std::atomic<bool> done_{false};
+  WaitQueue queue_;
+};
+
+// What clone(2) and clone3(2) ask for.
+struct CloneArgs {
+  uint64_t flags = 0;  // CLONE_*, without the exit signal
+  int exit_signal = 0;
+  uint64_t stack = 0;  // new stack pointer, 0 to keep the parent's
+  uint64_t tls = 0;
+  uint64_t parent_tid = 0;  // CLONE_PARENT_SETTID
+  uint64_t child_tid = 0;   // CLONE_CHILD_SETTID / CLONE_CHILD_CLEARTID
+  uint64_t pidfd = 0;       // CLONE_PIDFD: where the fd number goes
+};
+
+// How a wait may end early.
+enum class Interruptible {
+  kYes,       // any signal the task would handle interrupts it
+  kKillOnly,  // only the death of the task (vfork, exec's wait)
+};
 
 class Task final : public vfs::CallContext,
                    public std::enable_shared_from_this<Task> {
@@ -40,6 +76,14 @@ class Task final : public vfs::CallContext,
   SysResult<size_t> CopyIn(GuestAddr addr, void* dst, size_t len) override;
   SysResult<size_t> CopyOut(GuestAddr addr, const void* src,
                             size_t len) override;
+  Waiter* waiter() override { return &waiter_; }
+  SysResult<void> Block(std::optional<absl::Time> deadline,
+                        std::vector<struct pollfd>* host = nullptr) override;
+
+  // Block with a choice of what may interrupt it.
+  SysResult<void> BlockWith(Interruptible mode,
+                            std::optional<absl::Time> deadline,
+                            std::vector<struct pollfd>* host = nullptr);
 
   SysResult<std::string> CopyInString(GuestAddr addr, size_t max);
   // A path argument: ENAMETOOLONG beyond PATH_MAX, ENOENT if empty.
@@ -54,7 +98,8 @@ class Task final : public vfs::CallContext,
 
   Kernel& kernel() const { return *kernel_; }
   ThreadGroup& tg() const { return *shared_.tg; }
-  int tid() const { return tid_; }
+  const std::shared_ptr<ThreadGroup>& tg_ptr() const { return shared_.tg; }
+  int tid() const { return tid_.load(); }
   int tgid() const { return shared_.tg->tgid(); }
   mm::MemoryManager& mm() const { return *shared_.mm; }
   bool has_mm() const { return shared_.mm != nullptr; }
@@ -62,13 +107,19 @@ class Task final : public vfs::CallContext,
   std::shared_ptr<mm::MemoryManager> GetMM() const {
     return std::atomic_load(&shared_.mm);
   }
-  std::shared_ptr<vfs::FdTable> GetFdTable() const { return shared_.fds; }
+  std::shared_ptr<vfs::FdTable> GetFdTable() const {
+    return std::atomic_load(&shared_.fds);
+  }
   std::shared_ptr<FsContext> GetFsContext() const { return shared_.fs; }
   vfs::FdTable& fds() const { return *shared_.fds; }
   FsContext& fs() const { return *shared_.fs; }
+  // Dispositions; guarded by Kernel::mu_.
   SignalHandlers& sighand() const { return *shared_.sighand; }
   platform::Registers& regs() { return regs_; }
-  void set_creds(auth::Credentials c) { creds_ = std::move(c); }
+
+  // Credentials, read by other threads (kill permission, /proc).
+  auth::Credentials GetCreds() const;
+  void set_creds(auth::Credentials c);
 
   // Where a *at() call resolves: dirfd (or AT_FDCWD) as the start.
   SysResult<vfs::PathContext> PathContextAt(int dirfd);
@@ -88,14 +139,23 @@ class Task final : public vfs::CallContext,
   SysResult<int> NewFd(std::shared_ptr<vfs::FileDescription> f, bool cloexec,
                        int min_fd = 0);
 
+  // ---- Lifecycle ----
+
+  // clone(2), fork(2), vfork(2), clone3(2): creates the new task and
+  // starts it. Returns its tid as the caller sees it.
+  SysResult<int> Clone(const CloneArgs& args);
+
   // Ends this thread (exit(2)).
   void ExitThread(int code);
-  // Ends the whole process (exit_group(2), a fatal signal).
+  // Ends the whole process (exit_group(2)).
   void ExitGroup(ExitStatus status);
-  bool exiting() const { return exiting_.load(); }
+  // Whether the loop should stop running the guest: the thread exited or
+  // its process is being torn down.
+  bool ShouldExit() const;
 
   // execve(2): loads `filename` into a new address space and, on success,
-  // replaces this process image. On failure nothing has changed.
+  // replaces this process image (ending every other thread). On failure
+  // nothing has changed.
   SysResult<void> Execve(const std::string& filename,
                          std::vector<std::string> argv,
                          std::vector<std::string> envp);
@@ -104,36 +164,132 @@ class Task final : public vfs::CallContext,
   // this so the result is not written to rax.
   void MarkRegsReplaced() { regs_replaced_ = true; }
 
-  // Signal state recorded for the signal-delivery work (issue #3).
-  uint64_t signal_mask() const { return signal_mask_.load(); }
-  void set_signal_mask(uint64_t m) { signal_mask_.store(m); }
+  // ---- Signals ----
+
+  // The blocked mask; changes go through SetSignalMask.
+  SigSet signal_mask() const { return mask_.load(); }
+  // Sets the mask (unblockable signals removed) and looks for signals the
+  // change made deliverable.
+  void SetSignalMask(SigSet mask);
+  // sigsuspend, ppoll and pselect: a temporary mask until the call
+  // returns, restored after any handler it lets run.
+  void SetTemporaryMask(SigSet mask);
+  // Pending signals of this thread and its process.
+  SigSet PendingSignals() const;
+  // Takes a pending signal in `set` (rt_sigtimedwait). False if none.
+  bool DequeueSignalIn(SigSet set, siginfo_t* info);
+  // Sends `info` to this thread (tgkill, faults) / its process.
+  void SendSignal(const siginfo_t& info);
+  // A fault: delivered even if blocked or ignored (the default action
+  // then applies), as Linux forces synchronous signals.
+  void ForceSignal(const siginfo_t& info);
+
+  // rt_sigreturn(2).
+  SysResult<void> SigReturn();
+
+  // restart_syscall(2) continues what this was set to (nanosleep).
+  using RestartFn = std::function<SysResult<uint64_t>(Task&)>;
+  void SetRestart(RestartFn fn) { restart_fn_ = std::move(fn); }
+  SysResult<uint64_t> RunRestart();
+
   stack_t alt_stack{nullptr, SS_DISABLE, 0};
+  // Whether `sp` lies on the alternate signal stack.
+  bool OnAltStack(uint64_t sp) const;
+
   uint64_t clear_child_tid = 0;
   uint64_t robust_list_head = 0;
   uint64_t robust_list_len = 0;
   bool no_new_privs = false;  // PR_SET_NO_NEW_PRIVS; survives execve
+  int pdeath_signal = 0;      // PR_SET_PDEATHSIG; guarded by Kernel::mu_
+  bool keep_caps = false;     // PR_SET_KEEPCAPS
+  // sched_setaffinity's CPU set and setpriority's nice value: recorded and
+  // reported; the host schedules the sandbox's threads.
+  std::atomic<uint64_t> affinity{~0ULL};
+  std::atomic<int> nice{0};
 
   std::string comm() const;
   void set_comm(std::string name);
 
-  // Runs the task: `start` first (the init process's exec), then the guest
-  // until the task exits. Called on the task's own host thread.
+  // CPU time this thread has used.
+  Usage usage() const;
+
+  // Runs the task: `start` first (the init process's exec, a clone child's
+  // setup), then the guest until the task exits. Called on the task's own
+  // host thread.
   void Run(std::function<void(Task&)> start);
 
+  // Wakes the task from a wait or from running guest code, to look at its
+  // signals. Any thread.
+  void Interrupt();
+  // Stops guest code briefly (CPU timer ticks) without waking a wait.
+  void InterruptGuestOnly();
+
+  // ---- State for the kernel, guarded by Kernel::mu_ ----
+  SigSet pending_mask_locked() const { return pending_.pending(); }
+  void DiscardPendingLocked(SigSet set) { pending_.Discard(set); }
+  bool exited_locked() const { return exited_; }
+  // Whether this thread has answered a group stop.
+  bool group_stopped = false;
+
  private:
+  friend class Kernel;
+
   void HandleSyscall();
   void HandleFault(const siginfo_t& si);
+  // Delivers what is pending: runs default actions, builds handler frames,
+  // applies the restart rules to an interrupted system call, takes part
+  // in group stops.
+  void HandleSignals();
+  // Builds the rt_sigframe for `info` and points the registers at the
+  // handler. False if the frame could not be written.
+  bool SetupFrame(const siginfo_t& info, const SigAction& act, SigSet old_mask);
+  // Recomputes whether a signal may be waiting for this thread.
+  void RecalcPendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(kernel_->mu_);
+  bool DeliverableLocked() const ABSL_SHARED_LOCKS_REQUIRED(kernel_->mu_);
+  // Whether the task is being killed (its process exits, or exec ends it).
+  bool KilledLocked() const ABSL_SHARED_LOCKS_REQUIRED(kernel_->mu_);
+  // Waits out a group stop. Returns when continued or killed.
+  void DoGroupStop();
+  // The end: robust futexes, clear_child_tid, the mm, the tasklist.
   void Finish();
+  void ExitRobustList();
+  // Accounting around a Switch and a syscall.
+  void AccountUser(absl::Duration d);
 
   Kernel* const kernel_;
-  const int tid_;
+  std::atomic<int> tid_;
   Shared shared_;
+  mutable absl::Mutex creds_mu_;  // leaf; writes by this task only
   auth::Credentials creds_;
   platform::Registers regs_{};
+  Waiter waiter_;
+  absl::Mutex ctx_mu_;  // leaf: ctx_ against Interrupt from other threads
   std::unique_ptr<platform::Context> ctx_;
-  std::atomic<bool> exiting_{false};
   bool regs_replaced_ = false;
-  std::atomic<uint64_t> signal_mask_{0};
+  // A restart code the last system call returned, for HandleSignals.
+  int restart_code_ = 0;
+  RestartFn restart_fn_;
+  std::optional<SigSet> saved_mask_;  // SetTemporaryMask's original mask
+
+  // Guarded by Kernel::mu_ (written), readable without it.
+  std::atomic<SigSet> mask_{0};
+  // Set when a signal, a stop or a kill may be waiting: checked without
+  // the lock at every return to the guest and by every wait.
+  std::atomic<bool> signal_hint_{false};
+  std::atomic<bool> thread_exit_{false};  // leave the loop: exit(2), killed
+  // The process is exiting, or another thread's execve ends this one:
+  // set under Kernel::mu_, read by waits that only a kill may end.
+  std::atomic<bool> killed_{false};
+  // Guarded by Kernel::mu_.
+  kernel::PendingSignals pending_;
+  bool exited_ = false;
+  int exit_code_ = 0;
+  std::shared_ptr<Completion> vfork_done_;
+
+  // CPU time, in nanoseconds.
+  std::atomic<int64_t> utime_ns_{0};
+  std::atomic<int64_t> stime_ns_{0};
+
   mutable absl::Mutex comm_mu_;
   std::string comm_ ABSL_GUARDED_BY(comm_mu_);
 };

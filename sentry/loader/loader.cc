@@ -107,6 +107,37 @@ SysResult<Mapped> MapImage(ExecEnvironment& env, mm::MemoryManager& mm,
   return m;
 }
 
+// Maps the vDSO's parameter page and image next to each other, where an
+// mmap would go; returns the image's address (AT_SYSINFO_EHDR).
+SysResult<uint64_t> MapVdso(mm::MemoryManager& mm, const VdsoSource& v) {
+  uint64_t image_len = PageUp(v.image_size);
+  // Reserve both pages in one gap, then put each in place.
+  mm::MMapRequest reserve;
+  reserve.length = kPage + image_len;
+  reserve.prot = PROT_NONE;
+  reserve.flags = MAP_PRIVATE | MAP_ANONYMOUS;
+  SENTRY_ASSIGN_OR_RETURN(uint64_t base, mm.MMap(reserve));
+  mm::MMapRequest params;
+  params.addr = base;
+  params.length = kPage;
+  params.prot = PROT_READ;
+  params.flags = MAP_SHARED | MAP_FIXED;
+  params.backing = v.params;
+  params.max_prot = PROT_READ;  // mprotect to writable: EACCES, as Linux
+  params.name = "[vvar]";
+  SENTRY_RETURN_IF_ERROR(mm.MMap(params).status());
+  mm::MMapRequest image;
+  image.addr = base + kPage;
+  image.length = image_len;
+  image.prot = PROT_READ | PROT_EXEC;
+  image.flags = MAP_PRIVATE | MAP_FIXED;
+  image.backing = v.image;
+  image.max_prot = PROT_READ | PROT_WRITE | PROT_EXEC;
+  image.name = "[vdso]";
+  SENTRY_RETURN_IF_ERROR(mm.MMap(image).status());
+  return base + kPage;
+}
+
 // Copies the strings and the argc/argv/envp/auxv block onto the stack.
 SysResult<uint64_t> BuildStack(mm::MemoryManager& mm, uint64_t top,
                                const ExecRequest& req, LoadedImage* img,
@@ -266,6 +297,11 @@ SysResult<LoadedImage> Load(ExecEnvironment& env, mm::MemoryManager& mm,
   stack.name = "[stack]";
   SENTRY_RETURN_IF_ERROR(mm.MMap(stack));
 
+  uint64_t vdso_base = 0;
+  if (req.vdso != nullptr) {
+    SENTRY_ASSIGN_OR_RETURN(vdso_base, MapVdso(mm, *req.vdso));
+  }
+
   std::vector<uint64_t> auxv = {
       AT_HWCAP,       getauxval(AT_HWCAP),
       AT_PAGESZ,      kPage,
@@ -284,6 +320,7 @@ SysResult<LoadedImage> Load(ExecEnvironment& env, mm::MemoryManager& mm,
       AT_HWCAP2,      getauxval(AT_HWCAP2),
       AT_MINSIGSTKSZ, getauxval(AT_MINSIGSTKSZ),
   };
+  if (vdso_base != 0) auxv.insert(auxv.end(), {AT_SYSINFO_EHDR, vdso_base});
   SENTRY_ASSIGN_OR_RETURN(uint64_t sp,
                           BuildStack(mm, mm.stack_top(), req, &img, auxv));
   img.entry = entry;

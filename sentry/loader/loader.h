@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sentry/base/host_fd.h"
 #include "sentry/base/sys_result.h"
 #include "sentry/loader/elf.h"
 #include "sentry/mm/mm.h"
@@ -31,6 +32,15 @@ class ExecEnvironment {
   virtual std::string PathOf(const vfs::FileDescription& file) = 0;
 };
 
+// The vDSO every guest gets: its parameter page (mapped read-only and
+// shared, "[vvar]") and, right after it, its image (read + execute,
+// private, "[vdso]"), both memfds the sentry made at boot.
+struct VdsoSource {
+  std::shared_ptr<HostFd> params;
+  std::shared_ptr<HostFd> image;
+  uint64_t image_size = 0;
+};
+
 struct ExecRequest {
   std::string filename;  // as passed to execve
   std::vector<std::string> argv;
@@ -38,6 +48,7 @@ struct ExecRequest {
   uint64_t stack_rlimit = 8 << 20;
   bool randomize = true;
   uint32_t uid = 0, euid = 0, gid = 0, egid = 0;
+  const VdsoSource* vdso = nullptr;  // none if null
 };
 
 struct LoadedImage {

@@ -30,7 +30,8 @@ uint64_t RandomPages(uint64_t max_pages) {
 bool CanMerge(const Vma& a, const Vma& b) {
   if (a.end != b.start || a.prot != b.prot || a.max_prot != b.max_prot ||
       a.shared != b.shared || a.growsdown != b.growsdown || a.name != b.name ||
-      a.file != b.file || a.shm != b.shm) {
+      a.file != b.file || a.shm != b.shm || a.dontfork != b.dontfork ||
+      a.wipeonfork != b.wipeonfork) {
     return false;
   }
   if (a.file || a.shm) return a.offset + (a.end - a.start) == b.offset;
@@ -202,7 +203,10 @@ SysResult<uint64_t> MemoryManager::MMap(const MMapRequest& req) {
   vma.file = req.file;
   vma.offset = req.offset;
   vma.name = req.name;
-  if (req.file) {
+  if (req.backing) {
+    vma.shm = req.backing;
+    vma.max_prot = req.max_prot;
+  } else if (req.file) {
     int f = req.file->flags() & O_ACCMODE;
     vma.max_prot = PROT_READ | PROT_EXEC;
     if (!shared || f == O_RDWR) vma.max_prot |= PROT_WRITE;
@@ -229,6 +233,7 @@ SysResult<uint64_t> MemoryManager::MMap(const MMapRequest& req) {
     }
   }
   absl::MutexLock l(&mu_);
+  if (!WithinLimit(len)) return Errno(ENOMEM);
   uint64_t addr;
   if (fixed || noreplace) {
     addr = req.addr;
@@ -409,21 +414,103 @@ SysResult<void> MemoryManager::MAdvise(uint64_t addr, uint64_t length,
     case MADV_COLD:
     case MADV_PAGEOUT:
       break;
+    case MADV_DONTFORK:
+    case MADV_DOFORK:
+    case MADV_WIPEONFORK:
+    case MADV_KEEPONFORK:
+      break;
     default:
-      // Not implemented (DONTFORK, WIPEONFORK, REMOVE, HWPOISON, ...):
-      // refused as a kernel that lacks them does.
+      // Not implemented (REMOVE, HWPOISON, ...): refused as a kernel that
+      // lacks them does.
       return Errno(EINVAL);
   }
   if (len == 0) return Ok();
   if (addr + len < addr || addr + len > max_addr_) return Errno(ENOMEM);
   absl::MutexLock l(&mu_);
   if (!RangeFullyMapped(addr, addr + len)) return Errno(ENOMEM);
+  if (advice == MADV_DONTFORK || advice == MADV_DOFORK ||
+      advice == MADV_WIPEONFORK || advice == MADV_KEEPONFORK) {
+    // Wiping applies to private anonymous memory only.
+    if (advice == MADV_WIPEONFORK) {
+      for (const auto& [start, v] : vmas_) {
+        if (v.end <= addr || v.start >= addr + len) continue;
+        if (v.shared || v.file || v.shm) return Errno(EINVAL);
+      }
+    }
+    // The host does the work at fork (the stub's fork is a host fork);
+    // the VMA flags keep the sentry's list in step.
+    SENTRY_RETURN_IF_ERROR(as_->Advise(addr, len, advice));
+    SplitAt(addr);
+    SplitAt(addr + len);
+    for (auto it = vmas_.lower_bound(addr);
+         it != vmas_.end() && it->second.start < addr + len; ++it) {
+      Vma& v = it->second;
+      if (advice == MADV_DONTFORK) v.dontfork = true;
+      if (advice == MADV_DOFORK) v.dontfork = false;
+      if (advice == MADV_WIPEONFORK) v.wipeonfork = true;
+      if (advice == MADV_KEEPONFORK) v.wipeonfork = false;
+    }
+    MergeAround(addr, addr + len);
+    return Ok();
+  }
   // Only these change what the guest sees (pages read back as zero or as
   // the file); the rest are hints with no observable effect.
   if (advice == MADV_DONTNEED || advice == MADV_FREE) {
     return as_->Advise(addr, len, advice);
   }
   return Ok();
+}
+
+SysResult<std::shared_ptr<MemoryManager>> MemoryManager::Fork() {
+  // Exclusive: the VMA list copied must be the one the host copies.
+  absl::MutexLock l(&mu_);
+  SENTRY_ASSIGN_OR_RETURN(std::unique_ptr<platform::AddressSpace> as,
+                          as_->Fork());
+  auto child = std::make_shared<MemoryManager>(std::move(as), max_addr_);
+  absl::MutexLock cl(&child->mu_);
+  for (const auto& [start, v] : vmas_) {
+    if (!v.dontfork) child->vmas_.emplace(start, v);
+  }
+  child->mmap_base_ = mmap_base_;
+  child->stack_top_ = stack_top_;
+  child->brk_start_ = brk_start_;
+  child->brk_ = brk_;
+  child->as_limit_ = as_limit_;
+  return child;
+}
+
+void MemoryManager::set_as_limit(uint64_t limit) {
+  absl::MutexLock l(&mu_);
+  as_limit_ = limit;
+}
+
+bool MemoryManager::WithinLimit(uint64_t len) const {
+  if (as_limit_ == ~0ULL) return true;
+  uint64_t total = 0;
+  for (const auto& [start, v] : vmas_) total += v.end - v.start;
+  return total + len >= total && total + len <= as_limit_;
+}
+
+SysResult<uint32_t> MemoryManager::Atomic32(GuestAddr addr,
+                                            platform::AddressSpace::AtomicOp op,
+                                            uint32_t operand,
+                                            uint32_t expected) {
+  if (addr.value() % 4 != 0 || addr.value() >= max_addr_) return Errno(EFAULT);
+  return as_->Atomic32(addr.value(), op, operand, expected);
+}
+
+std::optional<MemoryManager::SharedKey> MemoryManager::SharedKeyFor(
+    uint64_t addr) const {
+  absl::ReaderMutexLock l(&mu_);
+  auto it = vmas_.upper_bound(addr);
+  if (it == vmas_.begin()) return std::nullopt;
+  --it;
+  const Vma& v = it->second;
+  if (addr >= v.end || !v.shared) return std::nullopt;
+  uint64_t offset = v.offset + (addr - v.start);
+  if (v.shm) return SharedKey{v.shm.get(), offset};
+  if (v.file) return SharedKey{v.file->inode().get(), offset};
+  return std::nullopt;
 }
 
 void MemoryManager::SetBrkStart(uint64_t start) {
@@ -439,6 +526,8 @@ uint64_t MemoryManager::Brk(uint64_t addr) {
   if (new_top < addr) return brk_;
   if (new_top > old_top) {
     if (!RangeFree(old_top, new_top) || new_top > mmap_base_) return brk_;
+    if (!WithinLimit(new_top - old_top)) return brk_;
+
     Vma heap;
     heap.start = old_top;
     heap.end = new_top;

@@ -41,6 +41,9 @@ struct Vma {
   // For /proc/PID/maps: "[heap]", "[stack]", or the file's path.
   std::string name;
   uint64_t dev = 0, ino = 0;
+  // MADV_DONTFORK: not copied into a child; MADV_WIPEONFORK: zero there.
+  bool dontfork = false;
+  bool wipeonfork = false;
 };
 
 struct MMapRequest {
@@ -51,6 +54,10 @@ struct MMapRequest {
   std::shared_ptr<vfs::FileDescription> file;  // null unless file-backed
   uint64_t offset = 0;
   std::string name;  // for maps; defaults to the file's path
+  // Memory the sentry itself provides (the vDSO and its parameter page): a
+  // host fd mapped at `offset`, with mprotect limited to `max_prot`.
+  std::shared_ptr<HostFd> backing;
+  int max_prot = 0;
 };
 
 class MemoryManager final {
@@ -74,6 +81,27 @@ class MemoryManager final {
   SysResult<uint64_t> MRemap(uint64_t old_addr, uint64_t old_len,
                              uint64_t new_len, int flags, uint64_t new_addr);
   SysResult<void> MAdvise(uint64_t addr, uint64_t length, int advice);
+
+  // fork(2): a copy-on-write copy of this address space and its VMAs
+  // (without those marked MADV_DONTFORK).
+  SysResult<std::shared_ptr<MemoryManager>> Fork();
+
+  // RLIMIT_AS: mappings that would take the total beyond it fail.
+  void set_as_limit(uint64_t limit);
+
+  // An atomic update of a guest word (futexes): see AddressSpace::Atomic32.
+  SysResult<uint32_t> Atomic32(GuestAddr addr,
+                               platform::AddressSpace::AtomicOp op,
+                               uint32_t operand, uint32_t expected = 0);
+
+  // What a futex at `addr` is keyed by when shared between processes: the
+  // file or shared memory and the offset in it, or nullopt for private
+  // memory (keyed by address space and address).
+  struct SharedKey {
+    const void* object;
+    uint64_t offset;
+  };
+  std::optional<SharedKey> SharedKeyFor(uint64_t addr) const;
 
   // brk(2): sets up the heap at `start` for a new image, then moves its end.
   void SetBrkStart(uint64_t start);
@@ -127,6 +155,9 @@ class MemoryManager final {
   uint64_t stack_top_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t brk_start_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t brk_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t as_limit_ ABSL_GUARDED_BY(mu_) = ~0ULL;
+  // Whether growing the mappings by `len` stays within RLIMIT_AS.
+  bool WithinLimit(uint64_t len) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 };
 
 }  // namespace sentry::mm

@@ -58,6 +58,42 @@ class FakeAddressSpace : public platform::AddressSpace {
     for (auto& [p, d] : moved_data) data[p] = d;
     return Ok();
   }
+  SysResult<std::unique_ptr<platform::AddressSpace>> Fork() override {
+    auto child = std::make_unique<FakeAddressSpace>();
+    child->pages = pages;
+    child->data = data;
+    return std::unique_ptr<platform::AddressSpace>(std::move(child));
+  }
+  SysResult<uint32_t> Atomic32(uint64_t addr, AtomicOp op, uint32_t operand,
+
+                               uint32_t expected) override {
+    uint32_t old;
+    SENTRY_ASSIGN_OR_RETURN(size_t n, Read(addr, &old, sizeof(old)));
+    if (n != sizeof(old)) return Errno(EFAULT);
+    uint32_t next = old;
+    switch (op) {
+      case AtomicOp::kSet:
+        next = operand;
+        break;
+      case AtomicOp::kAdd:
+        next = old + operand;
+        break;
+      case AtomicOp::kOr:
+        next = old | operand;
+        break;
+      case AtomicOp::kAndNot:
+        next = old & ~operand;
+        break;
+      case AtomicOp::kXor:
+        next = old ^ operand;
+        break;
+      case AtomicOp::kCompareExchange:
+        next = old == expected ? operand : old;
+        break;
+    }
+    SENTRY_RETURN_IF_ERROR(Write(addr, &next, sizeof(next)).status());
+    return old;
+  }
   SysResult<void> Advise(uint64_t addr, uint64_t len, int) override {
     for (uint64_t p = addr; p < addr + len; p += kPageSize) data.erase(p);
     return Ok();
@@ -223,7 +259,13 @@ TEST_F(MmTest, MadviseDontneedZeroesAndChecksRange) {
   EXPECT_EQ(c, 0);
   EXPECT_EQ(mm_->MAdvise(a + kPageSize, kPageSize, MADV_WILLNEED).err(),
             ENOMEM);
-  EXPECT_EQ(mm_->MAdvise(a, kPageSize, MADV_WIPEONFORK).err(), EINVAL);
+  // Not implemented: refused as by a kernel without it.
+  EXPECT_EQ(mm_->MAdvise(a, kPageSize, MADV_REMOVE).err(), EINVAL);
+  // Fork advice is recorded on the VMA.
+  ASSERT_TRUE(mm_->MAdvise(a, kPageSize, MADV_DONTFORK).ok());
+  EXPECT_TRUE(mm_->FindVma(a)->dontfork);
+  ASSERT_TRUE(mm_->MAdvise(a, kPageSize, MADV_WIPEONFORK).ok());
+  EXPECT_TRUE(mm_->FindVma(a)->wipeonfork);
 }
 
 TEST_F(MmTest, CopyInStringStopsAtNulAndLimits) {

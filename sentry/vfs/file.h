@@ -5,6 +5,7 @@
 #define SENTRY_VFS_FILE_H_
 
 #include <fcntl.h>
+#include <poll.h>
 
 #include <atomic>
 #include <functional>
@@ -83,6 +84,21 @@ class FileDescription : public std::enable_shared_from_this<FileDescription> {
   // What /proc/PID/fd/N shows for files with no path ("pipe:[N]"); empty
   // for files that have one.
   virtual std::string AnonName() const { return ""; }
+
+  // poll(2): which of `mask` (POLLIN, POLLOUT, ...) hold now; POLLERR and
+  // POLLHUP are reported whatever the mask. Files that never block are
+  // always readable and writable.
+  virtual uint32_t Readiness(uint32_t mask) {
+    return mask & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+  }
+  // The queue on which changes of readiness are announced, or null when
+  // readiness never changes (or is the host's: see HostPollFd).
+  virtual WaitQueue* EventQueue() { return nullptr; }
+  // Whether this is a terminal (job-control ioctls apply).
+  virtual bool IsTerminal() const { return false; }
+  // For streams the host serves (an inherited terminal or pipe): the host
+  // fd whose readiness is this file's, to poll alongside the waiter.
+  virtual int HostPollFd() const { return -1; }
 
   // The file position and the lock that serializes its users.
   absl::Mutex pos_mu;

@@ -190,6 +190,68 @@ SysResult<void> SymlinkAt(CallContext& ctx, const PathContext& pc,
   return Ok();
 }
 
+SysResult<void> Chmod(CallContext& ctx, const VirtualDentry& vd,
+                      uint32_t mode) {
+  const auth::Credentials& c = ctx.creds();
+  SENTRY_ASSIGN_OR_RETURN(Attr a, vd.dentry->inode()->GetAttr());
+  if (c.fsuid != a.uid && !c.HasCapability(auth::Capability::kFowner)) {
+    return Errno(EPERM);
+  }
+  if (vd.mount->readonly()) return Errno(EROFS);
+  mode &= 07777;
+  if ((mode & S_ISGID) != 0 && !c.InGroup(a.gid) &&
+      !c.HasCapability(auth::Capability::kFsetid)) {
+    mode &= ~S_ISGID;
+  }
+  Inode::AttrChange change;
+  change.mode = mode;
+  return vd.dentry->inode()->SetAttr(ctx, change);
+}
+
+SysResult<void> Chown(CallContext& ctx, const VirtualDentry& vd, uint32_t uid,
+                      uint32_t gid) {
+  const auth::Credentials& c = ctx.creds();
+  const Inode& inode = *vd.dentry->inode();
+  SENTRY_ASSIGN_OR_RETURN(Attr a, vd.dentry->inode()->GetAttr());
+  constexpr uint32_t kKeep = static_cast<uint32_t>(-1);
+  bool can_chown = c.HasCapability(auth::Capability::kChown);
+  if (uid != kKeep && uid != a.uid && !can_chown) return Errno(EPERM);
+  if (gid != kKeep && gid != a.gid && !can_chown &&
+      !(c.fsuid == a.uid && c.InGroup(gid))) {
+    return Errno(EPERM);
+  }
+  if (uid != kKeep && !can_chown && c.fsuid != a.uid) return Errno(EPERM);
+  if (vd.mount->readonly()) return Errno(EROFS);
+  Inode::AttrChange change;
+  if (uid != kKeep) change.uid = uid;
+  if (gid != kKeep) change.gid = gid;
+  if (!inode.IsDir() && (uid != kKeep || gid != kKeep)) {
+    // Set-user-ID always drops; set-group-ID only if group-executable.
+    uint32_t mode = a.mode & 07777;
+    mode &= ~S_ISUID;
+    if ((mode & S_IXGRP) != 0) mode &= ~S_ISGID;
+    change.mode = mode;
+  }
+  return vd.dentry->inode()->SetAttr(ctx, change);
+}
+
+SysResult<void> LinkAt(CallContext& ctx, const VirtualDentry& old,
+                       const PathContext& pc, std::string_view new_path) {
+  const std::shared_ptr<Inode>& inode = old.dentry->inode();
+  if (inode->IsDir()) return Errno(EPERM);
+  Resolver r(ctx, *pc.ns, pc.root, pc.start);
+  SENTRY_ASSIGN_OR_RETURN(ParentAndName pn, r.ResolveParent(new_path));
+  if (pn.name.empty() || IsDotOrDotDot(pn.name)) return Errno(EEXIST);
+  if (pn.trailing_slash) return Errno(ENOENT);
+  SENTRY_RETURN_IF_ERROR(CheckAccess(ctx, pn.parent, auth::kMayExec));
+  if (pn.parent.dentry->Child(ctx, pn.name).ok()) return Errno(EEXIST);
+  if (pn.parent.mount != old.mount) return Errno(EXDEV);
+  SENTRY_RETURN_IF_ERROR(CheckDirWritable(ctx, pn.parent));
+  SENTRY_RETURN_IF_ERROR(pn.parent.dentry->inode()->Link(ctx, pn.name, inode));
+  pn.parent.dentry->Insert(pn.name, inode);
+  return Ok();
+}
+
 SysResult<void> UnlinkAt(CallContext& ctx, const PathContext& pc,
                          std::string_view path, bool dir) {
   Resolver r(ctx, *pc.ns, pc.root, pc.start);

@@ -42,6 +42,19 @@ SysResult<void> SymlinkAt(CallContext& ctx, const PathContext& pc,
 SysResult<void> UnlinkAt(CallContext& ctx, const PathContext& pc,
                          std::string_view path, bool dir);
 
+// link(2): a new name `new_path` for the file at `old`.
+SysResult<void> LinkAt(CallContext& ctx, const VirtualDentry& old,
+                       const PathContext& pc, std::string_view new_path);
+
+// chmod(2) on the file at `vd`: owner or CAP_FOWNER; the set-group-ID
+// bit drops unless the caller is in the file's group or has CAP_FSETID.
+SysResult<void> Chmod(CallContext& ctx, const VirtualDentry& vd, uint32_t mode);
+// chown(2) (-1 leaves an id): a new owner needs CAP_CHOWN; the owner may
+// change the group to one of its own. Clears set-user/group-ID bits of
+// non-directories.
+SysResult<void> Chown(CallContext& ctx, const VirtualDentry& vd, uint32_t uid,
+                      uint32_t gid);
+
 // Checks `may` (auth::kMay* bits) against the file at `vd` for the caller,
 // including EROFS for writes to read-only mounts.
 SysResult<void> CheckAccess(CallContext& ctx, const VirtualDentry& vd, int may);

@@ -63,6 +63,15 @@ SysResult<void> Inode::Unlink(CallContext&, const std::string&) {
   return Errno(EPERM);
 }
 
+SysResult<void> Inode::SetAttr(CallContext&, const AttrChange&) {
+  return Errno(EPERM);
+}
+
+SysResult<void> Inode::Link(CallContext&, const std::string&,
+                            const std::shared_ptr<Inode>&) {
+  return Errno(EPERM);
+}
+
 SysResult<void> Inode::Rmdir(CallContext&, const std::string&) {
   return Errno(EPERM);
 }

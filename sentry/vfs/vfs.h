@@ -28,6 +28,7 @@
 #include "sentry/auth/credentials.h"
 #include "sentry/base/guest_addr.h"
 #include "sentry/base/sys_result.h"
+#include "sentry/base/waiter.h"
 
 namespace sentry::vfs {
 
@@ -83,6 +84,21 @@ class CallContext {
   template <typename T>
   SysResult<void> CopyOutObj(GuestAddr addr, const T& obj) {
     return CopyOutFull(addr, &obj, sizeof(T));
+  }
+
+  // Blocking, for files that wait (pipes, terminals). The caller registers
+  // waiter() on every queue it waits for, checks its condition, and only
+  // then calls Block, in a loop: wakes may be spurious. Block returns Ok
+  // when woken or when one of `host` (host fds to watch) is ready,
+  // ETIMEDOUT at `deadline`, and kERESTARTSYS when a signal interrupts the
+  // wait. A context that cannot block (the kernel's own) has no waiter and
+  // answers EAGAIN.
+  virtual Waiter* waiter() { return nullptr; }
+  virtual SysResult<void> Block(std::optional<absl::Time> deadline,
+                                std::vector<struct pollfd>* host = nullptr) {
+    (void)deadline;
+    (void)host;
+    return Errno(EAGAIN);
   }
 };
 
@@ -179,7 +195,21 @@ class Inode {
                                                     const std::string& name,
                                                     const std::string& target);
   virtual SysResult<void> Unlink(CallContext& ctx, const std::string& name);
+  // A new name for `target`, an inode of the same filesystem that is not a
+  // directory (link(2)). Filesystems without hard links say EPERM.
+  virtual SysResult<void> Link(CallContext& ctx, const std::string& name,
+                               const std::shared_ptr<Inode>& target);
   virtual SysResult<void> Rmdir(CallContext& ctx, const std::string& name);
+
+  // chmod(2) and chown(2): the VFS has checked permissions and computed
+  // the new values; unset fields stay. Filesystems that cannot change
+  // attributes say EPERM.
+  struct AttrChange {
+    std::optional<uint32_t> mode;  // permission bits (07777)
+    std::optional<uint32_t> uid;
+    std::optional<uint32_t> gid;
+  };
+  virtual SysResult<void> SetAttr(CallContext& ctx, const AttrChange& change);
 
   // Regular files: sets the size (truncate(2)).
   virtual SysResult<void> Truncate(uint64_t size);

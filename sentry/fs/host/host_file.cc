@@ -64,20 +64,44 @@ HostFileFD::HostFileFD(vfs::VirtualDentry vd, int flags,
       fd_(std::move(fd)),
       seekable_(seekable),
       host_position_(host_position),
-      host_name_(std::move(host_name)) {}
+      host_name_(std::move(host_name)),
+      terminal_(!seekable && isatty(fd_->get()) == 1) {}
 
-bool HostFileFD::Ready(short events) const {
-  // The guest's O_NONBLOCK lives on this description only: the host's own
-  // description is shared with host processes (a user's shell), whose
-  // flags the guest must not change. So ask the host whether the call
-  // would block instead.
-  if ((flags() & O_NONBLOCK) == 0) return true;
-  struct pollfd p = {fd_->get(), events, 0};
+namespace {
+
+// Polls host fd `fd` for `events` without blocking; returns the revents.
+short PollNow(int fd, short events) {
+  struct pollfd p = {fd, events, 0};
   int r;
   do {
     r = poll(&p, 1, 0);
   } while (r < 0 && errno == EINTR);
-  return r != 0;  // ready, or an error the read/write itself will report
+  return r > 0 ? p.revents : 0;
+}
+
+}  // namespace
+
+SysResult<void> HostFileFD::WaitReady(vfs::CallContext& ctx, short events) {
+  // The guest's O_NONBLOCK lives on this description only: the host's own
+  // description is shared with host processes (a user's shell), whose
+  // flags the guest must not change. So ask the host whether the call
+  // would block, and wait for it in the sentry, where a signal can
+  // interrupt the wait, instead of in a blocking host call.
+  for (;;) {
+    if (PollNow(fd_->get(), events) != 0) return Ok();
+    if ((flags() & O_NONBLOCK) != 0) return Errno(EAGAIN);
+    std::vector<struct pollfd> host = {{fd_->get(), events, 0}};
+    SysResult<void> r = ctx.Block(std::nullopt, &host);
+    // A context that cannot wait does the blocking call itself.
+    if (!r.ok()) return r.err() == EAGAIN ? Ok() : r;
+  }
+}
+
+uint32_t HostFileFD::Readiness(uint32_t mask) {
+  if (seekable_) return FileDescription::Readiness(mask);
+  short want = static_cast<short>(
+      mask & (POLLIN | POLLOUT | POLLPRI | POLLRDNORM | POLLWRNORM));
+  return static_cast<uint16_t>(PollNow(fd_->get(), want));
 }
 
 SysResult<int64_t> HostFileFD::Seek(int64_t offset, int whence, int64_t* pos) {
@@ -87,11 +111,11 @@ SysResult<int64_t> HostFileFD::Seek(int64_t offset, int whence, int64_t* pos) {
   return static_cast<int64_t>(r);
 }
 
-SysResult<size_t> HostFileFD::Read(vfs::CallContext&, char* buf, size_t len,
+SysResult<size_t> HostFileFD::Read(vfs::CallContext& ctx, char* buf, size_t len,
                                    int64_t* offset) {
   if (!readable()) return Errno(EBADF);
   bool positional = seekable_ && offset != nullptr;
-  if (!positional && !Ready(POLLIN)) return Errno(EAGAIN);
+  if (!positional) SENTRY_RETURN_IF_ERROR(WaitReady(ctx, POLLIN));
   ssize_t n;
   do {
     n = positional ? pread(fd_->get(), buf, len, *offset)
@@ -102,12 +126,12 @@ SysResult<size_t> HostFileFD::Read(vfs::CallContext&, char* buf, size_t len,
   return static_cast<size_t>(n);
 }
 
-SysResult<size_t> HostFileFD::Write(vfs::CallContext&, const char* buf,
+SysResult<size_t> HostFileFD::Write(vfs::CallContext& ctx, const char* buf,
                                     size_t len, int64_t* offset) {
   if (!writable()) return Errno(EBADF);
   ssize_t n;
   bool positional = seekable_ && offset != nullptr;
-  if (!positional && !Ready(POLLOUT)) return Errno(EAGAIN);
+  if (!positional) SENTRY_RETURN_IF_ERROR(WaitReady(ctx, POLLOUT));
   if (!positional) {
     do {
       n = write(fd_->get(), buf, len);

@@ -33,6 +33,9 @@ class HostFileFD : public vfs::FileDescription {
                            uint64_t arg) override;
   SysResult<vfs::MmapTarget> GetMmapTarget() override;
   SysResult<void> Sync() override;
+  uint32_t Readiness(uint32_t mask) override;
+  int HostPollFd() const override { return seekable_ ? -1 : fd_->get(); }
+  bool IsTerminal() const override { return terminal_; }
 
   int host_fd() const { return fd_->get(); }
   // For inherited host fds, the host's own name of the file ("/dev/pts/0",
@@ -40,15 +43,17 @@ class HostFileFD : public vfs::FileDescription {
   std::string AnonName() const override { return host_name_; }
 
  private:
-  // False if the description is non-blocking and the host fd has nothing
-  // for `events` (POLLIN, POLLOUT) now.
-  bool Ready(short events) const;
+  // Waits until the host fd is ready for `events` (POLLIN, POLLOUT):
+  // EAGAIN at once for a non-blocking description, kERESTARTSYS if a
+  // signal interrupts the wait.
+  SysResult<void> WaitReady(vfs::CallContext& ctx, short events);
 
   const std::shared_ptr<HostFd> fd_;
   const bool seekable_;
 
   const bool host_position_;
   const std::string host_name_;
+  const bool terminal_;
   // Appends must find the end and write there as one step.
   absl::Mutex append_mu_;
 };

@@ -1,7 +1,9 @@
 // procfs: /proc generated from the kernel's state on every open.
 //
-// Files are snapshots taken at open (as seq_file does for a single read);
-// directories are never cached, so processes that exit vanish at once.
+// Files are snapshots taken at open and again at every read from offset 0
+// (as seq_file regenerates there), so pread(fd, 0) polling sees fresh
+// values; directories are never cached, so processes that are reaped
+// vanish at once.
 
 #ifndef SENTRY_FS_PROC_PROCFS_H_
 #define SENTRY_FS_PROC_PROCFS_H_
@@ -71,9 +73,13 @@ class SynthDir : public SynthInode {
     std::function<SysResult<std::shared_ptr<vfs::Inode>>()> make;
   };
   using Lister = std::function<std::vector<Entry>(vfs::CallContext&)>;
+  // Names that lookup finds but listing does not show (/proc/TID for a
+  // thread that is not a process's leader, as in Linux).
+  using Finder = std::function<std::optional<Entry>(vfs::CallContext&,
+                                                    const std::string&)>;
 
   SynthDir(ProcFilesystem* fs, uint64_t ino, uint32_t mode, Lister list,
-           uint32_t uid = 0);
+           uint32_t uid = 0, Finder hidden = nullptr);
 
   SysResult<std::shared_ptr<vfs::Inode>> Lookup(
       vfs::CallContext& ctx, const std::string& name) override;
@@ -84,20 +90,26 @@ class SynthDir : public SynthInode {
 
  private:
   const Lister list_;
+  const Finder hidden_;
 };
 
-// A read-only file whose contents are generated at open.
+// A file whose contents are generated at open. Read-only unless it has a
+// writer, which gets each write(2) whole (offsets are ignored, as in
+// Linux's /proc/PID/comm).
 class SynthFile : public SynthInode {
  public:
   using Generator = std::function<SysResult<std::string>(vfs::CallContext&)>;
+  using Writer =
+      std::function<SysResult<size_t>(vfs::CallContext&, const std::string&)>;
   SynthFile(ProcFilesystem* fs, uint64_t ino, uint32_t perm, Generator gen,
-            uint32_t uid = 0);
+            uint32_t uid = 0, Writer writer = nullptr);
 
   SysResult<std::shared_ptr<vfs::FileDescription>> Open(
       vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) override;
 
  private:
   const Generator gen_;
+  const Writer writer_;
 };
 
 // A symlink; with `magic`, following it lands on a location directly (as

@@ -65,6 +65,16 @@ SysResult<vfs::Attr> TmpfsInode::GetAttr() {
   return attr_;
 }
 
+SysResult<void> TmpfsInode::SetAttr(vfs::CallContext&,
+                                    const AttrChange& change) {
+  absl::MutexLock l(&attr_mu_);
+  if (change.mode) attr_.mode = (attr_.mode & S_IFMT) | (*change.mode & 07777);
+  if (change.uid) attr_.uid = *change.uid;
+  if (change.gid) attr_.gid = *change.gid;
+  attr_.ctime = Now();
+  return Ok();
+}
+
 void TmpfsInode::AdjustLinks(int delta) {
   absl::MutexLock l(&attr_mu_);
   attr_.nlink = static_cast<uint32_t>(static_cast<int>(attr_.nlink) + delta);
@@ -149,6 +159,19 @@ SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Symlink(
   auto link = std::make_shared<TmpfsSymlink>(fs(), ctx.creds().fsuid,
                                              ctx.creds().fsgid, target);
   return AddNew(name, std::move(link));
+}
+
+SysResult<void> TmpfsDir::Link(vfs::CallContext&, const std::string& name,
+                               const std::shared_ptr<vfs::Inode>& target) {
+  auto inode = std::dynamic_pointer_cast<TmpfsInode>(target);
+  if (inode == nullptr || inode->fs() != fs()) return Errno(EXDEV);
+  {
+    absl::MutexLock l(&mu_);
+    if (!children_.emplace(name, inode).second) return Errno(EEXIST);
+  }
+  inode->AdjustLinks(1);
+  Touch(/*modify=*/true);
+  return Ok();
 }
 
 SysResult<void> TmpfsDir::Unlink(vfs::CallContext&, const std::string& name) {

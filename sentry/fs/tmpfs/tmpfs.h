@@ -42,11 +42,14 @@ class TmpfsInode : public vfs::Inode {
   TmpfsInode(TmpfsFilesystem* fs, uint32_t mode, uint32_t uid, uint32_t gid);
   SysResult<vfs::Attr> GetAttr() override;
 
+  SysResult<void> SetAttr(vfs::CallContext& ctx,
+                          const AttrChange& change) override;
+
   void AdjustLinks(int delta);
   void Touch(bool modify);
+  TmpfsFilesystem* fs() const { return fs_; }
 
  protected:
-  TmpfsFilesystem* fs() const { return fs_; }
   mutable absl::Mutex attr_mu_;
 
  private:
@@ -76,6 +79,8 @@ class TmpfsDir final : public TmpfsInode {
                          const std::string& name) override;
   SysResult<void> Rmdir(vfs::CallContext& ctx,
                         const std::string& name) override;
+  SysResult<void> Link(vfs::CallContext& ctx, const std::string& name,
+                       const std::shared_ptr<vfs::Inode>& target) override;
 
   // Adds a child made elsewhere (devfs populating itself).
   SysResult<void> AddChild(const std::string& name,

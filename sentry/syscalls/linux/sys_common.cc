@@ -18,6 +18,14 @@ std::vector<char>& Bounce() {
 }
 }  // namespace
 
+SysResult<uint64_t> RaiseSigpipe(Task& t, SysResult<uint64_t> r) {
+  if (!r.ok() && r.err() == EPIPE) {
+    t.SendSignal(
+        kernel::MakeSigInfo(SIGPIPE, SI_USER, t.tgid(), t.creds().ruid));
+  }
+  return r;
+}
+
 bool RangeOk(Task& t, GuestAddr addr, uint64_t len) {
   uint64_t end;
   if (__builtin_add_overflow(addr.value(), len, &end)) return false;

@@ -54,6 +54,10 @@ SysResult<AtTarget> ResolveAt(Task& t, int dirfd, GuestAddr path, bool follow,
 
 SysResult<vfs::Attr> StatOf(const AtTarget& target);
 
+// A write that failed with EPIPE (a pipe or socket with no reader) also
+// sends SIGPIPE to the writing thread, as Linux does.
+SysResult<uint64_t> RaiseSigpipe(Task& t, SysResult<uint64_t> r);
+
 // True if the range [addr, addr+len) lies in the guest's address space.
 bool RangeOk(Task& t, GuestAddr addr, uint64_t len);
 

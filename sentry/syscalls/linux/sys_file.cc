@@ -11,6 +11,7 @@
 
 #include <algorithm>
 
+#include "sentry/fs/pipe/pipe.h"
 #include "sentry/syscalls/linux/sys_common.h"
 #include "sentry/vfs/ops.h"
 #include "sentry/vfs/resolve.h"
@@ -149,7 +150,30 @@ SENTRY_SYSCALL(SysFcntl) {
           t.fds().SetCloexec(fd, (a.Int(2) & FD_CLOEXEC) != 0));
       return 0;
     case F_GETFL:
+      // open(2) adds O_LARGEFILE on 64-bit; pipe(2) does not.
+      if (dynamic_cast<fs::pipe::PipeFD*>(f.get()) != nullptr) {
+        return static_cast<uint64_t>(f->flags());
+      }
       return static_cast<uint64_t>(f->flags() | O_LARGEFILE);
+    case F_GETPIPE_SZ: {
+      auto* p = dynamic_cast<fs::pipe::PipeFD*>(f.get());
+      if (p == nullptr) return Errno(EBADF);
+      return p->pipe().capacity();
+    }
+    case F_SETPIPE_SZ: {
+      auto* p = dynamic_cast<fs::pipe::PipeFD*>(f.get());
+      if (p == nullptr) return Errno(EBADF);
+      uint64_t size = a.U32(2);
+      if (size > INT32_MAX) return Errno(EINVAL);
+      if (size > fs::pipe::kMaxUnprivilegedCapacity &&
+          !t.creds().HasCapability(auth::Capability::kSysResource)) {
+        return Errno(EPERM);
+      }
+      // Privileged callers may exceed pipe-max-size; a bound still holds.
+      if (size > (64u << 20)) return Errno(ENOMEM);
+      SENTRY_ASSIGN_OR_RETURN(size_t n, p->pipe().SetCapacity(size));
+      return n;
+    }
     case F_SETFL:
       if (f->is_path()) return Errno(EBADF);
       f->SetStatusFlags(a.Int(2));
@@ -187,6 +211,35 @@ SENTRY_SYSCALL(SysIoctl) {
       SENTRY_RETURN_IF_ERROR(t.CopyInObj(a.Addr(2), &on));
       int flags = f->flags();
       f->SetStatusFlags(on != 0 ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
+      return 0;
+    }
+    case TIOCGPGRP:
+    case TIOCGSID: {
+      // Job control on the sandbox's terminal: the foreground process
+      // group lives in the sentry; the host terminal never sees it.
+      if (!f->IsTerminal()) return Errno(ENOTTY);
+      int32_t v;
+      {
+        absl::MutexLock l(&t.kernel().mu());
+        kernel::Kernel& k = t.kernel();
+        if (t.tg().sid != k.terminal_session()) return Errno(ENOTTY);
+        v = cmd == TIOCGPGRP ? k.foreground_pgrp() : k.terminal_session();
+      }
+      SENTRY_RETURN_IF_ERROR(t.CopyOutObj(a.Addr(2), v));
+      return 0;
+    }
+    case TIOCSPGRP: {
+      if (!f->IsTerminal()) return Errno(ENOTTY);
+      int32_t pgid;
+      SENTRY_RETURN_IF_ERROR(t.CopyInObj(a.Addr(2), &pgid));
+      absl::MutexLock l(&t.kernel().mu());
+      kernel::Kernel& k = t.kernel();
+      if (t.tg().sid != k.terminal_session()) return Errno(ENOTTY);
+      if (pgid < 0) return Errno(EINVAL);
+      if (!k.ProcessGroupExistsInSessionLocked(pgid, t.tg().sid)) {
+        return Errno(EPERM);
+      }
+      k.set_foreground_pgrp(pgid);
       return 0;
     }
     default: {
@@ -337,6 +390,110 @@ SENTRY_SYSCALL(SysUnlinkat) {
   int flags = a.Int(2);
   if ((flags & ~AT_REMOVEDIR) != 0) return Errno(EINVAL);
   return DoUnlink(t, a.Int(0), a.Addr(1), (flags & AT_REMOVEDIR) != 0);
+}
+
+namespace {
+
+SysResult<uint64_t> DoLink(Task& t, int olddirfd, GuestAddr oldpath,
+                           int newdirfd, GuestAddr newpath, int flags) {
+  if ((flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) != 0) {
+    return Errno(EINVAL);
+  }
+  // Linking an fd by AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH.
+  bool empty_ok = (flags & AT_EMPTY_PATH) != 0 &&
+                  t.creds().HasCapability(auth::Capability::kDacReadSearch);
+  SENTRY_ASSIGN_OR_RETURN(
+      AtTarget old, ResolveAt(t, olddirfd, oldpath,
+                              (flags & AT_SYMLINK_FOLLOW) != 0, empty_ok));
+  SENTRY_ASSIGN_OR_RETURN(std::string path, t.CopyInPath(newpath));
+  if (path.empty()) return Errno(ENOENT);
+  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, PathAt(t, newdirfd, path));
+  SENTRY_RETURN_IF_ERROR(vfs::LinkAt(t, old.vd, pc, path));
+  return 0;
+}
+
+}  // namespace
+
+namespace {
+
+SysResult<uint64_t> DoChmod(Task& t, int dirfd, GuestAddr path, uint32_t mode,
+                            int flags) {
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) != 0) {
+    return Errno(EINVAL);
+  }
+  SENTRY_ASSIGN_OR_RETURN(
+      AtTarget target,
+      ResolveAt(t, dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) == 0,
+                (flags & AT_EMPTY_PATH) != 0));
+  // Symlinks have no mode of their own to change.
+  if (target.vd.dentry->inode()->IsSymlink()) return Errno(EOPNOTSUPP);
+  SENTRY_RETURN_IF_ERROR(vfs::Chmod(t, target.vd, mode));
+  return 0;
+}
+
+SysResult<uint64_t> DoChown(Task& t, int dirfd, GuestAddr path, uint32_t uid,
+                            uint32_t gid, int flags) {
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) != 0) {
+    return Errno(EINVAL);
+  }
+  SENTRY_ASSIGN_OR_RETURN(
+      AtTarget target,
+      ResolveAt(t, dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) == 0,
+                (flags & AT_EMPTY_PATH) != 0));
+  SENTRY_RETURN_IF_ERROR(vfs::Chown(t, target.vd, uid, gid));
+  return 0;
+}
+
+}  // namespace
+
+// Implements Linux syscall chmod(2).
+SENTRY_SYSCALL(SysChmod) {
+  return DoChmod(t, AT_FDCWD, a.Addr(0), a.U32(1), 0);
+}
+
+// Implements Linux syscall fchmod(2).
+SENTRY_SYSCALL(SysFchmod) {
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
+  SENTRY_RETURN_IF_ERROR(vfs::Chmod(t, f->vd(), a.U32(1)));
+  return 0;
+}
+
+// Implements Linux syscall fchmodat(2).
+SENTRY_SYSCALL(SysFchmodat) {
+  return DoChmod(t, a.Int(0), a.Addr(1), a.U32(2), 0);
+}
+
+// Implements Linux syscall chown(2).
+SENTRY_SYSCALL(SysChown) {
+  return DoChown(t, AT_FDCWD, a.Addr(0), a.U32(1), a.U32(2), 0);
+}
+
+// Implements Linux syscall lchown(2).
+SENTRY_SYSCALL(SysLchown) {
+  return DoChown(t, AT_FDCWD, a.Addr(0), a.U32(1), a.U32(2),
+                 AT_SYMLINK_NOFOLLOW);
+}
+
+// Implements Linux syscall fchown(2).
+SENTRY_SYSCALL(SysFchown) {
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
+  SENTRY_RETURN_IF_ERROR(vfs::Chown(t, f->vd(), a.U32(1), a.U32(2)));
+  return 0;
+}
+
+// Implements Linux syscall fchownat(2).
+SENTRY_SYSCALL(SysFchownat) {
+  return DoChown(t, a.Int(0), a.Addr(1), a.U32(2), a.U32(3), a.Int(4));
+}
+
+// Implements Linux syscall link(2).
+SENTRY_SYSCALL(SysLink) {
+  return DoLink(t, AT_FDCWD, a.Addr(0), AT_FDCWD, a.Addr(1), 0);
+}
+
+// Implements Linux syscall linkat(2).
+SENTRY_SYSCALL(SysLinkat) {
+  return DoLink(t, a.Int(0), a.Addr(1), a.Int(2), a.Addr(3), a.Int(4));
 }
 
 // Implements Linux syscall symlink(2).

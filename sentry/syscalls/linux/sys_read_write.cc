@@ -63,9 +63,9 @@ SENTRY_SYSCALL(SysRead) {
 // Implements Linux syscall write(2).
 SENTRY_SYSCALL(SysWrite) {
   SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
-  return AtFilePosition(*f, [&](int64_t* pos) {
-    return WriteFromGuest(t, *f, a.Addr(1), a.U64(2), pos);
-  });
+  return RaiseSigpipe(t, AtFilePosition(*f, [&](int64_t* pos) {
+                        return WriteFromGuest(t, *f, a.Addr(1), a.U64(2), pos);
+                      }));
 }
 
 // Implements Linux syscall pread64(2).
@@ -86,9 +86,9 @@ SENTRY_SYSCALL(SysPwrite64) {
   SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
   if (!f->seekable()) return Errno(ESPIPE);
   if (!f->writable()) return Errno(EBADF);
-  return AtOffset(*f, a.Long(3), [&](int64_t* off) {
-    return WriteFromGuest(t, *f, a.Addr(1), a.U64(2), off);
-  });
+  return RaiseSigpipe(t, AtOffset(*f, a.Long(3), [&](int64_t* off) {
+                        return WriteFromGuest(t, *f, a.Addr(1), a.U64(2), off);
+                      }));
 }
 
 namespace {
@@ -141,7 +141,8 @@ SENTRY_SYSCALL(SysReadv) {
 
 // Implements Linux syscall writev(2).
 SENTRY_SYSCALL(SysWritev) {
-  return DoWritev(t, a.Int(0), a.Addr(1), a.Int(2), std::nullopt);
+  return RaiseSigpipe(t,
+                      DoWritev(t, a.Int(0), a.Addr(1), a.Int(2), std::nullopt));
 }
 
 // Implements Linux syscall preadv(2). The offset comes split in two halves.
@@ -151,7 +152,7 @@ SENTRY_SYSCALL(SysPreadv) {
 
 // Implements Linux syscall pwritev(2).
 SENTRY_SYSCALL(SysPwritev) {
-  return DoWritev(t, a.Int(0), a.Addr(1), a.Int(2), a.Long(3));
+  return RaiseSigpipe(t, DoWritev(t, a.Int(0), a.Addr(1), a.Int(2), a.Long(3)));
 }
 
 // Implements Linux syscall preadv2(2): offset -1 means the file position.

@@ -125,6 +125,70 @@ SENTRY_SYSCALL(SysFlistxattr);
 SENTRY_SYSCALL(SysRemovexattr);
 SENTRY_SYSCALL(SysLremovexattr);
 SENTRY_SYSCALL(SysFremovexattr);
+SENTRY_SYSCALL(SysClone);
+SENTRY_SYSCALL(SysFork);
+SENTRY_SYSCALL(SysVfork);
+SENTRY_SYSCALL(SysClone3);
+SENTRY_SYSCALL(SysExecveat);
+SENTRY_SYSCALL(SysWaitid);
+SENTRY_SYSCALL(SysSetpgid);
+SENTRY_SYSCALL(SysSetsid);
+SENTRY_SYSCALL(SysRtSigpending);
+SENTRY_SYSCALL(SysRtSigsuspend);
+SENTRY_SYSCALL(SysPause);
+SENTRY_SYSCALL(SysRtSigtimedwait);
+SENTRY_SYSCALL(SysRtSigreturn);
+SENTRY_SYSCALL(SysRestartSyscall);
+SENTRY_SYSCALL(SysRtSigqueueinfo);
+SENTRY_SYSCALL(SysRtTgsigqueueinfo);
+SENTRY_SYSCALL(SysPidfdOpen);
+SENTRY_SYSCALL(SysPidfdSendSignal);
+SENTRY_SYSCALL(SysClockSettime);
+SENTRY_SYSCALL(SysSettimeofday);
+SENTRY_SYSCALL(SysGetitimer);
+SENTRY_SYSCALL(SysSetitimer);
+SENTRY_SYSCALL(SysAlarm);
+SENTRY_SYSCALL(SysTimerCreate);
+SENTRY_SYSCALL(SysTimerSettime);
+SENTRY_SYSCALL(SysTimerGettime);
+SENTRY_SYSCALL(SysTimerGetoverrun);
+SENTRY_SYSCALL(SysTimerDelete);
+SENTRY_SYSCALL(SysTimes);
+SENTRY_SYSCALL(SysGetrusage);
+SENTRY_SYSCALL(SysSetuid);
+SENTRY_SYSCALL(SysSetgid);
+SENTRY_SYSCALL(SysSetreuid);
+SENTRY_SYSCALL(SysSetregid);
+SENTRY_SYSCALL(SysSetresuid);
+SENTRY_SYSCALL(SysSetresgid);
+SENTRY_SYSCALL(SysSetfsuid);
+SENTRY_SYSCALL(SysSetfsgid);
+SENTRY_SYSCALL(SysSetgroups);
+SENTRY_SYSCALL(SysCapget);
+SENTRY_SYSCALL(SysCapset);
+SENTRY_SYSCALL(SysSchedSetaffinity);
+SENTRY_SYSCALL(SysSchedGetparam);
+SENTRY_SYSCALL(SysSchedGetscheduler);
+SENTRY_SYSCALL(SysSchedSetscheduler);
+SENTRY_SYSCALL(SysSchedGetPriorityMax);
+SENTRY_SYSCALL(SysSchedGetPriorityMin);
+SENTRY_SYSCALL(SysGetpriority);
+SENTRY_SYSCALL(SysSetpriority);
+SENTRY_SYSCALL(SysPipe);
+SENTRY_SYSCALL(SysLink);
+SENTRY_SYSCALL(SysChmod);
+SENTRY_SYSCALL(SysFchmod);
+SENTRY_SYSCALL(SysFchmodat);
+SENTRY_SYSCALL(SysChown);
+SENTRY_SYSCALL(SysLchown);
+SENTRY_SYSCALL(SysFchown);
+SENTRY_SYSCALL(SysFchownat);
+SENTRY_SYSCALL(SysLinkat);
+SENTRY_SYSCALL(SysPipe2);
+SENTRY_SYSCALL(SysPoll);
+SENTRY_SYSCALL(SysPpoll);
+SENTRY_SYSCALL(SysSelect);
+SENTRY_SYSCALL(SysPselect6);
 
 namespace {
 
@@ -157,12 +221,23 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_mprotect, SysMprotect, "pxP");
     Full(SYS_munmap, SysMunmap, "px");
     Full(SYS_brk, SysBrk, "p", 'x');
-    Partial(
-        SYS_rt_sigaction, SysRtSigaction, "Sppu",
-        "handlers are recorded; delivery to them is not implemented yet (#3)");
-    Partial(
-        SYS_rt_sigprocmask, SysRtSigprocmask, "dppu",
-        "the mask is recorded; nothing is pending until delivery exists (#3)");
+    Full(SYS_rt_sigaction, SysRtSigaction, "Sppu");
+    Full(SYS_rt_sigprocmask, SysRtSigprocmask, "dppu");
+    Full(SYS_rt_sigreturn, SysRtSigreturn, "");
+    Full(SYS_rt_sigpending, SysRtSigpending, "pu");
+    Full(SYS_rt_sigtimedwait, SysRtSigtimedwait, "pppu");
+    Full(SYS_rt_sigqueueinfo, SysRtSigqueueinfo, "dSp");
+    Full(SYS_rt_sigsuspend, SysRtSigsuspend, "pu");
+    Full(SYS_pause, SysPause, "");
+    Full(SYS_rt_tgsigqueueinfo, SysRtTgsigqueueinfo, "ddSp");
+    Full(SYS_restart_syscall, SysRestartSyscall, "");
+    Full(SYS_pipe, SysPipe, "p");
+    Partial(SYS_pipe2, SysPipe2, "po",
+            "O_DIRECT (packet mode) fails with EINVAL, as before Linux 3.4");
+    Full(SYS_poll, SysPoll, "pud");
+    Full(SYS_ppoll, SysPpoll, "puppu");
+    Full(SYS_select, SysSelect, "dpppp");
+    Full(SYS_pselect6, SysPselect6, "dppppp");
     Partial(SYS_ioctl, SysIoctl, "fip",
             "FIOCLEX, FIONCLEX, FIONBIO; host terminals: TCGETS, TCSETS*, "
             "TIOCGWINSZ, "
@@ -176,22 +251,28 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Partial(SYS_mremap, SysMremap, "pxxdp",
             "MREMAP_DONTUNMAP and old_size 0 fail with EINVAL", 'x');
     Full(SYS_msync, SysMsync, "pxd");
-    Partial(
-        SYS_madvise, SysMadvise, "pxd",
-        "DONTNEED and FREE reach the host; pure hints are accepted; DONTFORK, "
-        "WIPEONFORK, REMOVE and the rest fail with EINVAL");
+    Partial(SYS_madvise, SysMadvise, "pxd",
+            "DONTNEED, FREE, DONTFORK, DOFORK, WIPEONFORK and KEEPONFORK reach "
+            "the host; pure hints are accepted; REMOVE and the rest fail with "
+            "EINVAL");
     Full(SYS_dup, SysDup, "f");
     Full(SYS_dup2, SysDup2, "ff");
-    Partial(SYS_nanosleep, SysNanosleep, "pp",
-            "not interruptible by signals yet (#3)");
+    Full(SYS_nanosleep, SysNanosleep, "pp");
+    Full(SYS_getitimer, SysGetitimer, "dp");
+    Full(SYS_setitimer, SysSetitimer, "dpp");
+    Full(SYS_alarm, SysAlarm, "u");
     Full(SYS_getpid, SysGetpid, "");
     Full(SYS_exit, SysExit, "d");
-    Partial(SYS_wait4, SysWait4, "dpdp",
-            "no children can exist yet (#3): ECHILD");
-    Partial(SYS_kill, SysKill, "dS",
-            "only to the caller's own process; signals that need delivery "
-            "(caught, blocked, "
-            "stopping) fail with ENOSYS until #3");
+    Partial(SYS_wait4, SysWait4, "dpdp", "the rusage holds CPU times only");
+    Full(SYS_kill, SysKill, "dS");
+    Full(SYS_clone, SysClone, "xpppx");
+    Full(SYS_fork, SysFork, "");
+    Full(SYS_vfork, SysVfork, "");
+    Partial(SYS_clone3, SysClone3, "pu",
+            "set_tid fails with EPERM; CLONE_INTO_CGROUP and "
+            "CLONE_CLEAR_SIGHAND fail with EINVAL; new namespaces as clone");
+    Full(SYS_execveat, SysExecveat, "fsaeA");
+    Partial(SYS_waitid, SysWaitid, "ddpdp", "the rusage holds CPU times only");
     Full(SYS_uname, SysUname, "p");
     Partial(
         SYS_fcntl, SysFcntl, "fdx",
@@ -210,6 +291,18 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_creat, SysCreat, "sm");
     Full(SYS_unlink, SysUnlink, "s");
     Full(SYS_symlink, SysSymlink, "ss");
+    Partial(SYS_link, SysLink, "ss",
+            "tmpfs only; other filesystems fail with EPERM (#4)");
+    Partial(SYS_linkat, SysLinkat, "fsfsA", "see link");
+    const char* kSetattrNote =
+        "tmpfs files; files from the gofer fail with EROFS or EPERM (#4)";
+    Partial(SYS_chmod, SysChmod, "sm", kSetattrNote);
+    Partial(SYS_fchmod, SysFchmod, "fm", kSetattrNote);
+    Partial(SYS_fchmodat, SysFchmodat, "fsm", kSetattrNote);
+    Partial(SYS_chown, SysChown, "sdd", kSetattrNote);
+    Partial(SYS_lchown, SysLchown, "sdd", kSetattrNote);
+    Partial(SYS_fchown, SysFchown, "fdd", kSetattrNote);
+    Partial(SYS_fchownat, SysFchownat, "fsddA", kSetattrNote);
     Full(SYS_readlink, SysReadlink, "spu");
     Full(SYS_umask, SysUmask, "m");
     Full(SYS_gettimeofday, SysGettimeofday, "pp");
@@ -224,21 +317,54 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_getgroups, SysGetgroups, "dp");
     Full(SYS_getresuid, SysGetresuid, "ppp");
     Full(SYS_getresgid, SysGetresgid, "ppp");
-    Partial(SYS_getpgid, SysGetpgid, "d",
-            "every process leads its own group until #3");
-    Partial(SYS_getsid, SysGetsid, "d",
-            "every process leads its own session until #3");
+    Full(SYS_getpgid, SysGetpgid, "d");
+    Full(SYS_getsid, SysGetsid, "d");
+    Full(SYS_setpgid, SysSetpgid, "dd");
+    Full(SYS_setsid, SysSetsid, "");
+    Full(SYS_setuid, SysSetuid, "d");
+    Full(SYS_setgid, SysSetgid, "d");
+    Full(SYS_setreuid, SysSetreuid, "dd");
+    Full(SYS_setregid, SysSetregid, "dd");
+    Full(SYS_setresuid, SysSetresuid, "ddd");
+    Full(SYS_setresgid, SysSetresgid, "ddd");
+    Full(SYS_setfsuid, SysSetfsuid, "d");
+    Full(SYS_setfsgid, SysSetfsgid, "d");
+    Full(SYS_setgroups, SysSetgroups, "dp");
+    Partial(SYS_capget, SysCapget, "pp",
+            "capabilities are the sandbox's own; there are no file "
+            "capabilities");
+    Full(SYS_capset, SysCapset, "pp");
+    Partial(SYS_times, SysTimes, "p",
+            "CPU time is measured around the guest's runs (see "
+            "clock_gettime)");
+    Partial(SYS_getrusage, SysGetrusage, "dp",
+            "CPU times only; the other fields are zero");
+    Partial(SYS_sched_setaffinity, SysSchedSetaffinity, "dup",
+            "the set is recorded and reported, not enforced");
+    Full(SYS_sched_getparam, SysSchedGetparam, "dp");
+    Full(SYS_sched_getscheduler, SysSchedGetscheduler, "d");
+    Partial(SYS_sched_setscheduler, SysSchedSetscheduler, "ddp",
+            "OTHER, BATCH and IDLE are accepted and not enforced; real-time "
+            "policies fail with EPERM (no CAP_SYS_NICE)");
+    Full(SYS_sched_get_priority_max, SysSchedGetPriorityMax, "d");
+    Full(SYS_sched_get_priority_min, SysSchedGetPriorityMin, "d");
+    Partial(SYS_getpriority, SysGetpriority, "dd",
+            "nice values are recorded and reported, not enforced");
+    Partial(SYS_setpriority, SysSetpriority, "ddd",
+            "nice values are recorded and reported, not enforced");
     Full(SYS_sigaltstack, SysSigaltstack, "pp");
     Full(SYS_statfs, SysStatfs, "sp");
     Full(SYS_fstatfs, SysFstatfs, "fp");
     Partial(SYS_prctl, SysPrctl, "dxxxx",
-            "PR_SET_NAME, PR_GET_NAME, PR_GET/SET_DUMPABLE, "
-            "PR_SET/GET_NO_NEW_PRIVS, "
-            "PR_CAPBSET_READ; PR_SET_SECCOMP and the rest fail with EINVAL");
+            "PR_SET/GET_NAME, PR_SET/GET_DUMPABLE, PR_SET/GET_NO_NEW_PRIVS, "
+            "PR_SET/GET_PDEATHSIG (on the parent process's exit), "
+            "PR_SET/GET_CHILD_SUBREAPER, PR_SET/GET_KEEPCAPS, "
+            "PR_CAPBSET_READ/DROP; PR_SET_SECCOMP and the rest fail with "
+            "EINVAL");
     Full(SYS_arch_prctl, SysArchPrctl, "dx");
     Full(SYS_setrlimit, SysSetrlimit, "rp");
     Full(SYS_gettid, SysGettid, "");
-    Partial(SYS_tkill, SysTkill, "dS", "only to the calling thread; see kill");
+    Full(SYS_tkill, SysTkill, "dS");
     Full(SYS_time, SysTime, "p");
     Partial(SYS_sched_getaffinity, SysSchedGetaffinity, "dup",
             "reports every CPU of the sandbox");
@@ -246,15 +372,25 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_set_tid_address, SysSetTidAddress, "p");
     Full(SYS_fadvise64, SysFadvise64, "flld");
     Partial(SYS_clock_gettime, SysClockGettime, "cp",
-            "CPU-time clocks report the sentry thread's CPU time until #3");
-    Partial(SYS_clock_getres, SysClockGetres, "cp", "see clock_gettime");
-    Partial(SYS_clock_nanosleep, SysClockNanosleep, "cdpp",
-            "REALTIME, MONOTONIC, BOOTTIME, TAI; PROCESS_CPUTIME fails with "
-            "EOPNOTSUPP; not interruptible by signals yet (#3)");
+            "CPU-time clocks count the time a thread runs guest code as "
+            "user time and the sentry's time on its system calls as system "
+            "time");
+    Full(SYS_clock_getres, SysClockGetres, "cp");
+    Partial(SYS_clock_settime, SysClockSettime, "cp",
+            "fails with EPERM: no guest has CAP_SYS_TIME");
+    Partial(SYS_settimeofday, SysSettimeofday, "pp",
+            "fails with EPERM: no guest has CAP_SYS_TIME");
+    Full(SYS_clock_nanosleep, SysClockNanosleep, "cdpp");
+    Partial(SYS_timer_create, SysTimerCreate, "cpp",
+            "CPU-clock timers of another process measure the caller's "
+            "process");
+    Full(SYS_timer_settime, SysTimerSettime, "ddpp");
+    Full(SYS_timer_gettime, SysTimerGettime, "dp");
+    Full(SYS_timer_getoverrun, SysTimerGetoverrun, "d");
+    Full(SYS_timer_delete, SysTimerDelete, "d");
 
     Full(SYS_exit_group, SysExitGroup, "d");
-    Partial(SYS_tgkill, SysTgkill, "ddS",
-            "only to the calling thread; see kill");
+    Full(SYS_tgkill, SysTgkill, "ddS");
     Full(SYS_openat, SysOpenat, "fsom");
     Full(SYS_mkdirat, SysMkdirat, "fsm");
     Full(SYS_newfstatat, SysNewfstatat, "fspA");
@@ -267,9 +403,11 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_dup3, SysDup3, "ffo");
     Full(SYS_preadv, SysPreadv, "fpdl");
     Full(SYS_pwritev, SysPwritev, "fpdl");
-    Partial(
-        SYS_prlimit64, SysPrlimit64, "drpp",
-        "the calling process only; others fail with EPERM or ESRCH until #3");
+    Partial(SYS_prlimit64, SysPrlimit64, "drpp",
+            "enforced: NOFILE, NPROC, AS, CPU, STACK (for exec), SIGPENDING; "
+            "the rest are recorded");
+    Full(SYS_pidfd_open, SysPidfdOpen, "dx");
+    Full(SYS_pidfd_send_signal, SysPidfdSendSignal, "fSpx");
     Full(SYS_getcpu, SysGetcpu, "ppp");
     Full(SYS_getrandom, SysGetrandom, "pux");
     Full(SYS_execve, SysExecve, "sae");
@@ -282,9 +420,9 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_close_range, SysCloseRange, "ffx");
     Full(SYS_faccessat2, SysFaccessat2, "fskA");
     Partial(SYS_futex, SysFutex, "pdupxd",
-            "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE "
-            "(private and shared, both clocks); WAKE_OP and the PI operations "
-            "fail with ENOSYS until #3");
+            "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, "
+            "WAKE_OP (private and shared, both clocks); the PI operations "
+            "fail with ENOSYS");
 
     const char* kNoXattr =
         "no sentry filesystem supports xattrs yet (#4): get/set/remove fail "

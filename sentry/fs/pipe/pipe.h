@@ -1,0 +1,101 @@
+// Pipes: a bounded byte buffer between a read end and a write end, as
+// pipe(2) makes them.
+//
+// Writes of at most PIPE_BUF bytes are atomic; larger ones may interleave
+// with other writers. A read returns what is there, or waits for a
+// writer; with every writer gone it returns 0 (end of file). A write with
+// every reader gone fails with EPIPE (the syscall layer raises SIGPIPE).
+//
+// Lock order: Pipe::mu_ is a leaf; waits happen with it released.
+
+#ifndef SENTRY_FS_PIPE_PIPE_H_
+#define SENTRY_FS_PIPE_PIPE_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "sentry/base/waiter.h"
+#include "sentry/vfs/file.h"
+
+namespace sentry::fs::pipe {
+
+inline constexpr size_t kPipeBuf = 4096;                     // PIPE_BUF
+inline constexpr size_t kDefaultCapacity = 65536;            // 16 pages
+inline constexpr size_t kMaxUnprivilegedCapacity = 1 << 20;  // pipe-max-size
+
+class Pipe final {
+ public:
+  Pipe() = default;
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+
+  SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,
+                         bool nonblock);
+  SysResult<size_t> Write(vfs::CallContext& ctx, const char* buf, size_t len,
+                          bool nonblock);
+
+  // Readiness of an end (POLLIN/POLLOUT/POLLHUP/POLLERR).
+  uint32_t ReadReadiness();
+  uint32_t WriteReadiness();
+
+  void AddReader();
+  void AddWriter();
+  void RemoveReader();
+  void RemoveWriter();
+
+  size_t Available();
+  size_t capacity();
+  // F_SETPIPE_SZ: EBUSY if more bytes are buffered than `size` holds.
+  SysResult<size_t> SetCapacity(size_t size);
+
+  WaitQueue& queue() { return queue_; }
+
+ private:
+  absl::Mutex mu_;
+  std::deque<char> buf_ ABSL_GUARDED_BY(mu_);
+  size_t capacity_ ABSL_GUARDED_BY(mu_) = kDefaultCapacity;
+  int readers_ ABSL_GUARDED_BY(mu_) = 0;
+  int writers_ ABSL_GUARDED_BY(mu_) = 0;
+  WaitQueue queue_;
+};
+
+// One end of a pipe.
+class PipeFD final : public vfs::FileDescription {
+ public:
+  PipeFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<Pipe> pipe);
+  ~PipeFD() override;
+
+  bool seekable() const override { return false; }
+  SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,
+                         int64_t* offset) override;
+  SysResult<size_t> Write(vfs::CallContext& ctx, const char* buf, size_t len,
+                          int64_t* offset) override;
+  SysResult<int64_t> Seek(int64_t, int, int64_t*) override {
+    return Errno(ESPIPE);
+  }
+  SysResult<int64_t> Ioctl(vfs::CallContext& ctx, uint32_t cmd,
+                           uint64_t arg) override;
+  uint32_t Readiness(uint32_t mask) override;
+  WaitQueue* EventQueue() override { return &pipe_->queue(); }
+  std::string AnonName() const override;
+  SysResult<void> Sync() override { return Errno(EINVAL); }
+
+  Pipe& pipe() { return *pipe_; }
+
+ private:
+  const std::shared_ptr<Pipe> pipe_;
+  const bool read_end_;
+  const bool write_end_;
+};
+
+// pipe2(2): the read and write ends of a new pipe, with `flags` (O_NONBLOCK,
+// O_DIRECT) on both, owned by uid/gid.
+std::pair<std::shared_ptr<PipeFD>, std::shared_ptr<PipeFD>> NewPipe(
+    int flags, uint32_t uid, uint32_t gid);
+
+}  // namespace sentry::fs::pipe
+
+#endif  // SENTRY_FS_PIPE_PIPE_H_
