@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <sys/user.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -79,6 +80,17 @@ class AddressSpace {
   virtual sentry::SysResult<uint32_t> Atomic32(uint64_t addr, AtomicOp op,
                                                uint32_t operand,
                                                uint32_t expected) = 0;
+
+  // The peak resident memory (KiB) of this address space so far.
+  virtual sentry::SysResult<uint64_t> MaxRssKb() {
+    return sentry::Errno(ENOSYS);
+  }
+
+  // Where to report the peak resident memory (KiB) of this address space
+  // when it is destroyed (the process's ru_maxrss).
+  virtual void SetMaxRssSink(std::shared_ptr<std::atomic<uint64_t>> sink) {
+    (void)sink;
+  }
 
   // Copies between guest memory and the sentry, honouring the guest's page
   // protections as a guest system call would. Returns the bytes copied, which

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -345,6 +346,20 @@ class Manager final {
       static_cast<void>(WaitFor(pid_));
       return;
     }
+    if (adopt <= 0) {
+      // A forked stub inherits its parent's scratch page.
+      SysResult<int64_t> m =
+          Inject(pid_, template_, StubAddr(uks_stub_syscall), SYS_mmap,
+                 {kScratchStart, 0x1000, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                  static_cast<uint64_t>(-1), 0});
+      if (!m.ok() || *m != static_cast<int64_t>(kScratchStart)) {
+        Fail("mapping the stub's scratch page failed");
+        kill(pid_, SIGKILL);
+        static_cast<void>(WaitFor(pid_));
+        return;
+      }
+    }
     Serve();
   }
 
@@ -409,11 +424,27 @@ class Manager final {
     // reaped once killed.
     kill(pid_, SIGKILL);
     for (;;) {
-      SysResult<int> s = WaitFor(pid_);
-      if (!s.ok() || WIFEXITED(*s) || WIFSIGNALED(*s)) break;
+      int status = 0;
+      struct rusage ru = {};
+      pid_t r = wait4(pid_, &status, __WALL | __WNOTHREAD, &ru);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
+        absl::MutexLock l(&mu_);
+        if (r == pid_ && rss_sink_ != nullptr) {
+          rss_sink_->store(static_cast<uint64_t>(ru.ru_maxrss));
+        }
+        break;
+      }
     }
   }
 
+ public:
+  void SetMaxRssSink(std::shared_ptr<std::atomic<uint64_t>> sink) {
+    absl::MutexLock l(&mu_);
+    rss_sink_ = std::move(sink);
+  }
+
+ private:
   const PtracePlatform& platform_;
   std::thread thread_;
   pid_t pid_ = -1;
@@ -425,6 +456,7 @@ class Manager final {
   bool ready_ ABSL_GUARDED_BY(mu_) = false;
   bool failed_ ABSL_GUARDED_BY(mu_) = false;
   std::string error_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<std::atomic<uint64_t>> rss_sink_ ABSL_GUARDED_BY(mu_);
 };
 
 std::atomic<uint64_t> next_address_space_id{1};
@@ -508,9 +540,27 @@ class PtraceAddressSpace final : public AddressSpace {
     return Create(platform_, static_cast<pid_t>(child));
   }
 
+  SysResult<uint64_t> MaxRssKb() override {
+    SENTRY_ASSIGN_OR_RETURN(pid_t tid, ThreadForCaller());
+    SENTRY_ASSIGN_OR_RETURN(
+        int64_t rc,
+        Inject(tid, manager_.regs_template(), StubAddr(uks_stub_syscall),
+               SYS_getrusage,
+               {static_cast<uint64_t>(RUSAGE_SELF), kScratchStart}));
+    if (rc != 0) return Errno(static_cast<int>(-rc));
+    struct rusage ru;
+    struct iovec local = {&ru, sizeof(ru)};
+    struct iovec remote = {reinterpret_cast<void*>(kScratchStart), sizeof(ru)};
+    if (process_vm_readv(pid(), &local, 1, &remote, 1, 0) !=
+        static_cast<ssize_t>(sizeof(ru))) {
+      return Errno(EFAULT);
+    }
+    return static_cast<uint64_t>(ru.ru_maxrss);
+  }
+
   SysResult<uint32_t> Atomic32(uint64_t addr, AtomicOp op, uint32_t operand,
                                uint32_t expected) override {
-    if (addr % 4 != 0 || addr < kMinUserAddress || addr + 4 > kStubStart) {
+    if (addr % 4 != 0 || addr < kMinUserAddress || addr + 4 > kScratchStart) {
       return Errno(EFAULT);
     }
     SENTRY_ASSIGN_OR_RETURN(pid_t tid, ThreadForCaller());
@@ -600,6 +650,10 @@ class PtraceAddressSpace final : public AddressSpace {
 
   const Registers& regs_template() const { return manager_.regs_template(); }
 
+  void SetMaxRssSink(std::shared_ptr<std::atomic<uint64_t>> sink) override {
+    manager_.SetMaxRssSink(std::move(sink));
+  }
+
  private:
   explicit PtraceAddressSpace(const PtracePlatform& platform)
       : id_(next_address_space_id.fetch_add(1)),
@@ -611,7 +665,7 @@ class PtraceAddressSpace final : public AddressSpace {
   static SysResult<void> CheckRange(uint64_t addr, uint64_t len) {
     uint64_t end;
     if ((addr & (sentry::kPageSize - 1)) != 0 || len == 0 ||
-        __builtin_add_overflow(addr, len, &end) || end > kStubStart ||
+        __builtin_add_overflow(addr, len, &end) || end > kScratchStart ||
         addr < kMinUserAddress) {
       return Errno(EINVAL);
     }
@@ -857,8 +911,9 @@ std::vector<sock_filter> BuildStubFilter() {
   static_assert((kStubStart >> 32) == ((kStubEnd - 1) >> 32),
                 "the stub must not straddle a 4 GiB boundary");
   const uint32_t allowed[] = {
-      SYS_mmap,  SYS_munmap, SYS_mprotect, SYS_madvise, SYS_mremap,
-      SYS_clone, SYS_pause,  SYS_gettid,   SYS_tkill,   SYS_exit,
+      SYS_mmap,   SYS_munmap, SYS_mprotect,  SYS_madvise,
+      SYS_mremap, SYS_clone,  SYS_pause,     SYS_gettid,
+      SYS_tkill,  SYS_exit,   SYS_getrusage,
   };
   std::vector<sock_filter> f;
   auto stmt = [&](uint16_t code, uint32_t k) {
@@ -918,7 +973,7 @@ SysResult<std::unique_ptr<Platform>> PtracePlatform::Create(
   return std::unique_ptr<Platform>(std::move(p));
 }
 
-uint64_t PtracePlatform::MaxUserAddress() const { return kStubStart; }
+uint64_t PtracePlatform::MaxUserAddress() const { return kScratchStart; }
 
 SysResult<std::unique_ptr<AddressSpace>> PtracePlatform::NewAddressSpace() {
   return PtraceAddressSpace::Create(*this);

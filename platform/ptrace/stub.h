@@ -21,6 +21,10 @@ inline constexpr uint64_t kUserTop = 0x7ffffffff000;
 // The stub page sits just below the top; guests get everything beneath it.
 inline constexpr uint64_t kStubSize = 0x1000;
 inline constexpr uint64_t kStubStart = kUserTop - kStubSize;
+// A page of scratch memory under the stub page, for injected system calls
+// that return data through memory (getrusage). Read-write, outside the
+// range the guest may map, unmap or protect.
+inline constexpr uint64_t kScratchStart = kStubStart - 0x1000;
 inline constexpr uint64_t kStubEnd = kUserTop;
 
 // Guest-visible addresses of the stub's entry points.

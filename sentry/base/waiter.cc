@@ -54,12 +54,12 @@ bool Waiter::Wait(std::optional<absl::Time> deadline,
   }
 }
 
-void WaitQueue::Add(Waiter* w, uint32_t events) {
+void WaitQueue::Add(WaitEntry* w, uint32_t events) {
   absl::MutexLock l(&mu_);
   waiters_.emplace_back(w, events);
 }
 
-void WaitQueue::Remove(Waiter* w) {
+void WaitQueue::Remove(WaitEntry* w) {
   absl::MutexLock l(&mu_);
   auto it = std::find_if(waiters_.begin(), waiters_.end(),
                          [w](const auto& e) { return e.first == w; });
@@ -69,7 +69,7 @@ void WaitQueue::Remove(Waiter* w) {
 void WaitQueue::Notify(uint32_t events) {
   absl::MutexLock l(&mu_);
   for (auto& [w, mask] : waiters_) {
-    if ((mask & events) != 0) w->Notify();
+    if ((mask & events) != 0) w->Notify(events);
   }
 }
 

@@ -23,7 +23,16 @@
 
 namespace sentry {
 
-class Waiter final {
+// Anything a WaitQueue can wake: a blocked task's Waiter, or an epoll
+// instance watching the queue's file. Notify runs under the queue's lock:
+// it must not block or take locks a notifier may hold.
+class WaitEntry {
+ public:
+  virtual ~WaitEntry() = default;
+  virtual void Notify(uint32_t events) = 0;
+};
+
+class Waiter final : public WaitEntry {
  public:
   Waiter();
   Waiter(const Waiter&) = delete;
@@ -32,6 +41,7 @@ class Waiter final {
   // Wakes the owner's current or next Wait. Thread-safe, async-safe in
   // effect (one write to an eventfd).
   void Notify();
+  void Notify(uint32_t) override { Notify(); }
 
   // Blocks until notified, until one of `host` (host fds to watch, for
   // files backed by the host) is ready, or until `deadline`. Returns false
@@ -56,20 +66,20 @@ class WaitQueue final {
   WaitQueue(const WaitQueue&) = delete;
   WaitQueue& operator=(const WaitQueue&) = delete;
 
-  void Add(Waiter* w, uint32_t events);
-  void Remove(Waiter* w);
-  // Wakes every waiter whose events intersect `events`.
+  void Add(WaitEntry* w, uint32_t events);
+  void Remove(WaitEntry* w);
+  // Wakes every entry whose events intersect `events`.
   void Notify(uint32_t events);
 
  private:
   absl::Mutex mu_;
-  std::vector<std::pair<Waiter*, uint32_t>> waiters_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<WaitEntry*, uint32_t>> waiters_ ABSL_GUARDED_BY(mu_);
 };
 
 // Registers a waiter on a queue for the scope of a wait.
 class ScopedWait final {
  public:
-  ScopedWait(WaitQueue* q, Waiter* w, uint32_t events) : q_(q), w_(w) {
+  ScopedWait(WaitQueue* q, WaitEntry* w, uint32_t events) : q_(q), w_(w) {
     if (q_ != nullptr) q_->Add(w_, events);
   }
   ~ScopedWait() {
@@ -80,7 +90,7 @@ class ScopedWait final {
 
  private:
   WaitQueue* q_;
-  Waiter* w_;
+  WaitEntry* w_;
 };
 
 }  // namespace sentry

@@ -138,6 +138,7 @@ absl::Status InstallSentryFilter() {
       SCMP_SYS(wait4),
       SCMP_SYS(process_vm_readv),
       SCMP_SYS(process_vm_writev),
+      SCMP_SYS(getrusage),  // injected into stubs: a guest's ru_maxrss
       SCMP_SYS(pause),
       SCMP_SYS(prctl),
       SCMP_SYS(seccomp),

@@ -38,6 +38,11 @@ constexpr absl::Duration kCpuTick = absl::Milliseconds(10);
 // thousands.
 constexpr size_t kTaskThreadStack = 1 << 20;
 
+bool IsCpuClock(clockid_t clk) {
+  return clk < 0 || clk == CLOCK_PROCESS_CPUTIME_ID ||
+         clk == CLOCK_THREAD_CPUTIME_ID;
+}
+
 int64_t ClockTicks(absl::Duration d) {
   return absl::ToInt64Milliseconds(d) / 10;  // USER_HZ = 100
 }
@@ -68,7 +73,7 @@ bool ThreadGroup::HasCpuTimers() const {
   if (itimer_virtual.armed || itimer_prof.armed) return true;
   if (next_xcpu != absl::InfiniteDuration()) return true;
   for (const auto& [id, pt] : posix_timers) {
-    if (pt.armed && pt.clock < 0) return true;
+    if (pt.armed && IsCpuClock(pt.clock)) return true;
   }
   return false;
 }
@@ -281,6 +286,7 @@ void Kernel::StartInit(InitProcess init) {
     shared.sighand = std::make_shared<SignalHandlers>();
     task = std::make_shared<Task>(this, tid, shared, init.creds);
     init_ = shared.tg.get();
+    init_->unkillable = true;
     foreground_pgrp_ = terminal_sid_ = tid;
     groups_[tid] = shared.tg;
     tasks_[tid] = task;
@@ -382,12 +388,21 @@ void Kernel::SendExternalSignal(int sig) {
     members.push_back(init_);
   }
   for (ThreadGroup* g : members) {
-    // The sandbox's init ignores signals it has no handler for, as a pid
-    // namespace's init does; forwarding must not kill it behind the
-    // shell's back unless it asked for the signal. The one exception is
-    // a lone init (`runsc do sleep 100`): Ctrl-C must end it, as it would
-    // end the program outside a sandbox.
-    SendGroupSignalLocked(g, info);
+    // From outside, the sandbox's init is not shielded: Ctrl-C on
+    // `runsc do sleep 100` ends sleep, as it would outside a sandbox
+    // (and as `docker run --init` arranges). Inside, init keeps the pid
+    // namespace rule.
+    if (g->unkillable && !g->tasks.empty()) {
+      const SigAction& act = g->tasks.front()->sighand().actions[sig - 1];
+      DefaultAction d = DefaultActionOf(sig);
+      bool blocked = (g->tasks.front()->signal_mask() & SigBit(sig)) != 0;
+      if (act.handler == kSigDfl && !blocked &&
+          (d == DefaultAction::kTerminate || d == DefaultAction::kCore)) {
+        GroupExitLocked(g, ExitStatus{0, sig, false});
+        continue;
+      }
+    }
+    (void)SendGroupSignalLocked(g, info);
   }
 }
 
@@ -421,9 +436,6 @@ namespace {
 bool PrepareStopContinue(ThreadGroup* tg, int sig) {
   if ((SigBit(sig) & kStopSignals) != 0) {
     tg->pending.Discard(SigBit(SIGCONT));
-    for (Task* t : tg->tasks) {
-      (void)t;
-    }
     return false;
   }
   if (sig != SIGCONT) return false;
@@ -440,16 +452,45 @@ bool PrepareStopContinue(ThreadGroup* tg, int sig) {
 
 }  // namespace
 
-void Kernel::SendGroupSignalLocked(ThreadGroup* tg, const siginfo_t& info) {
-  int sig = info.si_signo;
-  if (tg->zombie || tg->tasks.empty()) return;
-  if (tg->exiting) return;  // it is dying anyway
+bool Kernel::SigpendingRoomLocked(ThreadGroup* tg) {
+  uint64_t queued = tg->pending.queued();
+  for (Task* t : tg->tasks) queued += t->pending_.queued();
+  return queued < tg->GetRlimit(RLIMIT_SIGPENDING).rlim_cur;
+}
+
+bool Kernel::DiscardedOnSendLocked(Task* t, int sig) {
+  // Blocked signals are never discarded: the disposition may change
+  // before they are unblocked. rt_sigtimedwait's signals count as
+  // blocked (real_blocked).
+  SigSet blocked = t->signal_mask() | t->real_blocked_.load();
+  if ((blocked & SigBit(sig)) != 0) return false;
+  const SigAction& act = t->sighand().actions[sig - 1];
+  if (IgnoredByDisposition(sig, act)) return true;
+  // A pid namespace's init only gets signals it handles.
+  ThreadGroup* tg = t->shared_.tg.get();
+  return tg->unkillable && act.handler == kSigDfl;
+}
+
+namespace {
+
+// Sends a stop signal or SIGCONT's side effects to every thread's queue.
+void DiscardStopContinue(ThreadGroup* tg, int sig) {
   if ((SigBit(sig) & kStopSignals) != 0) {
-    for (Task* t : tg->tasks) t->pending_.Discard(SigBit(SIGCONT));
+    for (Task* t : tg->tasks) t->DiscardPendingLocked(SigBit(SIGCONT));
   }
   if (sig == SIGCONT) {
-    for (Task* t : tg->tasks) t->pending_.Discard(kStopSignals);
+    for (Task* t : tg->tasks) t->DiscardPendingLocked(kStopSignals);
   }
+}
+
+}  // namespace
+
+SysResult<void> Kernel::SendGroupSignalLocked(ThreadGroup* tg,
+                                              const siginfo_t& info) {
+  int sig = info.si_signo;
+  if (tg->zombie || tg->tasks.empty()) return Ok();
+  if (tg->exiting) return Ok();  // it is dying anyway
+  DiscardStopContinue(tg, sig);
   if (PrepareStopContinue(tg, sig)) {
     ResumeGroupLocked(tg);
     tg->continue_report = true;
@@ -458,43 +499,41 @@ void Kernel::SendGroupSignalLocked(ThreadGroup* tg, const siginfo_t& info) {
     ResumeGroupLocked(tg);
   }
   if (sig == SIGKILL) {
-    GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
-    return;
+    if (!tg->unkillable) GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
+    return Ok();
   }
   Task* leader = tg->tasks.front();
-  const SigAction& act = leader->sighand().actions[sig - 1];
-  bool blocked_by_all = PickSignalTargetLocked(tg, sig) == nullptr;
-  if (IgnoredByDisposition(sig, act) &&
-      (leader->signal_mask() & SigBit(sig)) == 0) {
-    return;
+  if (DiscardedOnSendLocked(leader, sig)) return Ok();
+  switch (tg->pending.Enqueue(info, SigpendingRoomLocked(tg))) {
+    case PendingSignals::Result::kOverflow:
+      return Errno(EAGAIN);
+    case PendingSignals::Result::kCoalesced:
+      return Ok();
+    case PendingSignals::Result::kQueued:
+      break;
   }
-  if (!tg->pending.Enqueue(info, leader->RlimitCur(RLIMIT_SIGPENDING))) {
-    return;
-  }
-  if (blocked_by_all) return;
   Task* target = PickSignalTargetLocked(tg, sig);
+  if (target == nullptr) return Ok();
   // A signal whose default action kills, with no handler, ends the whole
   // process at once (Linux's complete_signal), even threads in waits only
   // a kill may end. Core-dumping ones go the normal way, through delivery.
-  if (act.handler == kSigDfl &&
-      DefaultActionOf(sig) == DefaultAction::kTerminate) {
+  const SigAction& act = leader->sighand().actions[sig - 1];
+  if (act.handler == kSigDfl && !tg->unkillable &&
+      DefaultActionOf(sig) == DefaultAction::kTerminate &&
+      (target->real_blocked_.load() & SigBit(sig)) == 0) {
     tg->pending.Discard(SigBit(sig));
     GroupExitLocked(tg, ExitStatus{0, sig, false});
-    return;
+    return Ok();
   }
   SignalWakeLocked(target);
+  return Ok();
 }
 
-void Kernel::SendTaskSignalLocked(Task* t, const siginfo_t& info) {
+SysResult<void> Kernel::SendTaskSignalLocked(Task* t, const siginfo_t& info) {
   int sig = info.si_signo;
   ThreadGroup* tg = t->shared_.tg.get();
-  if (tg->zombie || t->exited_ || tg->exiting) return;
-  if ((SigBit(sig) & kStopSignals) != 0) {
-    for (Task* o : tg->tasks) o->pending_.Discard(SigBit(SIGCONT));
-  }
-  if (sig == SIGCONT) {
-    for (Task* o : tg->tasks) o->pending_.Discard(kStopSignals);
-  }
+  if (tg->zombie || t->exited_ || tg->exiting) return Ok();
+  DiscardStopContinue(tg, sig);
   if (PrepareStopContinue(tg, sig)) {
     ResumeGroupLocked(tg);
     tg->continue_report = true;
@@ -503,21 +542,29 @@ void Kernel::SendTaskSignalLocked(Task* t, const siginfo_t& info) {
     ResumeGroupLocked(tg);
   }
   if (sig == SIGKILL) {
-    GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
-    return;
+    if (!tg->unkillable) GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
+    return Ok();
   }
+  if (DiscardedOnSendLocked(t, sig)) return Ok();
+  switch (t->pending_.Enqueue(info, SigpendingRoomLocked(tg))) {
+    case PendingSignals::Result::kOverflow:
+      return Errno(EAGAIN);
+    case PendingSignals::Result::kCoalesced:
+      return Ok();
+    case PendingSignals::Result::kQueued:
+      break;
+  }
+  if (((t->signal_mask()) & SigBit(sig)) != 0) return Ok();
   const SigAction& act = t->sighand().actions[sig - 1];
-  bool blocked = (t->signal_mask() & SigBit(sig)) != 0;
-  if (IgnoredByDisposition(sig, act) && !blocked) return;
-  if (!t->pending_.Enqueue(info, t->RlimitCur(RLIMIT_SIGPENDING))) return;
-  if (blocked) return;
-  if (act.handler == kSigDfl &&
-      DefaultActionOf(sig) == DefaultAction::kTerminate) {
+  if (act.handler == kSigDfl && !tg->unkillable &&
+      DefaultActionOf(sig) == DefaultAction::kTerminate &&
+      (t->real_blocked_.load() & SigBit(sig)) == 0) {
     t->pending_.Discard(SigBit(sig));
     GroupExitLocked(tg, ExitStatus{0, sig, false});
-    return;
+    return Ok();
   }
   SignalWakeLocked(t);
+  return Ok();
 }
 
 void Kernel::GroupExitLocked(ThreadGroup* tg, ExitStatus status) {
@@ -546,7 +593,7 @@ void Kernel::NotifyParentLocked(ThreadGroup* tg, int code, int status) {
     Usage u = GroupUsageLocked(tg);
     info.si_utime = ClockTicks(u.user);
     info.si_stime = ClockTicks(u.sys);
-    SendGroupSignalLocked(p, info);
+    (void)SendGroupSignalLocked(p, info);
   }
   p->child_events().Notify(kEventAll);
 }
@@ -569,10 +616,11 @@ void Kernel::ProcessExitedLocked(ThreadGroup* tg) {
       continue;
     }
     reaper->children[id] = c;
+    c->parent_tid = reaper->tgid();
     for (Task* ct : c->tasks) {
       if (ct->pdeath_signal != 0) {
         siginfo_t info = MakeSigInfo(ct->pdeath_signal, SI_USER, tg->tgid());
-        SendGroupSignalLocked(c, info);
+        (void)SendGroupSignalLocked(c, info);
       }
     }
     if (c->zombie) {
@@ -621,7 +669,7 @@ void Kernel::ProcessExitedLocked(ThreadGroup* tg) {
     Usage u = tg->exited_usage;
     info.si_utime = ClockTicks(u.user);
     info.si_stime = ClockTicks(u.sys);
-    SendGroupSignalLocked(p, info);
+    (void)SendGroupSignalLocked(p, info);
   }
   p->child_events().Notify(kEventAll);
   if (autoreap) ReleaseLocked(tg);
@@ -674,7 +722,7 @@ void Kernel::ArmRealTimerLocked(ThreadGroup* tg) {
       ArmRealTimerLocked(g.get());
       return;
     }
-    SendGroupSignalLocked(g.get(), MakeSigInfo(SIGALRM, SI_KERNEL));
+    (void)SendGroupSignalLocked(g.get(), MakeSigInfo(SIGALRM, SI_KERNEL));
     if (r.interval > absl::ZeroDuration()) {
       absl::Time now = absl::Now();
       r.deadline += r.interval;
@@ -708,11 +756,11 @@ void Kernel::FirePosixTimerLocked(ThreadGroup* tg, PosixTimer* pt,
   if (pt->notify == (SIGEV_SIGNAL | SIGEV_THREAD_ID)) {
     Task* t = FindTaskLocked(pt->target_tid);
     if (t != nullptr && &t->tg() == tg) {
-      SendTaskSignalLocked(t, info);
+      (void)SendTaskSignalLocked(t, info);
       return;
     }
   }
-  SendGroupSignalLocked(tg, info);
+  (void)SendGroupSignalLocked(tg, info);
 }
 
 void Kernel::PosixTimerSignalDequeuedLocked(ThreadGroup* tg, siginfo_t* info) {
@@ -805,7 +853,7 @@ void Kernel::CheckCpuTimersLocked(ThreadGroup* tg) {
   absl::Duration total = u.user + u.sys;
   auto check = [&](CpuTimer& ct, absl::Duration now, int sig) {
     if (!ct.armed || now < ct.expires) return;
-    SendGroupSignalLocked(tg, MakeSigInfo(sig, SI_KERNEL));
+    (void)SendGroupSignalLocked(tg, MakeSigInfo(sig, SI_KERNEL));
     if (ct.interval > absl::ZeroDuration()) {
       while (ct.expires <= now) ct.expires += ct.interval;
     } else {
@@ -821,18 +869,21 @@ void Kernel::CheckCpuTimersLocked(ThreadGroup* tg) {
       GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
       return;
     }
-    SendGroupSignalLocked(tg, MakeSigInfo(SIGXCPU, SI_KERNEL));
+    (void)SendGroupSignalLocked(tg, MakeSigInfo(SIGXCPU, SI_KERNEL));
     tg->next_xcpu += absl::Seconds(1);
   }
   for (auto& [id, pt] : tg->posix_timers) {
-    if (!pt.armed || pt.clock >= 0) continue;
-    absl::Duration now = total;
-    // A thread's CPU clock: (~tid << 3) | 4 | 2.
-    if ((pt.clock & 4) != 0) {
+    if (!pt.armed || !IsCpuClock(pt.clock)) continue;
+    // A thread's CPU clock is (~tid << 3) | 4 | which; which 1 counts
+    // user time only.
+    bool thread = pt.clock < 0 && (pt.clock & 4) != 0;
+    bool virt = pt.clock < 0 && (pt.clock & 3) == 1;
+    absl::Duration now = virt ? u.user : total;
+    if (thread) {
       Task* t = FindTaskLocked(~(pt.clock >> 3));
       if (t == nullptr) continue;
       Usage tu = t->usage();
-      now = tu.user + tu.sys;
+      now = virt ? tu.user : tu.user + tu.sys;
     }
     if (now < pt.cpu_expires) continue;
     int expiries = 1;

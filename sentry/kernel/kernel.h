@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -91,9 +92,11 @@ struct ExitStatus {
 struct Usage {
   absl::Duration user;
   absl::Duration sys;
+  uint64_t maxrss_kb = 0;  // a peak, not a sum
   void Add(const Usage& o) {
     user += o.user;
     sys += o.sys;
+    maxrss_kb = std::max(maxrss_kb, o.maxrss_kb);
   }
 };
 
@@ -201,6 +204,15 @@ class ThreadGroup {
   // A thread in execve waiting for the others to exit.
   Task* execer = nullptr;
   bool did_exec = false;  // since fork: setpgid on it then fails (EACCES)
+  // The sandbox's init: signals with their default action do not reach
+  // it (as a pid namespace's init), until a fault forces one.
+  bool unkillable = false;
+  // The thread of `parent` that created this process: it owns the child
+  // for __WNOTHREAD waits and PR_SET_PDEATHSIG.
+  int parent_tid = 0;
+  // Peak resident memory of the process's address space, in KiB, known
+  // once it is gone.
+  uint64_t maxrss_kb = 0;
   bool dumpable = true;   // PR_SET_DUMPABLE
   uint32_t exit_uid = 0;  // real uid at exit, for the parent's siginfo
   Usage exited_usage;     // threads that have exited
@@ -325,10 +337,12 @@ class Kernel {
   // ---- Signals. All need mu_ held. ----
   // Sends `info` to the process: one of its threads that does not block
   // it takes it. Applies the stop/continue side effects at send time.
-  void SendGroupSignalLocked(ThreadGroup* tg, const siginfo_t& info)
+  // EAGAIN if a real-time signal's information cannot be queued
+  // (RLIMIT_SIGPENDING); callers that cannot fail ignore it.
+  SysResult<void> SendGroupSignalLocked(ThreadGroup* tg, const siginfo_t& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends `info` to one thread.
-  void SendTaskSignalLocked(Task* t, const siginfo_t& info)
+  SysResult<void> SendTaskSignalLocked(Task* t, const siginfo_t& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends every thread of `tg` with `status` (exit_group, a fatal signal).
   void GroupExitLocked(ThreadGroup* tg, ExitStatus status)
@@ -402,6 +416,13 @@ class Kernel {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Wakes `t` to look at its signals.
   void SignalWakeLocked(Task* t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether RLIMIT_SIGPENDING leaves room for one more queued siginfo in
+  // `tg` (its own queue and its threads').
+  bool SigpendingRoomLocked(ThreadGroup* tg) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Whether a signal sent to `t` (or, for a process, its chosen thread)
+  // is discarded at once: ignored and not blocked, or a default action
+  // the sandbox's init is shielded from.
+  bool DiscardedOnSendLocked(Task* t, int sig) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // The last thread of `tg` has exited: it becomes a zombie, its children
   // go to a reaper, its parent hears of it.
   void ProcessExitedLocked(ThreadGroup* tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -11,6 +11,10 @@ PidFD::PidFD(vfs::VirtualDentry vd, std::shared_ptr<ThreadGroup> tg, int flags)
 
 uint32_t PidFD::Readiness(uint32_t mask) {
   absl::MutexLock l(&tg_->kernel().mu());
+  // Reaped: hung up as well.
+  if (tg_->kernel().FindThreadGroupLocked(tg_->tgid()) != tg_.get()) {
+    return (mask & (POLLIN | POLLRDNORM)) | POLLHUP;
+  }
   if (tg_->zombie || tg_->tasks.empty()) return mask & (POLLIN | POLLRDNORM);
   return 0;
 }

@@ -29,7 +29,10 @@ class PidFD final : public vfs::FileDescription {
   }
   // Readable once the process has exited.
   uint32_t Readiness(uint32_t mask) override;
-  WaitQueue* EventQueue() override { return &tg_->exit_events(); }
+  std::shared_ptr<WaitQueue> EventQueue() override {
+    return std::shared_ptr<WaitQueue>(tg_, &tg_->exit_events());
+  }
+  bool Pollable() const override { return true; }
   std::string AnonName() const override { return "anon_inode:[pidfd]"; }
 
  private:

@@ -51,26 +51,31 @@ siginfo_t MakeSigInfo(int sig, int code, int pid, uint32_t uid) {
   return info;
 }
 
-bool PendingSignals::Enqueue(const siginfo_t& info, uint64_t rt_limit) {
+PendingSignals::Result PendingSignals::Enqueue(const siginfo_t& info,
+                                               bool has_room) {
   int sig = info.si_signo;
-  std::deque<siginfo_t>& q = queue_[sig - 1];
-  if (sig < kSigRtMin) {
-    if ((pending_ & SigBit(sig)) != 0) return false;
-  } else {
-    if (rt_queued_ >= rt_limit) return false;
-    rt_queued_++;
+  std::deque<Entry>& q = queue_[sig - 1];
+  if (sig < kSigRtMin && (pending_ & SigBit(sig)) != 0) {
+    return Result::kCoalesced;
   }
-  q.push_back(info);
+  Entry e{info, true};
+  if (!has_room) {
+    if (sig >= kSigRtMin && info.si_code != SI_USER) return Result::kOverflow;
+    e.info = MakeSigInfo(sig, SI_USER);
+    e.counted = false;
+  }
+  if (e.counted) queued_++;
+  q.push_back(e);
   pending_ |= SigBit(sig);
-  return true;
+  return Result::kQueued;
 }
 
 bool PendingSignals::DequeueSignal(int sig, siginfo_t* info) {
-  std::deque<siginfo_t>& q = queue_[sig - 1];
+  std::deque<Entry>& q = queue_[sig - 1];
   if (q.empty()) return false;
-  *info = q.front();
+  *info = q.front().info;
+  if (q.front().counted) queued_--;
   q.pop_front();
-  if (sig >= kSigRtMin) rt_queued_--;
   if (q.empty()) pending_ &= ~SigBit(sig);
   return true;
 }
@@ -87,7 +92,9 @@ bool PendingSignals::Dequeue(SigSet blocked, siginfo_t* info) {
 void PendingSignals::Discard(SigSet set) {
   for (int sig = 1; sig <= kMaxSignal; sig++) {
     if ((set & pending_ & SigBit(sig)) == 0) continue;
-    if (sig >= kSigRtMin) rt_queued_ -= queue_[sig - 1].size();
+    for (const Entry& e : queue_[sig - 1]) {
+      if (e.counted) queued_--;
+    }
     queue_[sig - 1].clear();
     pending_ &= ~SigBit(sig);
   }

@@ -60,9 +60,13 @@ siginfo_t MakeSigInfo(int sig, int code, int pid = 0, uint32_t uid = 0);
 // signals coalesce (one pending instance each); real-time signals queue.
 class PendingSignals final {
  public:
-  // Queues `info`. Returns false if it was dropped: a standard signal
-  // already pending, or the real-time queue at `rt_limit` entries.
-  bool Enqueue(const siginfo_t& info, uint64_t rt_limit);
+  // Queues `info`. `has_room` says whether RLIMIT_SIGPENDING allows one
+  // more queued siginfo. Without room, a signal is still made pending but
+  // without its information (dequeued as SI_USER from pid 0) when Linux
+  // would do so: standard signals, and real-time ones from kill(2);
+  // otherwise it fails (sigqueue's EAGAIN).
+  enum class Result { kQueued, kCoalesced, kOverflow };
+  Result Enqueue(const siginfo_t& info, bool has_room);
 
   // Removes the signal to deliver next among those not in `blocked`:
   // synchronous ones first, then the lowest number. False if none.
@@ -71,13 +75,19 @@ class PendingSignals final {
   bool DequeueSignal(int sig, siginfo_t* info);
 
   SigSet pending() const { return pending_; }
+  // Entries that carry their siginfo (what RLIMIT_SIGPENDING counts).
+  uint64_t queued() const { return queued_; }
   // Forgets every pending instance of the signals in `set`.
   void Discard(SigSet set);
 
  private:
+  struct Entry {
+    siginfo_t info;
+    bool counted;  // holds its own siginfo (false: lost for lack of room)
+  };
   SigSet pending_ = 0;
-  std::deque<siginfo_t> queue_[kMaxSignal];
-  uint64_t rt_queued_ = 0;
+  std::deque<Entry> queue_[kMaxSignal];
+  uint64_t queued_ = 0;
 };
 
 }  // namespace sentry::kernel

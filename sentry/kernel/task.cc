@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -25,13 +26,20 @@ constexpr uint64_t kInitialFlags = 0x202;  // IF and the always-one bit
 // The loader's view of the task doing an execve.
 class TaskExecEnvironment final : public loader::ExecEnvironment {
  public:
-  explicit TaskExecEnvironment(Task& t) : t_(t) {}
+  TaskExecEnvironment(Task& t, const std::string& filename,
+                      const Task::ExecTarget& target)
+      : t_(t), filename_(filename), target_(target) {}
 
   SysResult<std::shared_ptr<vfs::FileDescription>> OpenExecutable(
       const std::string& path) override {
-    SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, t_.PathContextAt(AT_FDCWD));
-    vfs::Resolver r(t_, *pc.ns, pc.root, pc.start);
-    SENTRY_ASSIGN_OR_RETURN(vfs::VirtualDentry vd, r.Resolve(path));
+    vfs::VirtualDentry vd;
+    if (target_.file && path == filename_) {
+      vd = *target_.file;
+    } else {
+      SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, t_.PathContextAt(AT_FDCWD));
+      vfs::Resolver r(t_, *pc.ns, pc.root, pc.start);
+      SENTRY_ASSIGN_OR_RETURN(vd, r.Resolve(path));
+    }
     const std::shared_ptr<vfs::Inode>& inode = vd.dentry->inode();
     if (inode->IsDir()) return Errno(EACCES);
     if (!inode->IsRegular()) return Errno(EACCES);
@@ -49,6 +57,8 @@ class TaskExecEnvironment final : public loader::ExecEnvironment {
 
  private:
   Task& t_;
+  const std::string& filename_;
+  const Task::ExecTarget& target_;
 };
 
 std::string Basename(const std::string& path) {
@@ -256,6 +266,7 @@ void Task::Run(std::function<void(Task&)> start) {
       ExitGroup(ExitStatus{0, SIGKILL, false});
       break;
     }
+    if (affinity_dirty_.exchange(false)) ApplyAffinity();
     absl::Time begin = absl::Now();
     kernel_->running_.fetch_add(1);
     platform::SwitchResult r = ctx_->Switch(mm().as(), regs_);
@@ -326,7 +337,74 @@ void Task::HandleSyscall() {
   if (!regs_replaced_) regs_.rax = static_cast<uint64_t>(result);
 }
 
+void Task::RecordFault(const siginfo_t& si) {
+  // What the CPU reported, as Linux keeps it for the signal frame. The
+  // host gives the tracer the signal and address, not the trap number or
+  // error code, so those are reconstructed from the signal and the memory
+  // map: exact for the cases below, except the write bit of a fault on
+  // unmapped or PROT_NONE memory, which is not known (reported as a read).
+  constexpr uint64_t kPfProt = 1, kPfWrite = 2, kPfUser = 4, kPfInstr = 16;
+  uint64_t addr = reinterpret_cast<uint64_t>(si.si_addr);
+  fault_err_ = 0;
+  switch (si.si_signo) {
+    case SIGSEGV:
+      if (si.si_code == SI_KERNEL) {
+        fault_trapno_ = 13;  // general protection
+        break;
+      }
+      fault_trapno_ = 14;  // page fault
+      fault_cr2_ = addr;
+      fault_err_ = kPfUser;
+      if (addr == regs_.rip) fault_err_ |= kPfInstr;
+      if (addr >= 0x800000000000ULL) fault_err_ |= kPfProt;
+      if (si.si_code == SEGV_ACCERR && has_mm()) {
+        std::optional<mm::Vma> v = mm().FindVma(addr);
+        if (v && v->prot != PROT_NONE) {
+          fault_err_ |= kPfProt;
+          if ((fault_err_ & kPfInstr) == 0 && (v->prot & PROT_WRITE) == 0) {
+            fault_err_ |= kPfWrite;
+          }
+        }
+      }
+      break;
+    case SIGBUS:
+      if (si.si_code == BUS_ADRALN) {
+        fault_trapno_ = 17;  // alignment check
+      } else {
+        fault_trapno_ = 14;
+        fault_cr2_ = addr;
+        fault_err_ = kPfUser;
+      }
+      break;
+    case SIGILL:
+      fault_trapno_ = 6;  // invalid opcode
+      break;
+    case SIGFPE:
+      if (si.si_code == FPE_INTDIV || si.si_code == FPE_INTOVF) {
+        fault_trapno_ = si.si_code == FPE_INTOVF ? 4 : 0;
+      } else {
+        // x87 errors arrive as #MF (16), SSE ones as #XM (19): an x87
+        // instruction starts with an escape byte D8-DF (after prefixes).
+        uint8_t code[4] = {};
+        (void)CopyIn(GuestAddr(regs_.rip), code, sizeof(code));
+        size_t i = 0;
+        while (i < 3 && (code[i] == 0x66 || code[i] == 0x67 ||
+                         (code[i] >= 0x40 && code[i] <= 0x4f))) {
+          i++;
+        }
+        fault_trapno_ = (code[i] >= 0xd8 && code[i] <= 0xdf) ? 16 : 19;
+      }
+      break;
+    case SIGTRAP:
+      fault_trapno_ = si.si_code == SI_KERNEL ? 3 : 1;  // int3 : debug
+      break;
+    default:
+      break;
+  }
+}
+
 void Task::HandleFault(const siginfo_t& si) {
+  RecordFault(si);
   siginfo_t info;
   memset(&info, 0, sizeof(info));
   info.si_signo = si.si_signo;
@@ -336,6 +414,19 @@ void Task::HandleFault(const siginfo_t& si) {
           << si.si_code << " at rip 0x" << std::hex << regs_.rip << " addr "
           << si.si_addr;
   ForceSignal(info);
+}
+
+void Task::ApplyAffinity() {
+  // Guest CPU numbers are the host's: the sandbox sees the CPUs it may use.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  uint64_t mask = affinity.load();
+  for (int c = 0; c < 64; c++) {
+    if ((mask >> c) & 1) CPU_SET(c, &set);
+  }
+  if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+    PLOG(WARNING) << "task " << tid() << ": sched_setaffinity";
+  }
 }
 
 // ---- Exit ----
@@ -402,6 +493,33 @@ void Task::ExitRobustList() {
 }
 
 void Task::Finish() {
+  {
+    // Children this thread created now belong to another thread of the
+    // process; a child that asked for PR_SET_PDEATHSIG hears of it (Linux
+    // ties both to the creating thread). Done before clear_child_tid
+    // wakes a joiner, which may wait for them next.
+    absl::MutexLock l(&kernel_->mu_);
+    ThreadGroup& g = tg();
+    Task* heir = nullptr;
+    for (Task* t : g.tasks) {
+      if (t != this && !t->exited_) {
+        heir = t;
+        break;
+      }
+    }
+    if (heir != nullptr) {
+      for (auto& [id, c] : g.children) {
+        if (c->parent_tid != tid()) continue;
+        c->parent_tid = heir->tid();
+        for (Task* ct : c->tasks) {
+          if (ct->pdeath_signal != 0) {
+            (void)kernel_->SendGroupSignalLocked(
+                c, MakeSigInfo(ct->pdeath_signal, SI_USER, tgid()));
+          }
+        }
+      }
+    }
+  }
   ExitRobustList();
   if (clear_child_tid != 0 && has_mm()) {
     uint32_t zero = 0;
@@ -413,7 +531,11 @@ void Task::Finish() {
   }
   if (vfork_done_ != nullptr) vfork_done_->Complete();
   std::shared_ptr<mm::MemoryManager> mm = shared_.mm;
-  if (mm != nullptr) ctx_->Release(mm->as());
+  auto maxrss = std::make_shared<std::atomic<uint64_t>>(0);
+  if (mm != nullptr) {
+    ctx_->Release(mm->as());
+    mm->as().SetMaxRssSink(maxrss);
+  }
   std::atomic_store(&shared_.mm, std::shared_ptr<mm::MemoryManager>());
   mm.reset();  // the last reference ends the stub process
   {
@@ -431,7 +553,10 @@ void Task::Finish() {
   }
   if (g.tasks.size() == 1) g.exit_uid = GetCreds().ruid;
   g.tasks.erase(std::find(g.tasks.begin(), g.tasks.end(), this));
-  g.exited_usage.Add(usage());
+  Usage mine = usage();
+  mine.maxrss_kb = maxrss->load();
+  g.exited_usage.Add(mine);
+
   if (tid() == g.tgid()) {
     g.leader_exit_status = ExitStatus{exit_code_, 0, false};
   }
@@ -453,7 +578,16 @@ void Task::Finish() {
 SysResult<void> Task::Execve(const std::string& filename,
                              std::vector<std::string> argv,
                              std::vector<std::string> envp) {
+  return Execve(filename, std::move(argv), std::move(envp), ExecTarget());
+}
+
+SysResult<void> Task::Execve(const std::string& filename,
+                             std::vector<std::string> argv,
+                             std::vector<std::string> envp,
+                             const ExecTarget& target) {
   if (filename.empty()) return Errno(ENOENT);
+  // Linux 5.18 and later never start a program with argc 0.
+  if (argv.empty()) argv.push_back("");
   platform::Platform& p = kernel_->platform();
   SENTRY_ASSIGN_OR_RETURN(std::unique_ptr<platform::AddressSpace> as,
                           p.NewAddressSpace());
@@ -475,7 +609,8 @@ SysResult<void> Task::Execve(const std::string& filename,
   req.gid = creds_.rgid;
   req.egid = creds_.egid;
   req.vdso = kernel_->vdso();
-  TaskExecEnvironment env(*this);
+  req.script_inaccessible = target.script_inaccessible;
+  TaskExecEnvironment env(*this, filename, target);
   // Load through a task whose mm is the new one, so the loader's copies
   // reach the new image.
   std::shared_ptr<mm::MemoryManager> old_mm = shared_.mm;
@@ -541,6 +676,23 @@ SysResult<void> Task::Execve(const std::string& filename,
     if (ctx_) ctx_->Release(new_mm->as());
     return Errno(EINTR);
   }
+  // The old memory is released as at exit (Linux's exec_mm_release): a
+  // thread waiting on clear_child_tid in memory it shared with us wakes,
+  // and robust futexes held in it are released.
+  if (old_mm != nullptr) {
+    std::shared_ptr<mm::MemoryManager> new_ref = shared_.mm;
+    shared_.mm = old_mm;
+    ExitRobustList();
+    if (clear_child_tid != 0 && old_mm.use_count() > 2) {
+      uint32_t zero = 0;
+      if (CopyOutObj(GuestAddr(clear_child_tid), zero).ok()) {
+        kernel_->futexes().Wake(
+            FutexTable::KeyFor(*old_mm, clear_child_tid, false),
+            FUTEX_BITSET_MATCH_ANY, 1);
+      }
+    }
+    shared_.mm = new_ref;
+  }
   if (old_mm && ctx_) ctx_->Release(old_mm->as());
   old_mm.reset();
   if (vfork_done_ != nullptr) {
@@ -559,8 +711,9 @@ SysResult<void> Task::Execve(const std::string& filename,
       shared_.sighand = std::make_shared<SignalHandlers>(*shared_.sighand);
     }
     // Caught signals revert to their default; ignored ones stay ignored.
+    // Flags, masks and restorers go either way.
     for (SigAction& a : sighand().actions) {
-      if (a.handler > kSigIgn) a = SigAction{};
+      a = SigAction{a.handler == kSigIgn ? kSigIgn : kSigDfl, 0, 0, 0};
     }
   }
   alt_stack = stack_t{nullptr, SS_DISABLE, 0};
@@ -575,12 +728,13 @@ SysResult<void> Task::Execve(const std::string& filename,
   {
     absl::MutexLock l(&kernel_->mu_);
     tg().did_exec = true;
+    tg().dumpable = true;
   }
   tg().set_executable(image->executable);
   tg().set_args(
       {image->arg_start, image->arg_end, image->env_start, image->env_end});
   tg().set_auxv(image->auxv);
-  set_comm(Basename(filename));
+  set_comm(target.comm.empty() ? Basename(filename) : target.comm);
   regs_ = platform::Registers{};
   regs_.rip = image->entry;
   regs_.rsp = image->stack_pointer;

@@ -153,9 +153,22 @@ class Task final : public vfs::CallContext,
   // its process is being torn down.
   bool ShouldExit() const;
 
+  // How execveat named the program, when not by a plain path.
+  struct ExecTarget {
+    // The file itself (AT_EMPTY_PATH): opened instead of resolving the
+    // filename, which is then "/dev/fd/N" as Linux passes it on.
+    std::optional<vfs::VirtualDentry> file;
+    bool script_inaccessible = false;  // the fd was close-on-exec
+    std::string comm;                  // the name, if not the basename
+  };
+
   // execve(2): loads `filename` into a new address space and, on success,
   // replaces this process image (ending every other thread). On failure
   // nothing has changed.
+  SysResult<void> Execve(const std::string& filename,
+                         std::vector<std::string> argv,
+                         std::vector<std::string> envp,
+                         const ExecTarget& target);
   SysResult<void> Execve(const std::string& filename,
                          std::vector<std::string> argv,
                          std::vector<std::string> envp);
@@ -178,6 +191,9 @@ class Task final : public vfs::CallContext,
   SigSet PendingSignals() const;
   // Takes a pending signal in `set` (rt_sigtimedwait). False if none.
   bool DequeueSignalIn(SigSet set, siginfo_t* info);
+  // rt_sigtimedwait: the signals it waits for stay "blocked" for the
+  // purpose of discarding ignored ones while it runs with them unblocked.
+  void SetRealBlocked(SigSet set) { real_blocked_.store(set); }
   // Sends `info` to this thread (tgkill, faults) / its process.
   void SendSignal(const siginfo_t& info);
   // A fault: delivered even if blocked or ignored (the default action
@@ -193,8 +209,10 @@ class Task final : public vfs::CallContext,
   SysResult<uint64_t> RunRestart();
 
   stack_t alt_stack{nullptr, SS_DISABLE, 0};
-  // Whether `sp` lies on the alternate signal stack.
+  // Whether `sp` lies on the alternate signal stack in use (never with
+  // SS_AUTODISARM), and whether it lies within its bounds at all.
   bool OnAltStack(uint64_t sp) const;
+  bool WithinAltStack(uint64_t sp) const;
 
   uint64_t clear_child_tid = 0;
   uint64_t robust_list_head = 0;
@@ -204,8 +222,15 @@ class Task final : public vfs::CallContext,
   bool keep_caps = false;     // PR_SET_KEEPCAPS
   // sched_setaffinity's CPU set and setpriority's nice value: recorded and
   // reported; the host schedules the sandbox's threads.
+  // Applies a new CPU set: the task's host thread (and so the stub thread
+  // bound to it) moves there at its next run.
+  void SetAffinity(uint64_t set) {
+    affinity.store(set);
+    affinity_dirty_.store(true);
+  }
   std::atomic<uint64_t> affinity{~0ULL};
   std::atomic<int> nice{0};
+  std::atomic<int> sched_policy{SCHED_OTHER};
 
   std::string comm() const;
   void set_comm(std::string name);
@@ -236,6 +261,20 @@ class Task final : public vfs::CallContext,
 
   void HandleSyscall();
   void HandleFault(const siginfo_t& si);
+  // Moves this task's host thread to its CPU set.
+  void ApplyAffinity();
+
+ public:
+  // sched_setaffinity on oneself: move now (called on the task's thread).
+  void ApplyAffinityNow() {
+    affinity_dirty_.store(false);
+    ApplyAffinity();
+  }
+
+ private:
+  // Keeps the trap number, error code and address of a fault for the
+  // signal frame.
+  void RecordFault(const siginfo_t& si);
   // Delivers what is pending: runs default actions, builds handler frames,
   // applies the restart rules to an interrupted system call, takes part
   // in group stops.
@@ -273,10 +312,20 @@ class Task final : public vfs::CallContext,
 
   // Guarded by Kernel::mu_ (written), readable without it.
   std::atomic<SigSet> mask_{0};
+  // rt_sigtimedwait's original mask while it waits with its set unblocked:
+  // those signals still count as blocked for discarding (Linux's
+  // real_blocked).
+  std::atomic<SigSet> real_blocked_{0};
+  // The last hardware fault, as the signal frame reports it (trap number,
+  // error code, fault address), kept like Linux's thread.trap_nr.
+  uint64_t fault_trapno_ = 0;
+  uint64_t fault_err_ = 0;
+  uint64_t fault_cr2_ = 0;
   // Set when a signal, a stop or a kill may be waiting: checked without
   // the lock at every return to the guest and by every wait.
   std::atomic<bool> signal_hint_{false};
   std::atomic<bool> thread_exit_{false};  // leave the loop: exit(2), killed
+  std::atomic<bool> affinity_dirty_{false};
   // The process is exiting, or another thread's execve ends this one:
   // set under Kernel::mu_, read by waits that only a kill may end.
   std::atomic<bool> killed_{false};

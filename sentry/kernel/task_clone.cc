@@ -18,6 +18,7 @@ constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
                                      CLONE_NEWUSER | CLONE_NEWPID |
                                      CLONE_NEWNET | CLONE_NEWCGROUP;
 constexpr uint64_t kCloneNewTime = 0x80;
+constexpr uint64_t kCloneClearSighand = 0x100000000ULL;
 
 }  // namespace
 
@@ -89,6 +90,12 @@ SysResult<int> Task::Clone(const CloneArgs& a) {
       s.sighand = shared_.sighand;
     } else {
       s.sighand = std::make_shared<SignalHandlers>(*shared_.sighand);
+      if ((f & kCloneClearSighand) != 0) {
+        // Handlers start at their defaults; ignored signals stay ignored.
+        for (SigAction& act : s.sighand->actions) {
+          if (act.handler != kSigIgn) act = SigAction{};
+        }
+      }
     }
     if ((f & CLONE_THREAD) != 0) {
       s.tg = shared_.tg;
@@ -100,8 +107,12 @@ SysResult<int> Task::Clone(const CloneArgs& a) {
       child_tg->set_auxv(g.auxv());
       child_tg->pgid = g.pgid;
       child_tg->sid = g.sid;
-      child_tg->exit_signal = a.exit_signal;
-      ThreadGroup* parent = (f & CLONE_PARENT) != 0 ? g.parent : &g;
+      // CLONE_PARENT makes a sibling: it gets the caller's parent, and
+      // the caller's exit signal whatever was asked.
+      bool sibling = (f & CLONE_PARENT) != 0;
+      child_tg->exit_signal = sibling ? g.exit_signal : a.exit_signal;
+      child_tg->parent_tid = sibling ? g.parent_tid : tid_.load();
+      ThreadGroup* parent = sibling ? g.parent : &g;
       child_tg->parent = parent;
       if (parent != nullptr) parent->children[tid] = child_tg.get();
       kernel_->groups_[tid] = child_tg;
@@ -112,8 +123,9 @@ SysResult<int> Task::Clone(const CloneArgs& a) {
     child->mask_.store(mask_.load());
     child->no_new_privs = no_new_privs;
     child->keep_caps = keep_caps;
-    child->affinity.store(affinity.load());
+    if (affinity.load() != ~0ULL) child->SetAffinity(affinity.load());
     child->nice.store(nice.load());
+    child->sched_policy.store(sched_policy.load());
 
     child->set_comm(comm());
     // A thread sharing the memory (but not a vfork child, which borrows

@@ -137,7 +137,7 @@ bool Task::DequeueSignalIn(SigSet set, siginfo_t* info) {
 
 void Task::SendSignal(const siginfo_t& info) {
   absl::MutexLock l(&kernel_->mu_);
-  kernel_->SendTaskSignalLocked(this, info);
+  (void)kernel_->SendTaskSignalLocked(this, info);
 }
 
 void Task::ForceSignal(const siginfo_t& info) {
@@ -151,12 +151,21 @@ void Task::ForceSignal(const siginfo_t& info) {
     act.handler = kSigDfl;
     if (blocked) mask_.store(mask_.load() & ~SigBit(sig));
   }
+  // A fault ends even the sandbox's init (Linux clears
+  // SIGNAL_UNKILLABLE here).
+  if (act.handler == kSigDfl) tg().unkillable = false;
   pending_.Enqueue(info, ~0ULL);
   signal_hint_.store(true);
 }
 
 bool Task::OnAltStack(uint64_t sp) const {
+  // With SS_AUTODISARM the stack counts as free even when in use, so a
+  // nested signal starts over at its top (Linux's on_sig_stack).
   if ((alt_stack.ss_flags & kSsAutodisarm) != 0) return false;
+  return WithinAltStack(sp);
+}
+
+bool Task::WithinAltStack(uint64_t sp) const {
   uint64_t base = reinterpret_cast<uint64_t>(alt_stack.ss_sp);
   return sp > base && sp - base <= alt_stack.ss_size;
 }
@@ -231,6 +240,9 @@ void Task::HandleSignals() {
         act = sighand().actions[sig - 1];
         if (act.handler == kSigIgn) continue;
         if (act.handler == kSigDfl) {
+          // The sandbox's init ignores what it does not handle.
+          if (g.unkillable && DefaultActionOf(sig) != DefaultAction::kIgnore)
+            continue;
           switch (DefaultActionOf(sig)) {
             case DefaultAction::kIgnore:
             case DefaultAction::kContinue:
@@ -251,9 +263,9 @@ void Task::HandleSignals() {
               continue;
             case DefaultAction::kTerminate:
             case DefaultAction::kCore:
-              kernel_->GroupExitLocked(
-                  &g, ExitStatus{0, sig,
-                                 DefaultActionOf(sig) == DefaultAction::kCore});
+              // The sandbox writes no core files, so no exit status
+              // claims one (Linux sets the flag only for a dump made).
+              kernel_->GroupExitLocked(&g, ExitStatus{0, sig, false});
               thread_exit_.store(true);
               return;
           }
@@ -287,13 +299,15 @@ void Task::HandleSignals() {
     first = false;
     if (!SetupFrame(info, act, old_mask)) {
       // The frame could not be written (a bad stack, an overflowed
-      // alternate stack): the process dies of SIGSEGV, as in Linux.
-      absl::MutexLock l(&kernel_->mu_);
-      SigAction& a = sighand().actions[SIGSEGV - 1];
-      if (info.si_signo == SIGSEGV) a.handler = kSigDfl;
-      kernel_->GroupExitLocked(&tg(), ExitStatus{0, SIGSEGV, true});
-      thread_exit_.store(true);
-      return;
+      // alternate stack): a SIGSEGV follows (Linux's force_sigsegv),
+      // which a handler on another stack may still catch; if the failed
+      // frame was SIGSEGV's own, it kills.
+      if (info.si_signo == SIGSEGV) {
+        absl::MutexLock l(&kernel_->mu_);
+        sighand().actions[SIGSEGV - 1].handler = kSigDfl;
+      }
+      ForceSignal(MakeSigInfo(SIGSEGV, SI_KERNEL));
+      continue;
     }
     {
       absl::MutexLock l(&kernel_->mu_);
@@ -359,7 +373,7 @@ bool Task::SetupFrame(const siginfo_t& info, const SigAction& act,
   uint64_t fp_addr = (sp - xsave.size()) & ~63ULL;
   sp = fp_addr - sizeof(RtSigframe);
   sp = (sp & ~15ULL) - 8;
-  if ((nested_altstack || entering_altstack) && !OnAltStack(sp)) {
+  if ((nested_altstack || entering_altstack) && !WithinAltStack(sp)) {
     return false;
   }
   if (sp < platform::kMinUserAddress) return false;
@@ -370,10 +384,9 @@ bool Task::SetupFrame(const siginfo_t& info, const SigAction& act,
   frame.uc.uc_flags = kUcFpXstate | kUcSigcontextSs | kUcStrictRestoreSs;
   frame.uc.uc_stack.ss_sp = reinterpret_cast<uint64_t>(alt_stack.ss_sp);
   frame.uc.uc_stack.ss_size = alt_stack.ss_size;
-  frame.uc.uc_stack.ss_flags = alt_stack.ss_size == 0
-                                   ? SS_DISABLE
-                                   : (OnAltStack(regs_.rsp) ? SS_ONSTACK : 0) |
-                                         (alt_stack.ss_flags & kSsAutodisarm);
+  // The flags as sigaltstack set them (Linux saves sas_ss_flags).
+  frame.uc.uc_stack.ss_flags =
+      alt_stack.ss_size == 0 ? SS_DISABLE : alt_stack.ss_flags;
   SigContext& sc = frame.uc.uc_mcontext;
   sc.r8 = regs_.r8;
   sc.r9 = regs_.r9;
@@ -395,14 +408,9 @@ bool Task::SetupFrame(const siginfo_t& info, const SigAction& act,
   sc.eflags = regs_.eflags;
   sc.cs = static_cast<uint16_t>(regs_.cs);
   sc.ss = static_cast<uint16_t>(regs_.ss);
-  if (info.si_signo == SIGSEGV && info.si_code > 0 && info.si_code <= 2) {
-    // A page fault: trap 14, the address in cr2. The error code's write
-    // bit is not known here (ptrace does not report it); the user bit and
-    // the protection bit (SEGV_ACCERR) are.
-    sc.trapno = 14;
-    sc.cr2 = reinterpret_cast<uint64_t>(info.si_addr);
-    sc.err = 4 | (info.si_code == SEGV_ACCERR ? 1 : 0);
-  }
+  sc.trapno = fault_trapno_;
+  sc.err = fault_err_;
+  sc.cr2 = fault_cr2_;
   sc.oldmask = old_mask;
   sc.fpstate = fp_addr;
   frame.uc.uc_sigmask = old_mask;
@@ -413,7 +421,7 @@ bool Task::SetupFrame(const siginfo_t& info, const SigAction& act,
       !CopyOutObj(GuestAddr(frame_addr), frame).ok()) {
     return false;
   }
-  if ((alt_stack.ss_flags & kSsAutodisarm) != 0 && entering_altstack) {
+  if ((alt_stack.ss_flags & kSsAutodisarm) != 0) {
     alt_stack = stack_t{nullptr, SS_DISABLE, 0};
   }
   regs_.rdi = static_cast<uint64_t>(info.si_signo);
@@ -512,7 +520,7 @@ SysResult<void> Task::SigReturn() {
     } else if (mode == 0 || mode == SS_ONSTACK) {
       alt_stack.ss_sp = reinterpret_cast<void*>(st.ss_sp);
       alt_stack.ss_size = st.ss_size;
-      alt_stack.ss_flags = st.ss_flags & kSsAutodisarm;
+      alt_stack.ss_flags = st.ss_flags;
     }
   }
   restart_fn_ = nullptr;

@@ -243,6 +243,7 @@ SysResult<LoadedImage> Load(ExecEnvironment& env, mm::MemoryManager& mm,
                             ReadAt(ctx, *file, 0, head, sizeof(head)));
     if (IsElf(head, head_len)) break;
     SENTRY_ASSIGN_OR_RETURN(ScriptLine script, ParseScriptLine(head, head_len));
+    if (depth == 0 && req.script_inaccessible) return Errno(ENOENT);
     if (depth >= kMaxScriptDepth) return Errno(ELOOP);
     // argv becomes: interpreter [arg] script-path original-argv[1:].
     std::vector<std::string> argv = {script.interpreter};

@@ -49,6 +49,10 @@ struct ExecRequest {
   bool randomize = true;
   uint32_t uid = 0, euid = 0, gid = 0, egid = 0;
   const VdsoSource* vdso = nullptr;  // none if null
+  // execveat of a close-on-exec fd: a script could not be reopened by its
+  // interpreter, so it fails with ENOENT (Linux's
+  // BINPRM_FLAGS_PATH_INACCESSIBLE).
+  bool script_inaccessible = false;
 };
 
 struct LoadedImage {

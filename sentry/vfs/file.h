@@ -92,13 +92,21 @@ class FileDescription : public std::enable_shared_from_this<FileDescription> {
     return mask & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
   }
   // The queue on which changes of readiness are announced, or null when
-  // readiness never changes (or is the host's: see HostPollFd).
-  virtual WaitQueue* EventQueue() { return nullptr; }
+  // readiness never changes (or is the host's: see HostPollFds). The
+  // pointer keeps the queue alive, not necessarily this file: an epoll set
+  // may outlive the files it watches.
+  virtual std::shared_ptr<WaitQueue> EventQueue() { return nullptr; }
   // Whether this is a terminal (job-control ioctls apply).
   virtual bool IsTerminal() const { return false; }
   // For streams the host serves (an inherited terminal or pipe): the host
-  // fd whose readiness is this file's, to poll alongside the waiter.
-  virtual int HostPollFd() const { return -1; }
+  // fds whose readiness is this file's, to poll alongside the waiter.
+  virtual void HostPollFds(uint32_t events, std::vector<struct pollfd>* out) {
+    (void)events;
+    (void)out;
+  }
+  // Whether readiness means anything for this file: epoll refuses files
+  // that are always ready (regular files, directories) with EPERM.
+  virtual bool Pollable() const { return false; }
 
   // The file position and the lock that serializes its users.
   absl::Mutex pos_mu;

@@ -172,6 +172,21 @@ SysResult<void> MkdirAt(CallContext& ctx, const PathContext& pc,
   return Ok();
 }
 
+SysResult<void> MknodAt(CallContext& ctx, const PathContext& pc,
+                        std::string_view path, uint32_t mode) {
+  Resolver r(ctx, *pc.ns, pc.root, pc.start);
+  SENTRY_ASSIGN_OR_RETURN(ParentAndName pn, r.ResolveParent(path));
+  if (pn.name.empty() || IsDotOrDotDot(pn.name)) return Errno(EEXIST);
+  if (pn.trailing_slash) return Errno(ENOENT);
+  SENTRY_RETURN_IF_ERROR(CheckAccess(ctx, pn.parent, auth::kMayExec));
+  if (pn.parent.dentry->Child(ctx, pn.name).ok()) return Errno(EEXIST);
+  SENTRY_RETURN_IF_ERROR(CheckDirWritable(ctx, pn.parent));
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<Inode> node,
+                          pn.parent.dentry->inode()->Mknod(ctx, pn.name, mode));
+  pn.parent.dentry->Insert(pn.name, std::move(node));
+  return Ok();
+}
+
 SysResult<void> SymlinkAt(CallContext& ctx, const PathContext& pc,
                           const std::string& target, std::string_view path) {
   if (target.empty()) return Errno(ENOENT);

@@ -38,6 +38,10 @@ SysResult<void> MkdirAt(CallContext& ctx, const PathContext& pc,
                         std::string_view path, uint32_t mode);
 SysResult<void> SymlinkAt(CallContext& ctx, const PathContext& pc,
                           const std::string& target, std::string_view path);
+// mknod(2): `mode` has the file type and the permission bits (umask
+// applied).
+SysResult<void> MknodAt(CallContext& ctx, const PathContext& pc,
+                        std::string_view path, uint32_t mode);
 // unlink(2), or rmdir(2) when `dir` is set.
 SysResult<void> UnlinkAt(CallContext& ctx, const PathContext& pc,
                          std::string_view path, bool dir);

@@ -53,6 +53,11 @@ SysResult<std::shared_ptr<Inode>> Inode::Mkdir(CallContext&, const std::string&,
   return Errno(EPERM);
 }
 
+SysResult<std::shared_ptr<Inode>> Inode::Mknod(CallContext&, const std::string&,
+                                               uint32_t) {
+  return Errno(EPERM);
+}
+
 SysResult<std::shared_ptr<Inode>> Inode::Symlink(CallContext&,
                                                  const std::string&,
                                                  const std::string&) {

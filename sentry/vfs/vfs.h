@@ -191,6 +191,11 @@ class Inode {
   virtual SysResult<std::shared_ptr<Inode>> Mkdir(CallContext& ctx,
                                                   const std::string& name,
                                                   uint32_t mode);
+  // mknod(2) of a FIFO or a regular file (`mode` holds the type and the
+  // permission bits, umask applied). Filesystems without it say EPERM.
+  virtual SysResult<std::shared_ptr<Inode>> Mknod(CallContext& ctx,
+                                                  const std::string& name,
+                                                  uint32_t mode);
   virtual SysResult<std::shared_ptr<Inode>> Symlink(CallContext& ctx,
                                                     const std::string& name,
                                                     const std::string& target);

@@ -15,10 +15,17 @@ unset XML_OUTPUT_FILE GTEST_OUTPUT TEST_PREMATURE_EXIT_FILE TEST_SHARD_STATUS_FI
 
 log=$(mktemp)
 if [ "$platform" = native ]; then
-  "$binary" "$@" 2>&1 | tee "$log"
+  # /tmp, as in the sandbox: Bazel's own temporary directory lies under
+  # root-only directories that tests running as another uid cannot search.
+  TEST_TMPDIR=/tmp "$binary" "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
 else
-  "$runsc" do --platform="$platform" --env=TEST_TMPDIR=/tmp -- "$binary" "$@" 2>&1 | tee "$log"
+  # A shell stands in for init: natively the test is an ordinary process
+  # whose orphans go elsewhere, and so it is here. (As the sandbox's pid 1
+  # it would adopt every orphan, and its signals would follow init's
+  # rules; test/e2e covers init.)
+  "$runsc" do --platform="$platform" --env=TEST_TMPDIR=/tmp -- \
+    /bin/sh -c '"$@"; exit $?' sh "$binary" "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
 fi
 if [ "$rc" -ne 0 ]; then

@@ -34,7 +34,13 @@ class HostFileFD : public vfs::FileDescription {
   SysResult<vfs::MmapTarget> GetMmapTarget() override;
   SysResult<void> Sync() override;
   uint32_t Readiness(uint32_t mask) override;
-  int HostPollFd() const override { return seekable_ ? -1 : fd_->get(); }
+  void HostPollFds(uint32_t events, std::vector<struct pollfd>* out) override {
+    if (seekable_) return;
+    out->push_back({fd_->get(),
+                    static_cast<short>(events & (POLLIN | POLLOUT | POLLPRI)),
+                    0});
+  }
+  bool Pollable() const override { return !seekable_; }
   bool IsTerminal() const override { return terminal_; }
 
   int host_fd() const { return fd_->get(); }

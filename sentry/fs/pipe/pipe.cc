@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "sentry/fs/anon/anon.h"
 
@@ -16,12 +17,27 @@ SysResult<size_t> Pipe::Read(vfs::CallContext& ctx, char* buf, size_t len,
   for (;;) {
     {
       absl::MutexLock l(&mu_);
-      if (!buf_.empty()) {
-        size_t n = std::min(len, buf_.size());
-        std::copy(buf_.begin(), buf_.begin() + n, buf);
-        buf_.erase(buf_.begin(), buf_.begin() + n);
+      if (size_ > 0) {
+        size_t done = 0;
+        while (done < len && !chunks_.empty()) {
+          Chunk& c = chunks_.front();
+          size_t avail = c.data.size() - c.off;
+          size_t n = std::min(len - done, avail);
+          memcpy(buf + done, c.data.data() + c.off, n);
+          done += n;
+          if (c.packet) {
+            // A packet is read once: what did not fit is dropped.
+            size_ -= avail;
+            chunks_.pop_front();
+            break;
+          }
+          c.off += n;
+          size_ -= n;
+          if (c.off == c.data.size()) chunks_.pop_front();
+          if (!chunks_.empty() && chunks_.front().packet) break;
+        }
         queue_.Notify(kEventOut);
-        return n;
+        return done;
       }
       if (writers_ == 0) return size_t{0};
       if (nonblock) return Errno(EAGAIN);
@@ -36,7 +52,9 @@ SysResult<size_t> Pipe::Read(vfs::CallContext& ctx, char* buf, size_t len,
 }
 
 SysResult<size_t> Pipe::Write(vfs::CallContext& ctx, const char* buf,
-                              size_t len, bool nonblock) {
+                              size_t len, bool nonblock, bool packet) {
+  // Writing nothing succeeds, even with no reader (and raises no SIGPIPE).
+  if (len == 0) return size_t{0};
   size_t done = 0;
   std::optional<ScopedWait> wait;
   for (;;) {
@@ -46,13 +64,19 @@ SysResult<size_t> Pipe::Write(vfs::CallContext& ctx, const char* buf,
         if (done > 0) return done;
         return Errno(EPIPE);
       }
-      size_t room = capacity_ > buf_.size() ? capacity_ - buf_.size() : 0;
+      size_t room = capacity_ > size_ ? capacity_ - size_ : 0;
       size_t left = len - done;
-      // Up to PIPE_BUF bytes go in one piece or not at all.
-      bool atomic = len <= kPipeBuf;
-      if (room > 0 && (!atomic || room >= left)) {
-        size_t n = std::min(room, left);
-        buf_.insert(buf_.end(), buf + done, buf + done + n);
+      // Up to PIPE_BUF bytes go in one piece or not at all; so does each
+      // packet.
+      bool atomic = len <= kPipeBuf || packet;
+      size_t piece = packet ? std::min(left, kPipeBuf) : left;
+      if (room > 0 && (!atomic || room >= piece)) {
+        size_t n = std::min(room, piece);
+        if (packet || chunks_.empty() || chunks_.back().packet) {
+          chunks_.push_back(Chunk{std::string(), 0, packet});
+        }
+        chunks_.back().data.append(buf + done, n);
+        size_ += n;
         done += n;
         queue_.Notify(kEventIn);
         if (done == len) return done;
@@ -62,7 +86,6 @@ SysResult<size_t> Pipe::Write(vfs::CallContext& ctx, const char* buf,
         if (done > 0) return done;
         return Errno(EAGAIN);
       }
-      if (len == 0) return size_t{0};
     }
     if (!wait) {
       if (ctx.waiter() == nullptr) return Errno(EAGAIN);
@@ -78,19 +101,20 @@ SysResult<size_t> Pipe::Write(vfs::CallContext& ctx, const char* buf,
   }
 }
 
-uint32_t Pipe::ReadReadiness() {
+uint32_t Pipe::ReadReadiness(uint64_t writers_seen) {
   absl::MutexLock l(&mu_);
   uint32_t r = 0;
-  if (!buf_.empty()) r |= POLLIN | POLLRDNORM;
-  if (writers_ == 0) r |= POLLHUP;
+  if (size_ > 0) r |= POLLIN | POLLRDNORM;
+  if (writers_ == 0 && writer_opens_ != writers_seen) r |= POLLHUP;
   return r;
 }
 
 uint32_t Pipe::WriteReadiness() {
   absl::MutexLock l(&mu_);
   uint32_t r = 0;
-  if (readers_ == 0) return POLLERR;
-  if (capacity_ - std::min(capacity_, buf_.size()) >= kPipeBuf) {
+  // With no reader a write would not block (it fails with EPIPE).
+  if (readers_ == 0) return POLLOUT | POLLWRNORM | POLLERR;
+  if (capacity_ - std::min(capacity_, size_) >= kPipeBuf) {
     r |= POLLOUT | POLLWRNORM;
   }
   return r;
@@ -99,11 +123,15 @@ uint32_t Pipe::WriteReadiness() {
 void Pipe::AddReader() {
   absl::MutexLock l(&mu_);
   readers_++;
+  reader_opens_++;
+  queue_.Notify(kEventAll);
 }
 
 void Pipe::AddWriter() {
   absl::MutexLock l(&mu_);
   writers_++;
+  writer_opens_++;
+  queue_.Notify(kEventAll);
 }
 
 void Pipe::RemoveReader() {
@@ -116,9 +144,63 @@ void Pipe::RemoveWriter() {
   if (--writers_ == 0) queue_.Notify(kEventIn | kEventHup);
 }
 
+uint64_t Pipe::WriterOpens() {
+  absl::MutexLock l(&mu_);
+  return writer_opens_;
+}
+
+int Pipe::readers() {
+  absl::MutexLock l(&mu_);
+  return readers_;
+}
+
+SysResult<void> Pipe::WaitForReader(vfs::CallContext& ctx, bool nonblock) {
+  std::optional<ScopedWait> wait;
+  uint64_t start;
+  {
+    absl::MutexLock l(&mu_);
+    start = reader_opens_;
+  }
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      if (readers_ > 0 || reader_opens_ != start) return Ok();
+      if (nonblock) return Errno(ENXIO);
+    }
+    if (!wait) {
+      if (ctx.waiter() == nullptr) return Errno(ENXIO);
+      wait.emplace(&queue_, ctx.waiter(), kEventAll);
+      continue;
+    }
+    SENTRY_RETURN_IF_ERROR(ctx.Block(std::nullopt));
+  }
+}
+
+SysResult<void> Pipe::WaitForWriter(vfs::CallContext& ctx, bool nonblock) {
+  if (nonblock) return Ok();
+  std::optional<ScopedWait> wait;
+  uint64_t start;
+  {
+    absl::MutexLock l(&mu_);
+    start = writer_opens_;
+  }
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      if (writers_ > 0 || writer_opens_ != start) return Ok();
+    }
+    if (!wait) {
+      if (ctx.waiter() == nullptr) return Ok();
+      wait.emplace(&queue_, ctx.waiter(), kEventAll);
+      continue;
+    }
+    SENTRY_RETURN_IF_ERROR(ctx.Block(std::nullopt));
+  }
+}
+
 size_t Pipe::Available() {
   absl::MutexLock l(&mu_);
-  return buf_.size();
+  return size_;
 }
 
 size_t Pipe::capacity() {
@@ -132,7 +214,7 @@ SysResult<size_t> Pipe::SetCapacity(size_t size) {
   size_t rounded = 4096;
   while (rounded / 4096 < pages) rounded <<= 1;
   absl::MutexLock l(&mu_);
-  if (buf_.size() > rounded) return Errno(EBUSY);
+  if (size_ > rounded) return Errno(EBUSY);
   capacity_ = rounded;
   queue_.Notify(kEventOut);
   return rounded;
@@ -142,7 +224,8 @@ PipeFD::PipeFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<Pipe> pipe)
     : FileDescription(std::move(vd), flags),
       pipe_(std::move(pipe)),
       read_end_((flags & O_ACCMODE) != O_WRONLY),
-      write_end_((flags & O_ACCMODE) != O_RDONLY) {
+      write_end_((flags & O_ACCMODE) != O_RDONLY),
+      writers_seen_(pipe_->WriterOpens()) {
   if (read_end_) pipe_->AddReader();
   if (write_end_) pipe_->AddWriter();
 }
@@ -161,7 +244,8 @@ SysResult<size_t> PipeFD::Read(vfs::CallContext& ctx, char* buf, size_t len,
 SysResult<size_t> PipeFD::Write(vfs::CallContext& ctx, const char* buf,
                                 size_t len, int64_t*) {
   if (!write_end_) return Errno(EBADF);
-  return pipe_->Write(ctx, buf, len, (flags() & O_NONBLOCK) != 0);
+  return pipe_->Write(ctx, buf, len, (flags() & O_NONBLOCK) != 0,
+                      (flags() & O_DIRECT) != 0);
 }
 
 SysResult<int64_t> PipeFD::Ioctl(vfs::CallContext& ctx, uint32_t cmd,
@@ -177,7 +261,7 @@ SysResult<int64_t> PipeFD::Ioctl(vfs::CallContext& ctx, uint32_t cmd,
 
 uint32_t PipeFD::Readiness(uint32_t mask) {
   uint32_t r = 0;
-  if (read_end_) r |= pipe_->ReadReadiness();
+  if (read_end_) r |= pipe_->ReadReadiness(writers_seen_);
   if (write_end_) r |= pipe_->WriteReadiness();
   return r & (mask | POLLHUP | POLLERR);
 }
@@ -191,9 +275,37 @@ std::pair<std::shared_ptr<PipeFD>, std::shared_ptr<PipeFD>> NewPipe(
   auto pipe = std::make_shared<Pipe>();
   vfs::VirtualDentry vd = anon::NewAnonFile("pipefs", S_IFIFO | 0600, uid, gid);
   int status = flags & (O_NONBLOCK | O_DIRECT);
+  // The read end first: it has seen no writer yet, so it reports a
+  // hang-up as soon as its writer closes.
   auto r = std::make_shared<PipeFD>(vd, O_RDONLY | status, pipe);
   auto w = std::make_shared<PipeFD>(vd, O_WRONLY | status, pipe);
   return {r, w};
+}
+
+SysResult<std::shared_ptr<vfs::FileDescription>> OpenFifo(
+    vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags,
+    const std::shared_ptr<Pipe>& pipe) {
+  bool nonblock = (flags & O_NONBLOCK) != 0;
+  int keep = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
+  switch (flags & O_ACCMODE) {
+    case O_RDONLY: {
+      auto f = std::make_shared<PipeFD>(vd, keep, pipe);
+      SENTRY_RETURN_IF_ERROR(pipe->WaitForWriter(ctx, nonblock));
+      return std::shared_ptr<vfs::FileDescription>(f);
+    }
+    case O_WRONLY: {
+      if (nonblock && pipe->readers() == 0) return Errno(ENXIO);
+      auto f = std::make_shared<PipeFD>(vd, keep, pipe);
+      SENTRY_RETURN_IF_ERROR(pipe->WaitForReader(ctx, nonblock));
+      return std::shared_ptr<vfs::FileDescription>(f);
+    }
+    case O_RDWR:
+      // Both ends at once: never waits (Linux allows it on FIFOs).
+      return std::shared_ptr<vfs::FileDescription>(
+          std::make_shared<PipeFD>(vd, keep, pipe));
+    default:
+      return Errno(EINVAL);
+  }
 }
 
 }  // namespace sentry::fs::pipe

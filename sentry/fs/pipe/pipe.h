@@ -15,6 +15,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/synchronization/mutex.h"
 #include "sentry/base/waiter.h"
@@ -34,12 +35,25 @@ class Pipe final {
 
   SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,
                          bool nonblock);
+  // With `packet` (O_DIRECT), each write of up to PIPE_BUF bytes is a
+  // packet a read returns whole or cut short, never merged.
   SysResult<size_t> Write(vfs::CallContext& ctx, const char* buf, size_t len,
-                          bool nonblock);
+                          bool nonblock, bool packet);
 
-  // Readiness of an end (POLLIN/POLLOUT/POLLHUP/POLLERR).
-  uint32_t ReadReadiness();
+  // Readiness of an end (POLLIN/POLLOUT/POLLHUP/POLLERR). A reader reports
+  // hang-up only once some writer has come and gone since it opened
+  // (`writers_seen`, from WriterOpens at its open), as FIFO readers do.
+  uint32_t ReadReadiness(uint64_t writers_seen);
   uint32_t WriteReadiness();
+
+  // FIFO opens: waits (unless `nonblock`) for the other side; a
+  // non-blocking writer without a reader fails with ENXIO. The caller
+  // makes its PipeFD first, so the count includes itself.
+  SysResult<void> WaitForReader(vfs::CallContext& ctx, bool nonblock);
+  SysResult<void> WaitForWriter(vfs::CallContext& ctx, bool nonblock);
+  // Writers ever opened.
+  uint64_t WriterOpens();
+  int readers();
 
   void AddReader();
   void AddWriter();
@@ -54,11 +68,20 @@ class Pipe final {
   WaitQueue& queue() { return queue_; }
 
  private:
+  // Bytes in order; a packet is a chunk of its own.
+  struct Chunk {
+    std::string data;
+    size_t off = 0;  // consumed from the front
+    bool packet = false;
+  };
   absl::Mutex mu_;
-  std::deque<char> buf_ ABSL_GUARDED_BY(mu_);
+  std::deque<Chunk> chunks_ ABSL_GUARDED_BY(mu_);
+  size_t size_ ABSL_GUARDED_BY(mu_) = 0;  // bytes buffered
   size_t capacity_ ABSL_GUARDED_BY(mu_) = kDefaultCapacity;
   int readers_ ABSL_GUARDED_BY(mu_) = 0;
   int writers_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t reader_opens_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t writer_opens_ ABSL_GUARDED_BY(mu_) = 0;
   WaitQueue queue_;
 };
 
@@ -66,6 +89,7 @@ class Pipe final {
 class PipeFD final : public vfs::FileDescription {
  public:
   PipeFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<Pipe> pipe);
+  const std::shared_ptr<Pipe>& pipe_ptr() const { return pipe_; }
   ~PipeFD() override;
 
   bool seekable() const override { return false; }
@@ -79,7 +103,10 @@ class PipeFD final : public vfs::FileDescription {
   SysResult<int64_t> Ioctl(vfs::CallContext& ctx, uint32_t cmd,
                            uint64_t arg) override;
   uint32_t Readiness(uint32_t mask) override;
-  WaitQueue* EventQueue() override { return &pipe_->queue(); }
+  std::shared_ptr<WaitQueue> EventQueue() override {
+    return std::shared_ptr<WaitQueue>(pipe_, &pipe_->queue());
+  }
+  bool Pollable() const override { return true; }
   std::string AnonName() const override;
   SysResult<void> Sync() override { return Errno(EINVAL); }
 
@@ -89,12 +116,19 @@ class PipeFD final : public vfs::FileDescription {
   const std::shared_ptr<Pipe> pipe_;
   const bool read_end_;
   const bool write_end_;
+  const uint64_t writers_seen_;
 };
 
 // pipe2(2): the read and write ends of a new pipe, with `flags` (O_NONBLOCK,
 // O_DIRECT) on both, owned by uid/gid.
 std::pair<std::shared_ptr<PipeFD>, std::shared_ptr<PipeFD>> NewPipe(
     int flags, uint32_t uid, uint32_t gid);
+
+// Opens the pipe of a FIFO at `vd` (open(2) of a named pipe), with
+// Linux's rules for waiting on the other side.
+SysResult<std::shared_ptr<vfs::FileDescription>> OpenFifo(
+    vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags,
+    const std::shared_ptr<Pipe>& pipe);
 
 }  // namespace sentry::fs::pipe
 

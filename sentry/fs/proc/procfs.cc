@@ -737,7 +737,11 @@ class ProcBuilder {
       if (k_->FindThreadGroupLocked(tg->tgid()) != tg.get()) return e;
       tids.push_back(tg->tgid());  // the leader first, live or not
       for (kernel::Task* t : tg->tasks) {
-        if (t->tid() != tg->tgid()) tids.push_back(t->tid());
+        // A thread on its way out (its joiner may already have been woken)
+        // is gone, as Linux releases it right after.
+        if (t->tid() != tg->tgid() && !t->ShouldExit()) {
+          tids.push_back(t->tid());
+        }
       }
     }
     for (int tid : tids) {

@@ -93,9 +93,9 @@ class SynthDir : public SynthInode {
   const Finder hidden_;
 };
 
-// A file whose contents are generated at open. Read-only unless it has a
-// writer, which gets each write(2) whole (offsets are ignored, as in
-// Linux's /proc/PID/comm).
+// A file whose contents are generated at open and at each read from
+// offset 0. Read-only unless it has a writer, which gets each write(2)
+// whole (offsets are ignored, as in Linux's /proc/PID/comm).
 class SynthFile : public SynthInode {
  public:
   using Generator = std::function<SysResult<std::string>(vfs::CallContext&)>;

@@ -161,6 +161,23 @@ SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Symlink(
   return AddNew(name, std::move(link));
 }
 
+SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Mknod(vfs::CallContext& ctx,
+                                                       const std::string& name,
+                                                       uint32_t mode) {
+  switch (mode & S_IFMT) {
+    case 0:
+    case S_IFREG:
+      return Create(ctx, name, mode & 07777);
+    case S_IFIFO:
+      return AddNew(name,
+                    std::make_shared<TmpfsFifo>(fs(), mode, ctx.creds().fsuid,
+                                                ctx.creds().fsgid));
+    default:
+      // Device nodes and sockets: not supported in the sandbox's tmpfs.
+      return Errno(EPERM);
+  }
+}
+
 SysResult<void> TmpfsDir::Link(vfs::CallContext&, const std::string& name,
                                const std::shared_ptr<vfs::Inode>& target) {
   auto inode = std::dynamic_pointer_cast<TmpfsInode>(target);
@@ -279,6 +296,16 @@ SysResult<vfs::Attr> TmpfsSymlink::GetAttr() {
 SysResult<std::shared_ptr<vfs::FileDescription>> TmpfsSymlink::Open(
     vfs::CallContext&, const vfs::VirtualDentry&, int) {
   return Errno(ELOOP);
+}
+
+TmpfsFifo::TmpfsFifo(TmpfsFilesystem* fs, uint32_t mode, uint32_t uid,
+                     uint32_t gid)
+    : TmpfsInode(fs, S_IFIFO | (mode & 07777), uid, gid),
+      pipe_(std::make_shared<pipe::Pipe>()) {}
+
+SysResult<std::shared_ptr<vfs::FileDescription>> TmpfsFifo::Open(
+    vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) {
+  return pipe::OpenFifo(ctx, vd, flags, pipe_);
 }
 
 }  // namespace sentry::fs::tmpfs

@@ -12,6 +12,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "sentry/base/host_fd.h"
+#include "sentry/fs/pipe/pipe.h"
 #include "sentry/vfs/vfs.h"
 
 namespace sentry::fs::tmpfs {
@@ -75,6 +76,9 @@ class TmpfsDir final : public TmpfsInode {
   SysResult<std::shared_ptr<vfs::Inode>> Symlink(
       vfs::CallContext& ctx, const std::string& name,
       const std::string& target) override;
+  SysResult<std::shared_ptr<vfs::Inode>> Mknod(vfs::CallContext& ctx,
+                                               const std::string& name,
+                                               uint32_t mode) override;
   SysResult<void> Unlink(vfs::CallContext& ctx,
                          const std::string& name) override;
   SysResult<void> Rmdir(vfs::CallContext& ctx,
@@ -123,6 +127,17 @@ class TmpfsSymlink final : public TmpfsInode {
 
  private:
   const std::string target_;
+};
+
+// A named pipe: every open shares one pipe.
+class TmpfsFifo final : public TmpfsInode {
+ public:
+  TmpfsFifo(TmpfsFilesystem* fs, uint32_t mode, uint32_t uid, uint32_t gid);
+  SysResult<std::shared_ptr<vfs::FileDescription>> Open(
+      vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) override;
+
+ private:
+  const std::shared_ptr<pipe::Pipe> pipe_;
 };
 
 }  // namespace sentry::fs::tmpfs

@@ -486,6 +486,42 @@ SENTRY_SYSCALL(SysFchownat) {
   return DoChown(t, a.Int(0), a.Addr(1), a.U32(2), a.U32(3), a.Int(4));
 }
 
+namespace {
+
+SysResult<uint64_t> DoMknod(Task& t, int dirfd, GuestAddr path_addr,
+                            uint32_t mode) {
+  SENTRY_ASSIGN_OR_RETURN(std::string path, t.CopyInPath(path_addr));
+  if (path.empty()) return Errno(ENOENT);
+  switch (mode & S_IFMT) {
+    case 0:
+    case S_IFREG:
+    case S_IFIFO:
+      break;
+    case S_IFCHR:
+    case S_IFBLK:
+    case S_IFSOCK:
+      // TODO(#4): device nodes and socket files.
+      return Errno(EPERM);
+    case S_IFDIR:
+      return Errno(EPERM);
+    default:
+      return Errno(EINVAL);
+  }
+  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, PathAt(t, dirfd, path));
+  uint32_t type = (mode & S_IFMT) == 0 ? S_IFREG : mode & S_IFMT;
+  SENTRY_RETURN_IF_ERROR(
+      vfs::MknodAt(t, pc, path, type | (mode & 07777 & ~t.umask())));
+  return 0;
+}
+
+}  // namespace
+
+// Implements Linux syscall mknod(2).
+SENTRY_SYSCALL(SysMknod) { return DoMknod(t, AT_FDCWD, a.Addr(0), a.U32(1)); }
+
+// Implements Linux syscall mknodat(2).
+SENTRY_SYSCALL(SysMknodat) { return DoMknod(t, a.Int(0), a.Addr(1), a.U32(2)); }
+
 // Implements Linux syscall link(2).
 SENTRY_SYSCALL(SysLink) {
   return DoLink(t, AT_FDCWD, a.Addr(0), AT_FDCWD, a.Addr(1), 0);

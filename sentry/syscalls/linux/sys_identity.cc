@@ -20,7 +20,15 @@ constexpr size_t kNgroupsMax = 65536;
 // Applies `c` as the task's new credentials, with Linux's capability
 // changes for a change of uids.
 void Commit(Task& t, auth::Credentials c, bool uid_change) {
-  if (uid_change) auth::FixCapabilitiesAfterSetuid(t.creds(), &c, t.keep_caps);
+  const auth::Credentials& old = t.creds();
+  if (uid_change) auth::FixCapabilitiesAfterSetuid(old, &c, t.keep_caps);
+  // A change of effective or filesystem ids makes the process
+  // non-dumpable (fs.suid_dumpable's default, 0), as commit_creds does.
+  if (old.euid != c.euid || old.egid != c.egid || old.fsuid != c.fsuid ||
+      old.fsgid != c.fsgid || (c.cap_permitted & ~old.cap_permitted) != 0) {
+    absl::MutexLock l(&t.kernel().mu());
+    t.tg().dumpable = false;
+  }
   t.set_creds(std::move(c));
 }
 
@@ -268,7 +276,10 @@ SysResult<int> CapWords(Task& t, GuestAddr hdr_addr, CapHeader* hdr) {
 // Implements Linux syscall capget(2).
 SENTRY_SYSCALL(SysCapget) {
   CapHeader hdr;
-  SENTRY_ASSIGN_OR_RETURN(int words, CapWords(t, a.Addr(0), &hdr));
+  SysResult<int> w = CapWords(t, a.Addr(0), &hdr);
+  // Probing with no data pointer learns the preferred version: success.
+  if (!w.ok() && w.err() == EINVAL && a.Addr(1).IsNull()) return 0;
+  SENTRY_ASSIGN_OR_RETURN(int words, w);
   if (hdr.pid < 0) return Errno(EINVAL);
   auth::Credentials c;
   if (hdr.pid == 0 || hdr.pid == t.tid()) {

@@ -10,8 +10,9 @@ namespace sentry::syscalls {
 namespace {
 
 SysResult<uint64_t> DoPipe(Task& t, GuestAddr fds_addr, int flags) {
-  // O_DIRECT (packet mode) is refused, as by kernels before 3.4.
-  if ((flags & ~(O_CLOEXEC | O_NONBLOCK)) != 0) return Errno(EINVAL);
+  if ((flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT)) != 0) {
+    return Errno(EINVAL);
+  }
   auto [r, w] = fs::pipe::NewPipe(flags, t.creds().fsuid, t.creds().fsgid);
   bool cloexec = (flags & O_CLOEXEC) != 0;
   SENTRY_ASSIGN_OR_RETURN(int rfd, t.NewFd(r, cloexec));

@@ -37,6 +37,8 @@ SysResult<int> PollEntries(Task& t, std::vector<PollEntry>& entries,
     SysResult<std::shared_ptr<vfs::FileDescription>> f = t.GetFile(e.fd);
     if (f.ok()) e.file = *f;
   }
+  // The queues outlive the registrations on them (destroyed last).
+  std::vector<std::shared_ptr<WaitQueue>> queues;
   std::vector<std::unique_ptr<ScopedWait>> waits;
   std::vector<struct pollfd> host;
   bool registered = false;
@@ -62,16 +64,12 @@ SysResult<int> PollEntries(Task& t, std::vector<PollEntry>& entries,
       registered = true;
       for (PollEntry& e : entries) {
         if (e.file == nullptr) continue;
-        if (WaitQueue* q = e.file->EventQueue()) {
+        if (std::shared_ptr<WaitQueue> q = e.file->EventQueue()) {
           waits.push_back(
-              std::make_unique<ScopedWait>(q, t.waiter(), kEventAll));
+              std::make_unique<ScopedWait>(q.get(), t.waiter(), kEventAll));
+          queues.push_back(std::move(q));
         }
-        int hfd = e.file->HostPollFd();
-        if (hfd >= 0) {
-          host.push_back(
-              {hfd, static_cast<short>(e.events & (POLLIN | POLLOUT | POLLPRI)),
-               0});
-        }
+        e.file->HostPollFds(e.events, &host);
       }
       continue;
     }

@@ -203,23 +203,27 @@ SENTRY_SYSCALL(SysClone3) {
       0) {
     return Errno(EINVAL);
   }
-  if ((c.flags & kCsignal) != 0)
-    return Errno(EINVAL);  // exit_signal is its own
-  if (c.exit_signal > kernel::kMaxSignal) return Errno(EINVAL);
+  // The exit signal has a field of its own; CLONE_DETACHED is refused.
+  if ((c.flags & (kCsignal | CLONE_DETACHED)) != 0) return Errno(EINVAL);
+  if ((c.exit_signal & ~kCsignal) != 0 || c.exit_signal > kernel::kMaxSignal) {
+    return Errno(EINVAL);
+  }
   if ((c.flags & (CLONE_THREAD | CLONE_PARENT)) != 0 && c.exit_signal != 0) {
     return Errno(EINVAL);
   }
   if ((c.stack == 0) != (c.stack_size == 0)) return Errno(EINVAL);
-  if (c.set_tid != 0 || c.set_tid_size != 0) {
-    // Choosing pids needs CAP_SYS_ADMIN in the pid namespace; not
-    // supported.
+  constexpr uint64_t kMaxPidNsLevel = 32;
+  if ((c.set_tid == 0) != (c.set_tid_size == 0) ||
+      c.set_tid_size > kMaxPidNsLevel) {
+    return Errno(EINVAL);
+  }
+  if (c.set_tid != 0) {
+    // Choosing pids needs CAP_SYS_ADMIN over the pid namespace, which the
+    // sandbox's own namespace does not grant; not supported.
     return Errno(EPERM);
   }
   if ((c.flags & kCloneIntoCgroup) != 0) return Errno(EINVAL);
-  if ((c.flags & kCloneClearSighand) != 0) {
-    if ((c.flags & CLONE_SIGHAND) != 0) return Errno(EINVAL);
-    // Handlers start at their defaults; ignored signals stay ignored.
-    // TODO(#3): not wired through Task::Clone yet.
+  if ((c.flags & kCloneClearSighand) != 0 && (c.flags & CLONE_SIGHAND) != 0) {
     return Errno(EINVAL);
   }
   kernel::CloneArgs args;
@@ -238,14 +242,15 @@ SENTRY_SYSCALL(SysClone3) {
 namespace {
 
 SysResult<uint64_t> DoExecve(Task& t, const std::string& path, GuestAddr argv,
-                             GuestAddr envp) {
+                             GuestAddr envp, const Task::ExecTarget& target) {
   uint64_t budget = t.ExecArgBudget();
   SENTRY_ASSIGN_OR_RETURN(std::vector<std::string> args,
                           t.CopyInStringArray(argv, &budget));
   SENTRY_ASSIGN_OR_RETURN(std::vector<std::string> env,
                           t.CopyInStringArray(envp, &budget));
   if (path.empty()) return Errno(ENOENT);
-  SENTRY_RETURN_IF_ERROR(t.Execve(path, std::move(args), std::move(env)));
+  SENTRY_RETURN_IF_ERROR(
+      t.Execve(path, std::move(args), std::move(env), target));
   return 0;
 }
 
@@ -254,7 +259,7 @@ SysResult<uint64_t> DoExecve(Task& t, const std::string& path, GuestAddr argv,
 // Implements Linux syscall execve(2).
 SENTRY_SYSCALL(SysExecve) {
   SENTRY_ASSIGN_OR_RETURN(std::string path, t.CopyInPath(a.Addr(0)));
-  return DoExecve(t, path, a.Addr(1), a.Addr(2));
+  return DoExecve(t, path, a.Addr(1), a.Addr(2), Task::ExecTarget());
 }
 
 // Implements Linux syscall execveat(2): a path relative to dirfd, or with
@@ -268,17 +273,25 @@ SENTRY_SYSCALL(SysExecveat) {
   }
   SENTRY_ASSIGN_OR_RETURN(std::string path,
                           t.CopyInString(a.Addr(1), vfs::kMaxPath - 1));
+  Task::ExecTarget target;
   if (path.empty()) {
     if ((flags & AT_EMPTY_PATH) == 0) return Errno(ENOENT);
-    SENTRY_RETURN_IF_ERROR(t.GetFile(dirfd, /*allow_path=*/true).status());
-    path = "/proc/self/fd/" + std::to_string(dirfd);
+    bool cloexec = false;
+    SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> f,
+                            t.fds().Get(dirfd, &cloexec));
+    // The program's own name is "/dev/fd/N", as Linux passes to a script's
+    // interpreter; comm is the file's name.
+    path = "/dev/fd/" + std::to_string(dirfd);
+    target.file = f->vd();
+    target.script_inaccessible = cloexec;
+    target.comm = f->vd().dentry->name();
   } else if (path[0] != '/' && dirfd != AT_FDCWD) {
     SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> dir,
                             t.GetFile(dirfd, /*allow_path=*/true));
     if (!dir->inode()->IsDir()) return Errno(ENOTDIR);
     path = t.PathOf(dir->vd()) + "/" + path;
   }
-  if ((flags & AT_SYMLINK_NOFOLLOW) != 0) {
+  if ((flags & AT_SYMLINK_NOFOLLOW) != 0 && !target.file) {
     SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, t.PathContextAt(AT_FDCWD));
     vfs::Resolver r(t, *pc.ns, pc.root, pc.start);
     vfs::ResolveOptions opts;
@@ -286,7 +299,7 @@ SENTRY_SYSCALL(SysExecveat) {
     SENTRY_ASSIGN_OR_RETURN(vfs::VirtualDentry vd, r.Resolve(path, opts));
     if (vd.dentry->inode()->IsSymlink()) return Errno(ELOOP);
   }
-  return DoExecve(t, path, a.Addr(2), a.Addr(3));
+  return DoExecve(t, path, a.Addr(2), a.Addr(3), target);
 }
 
 // ---- wait ----
@@ -313,6 +326,7 @@ struct rusage ToRusage(const kernel::Usage& u) {
   struct rusage r = {};
   r.ru_utime = absl::ToTimeval(absl::UnixEpoch() + u.user);
   r.ru_stime = absl::ToTimeval(absl::UnixEpoch() + u.sys);
+  r.ru_maxrss = static_cast<long>(u.maxrss_kb);
   return r;
 }
 
@@ -348,6 +362,9 @@ SysResult<std::optional<WaitResult>> DoWait(Task& t, const WaitRequest& r) {
       bool any = false;
       for (auto& [id, c] : self.children) {
         if (!Selects(r, c)) continue;
+        // __WNOTHREAD: only children this very thread created.
+        if ((r.options & __WNOTHREAD) != 0 && c->parent_tid != t.tid())
+          continue;
         any = true;
         bool keep = (r.options & WNOWAIT) != 0;
         if (c->zombie && (r.options & WEXITED) != 0) {
@@ -465,7 +482,7 @@ SENTRY_SYSCALL(SysWaitid) {
       SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> f,
                               t.GetFile(id));
       auto* pf = dynamic_cast<kernel::PidFD*>(f.get());
-      if (pf == nullptr) return Errno(EINVAL);
+      if (pf == nullptr) return Errno(EBADF);
       r.which = P_PIDFD;
       r.pidfd_target = pf->tg();
       break;
@@ -597,6 +614,8 @@ SENTRY_SYSCALL(SysPrctl) {
       t.no_new_privs = true;
       return 0;
     case PR_GET_NO_NEW_PRIVS:
+      if (a.U64(1) != 0 || a.U64(2) != 0 || a.U64(3) != 0 || a.U64(4) != 0)
+        return Errno(EINVAL);
       return t.no_new_privs ? 1 : 0;
     case PR_SET_PDEATHSIG: {
       int sig = a.Int(1);
@@ -838,9 +857,8 @@ SENTRY_SYSCALL(SysSchedGetaffinity) {
   return need;
 }
 
-// Implements Linux syscall sched_setaffinity(2). The set is recorded and
-// reported; the sentry schedules the guest over all of the sandbox's CPUs
-// regardless.
+// Implements Linux syscall sched_setaffinity(2): the task's host thread,
+// and the stub thread that runs its guest code, move to the set.
 SENTRY_SYSCALL(SysSchedSetaffinity) {
   SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<Task> target,
                           SchedTarget(t, a.Int(0)));
@@ -853,7 +871,12 @@ SENTRY_SYSCALL(SysSchedSetaffinity) {
     if ((mask[c / 8] >> (c % 8)) & 1) set |= 1ULL << c;
   }
   if (set == 0) return Errno(EINVAL);
-  target->affinity.store(set);
+  target->SetAffinity(set);
+  // The caller's own set applies before it returns: getcpu at once
+  // reports a CPU of the new set.
+  if (target.get() == &t) {
+    t.ApplyAffinityNow();
+  }
   return 0;
 }
 
@@ -868,23 +891,27 @@ SENTRY_SYSCALL(SysSchedGetparam) {
 
 // Implements Linux syscall sched_getscheduler(2).
 SENTRY_SYSCALL(SysSchedGetscheduler) {
-  SENTRY_RETURN_IF_ERROR(SchedTarget(t, a.Int(0)).status());
-  return SCHED_OTHER;
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<Task> target,
+                          SchedTarget(t, a.Int(0)));
+  return static_cast<uint64_t>(target->sched_policy.load());
 }
 
-// Implements Linux syscall sched_setscheduler(2): SCHED_OTHER, SCHED_BATCH
-// and SCHED_IDLE are accepted (priority 0); real-time policies need
-// CAP_SYS_NICE, which is never granted.
-SENTRY_SYSCALL(SysSchedSetscheduler) {
-  int policy = a.Int(1) & ~SCHED_RESET_ON_FORK;
-  SENTRY_RETURN_IF_ERROR(SchedTarget(t, a.Int(0)).status());
+namespace {
+
+SysResult<uint64_t> SetScheduler(Task& t, int pid, int policy,
+                                 GuestAddr param) {
+  policy &= ~SCHED_RESET_ON_FORK;
+  if (param.IsNull()) return Errno(EINVAL);
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<Task> target, SchedTarget(t, pid));
   struct sched_param p;
-  SENTRY_RETURN_IF_ERROR(t.CopyInObj(a.Addr(2), &p));
+  SENTRY_RETURN_IF_ERROR(t.CopyInObj(param, &p));
+  if (policy == -1) policy = target->sched_policy.load();  // sched_setparam
   switch (policy) {
     case SCHED_OTHER:
     case SCHED_BATCH:
     case SCHED_IDLE:
       if (p.sched_priority != 0) return Errno(EINVAL);
+      target->sched_policy.store(policy);
       return 0;
     case SCHED_FIFO:
     case SCHED_RR:
@@ -893,6 +920,20 @@ SENTRY_SYSCALL(SysSchedSetscheduler) {
     default:
       return Errno(EINVAL);
   }
+}
+
+}  // namespace
+
+// Implements Linux syscall sched_setscheduler(2): SCHED_OTHER, SCHED_BATCH
+// and SCHED_IDLE are accepted (priority 0) and recorded; real-time
+// policies need CAP_SYS_NICE, which is never granted.
+SENTRY_SYSCALL(SysSchedSetscheduler) {
+  return SetScheduler(t, a.Int(0), a.Int(1), a.Addr(2));
+}
+
+// Implements Linux syscall sched_setparam(2).
+SENTRY_SYSCALL(SysSchedSetparam) {
+  return SetScheduler(t, a.Int(0), -1, a.Addr(1));
 }
 
 // Implements Linux syscall sched_get_priority_max(2).

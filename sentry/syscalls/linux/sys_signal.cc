@@ -48,16 +48,6 @@ bool MaySignalLocked(Task& sender, ThreadGroup* g, int sig)
   return MayKill(sender.creds(), g->tasks.front()->GetCreds());
 }
 
-// The sandbox's init is protected as a pid namespace's init is: signals
-// from inside it reach init only if it handles them.
-bool InitIgnoresLocked(Task& sender, ThreadGroup* g, int sig)
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(sender.kernel().mu()) {
-  if (g->tgid() != 1 || g->tasks.empty()) return false;
-  if (sig == SIGKILL || sig == SIGSTOP) return true;
-  return g->tasks.front()->sighand().actions[sig - 1].handler ==
-         kernel::kSigDfl;
-}
-
 siginfo_t UserInfo(Task& t, int sig, int code) {
   return kernel::MakeSigInfo(sig, code, t.tgid(), t.creds().ruid);
 }
@@ -69,9 +59,7 @@ SysResult<void> SendToProcessLocked(Task& t, ThreadGroup* g,
   int sig = info.si_signo;
   if (!MaySignalLocked(t, g, sig)) return Errno(EPERM);
   if (sig == 0 || g->zombie) return Ok();
-  if (InitIgnoresLocked(t, g, sig)) return Ok();
-  t.kernel().SendGroupSignalLocked(g, info);
-  return Ok();
+  return t.kernel().SendGroupSignalLocked(g, info);
 }
 
 // Sends `info` to thread `target` (tkill, tgkill).
@@ -81,9 +69,7 @@ SysResult<void> SendToThreadLocked(Task& t, Task* target, const siginfo_t& info)
   ThreadGroup* g = &target->tg();
   if (!MaySignalLocked(t, g, sig)) return Errno(EPERM);
   if (sig == 0) return Ok();
-  if (InitIgnoresLocked(t, g, sig)) return Ok();
-  t.kernel().SendTaskSignalLocked(target, info);
-  return Ok();
+  return t.kernel().SendTaskSignalLocked(target, info);
 }
 
 SysResult<SigSet> CopyInSigset(Task& t, GuestAddr addr) {
@@ -212,6 +198,7 @@ SENTRY_SYSCALL(SysRtSigtimedwait) {
   // Wait with the awaited signals unblocked, so their arrival wakes us;
   // we take them ourselves before any handler could.
   SigSet old = t.signal_mask();
+  t.SetRealBlocked(old);
   t.SetSignalMask(old & ~set);
   SysResult<uint64_t> result = Errno(EINTR);
   for (;;) {
@@ -226,6 +213,7 @@ SENTRY_SYSCALL(SysRtSigtimedwait) {
     }
   }
   t.SetSignalMask(old);
+  t.SetRealBlocked(0);
   return result;
 }
 
@@ -234,11 +222,9 @@ SENTRY_SYSCALL(SysSigaltstack) {
   uint64_t sp = t.regs().rsp;
   stack_t old = t.alt_stack;
   bool on = t.OnAltStack(sp);
-  if (old.ss_size == 0) {
-    old.ss_flags = SS_DISABLE;
-  } else {
-    old.ss_flags = (on ? SS_ONSTACK : 0) | (old.ss_flags & kSsAutodisarm);
-  }
+  // Linux reports whether the stack is in use, and the flag bits set.
+  old.ss_flags = (old.ss_size == 0 ? SS_DISABLE : (on ? SS_ONSTACK : 0)) |
+                 (old.ss_flags & kSsAutodisarm);
   if (!a.Addr(0).IsNull()) {
     stack_t ss;
     SENTRY_RETURN_IF_ERROR(t.CopyInObj(a.Addr(0), &ss));
@@ -252,7 +238,6 @@ SENTRY_SYSCALL(SysSigaltstack) {
       ss.ss_flags = SS_DISABLE;
     } else {
       if (ss.ss_size < kMinSigStkSz) return Errno(ENOMEM);
-      ss.ss_flags &= kSsAutodisarm;
     }
     t.alt_stack = ss;
   }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "absl/time/clock.h"
+#include "glog/logging.h"
 #include "sentry/syscalls/linux/sys_common.h"
 
 namespace sentry::syscalls {
@@ -161,6 +162,10 @@ SENTRY_SYSCALL(SysClockGetres) {
     if (clock_getres(host, &ts) != 0) return Errno::FromHost();
   } else {
     SENTRY_RETURN_IF_ERROR(ReadClock(t, clk).status());
+    // The profiling and virtual CPU clocks count in scheduler ticks
+    // (Linux: one jiffy, at HZ=250 here); the scheduler clock in ns.
+    std::optional<CpuClock> c = DecodeCpuClock(clk);
+    if (c && c->which != 2) ts = {0, 4000000};
   }
   if (!a.Addr(1).IsNull()) SENTRY_RETURN_IF_ERROR(t.CopyOutObj(a.Addr(1), ts));
   return 0;
@@ -246,8 +251,11 @@ SENTRY_SYSCALL(SysClockNanosleep) {
   if (clk == CLOCK_REALTIME_ALARM || clk == CLOCK_BOOTTIME_ALARM) {
     return Errno(EPERM);  // needs CAP_WAKE_ALARM
   }
-  if (!IsWallClock(clk) || clk == CLOCK_MONOTONIC_RAW ||
-      clk == CLOCK_REALTIME_COARSE || clk == CLOCK_MONOTONIC_COARSE) {
+  if (clk == CLOCK_MONOTONIC_RAW || clk == CLOCK_REALTIME_COARSE ||
+      clk == CLOCK_MONOTONIC_COARSE) {
+    return Errno(EOPNOTSUPP);  // clocks with no timers
+  }
+  if (!IsWallClock(clk)) {
     cpu = DecodeCpuClock(clk);
     if (!cpu || cpu->which == 3) return Errno(EINVAL);
     // Nothing can sleep on a thread's CPU clock: the calling thread's has
@@ -472,8 +480,11 @@ SENTRY_SYSCALL(SysTimerCreate) {
   if (clk == CLOCK_REALTIME_ALARM || clk == CLOCK_BOOTTIME_ALARM) {
     return Errno(EPERM);  // needs CAP_WAKE_ALARM
   }
-  if (!IsWallClock(clk) || clk == CLOCK_MONOTONIC_RAW ||
-      clk == CLOCK_REALTIME_COARSE || clk == CLOCK_MONOTONIC_COARSE) {
+  if (clk == CLOCK_MONOTONIC_RAW || clk == CLOCK_REALTIME_COARSE ||
+      clk == CLOCK_MONOTONIC_COARSE) {
+    return Errno(EOPNOTSUPP);  // clocks with no timers
+  }
+  if (!IsWallClock(clk)) {
     std::optional<CpuClock> c = DecodeCpuClock(clk);
     if (!c || c->which == 3) return Errno(EINVAL);
     SENTRY_RETURN_IF_ERROR(ReadCpuClock(t, *c).status());
@@ -618,6 +629,15 @@ namespace {
 
 int64_t Ticks(absl::Duration d) { return absl::ToInt64Milliseconds(d) / 10; }
 
+// The peak resident memory of the caller's address space so far, in KiB
+// (0 if the platform cannot tell).
+uint64_t LiveMaxRss(Task& t) {
+  if (!t.has_mm()) return 0;
+  SysResult<uint64_t> kb = t.mm().as().MaxRssKb();
+  if (!kb.ok()) LOG(WARNING) << "maxrss: " << strerror(kb.err());
+  return kb.ok() ? *kb : 0;
+}
+
 }  // namespace
 
 // Implements Linux syscall times(2). Returns clock ticks since boot.
@@ -645,8 +665,11 @@ SENTRY_SYSCALL(SysGetrusage) {
   Usage u;
   switch (a.Int(0)) {
     case RUSAGE_SELF: {
-      absl::MutexLock l(&t.kernel().mu());
-      u = t.kernel().GroupUsageLocked(&t.tg());
+      {
+        absl::MutexLock l(&t.kernel().mu());
+        u = t.kernel().GroupUsageLocked(&t.tg());
+      }
+      u.maxrss_kb = std::max(u.maxrss_kb, LiveMaxRss(t));
       break;
     }
     case RUSAGE_CHILDREN: {
@@ -656,6 +679,8 @@ SENTRY_SYSCALL(SysGetrusage) {
     }
     case RUSAGE_THREAD:
       u = t.usage();
+      // Memory is the address space's: the same figure as the process's.
+      u.maxrss_kb = LiveMaxRss(t);
       break;
     default:
       return Errno(EINVAL);
@@ -663,6 +688,7 @@ SENTRY_SYSCALL(SysGetrusage) {
   struct rusage r = {};
   r.ru_utime = ClampedTimeval(u.user);
   r.ru_stime = ClampedTimeval(u.sys);
+  r.ru_maxrss = static_cast<long>(u.maxrss_kb);
   SENTRY_RETURN_IF_ERROR(t.CopyOutObj(a.Addr(1), r));
   return 0;
 }

@@ -170,12 +170,21 @@ SENTRY_SYSCALL(SysSchedSetaffinity);
 SENTRY_SYSCALL(SysSchedGetparam);
 SENTRY_SYSCALL(SysSchedGetscheduler);
 SENTRY_SYSCALL(SysSchedSetscheduler);
+SENTRY_SYSCALL(SysSchedSetparam);
 SENTRY_SYSCALL(SysSchedGetPriorityMax);
 SENTRY_SYSCALL(SysSchedGetPriorityMin);
 SENTRY_SYSCALL(SysGetpriority);
 SENTRY_SYSCALL(SysSetpriority);
 SENTRY_SYSCALL(SysPipe);
+SENTRY_SYSCALL(SysEpollCreate);
+SENTRY_SYSCALL(SysEpollCreate1);
+SENTRY_SYSCALL(SysEpollCtl);
+SENTRY_SYSCALL(SysEpollWait);
+SENTRY_SYSCALL(SysEpollPwait);
+SENTRY_SYSCALL(SysEpollPwait2);
 SENTRY_SYSCALL(SysLink);
+SENTRY_SYSCALL(SysMknod);
+SENTRY_SYSCALL(SysMknodat);
 SENTRY_SYSCALL(SysChmod);
 SENTRY_SYSCALL(SysFchmod);
 SENTRY_SYSCALL(SysFchmodat);
@@ -233,8 +242,16 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_restart_syscall, SysRestartSyscall, "");
     Full(SYS_pipe, SysPipe, "p");
     Partial(SYS_pipe2, SysPipe2, "po",
-            "O_DIRECT (packet mode) fails with EINVAL, as before Linux 3.4");
+            "O_DIRECT packets count against the capacity in bytes, not "
+            "in pages");
     Full(SYS_poll, SysPoll, "pud");
+    Full(SYS_epoll_create, SysEpollCreate, "d");
+    Full(SYS_epoll_create1, SysEpollCreate1, "x");
+    Partial(SYS_epoll_ctl, SysEpollCtl, "fdfp",
+            "EPOLLEXCLUSIVE wakes every waiter; EPOLLWAKEUP is ignored");
+    Full(SYS_epoll_wait, SysEpollWait, "fpdd");
+    Full(SYS_epoll_pwait, SysEpollPwait, "fpddpu");
+    Full(SYS_epoll_pwait2, SysEpollPwait2, "fpdppu");
     Full(SYS_ppoll, SysPpoll, "puppu");
     Full(SYS_select, SysSelect, "dpppp");
     Full(SYS_pselect6, SysPselect6, "dppppp");
@@ -294,6 +311,11 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Partial(SYS_link, SysLink, "ss",
             "tmpfs only; other filesystems fail with EPERM (#4)");
     Partial(SYS_linkat, SysLinkat, "fsfsA", "see link");
+    const char* kMknodNote =
+        "FIFOs and regular files on tmpfs; device nodes and sockets fail "
+        "with EPERM (#4)";
+    Partial(SYS_mknod, SysMknod, "smx", kMknodNote);
+    Partial(SYS_mknodat, SysMknodat, "fsmx", kMknodNote);
     const char* kSetattrNote =
         "tmpfs files; files from the gofer fail with EROFS or EPERM (#4)";
     Partial(SYS_chmod, SysChmod, "sm", kSetattrNote);
@@ -339,13 +361,14 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
             "clock_gettime)");
     Partial(SYS_getrusage, SysGetrusage, "dp",
             "CPU times only; the other fields are zero");
-    Partial(SYS_sched_setaffinity, SysSchedSetaffinity, "dup",
-            "the set is recorded and reported, not enforced");
+    Full(SYS_sched_setaffinity, SysSchedSetaffinity, "dup");
     Full(SYS_sched_getparam, SysSchedGetparam, "dp");
     Full(SYS_sched_getscheduler, SysSchedGetscheduler, "d");
     Partial(SYS_sched_setscheduler, SysSchedSetscheduler, "ddp",
             "OTHER, BATCH and IDLE are accepted and not enforced; real-time "
             "policies fail with EPERM (no CAP_SYS_NICE)");
+    Partial(SYS_sched_setparam, SysSchedSetparam, "dp",
+            "see sched_setscheduler");
     Full(SYS_sched_get_priority_max, SysSchedGetPriorityMax, "d");
     Full(SYS_sched_get_priority_min, SysSchedGetPriorityMin, "d");
     Partial(SYS_getpriority, SysGetpriority, "dd",
