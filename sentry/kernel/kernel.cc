@@ -396,10 +396,15 @@ void Kernel::SendExternalSignal(int sig) {
       const SigAction& act = g->tasks.front()->sighand().actions[sig - 1];
       DefaultAction d = DefaultActionOf(sig);
       bool blocked = (g->tasks.front()->signal_mask() & SigBit(sig)) != 0;
-      if (act.handler == kSigDfl && !blocked &&
+      if (act.handler == kSigDfl &&
           (d == DefaultAction::kTerminate || d == DefaultAction::kCore)) {
-        GroupExitLocked(g, ExitStatus{0, sig, false});
-        continue;
+        if (!blocked) {
+          GroupExitLocked(g, ExitStatus{0, sig, false});
+          continue;
+        }
+        // Blocked for now (a shell blocks everything while its SIGCHLD
+        // handler runs): queued, and fatal when dequeued.
+        g->external_fatal |= SigBit(sig);
       }
     }
     (void)SendGroupSignalLocked(g, info);

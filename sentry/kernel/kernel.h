@@ -207,6 +207,10 @@ class ThreadGroup {
   // The sandbox's init: signals with their default action do not reach
   // it (as a pid namespace's init), until a fault forces one.
   bool unkillable = false;
+  // Fatal signals runsc forwarded from outside while init had them
+  // blocked: they kill init when it unblocks them with the default
+  // action still in place, as they would any other process.
+  SigSet external_fatal = 0;
   // The thread of `parent` that created this process: it owns the child
   // for __WNOTHREAD waits and PR_SET_PDEATHSIG.
   int parent_tid = 0;

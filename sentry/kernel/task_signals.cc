@@ -237,11 +237,15 @@ void Task::HandleSignals() {
           kernel_->PosixTimerSignalDequeuedLocked(&g, &info);
         }
         int sig = info.si_signo;
+        bool external = (g.external_fatal & SigBit(sig)) != 0;
+        g.external_fatal &= ~SigBit(sig);
         act = sighand().actions[sig - 1];
         if (act.handler == kSigIgn) continue;
         if (act.handler == kSigDfl) {
-          // The sandbox's init ignores what it does not handle.
-          if (g.unkillable && DefaultActionOf(sig) != DefaultAction::kIgnore)
+          // The sandbox's init ignores what it does not handle, but for
+          // what runsc forwarded from outside.
+          if (g.unkillable && !external &&
+              DefaultActionOf(sig) != DefaultAction::kIgnore)
             continue;
           switch (DefaultActionOf(sig)) {
             case DefaultAction::kIgnore:

@@ -6,45 +6,7 @@
 set -u
 RUNSC=$(realpath "$1")
 FIXTURES=$(realpath "$2")
-pass=0
-fail=0
-# Not under /tmp: inside the sandbox /tmp is the sandbox's own tmpfs.
-TMP=$(mktemp -d -p "${TEST_TMPDIR:-/var/tmp}")
-trap 'rm -rf "$TMP"' EXIT
-
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
-
-# same DESCRIPTION CMD...: stdout and exit status match native.
-same() {
-  local desc=$1
-  shift
-  local nat_out sb_out nat_rc sb_rc
-  nat_out=$("$@" 2>/dev/null)
-  nat_rc=$?
-  sb_out=$("$RUNSC" do -- "$@" 2>/dev/null)
-  sb_rc=$?
-  if [ "$nat_out" == "$sb_out" ] && [ "$nat_rc" == "$sb_rc" ]; then
-    ok "$desc"
-  else
-    bad "$desc (native rc=$nat_rc, sandbox rc=$sb_rc)"
-    diff <(echo "$nat_out") <(echo "$sb_out") | head -20
-  fi
-}
-
-# expect DESCRIPTION RC STDERR_REGEX CMD...: runsc do exits RC, stderr matches.
-expect() {
-  local desc=$1 want_rc=$2 want_err=$3
-  shift 3
-  local err rc
-  err=$("$RUNSC" do -- "$@" 2>&1 >/dev/null)
-  rc=$?
-  if [ "$rc" == "$want_rc" ] && [[ "$err" =~ $want_err ]]; then
-    ok "$desc"
-  else
-    bad "$desc (rc=$rc want $want_rc; stderr: ${err:0:200})"
-  fi
-}
+source "$(dirname "$0")/lib.sh"
 
 # The commands of issue #2's "done means".
 same "echo" /bin/echo hello
@@ -187,6 +149,4 @@ for i in $(seq 0 39); do
 done
 [ $crashes == 0 ] && ok "51 corrupt executables, no sentry crash" || bad "$crashes corrupt executables crashed or hung the sandbox"
 
-echo
-echo "$pass passed, $fail failed"
-[ $fail == 0 ]
+summary
