@@ -15,7 +15,7 @@ def static_c_binary(name, srcs, **kwargs):
     native.cc_binary(
         name = name,
         srcs = srcs,
-        copts = ["-fno-pie"],
+        copts = COPTS + ["-fno-pie"],
         features = ["fully_static_link"],
         linkopts = [
             "-static",
