@@ -1,6 +1,7 @@
 #include "sentry/kernel/kernel.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -128,8 +129,18 @@ void ThreadGroup::set_auxv(std::vector<uint64_t> auxv) {
   auxv_ = std::move(auxv);
 }
 
+namespace {
+
+absl::Time HostBootTime() {
+  struct timespec ts = {};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return absl::Now() - absl::DurationFromTimespec(ts);
+}
+
+}  // namespace
+
 Kernel::Kernel(KernelOptions options)
-    : options_(std::move(options)), boot_time_(absl::Now()) {}
+    : options_(std::move(options)), boot_time_(HostBootTime()) {}
 
 // Task threads may still be running when the sandbox exits; the process's
 // exit ends them. The kernel is never destroyed while guests run.

@@ -301,6 +301,12 @@ class Kernel {
   bool randomize() const { return options_.randomize; }
   int ncpus() const { return options_.ncpus; }
   const loader::VdsoSource* vdso() const { return options_.vdso; }
+  // When the host booted, on the realtime clock. Guests read
+  // CLOCK_BOOTTIME and CLOCK_MONOTONIC from the host, so uptime counts from
+  // the same origin (sysinfo, /proc/uptime, starttime, btime): programs
+  // compare them with it (a process's age is CLOCK_BOOTTIME minus its
+  // starttime). Taken once, so that starttime, which tools pair with the
+  // pid to identify a process, never jitters.
   absl::Time boot_time() const { return boot_time_; }
 
   FutexTable& futexes() { return futexes_; }

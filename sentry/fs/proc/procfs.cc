@@ -295,7 +295,7 @@ enum class PidDirKind { kProcess, kThread };
 class ProcBuilder {
  public:
   explicit ProcBuilder(ProcFilesystem* fs)
-      : fs_(fs), k_(&fs->kernel()), boot_(HostBootTime()) {}
+      : fs_(fs), k_(&fs->kernel()), boot_(k_->boot_time()) {}
 
   std::shared_ptr<vfs::Inode> Root() {
     return std::make_shared<SynthDir>(
@@ -1199,18 +1199,6 @@ class ProcBuilder {
                     RunningTasks(ctx),
                     "\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n");
     return out;
-  }
-
-  // When the host booted, on the realtime clock. Guests read
-  // CLOCK_BOOTTIME and CLOCK_MONOTONIC from the host, so /proc counts from
-  // the same origin: Linux keeps uptime, starttime and btime on the boot
-  // clock, and programs compare them with it (a process's age is
-  // CLOCK_BOOTTIME minus its starttime). Taken once, so that starttime,
-  // which tools pair with the pid to identify a process, never jitters.
-  static absl::Time HostBootTime() {
-    struct timespec ts = {};
-    clock_gettime(CLOCK_BOOTTIME, &ts);
-    return absl::Now() - absl::DurationFromTimespec(ts);
   }
 
   ProcFilesystem* const fs_;
