@@ -9,6 +9,10 @@ FutexTable::Key FutexTable::KeyFor(mm::MemoryManager& mm, uint64_t addr,
   if (!private_op) {
     std::optional<mm::MemoryManager::SharedKey> k = mm.SharedKeyFor(addr);
     if (k) return Key{k->object, k->offset};
+    // A shared operation on private memory: Linux marks its key
+    // (FUT_OFF_MMSHARED) so that it never meets a private one. Futex
+    // words are 4-aligned, so the low bit is free.
+    return Key{&mm, addr | 1};
   }
   return Key{&mm, addr};
 }
@@ -45,6 +49,9 @@ SysResult<void> FutexTable::Wait(
 }
 
 int FutexTable::WakeLocked(Key key, uint32_t bitset, int n) {
+  // Linux counts a waiter before comparing with the limit: a wake of 0
+  // wakes one.
+  n = std::max(n, 1);
   auto qit = queues_.find(key);
   if (qit == queues_.end()) return 0;
   int woken = 0;
@@ -87,7 +94,7 @@ SysResult<int> FutexTable::Requeue(
       w->woken = true;
       w->waiter->Notify();
       woken++;
-    } else if (moved < requeue && !(from == to)) {
+    } else if (moved < requeue) {  // onto itself too: Linux counts them
       w->key = to;
       queues_[to].push_back(w);
       moved++;

@@ -458,12 +458,20 @@ void Task::ExitRobustList() {
     uint64_t pending;
   } head;
   if (!CopyInObj(GuestAddr(robust_list_head), &head).ok()) return;
-  auto handle = [&](uint64_t entry) {
+  auto handle = [&](uint64_t entry, bool pending) {
     uint64_t addr = (entry & ~1ULL) + static_cast<uint64_t>(head.offset);
     if (addr % 4 != 0) return;
     for (int tries = 0; tries < 16; tries++) {
       uint32_t word;
       if (!CopyInObj(GuestAddr(addr), &word).ok()) return;
+      // The lock being taken or released when the thread died, already
+      // free: its owner may have died between the unlock and the wake, so
+      // a waiter is woken (Linux's handle_futex_death).
+      if (pending && (entry & 1) == 0 && (word & FUTEX_TID_MASK) == 0) {
+        kernel_->futexes().Wake(kernel_->futexes().KeyFor(mm(), addr, false),
+                                FUTEX_BITSET_MATCH_ANY, 1);
+        return;
+      }
       if ((word & FUTEX_TID_MASK) != static_cast<uint32_t>(tid())) return;
       uint32_t next = (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
       // Compare-and-swap in guest memory, atomic against guest threads
@@ -486,10 +494,10 @@ void Task::ExitRobustList() {
   for (int i = 0; i < 2048 && entry != robust_list_head && entry != 0; i++) {
     uint64_t next;
     if (!CopyInObj(GuestAddr(entry & ~1ULL), &next).ok()) break;
-    if (entry != head.pending) handle(entry);
+    if (entry != head.pending) handle(entry, false);
     entry = next;
   }
-  if (head.pending != 0) handle(head.pending);
+  if (head.pending != 0) handle(head.pending, true);
 }
 
 void Task::Finish() {
@@ -718,7 +726,7 @@ SysResult<void> Task::Execve(const std::string& filename,
   }
   alt_stack = stack_t{nullptr, SS_DISABLE, 0};
   clear_child_tid = 0;
-  robust_list_head = robust_list_len = 0;
+  robust_list_head = 0;
   restart_fn_ = nullptr;
   {
     auth::Credentials c = creds_;

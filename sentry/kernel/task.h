@@ -216,7 +216,6 @@ class Task final : public vfs::CallContext,
 
   uint64_t clear_child_tid = 0;
   uint64_t robust_list_head = 0;
-  uint64_t robust_list_len = 0;
   bool no_new_privs = false;  // PR_SET_NO_NEW_PRIVS; survives execve
   int pdeath_signal = 0;      // PR_SET_PDEATHSIG; guarded by Kernel::mu_
   bool keep_caps = false;     // PR_SET_KEEPCAPS

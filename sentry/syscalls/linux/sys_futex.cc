@@ -70,7 +70,8 @@ SysResult<bool> WakeOpUpdate(Task& t, uint64_t addr2, uint32_t encoded) {
     default:
       return Errno(ENOSYS);
   }
-  if (cmp > FUTEX_OP_CMP_GE) return Errno(ENOSYS);
+  // An unknown comparison fails only after the operation is done, as
+  // on Linux.
   SENTRY_ASSIGN_OR_RETURN(uint32_t old_u,
                           t.mm().Atomic32(GuestAddr(addr2), atomic, operand));
   int32_t old = static_cast<int32_t>(old_u);
@@ -85,8 +86,10 @@ SysResult<bool> WakeOpUpdate(Task& t, uint64_t addr2, uint32_t encoded) {
       return old <= cmparg;
     case FUTEX_OP_CMP_GT:
       return old > cmparg;
-    default:
+    case FUTEX_OP_CMP_GE:
       return old >= cmparg;
+    default:
+      return Errno(ENOSYS);
   }
 }
 

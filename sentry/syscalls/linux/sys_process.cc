@@ -522,14 +522,14 @@ SENTRY_SYSCALL(SysSetTidAddress) {
 SENTRY_SYSCALL(SysSetRobustList) {
   if (a.U64(1) != 24) return Errno(EINVAL);  // sizeof(struct robust_list_head)
   t.robust_list_head = a.U64(0);
-  t.robust_list_len = a.U64(1);
   return 0;
 }
 
 // Implements Linux syscall get_robust_list(2).
 SENTRY_SYSCALL(SysGetRobustList) {
   int pid = a.Int(0);
-  uint64_t head = t.robust_list_head, len = t.robust_list_len;
+  // The length is always sizeof(struct robust_list_head), set or not.
+  uint64_t head = t.robust_list_head, len = 24;
   if (pid != 0 && pid != t.tid()) {
     std::shared_ptr<Task> other = t.kernel().FindTask(pid);
     if (other == nullptr) return Errno(ESRCH);
@@ -540,7 +540,6 @@ SENTRY_SYSCALL(SysGetRobustList) {
       return Errno(EPERM);
     }
     head = other->robust_list_head;
-    len = other->robust_list_len;
   }
   SENTRY_RETURN_IF_ERROR(t.CopyOutObj(a.Addr(1), head));
   SENTRY_RETURN_IF_ERROR(t.CopyOutObj(a.Addr(2), len));
