@@ -1,7 +1,9 @@
 #include "test/util/test_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -54,13 +56,81 @@ void WriteFile(const std::string& path, const std::string& data) {
 std::string ReadFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
+  std::string out = ReadAll(fd);
+  close(fd);
+  return out;
+}
+
+std::string ReadAll(int fd) {
   std::string out;
   char buf[4096];
   ssize_t n;
   while ((n = read(fd, buf, sizeof(buf))) > 0)
     out.append(buf, static_cast<size_t>(n));
-  close(fd);
   return out;
+}
+
+std::string Readlink(const std::string& path) {
+  char buf[PATH_MAX];
+  ssize_t n = readlink(path.c_str(), buf, sizeof(buf));
+  return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
+}
+
+std::string SelfExe() { return Readlink("/proc/self/exe"); }
+
+std::string Basename(const std::string& path) {
+  return path.substr(path.rfind('/') + 1);
+}
+
+std::set<std::string> ListDir(const std::string& path) {
+  std::set<std::string> out;
+  DIR* d = opendir(path.c_str());
+  if (d == nullptr) return out;
+  while (struct dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") out.insert(name);
+  }
+  closedir(d);
+  return out;
+}
+
+Pipe::Pipe() {
+  int fds[2] = {-1, -1};
+  EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0) << strerror(errno);
+  r = fds[0];
+  w = fds[1];
+}
+
+Pipe::~Pipe() {
+  CloseR();
+  CloseW();
+}
+
+void Pipe::CloseR() {
+  if (r >= 0) close(r);
+  r = -1;
+}
+
+void Pipe::CloseW() {
+  if (w >= 0) close(w);
+  w = -1;
+}
+
+void PipeFixture::SetUp() { ASSERT_OK(pipe2(fds_, O_CLOEXEC)); }
+
+void PipeFixture::TearDown() {
+  CloseRead();
+  CloseWrite();
+}
+
+void PipeFixture::CloseRead() {
+  if (fds_[0] >= 0) close(fds_[0]);
+  fds_[0] = -1;
+}
+
+void PipeFixture::CloseWrite() {
+  if (fds_[1] >= 0) close(fds_[1]);
+  fds_[1] = -1;
 }
 
 }  // namespace testing_util

@@ -1,12 +1,16 @@
 // Helpers for syscall tests: temporary files that clean up after
-// themselves, and errno-aware assertions.
+// themselves, small file and directory readers, pipes, and errno-aware
+// assertions. Helpers for forking, signals, time and threads are in
+// process_util.h, signal_util.h, time_util.h and thread_util.h.
 
 #ifndef TEST_UTIL_TEST_UTIL_H_
 #define TEST_UTIL_TEST_UTIL_H_
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <set>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -47,9 +51,72 @@ class FileTest : public ::testing::Test {
 };
 
 // Writes `data` to a new file at `path` (mode 0644).
-
 void WriteFile(const std::string& path, const std::string& data);
+
+// The whole content of the file at `path`, or "" if it cannot be opened.
 std::string ReadFile(const std::string& path);
+
+// What `fd` yields until EOF (or until a read fails).
+std::string ReadAll(int fd);
+
+// The target of the symbolic link at `path`, or "" if readlink(2) fails.
+std::string Readlink(const std::string& path);
+
+// The path of the running program (/proc/self/exe), or "".
+std::string SelfExe();
+
+// What follows the last '/' in `path`.
+std::string Basename(const std::string& path);
+
+// The names in the directory at `path`, without "." and ".."; empty if it
+// cannot be opened.
+std::set<std::string> ListDir(const std::string& path);
+
+// A pipe (O_CLOEXEC) whose ends close themselves; `r` and `w` are -1 once
+// closed.
+struct Pipe {
+  Pipe();
+  ~Pipe();
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  // Closes the read or the write end early.
+  void CloseR();
+  void CloseW();
+
+  int r = -1;
+  int w = -1;
+};
+
+// A fixture: `r()` and `w()` are the ends of a fresh pipe (O_CLOEXEC),
+// closed at the end of the test unless CloseRead()/CloseWrite() closed
+// them first.
+class PipeFixture : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  void CloseRead();
+  void CloseWrite();
+  int r() const { return fds_[0]; }
+  int w() const { return fds_[1]; }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
+// Writes the bytes of `v` to `fd` (a pipe to another process), asserting
+// that all were written.
+template <typename T>
+void Send(int fd, const T& v) {
+  ASSERT_EQ(write(fd, &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
+}
+
+// Reads a `T` that Send wrote from `fd`, expecting all its bytes.
+template <typename T>
+T Receive(int fd) {
+  T v{};
+  EXPECT_EQ(read(fd, &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
+  return v;
+}
 
 }  // namespace testing_util
 

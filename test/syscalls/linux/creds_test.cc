@@ -31,12 +31,18 @@
 #include <string>
 #include <vector>
 
+#include "test/util/process_util.h"
 #include "test/util/test_util.h"
 
 namespace {
 
+using testing_util::BecomeUser;
+using testing_util::ForkChild;
+using testing_util::ForkPauser;
+using testing_util::InForkedChild;
 using testing_util::ReadFile;
 using testing_util::TempPath;
+using testing_util::WaitStatus;
 using testing_util::WriteFile;
 
 constexpr uid_t kUid1 = 12345;
@@ -45,33 +51,6 @@ constexpr uid_t kUid3 = 34567;
 constexpr gid_t kGid1 = 12345;
 constexpr gid_t kGid2 = 23456;
 constexpr gid_t kGid3 = 34567;
-constexpr int kWatchdogSeconds = 30;
-
-int WaitStatus(pid_t pid) {
-  int status = 0;
-  pid_t rc;
-  do {
-    rc = waitpid(pid, &status, 0);
-  } while (rc == -1 && errno == EINTR);
-  return rc == pid ? status : -1;
-}
-
-// Runs `fn` in a forked child and expects the child to exit 0. gtest
-// assertions work inside: a failure prints from the child and makes it
-// exit 1.
-template <typename F>
-void InForkedChild(F fn) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0) << strerror(errno);
-  if (pid == 0) {
-    alarm(kWatchdogSeconds);
-    fn();
-    fflush(nullptr);
-    _exit(::testing::Test::HasFailure() ? 1 : 0);
-  }
-  EXPECT_EQ(WaitStatus(pid), 0) << "the child failed (see its output)";
-}
 
 struct Ids {
   unsigned r, e, s;
@@ -142,13 +121,6 @@ constexpr uint64_t kRootNeeds = Bit(CAP_CHOWN) | Bit(CAP_DAC_OVERRIDE) |
                                 Bit(CAP_DAC_READ_SEARCH) | Bit(CAP_FOWNER) |
                                 Bit(CAP_KILL) | Bit(CAP_SETGID) |
                                 Bit(CAP_SETUID) | Bit(CAP_SETPCAP);
-
-// Becomes kUid1/kGid1 in every id, with no supplementary groups.
-void BecomeUser1() {
-  ASSERT_OK(setgroups(0, nullptr));
-  ASSERT_OK(setresgid(kGid1, kGid1, kGid1));
-  ASSERT_OK(setresuid(kUid1, kUid1, kUid1));
-}
 
 // A root-owned file with mode 0600, in a directory anyone may search.
 class RootFileTest : public ::testing::Test {
@@ -493,16 +465,13 @@ TEST(CapabilitiesTest, CapgetOfAnotherProcessAndCapsetOfAnotherIsEPERM) {
   ASSERT_OK(pipe2(go, O_CLOEXEC));
   int ready[2];
   ASSERT_OK(pipe2(ready, O_CLOEXEC));
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    alarm(kWatchdogSeconds);
+  pid_t pid = ForkChild([&] {
     if (setresuid(kUid1, kUid1, kUid1) != 0) _exit(1);
     char c = 'r';
     write(ready[1], &c, 1);
     read(go[0], &c, 1);
-    _exit(0);
-  }
+  });
+  ASSERT_GE(pid, 0);
   char c;
   ASSERT_EQ(read(ready[0], &c, 1), 1);
   Caps other;
@@ -521,7 +490,7 @@ TEST(CapabilitiesTest, CapgetOfAnotherProcessAndCapsetOfAnotherIsEPERM) {
 
 TEST_F(RootFileTest, NonRootCannotReadChownOrChmodAnothersFile) {
   InForkedChild([this] {
-    BecomeUser1();
+    BecomeUser(kUid1, kGid1);
     EXPECT_ERRNO(open(path_.c_str(), O_RDONLY | O_CLOEXEC), EACCES);
     EXPECT_ERRNO(chown(path_.c_str(), kUid1, -1), EPERM);
     EXPECT_ERRNO(chmod(path_.c_str(), 0777), EPERM);
@@ -533,7 +502,7 @@ TEST_F(RootFileTest, NonRootCannotGiveItsOwnFileAway) {
   WriteFile(mine, "");
   ASSERT_OK(chown(mine.c_str(), kUid1, kGid1));
   InForkedChild([&] {
-    BecomeUser1();
+    BecomeUser(kUid1, kGid1);
     EXPECT_ERRNO(chown(mine.c_str(), kUid2, -1), EPERM);
     // Changing to the same owner, or -1, is allowed.
     EXPECT_EQ(chown(mine.c_str(), kUid1, -1), 0);
@@ -548,14 +517,9 @@ TEST(KillPermissionTest, NonRootCannotSignalAnotherUsersProcess) {
   pid_t me = getpid();
   InForkedChild([me] {
     // A process of the same (real) user can be signalled.
-    pid_t peer = fork();
+    pid_t peer = ForkPauser([] { setresuid(kUid1, kUid1, kUid1); });
     ASSERT_GE(peer, 0);
-    if (peer == 0) {
-      setresuid(kUid1, kUid1, kUid1);
-      alarm(kWatchdogSeconds);
-      for (;;) pause();
-    }
-    BecomeUser1();
+    BecomeUser(kUid1, kGid1);
     EXPECT_ERRNO(kill(me, 0), EPERM);
     EXPECT_ERRNO(kill(me, SIGTERM), EPERM);
     // `peer` may not have switched yet; poll until it has (bounded by the
@@ -573,14 +537,11 @@ TEST(KillPermissionTest, SenderRealOrEffectiveMustMatchTargetRealOrSaved) {
   InForkedChild([] {
     int ready[2];
     ASSERT_OK(pipe2(ready, O_CLOEXEC));
-    pid_t target = fork();
-    ASSERT_GE(target, 0);
-    if (target == 0) {
-      alarm(kWatchdogSeconds);
+    pid_t target = ForkPauser([&] {
       setresuid(kUid1, kUid2, kUid3);
       write(ready[1], "r", 1);
-      for (;;) pause();
-    }
+    });
+    ASSERT_GE(target, 0);
     char c;
     ASSERT_EQ(read(ready[0], &c, 1), 1);
     // Returns 0 if a sender with these ids may signal `target`, else errno.

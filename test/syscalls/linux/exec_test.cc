@@ -16,7 +16,6 @@
 // holds EXEC_TEST_HELPER=report, a constructor writes a report of the
 // process's state to stdout and exits before gtest starts.
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -34,9 +33,18 @@
 #include <string>
 #include <vector>
 
+#include "test/util/process_util.h"
 #include "test/util/test_util.h"
 
 namespace {
+
+using testing_util::Basename;
+using testing_util::CountTasks;
+using testing_util::kChildWatchdogSeconds;
+using testing_util::ReadAll;
+using testing_util::SelfExe;
+using testing_util::TempPath;
+using testing_util::WaitStatus;
 
 constexpr char kHelperEnv[] = "EXEC_TEST_HELPER=report";
 
@@ -48,17 +56,6 @@ std::string Disposition(int sig) {
   if (act.sa_handler == SIG_DFL) return "dfl";
   if (act.sa_handler == SIG_IGN) return "ign";
   return "handler";
-}
-
-int CountTasks() {
-  DIR* d = opendir("/proc/self/task");
-  if (d == nullptr) return -1;
-  int n = 0;
-  while (struct dirent* e = readdir(d)) {
-    if (e->d_name[0] != '.') n++;
-  }
-  closedir(d);
-  return n;
 }
 
 // Writes "key=value" lines describing this process to stdout.
@@ -117,29 +114,7 @@ __attribute__((constructor)) void MaybeRunAsHelper(int argc, char** argv,
 
 // --------------------------------------------------------- the test's side
 
-using testing_util::TempPath;
 using Fields = std::map<std::string, std::string>;
-
-constexpr int kWatchdogSeconds = 30;
-
-int WaitStatus(pid_t pid) {
-  int status = 0;
-  pid_t rc;
-  do {
-    rc = waitpid(pid, &status, 0);
-  } while (rc == -1 && errno == EINTR);
-  return rc == pid ? status : -1;
-}
-
-std::string SelfExe() {
-  char buf[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf));
-  return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
-}
-
-std::string Basename(const std::string& path) {
-  return path.substr(path.rfind('/') + 1);
-}
 
 std::string Dirname(const std::string& path) {
   return path.substr(0, path.rfind('/'));
@@ -180,7 +155,7 @@ Outcome RunChild(Setup setup, Exec exec) {
   fflush(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
-    alarm(kWatchdogSeconds);
+    alarm(kChildWatchdogSeconds);
     dup2(fds[1], 1);
     setup();
     exec();
@@ -189,10 +164,7 @@ Outcome RunChild(Setup setup, Exec exec) {
     _exit(127);
   }
   close(fds[1]);
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof(buf))) > 0)
-    out.raw.append(buf, static_cast<size_t>(n));
+  out.raw = ReadAll(fds[0]);
   close(fds[0]);
   out.status = WaitStatus(pid);
   size_t pos = 0;
@@ -264,13 +236,19 @@ int Execveat(int dirfd, const char* path, char* const argv[],
 
 // ---------------------------------------------------------------- identity
 
-TEST(ExecTest, KeepsThePidAndTheParent) {
-  Outcome o = RunChild([] { ExecHelper(); });
-  EXPECT_EQ(o.status, 0) << o.raw;
+// Expects the exec'd program of `o` (see RunChild) to have been the child's
+// only thread, with the child's pid and tid and this process as parent.
+void ExpectOneThreadWithTheChildsPidAndParent(Outcome& o) {
   EXPECT_EQ(o.report["pid"], o.report["child"]);
   EXPECT_EQ(o.report["tid"], o.report["child"]);
   EXPECT_EQ(o.report["ppid"], std::to_string(getpid()));
   EXPECT_EQ(o.report["tasks"], "1");
+}
+
+TEST(ExecTest, KeepsThePidAndTheParent) {
+  Outcome o = RunChild([] { ExecHelper(); });
+  EXPECT_EQ(o.status, 0) << o.raw;
+  ExpectOneThreadWithTheChildsPidAndParent(o);
 }
 
 TEST(ExecTest, ArgvAndEnvpArriveExactly) {
@@ -391,10 +369,7 @@ TEST(ExecTest, FromANonMainThreadTheProcessKeepsItsPidAndOneThread) {
   });
   EXPECT_EQ(o.status, 0) << o.raw;
   // The exec'ing thread took over the thread-group leader's pid.
-  EXPECT_EQ(o.report["pid"], o.report["child"]);
-  EXPECT_EQ(o.report["tid"], o.report["child"]);
-  EXPECT_EQ(o.report["ppid"], std::to_string(getpid()));
-  EXPECT_EQ(o.report["tasks"], "1");
+  ExpectOneThreadWithTheChildsPidAndParent(o);
 }
 
 // ---------------------------------------------------------------- execveat

@@ -17,15 +17,16 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <functional>
+#include <initializer_list>
 
+#include "test/util/process_util.h"
+#include "test/util/signal_util.h"
 #include "test/util/test_util.h"
 
 extern "C" {
@@ -144,17 +145,21 @@ FaultInt3Resume:
 
 namespace {
 
+using testing_util::ChangeMask;
+using testing_util::DisableCoreDumps;
+using testing_util::ExitedWith;
 using testing_util::FileTest;
+using testing_util::KilledBySignal;
+using testing_util::kKernelSigsetSize;
+using testing_util::RtSigtimedwait;
+using testing_util::SigBit;
 
-constexpr size_t kKernelSigsetSize = 8;
 constexpr long kPage = 4096;
 
 // x86 trap numbers and page-fault error code bits.
 constexpr greg_t kTrapDE = 0, kTrapBP = 3, kTrapUD = 6, kTrapGP = 13,
                  kTrapPF = 14, kTrapXF = 19;
 constexpr greg_t kPfProt = 1, kPfWrite = 2, kPfUser = 4, kPfInstr = 16;
-
-uint64_t Bit(int sig) { return 1ull << (sig - 1); }
 
 // What the last fault looked like, and what to do about it.
 struct FaultRecord {
@@ -211,6 +216,42 @@ class FaultCatcher {
 
 greg_t Addr(const void* p) { return reinterpret_cast<greg_t>(p); }
 
+// One expectation about the fault OnFault recorded last: a field of its
+// siginfo or a register of its context equals a value. See ExpectFault.
+using FaultCheck = std::function<void()>;
+
+// The check that `*field` (a field of g_fault) equals `want`; `name` names
+// the field in a failure.
+template <typename T>
+FaultCheck FieldIs(const char* name, const T* field, T want) {
+  return [=] { EXPECT_EQ(*field, want) << name; };
+}
+
+FaultCheck SiSigno(int v) {
+  return FieldIs("si_signo", &g_fault.info.si_signo, v);
+}
+FaultCheck SiErrno(int v) {
+  return FieldIs("si_errno", &g_fault.info.si_errno, v);
+}
+FaultCheck SiCode(int v) {
+  return FieldIs("si_code", &g_fault.info.si_code, v);
+}
+FaultCheck SiAddr(const void* v) {
+  return FieldIs<void*>("si_addr", &g_fault.info.si_addr, const_cast<void*>(v));
+}
+FaultCheck RegRip(greg_t v) { return FieldIs("REG_RIP", &g_fault.rip, v); }
+FaultCheck RegTrapno(greg_t v) {
+  return FieldIs("REG_TRAPNO", &g_fault.trapno, v);
+}
+FaultCheck RegErr(greg_t v) { return FieldIs("REG_ERR", &g_fault.err, v); }
+FaultCheck RegCr2(greg_t v) { return FieldIs("REG_CR2", &g_fault.cr2, v); }
+
+// Expects the fault OnFault recorded last to pass every check in `checks`
+// (after the caller has asserted that there was exactly one).
+void ExpectFault(std::initializer_list<FaultCheck> checks) {
+  for (const FaultCheck& check : checks) check();
+}
+
 // A page that was mapped and is not any more.
 char* UnmappedPage() {
   void* p = mmap(nullptr, kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -219,30 +260,13 @@ char* UnmappedPage() {
   return static_cast<char*>(p);
 }
 
-#define CHILD_CHECK(cond)                                                     \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      fprintf(stderr, "%s:%d: child check failed: %s (errno %d)\n", __FILE__, \
-              __LINE__, #cond, errno);                                        \
-      _exit(1);                                                               \
-    }                                                                         \
-  } while (0)
-
+// Runs `fn` in a child (see testing_util::RunInChild) that writes no core
+// file and leaves the core flag out of its status.
 int RunInChild(const std::function<int()>& fn) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(20);
-    // No core files, and no core flag in the status.
-    struct rlimit zero = {0, 0};
-    setrlimit(RLIMIT_CORE, &zero);
-    prctl(PR_SET_DUMPABLE, 0);
-    _exit(fn());
-  }
-  EXPECT_GT(pid, 0) << strerror(errno);
-  if (pid < 0) return -1;
-  int status = 0;
-  EXPECT_EQ(waitpid(pid, &status, 0), pid);
-  return status;
+  return testing_util::RunInChild([&fn] {
+    DisableCoreDumps();
+    return fn();
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -252,14 +276,9 @@ TEST(SegvTest, NullLoadIsMaperrAtAddressZero) {
   FaultCatcher catcher(SIGSEGV, FaultLoadResume);
   EXPECT_EQ(FaultLoad(nullptr), 0u);
   ASSERT_EQ(g_fault.count, 1);
-  EXPECT_EQ(g_fault.info.si_signo, SIGSEGV);
-  EXPECT_EQ(g_fault.info.si_errno, 0);
-  EXPECT_EQ(g_fault.info.si_code, SEGV_MAPERR);
-  EXPECT_EQ(g_fault.info.si_addr, nullptr);
-  EXPECT_EQ(g_fault.rip, Addr(FaultLoadInsn));
-  EXPECT_EQ(g_fault.trapno, kTrapPF);
-  EXPECT_EQ(g_fault.err, kPfUser);
-  EXPECT_EQ(g_fault.cr2, 0);
+  ExpectFault({SiSigno(SIGSEGV), SiErrno(0), SiCode(SEGV_MAPERR),
+               SiAddr(nullptr), RegRip(Addr(FaultLoadInsn)), RegTrapno(kTrapPF),
+               RegErr(kPfUser), RegCr2(0)});
 }
 
 TEST(SegvTest, LoadFromAHoleReportsTheExactAddress) {
@@ -267,10 +286,8 @@ TEST(SegvTest, LoadFromAHoleReportsTheExactAddress) {
   FaultCatcher catcher(SIGSEGV, FaultLoadResume);
   FaultLoad(addr);
   ASSERT_EQ(g_fault.count, 1);
-  EXPECT_EQ(g_fault.info.si_code, SEGV_MAPERR);
-  EXPECT_EQ(g_fault.info.si_addr, addr);
-  EXPECT_EQ(g_fault.cr2, Addr(addr));
-  EXPECT_EQ(g_fault.err, kPfUser);
+  ExpectFault(
+      {SiCode(SEGV_MAPERR), SiAddr(addr), RegCr2(Addr(addr)), RegErr(kPfUser)});
 }
 
 TEST(SegvTest, StoreToAReadOnlyPageIsAccerr) {
@@ -284,11 +301,9 @@ TEST(SegvTest, StoreToAReadOnlyPageIsAccerr) {
     FaultCatcher catcher(SIGSEGV, FaultStoreResume);
     FaultStore(addr, 0x55);
     ASSERT_EQ(g_fault.count, 1);
-    EXPECT_EQ(g_fault.info.si_code, SEGV_ACCERR);
-    EXPECT_EQ(g_fault.info.si_addr, addr);
-    EXPECT_EQ(g_fault.rip, Addr(FaultStoreInsn));
-    EXPECT_EQ(g_fault.trapno, kTrapPF);
-    EXPECT_EQ(g_fault.err, kPfUser | kPfWrite | kPfProt);
+    ExpectFault({SiCode(SEGV_ACCERR), SiAddr(addr),
+                 RegRip(Addr(FaultStoreInsn)), RegTrapno(kTrapPF),
+                 RegErr(kPfUser | kPfWrite | kPfProt)});
   }
   EXPECT_EQ(FaultLoad(addr), 0u);  // nothing was written
   munmap(p, kPage);
@@ -302,9 +317,8 @@ TEST(SegvTest, ProtNoneAccessIsAccerr) {
     FaultCatcher catcher(SIGSEGV, FaultLoadResume);
     FaultLoad(addr);
     ASSERT_EQ(g_fault.count, 1);
-    EXPECT_EQ(g_fault.info.si_code, SEGV_ACCERR);
-    EXPECT_EQ(g_fault.info.si_addr, addr);
-    EXPECT_EQ(g_fault.err, kPfUser);  // the page was never present
+    // Only kPfUser: the page was never present.
+    ExpectFault({SiCode(SEGV_ACCERR), SiAddr(addr), RegErr(kPfUser)});
   }
   munmap(p, kPage);
 }
@@ -319,11 +333,8 @@ TEST(SegvTest, ExecutingANonExecutablePageIsAccerr) {
     g_emulate_ret = true;
     reinterpret_cast<void (*)()>(p)();
     ASSERT_EQ(g_fault.count, 1);
-    EXPECT_EQ(g_fault.info.si_code, SEGV_ACCERR);
-    EXPECT_EQ(g_fault.info.si_addr, p);
-    EXPECT_EQ(g_fault.rip, Addr(p));
-    EXPECT_EQ(g_fault.trapno, kTrapPF);
-    EXPECT_EQ(g_fault.err, kPfUser | kPfInstr | kPfProt);
+    ExpectFault({SiCode(SEGV_ACCERR), SiAddr(p), RegRip(Addr(p)),
+                 RegTrapno(kTrapPF), RegErr(kPfUser | kPfInstr | kPfProt)});
   }
   // Made executable, the same page runs.
   ASSERT_EQ(mprotect(p, kPage, PROT_READ | PROT_EXEC), 0);
@@ -338,11 +349,8 @@ TEST(SegvTest, NonCanonicalAddressIsAGeneralProtectionFault) {
   FaultCatcher catcher(SIGSEGV, FaultLoadResume);
   FaultLoad(addr);
   ASSERT_EQ(g_fault.count, 1);
-  EXPECT_EQ(g_fault.info.si_code, SI_KERNEL);
-  EXPECT_EQ(g_fault.info.si_addr, nullptr);
-  EXPECT_EQ(g_fault.rip, Addr(FaultLoadInsn));
-  EXPECT_EQ(g_fault.trapno, kTrapGP);
-  EXPECT_EQ(g_fault.err, 0);
+  ExpectFault({SiCode(SI_KERNEL), SiAddr(nullptr), RegRip(Addr(FaultLoadInsn)),
+               RegTrapno(kTrapGP), RegErr(0)});
 }
 
 TEST(SegvTest, KernelAddressIsMaperrWithTheProtectionBit) {
@@ -352,20 +360,16 @@ TEST(SegvTest, KernelAddressIsMaperrWithTheProtectionBit) {
   FaultCatcher catcher(SIGSEGV, FaultLoadResume);
   FaultLoad(addr);
   ASSERT_EQ(g_fault.count, 1);
-  EXPECT_EQ(g_fault.info.si_code, SEGV_MAPERR);
-  EXPECT_EQ(g_fault.info.si_addr, addr);
-  EXPECT_EQ(g_fault.trapno, kTrapPF);
-  EXPECT_EQ(g_fault.err, kPfUser | kPfProt);
+  ExpectFault({SiCode(SEGV_MAPERR), SiAddr(addr), RegTrapno(kTrapPF),
+               RegErr(kPfUser | kPfProt)});
 }
 
 TEST(SegvTest, PrivilegedInstructionIsSigsegvNotSigill) {
   FaultCatcher catcher(SIGSEGV, FaultHltResume);
   FaultHlt();
   ASSERT_EQ(g_fault.count, 1);
-  EXPECT_EQ(g_fault.info.si_code, SI_KERNEL);
-  EXPECT_EQ(g_fault.info.si_addr, nullptr);
-  EXPECT_EQ(g_fault.rip, Addr(FaultHltInsn));
-  EXPECT_EQ(g_fault.trapno, kTrapGP);
+  ExpectFault({SiCode(SI_KERNEL), SiAddr(nullptr), RegRip(Addr(FaultHltInsn)),
+               RegTrapno(kTrapGP)});
 }
 
 // ---------------------------------------------------------------------------
@@ -385,11 +389,8 @@ TEST_F(BusTest, FileMappingBeyondEofIsBusAdrerr) {
     FaultCatcher catcher(SIGBUS, FaultLoadResume);
     FaultLoad(base + kPage + 8);
     ASSERT_EQ(g_fault.count, 1);
-    EXPECT_EQ(g_fault.info.si_signo, SIGBUS);
-    EXPECT_EQ(g_fault.info.si_code, BUS_ADRERR);
-    EXPECT_EQ(g_fault.info.si_addr, base + kPage + 8);
-    EXPECT_EQ(g_fault.rip, Addr(FaultLoadInsn));
-    EXPECT_EQ(g_fault.trapno, kTrapPF);
+    ExpectFault({SiSigno(SIGBUS), SiCode(BUS_ADRERR), SiAddr(base + kPage + 8),
+                 RegRip(Addr(FaultLoadInsn)), RegTrapno(kTrapPF)});
   }
   // Growing the file makes the page readable.
   ASSERT_EQ(ftruncate(fd_, 2 * kPage), 0);
@@ -404,11 +405,8 @@ TEST(FpeTest, IntegerDivisionByZeroIsIntdivAtTheInstruction) {
   FaultCatcher catcher(SIGFPE, FaultDivResume);
   FaultDiv(1, 0);
   ASSERT_EQ(g_fault.count, 1);
-  EXPECT_EQ(g_fault.info.si_signo, SIGFPE);
-  EXPECT_EQ(g_fault.info.si_code, FPE_INTDIV);
-  EXPECT_EQ(g_fault.info.si_addr, FaultDivInsn);
-  EXPECT_EQ(g_fault.rip, Addr(FaultDivInsn));
-  EXPECT_EQ(g_fault.trapno, kTrapDE);
+  ExpectFault({SiSigno(SIGFPE), SiCode(FPE_INTDIV), SiAddr(FaultDivInsn),
+               RegRip(Addr(FaultDivInsn)), RegTrapno(kTrapDE)});
 }
 
 TEST(FpeTest, IntegerDivisionOverflowIsAlsoIntdiv) {
@@ -416,9 +414,7 @@ TEST(FpeTest, IntegerDivisionOverflowIsAlsoIntdiv) {
   FaultCatcher catcher(SIGFPE, FaultIdivResume);
   FaultIdiv(INT32_MIN, -1);
   ASSERT_EQ(g_fault.count, 1);
-  EXPECT_EQ(g_fault.info.si_code, FPE_INTDIV);
-  EXPECT_EQ(g_fault.info.si_addr, FaultIdivInsn);
-  EXPECT_EQ(g_fault.trapno, kTrapDE);
+  ExpectFault({SiCode(FPE_INTDIV), SiAddr(FaultIdivInsn), RegTrapno(kTrapDE)});
   // Divisions that do not fault are unaffected.
   EXPECT_EQ(FaultIdiv(-7, 2), -3);
   EXPECT_EQ(FaultDiv(7, 2), 3u);
@@ -429,21 +425,16 @@ TEST(FpeTest, UnmaskedSseDivisionByZeroIsFltdiv) {
   g_reset_mxcsr = true;
   FaultDivss();
   ASSERT_EQ(g_fault.count, 1);
-  EXPECT_EQ(g_fault.info.si_code, FPE_FLTDIV);
-  EXPECT_EQ(g_fault.info.si_addr, FaultDivssInsn);
-  EXPECT_EQ(g_fault.rip, Addr(FaultDivssInsn));
-  EXPECT_EQ(g_fault.trapno, kTrapXF);
+  ExpectFault({SiCode(FPE_FLTDIV), SiAddr(FaultDivssInsn),
+               RegRip(Addr(FaultDivssInsn)), RegTrapno(kTrapXF)});
 }
 
 TEST(IllTest, Ud2IsIllopnAtTheInstruction) {
   FaultCatcher catcher(SIGILL, FaultUd2Resume);
   FaultUd2();
   ASSERT_EQ(g_fault.count, 1);
-  EXPECT_EQ(g_fault.info.si_signo, SIGILL);
-  EXPECT_EQ(g_fault.info.si_code, ILL_ILLOPN);
-  EXPECT_EQ(g_fault.info.si_addr, FaultUd2Insn);
-  EXPECT_EQ(g_fault.rip, Addr(FaultUd2Insn));
-  EXPECT_EQ(g_fault.trapno, kTrapUD);
+  ExpectFault({SiSigno(SIGILL), SiCode(ILL_ILLOPN), SiAddr(FaultUd2Insn),
+               RegRip(Addr(FaultUd2Insn)), RegTrapno(kTrapUD)});
 }
 
 TEST(TrapTest, Int3IsSiKernelWithRipAfterTheInstruction) {
@@ -451,12 +442,9 @@ TEST(TrapTest, Int3IsSiKernelWithRipAfterTheInstruction) {
   FaultCatcher catcher(SIGTRAP, nullptr);
   FaultInt3();
   ASSERT_EQ(g_fault.count, 1);
-  EXPECT_EQ(g_fault.info.si_signo, SIGTRAP);
-  EXPECT_EQ(g_fault.info.si_code, SI_KERNEL);
-  EXPECT_EQ(g_fault.info.si_addr, nullptr);
-  EXPECT_EQ(g_fault.rip, Addr(FaultInt3Resume));
+  ExpectFault({SiSigno(SIGTRAP), SiCode(SI_KERNEL), SiAddr(nullptr),
+               RegRip(Addr(FaultInt3Resume)), RegTrapno(kTrapBP)});
   EXPECT_EQ(FaultInt3Resume - FaultInt3Insn, 1);
-  EXPECT_EQ(g_fault.trapno, kTrapBP);
 }
 
 // ---------------------------------------------------------------------------
@@ -468,8 +456,7 @@ TEST(FatalFaultTest, UncaughtSigsegvKills) {
     FaultLoad(nullptr);
     return 0;
   });
-  EXPECT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGSEGV);
+  EXPECT_TRUE(KilledBySignal(status, SIGSEGV));
   EXPECT_FALSE(WCOREDUMP(status));
 }
 
@@ -489,8 +476,7 @@ TEST(FatalFaultTest, UncaughtSigfpeSigillSigtrapKill) {
       c.fn();
       return 0;
     });
-    EXPECT_TRUE(WIFSIGNALED(status)) << c.sig << " " << status;
-    EXPECT_EQ(WTERMSIG(status), c.sig);
+    EXPECT_TRUE(KilledBySignal(status, c.sig));
   }
 }
 
@@ -519,9 +505,7 @@ int RunWithReportingHandler(int flags, bool block, bool ignore, int* runs,
     }
     CHILD_CHECK(sigaction(SIGSEGV, &act, nullptr) == 0);
     if (block) {
-      uint64_t set = Bit(SIGSEGV);
-      CHILD_CHECK(syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, nullptr,
-                          kKernelSigsetSize) == 0);
+      CHILD_CHECK(ChangeMask(SIG_BLOCK, {SIGSEGV}) == 0);
     }
     return fn();
   });
@@ -539,8 +523,7 @@ TEST(FatalFaultTest, HandlerThatReturnsRefaultsAndResetHandKillsTheSecondTime) {
     FaultLoad(nullptr);
     return 0;
   });
-  EXPECT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGSEGV);
+  EXPECT_TRUE(KilledBySignal(status, SIGSEGV));
   EXPECT_EQ(runs, 1);
 }
 
@@ -558,8 +541,7 @@ TEST(FatalFaultTest, HandlerThatReturnsRunsAgainForTheSameFault) {
     FaultLoad(nullptr);
     return 0;
   });
-  EXPECT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 42);
+  EXPECT_TRUE(ExitedWith(status, 42));
 }
 
 TEST(FatalFaultTest, FaultWhileSigsegvIsBlockedKillsWithoutTheHandler) {
@@ -568,8 +550,7 @@ TEST(FatalFaultTest, FaultWhileSigsegvIsBlockedKillsWithoutTheHandler) {
     FaultLoad(nullptr);
     return 0;
   });
-  EXPECT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGSEGV);
+  EXPECT_TRUE(KilledBySignal(status, SIGSEGV));
   EXPECT_EQ(runs, 0);
 }
 
@@ -579,8 +560,7 @@ TEST(FatalFaultTest, FaultWhileSigsegvIsIgnoredKills) {
     FaultLoad(nullptr);
     return 0;
   });
-  EXPECT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGSEGV);
+  EXPECT_TRUE(KilledBySignal(status, SIGSEGV));
 }
 
 void FaultAgain(int, siginfo_t*, void*) {
@@ -606,8 +586,7 @@ TEST(FatalFaultTest, FaultInsideTheSigsegvHandlerKills) {
   char buf[8];
   EXPECT_EQ(read(fds[0], buf, sizeof(buf)), 1);
   close(fds[0]);
-  EXPECT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGSEGV);
+  EXPECT_TRUE(KilledBySignal(status, SIGSEGV));
 }
 
 TEST(FatalFaultTest, BlockedSigsegvFromKillJustStaysPending) {
@@ -616,18 +595,18 @@ TEST(FatalFaultTest, BlockedSigsegvFromKillJustStaysPending) {
     CHILD_CHECK(kill(getpid(), SIGSEGV) == 0);
     uint64_t pending = 0;
     CHILD_CHECK(syscall(SYS_rt_sigpending, &pending, kKernelSigsetSize) == 0);
-    CHILD_CHECK(pending & Bit(SIGSEGV));
+    CHILD_CHECK(pending & SigBit(SIGSEGV));
     return 42;
   });
-  EXPECT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 42);
+  EXPECT_TRUE(ExitedWith(status, 42));
   EXPECT_EQ(runs, 0);
 }
 
 TEST(SyncSignalTest, SynchronousSignalsAreDequeuedBeforeLowerNumberedOnes) {
   // Among pending signals Linux takes SIGSEGV, SIGBUS, SIGILL, SIGTRAP,
   // SIGFPE and SIGSYS first, then the lowest number.
-  uint64_t set = Bit(SIGHUP) | Bit(SIGUSR1) | Bit(SIGSEGV) | Bit(SIGSYS);
+  uint64_t set =
+      SigBit(SIGHUP) | SigBit(SIGUSR1) | SigBit(SIGSEGV) | SigBit(SIGSYS);
   uint64_t old = 0;
   ASSERT_EQ(
       syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, &old, kKernelSigsetSize), 0);
@@ -638,8 +617,7 @@ TEST(SyncSignalTest, SynchronousSignalsAreDequeuedBeforeLowerNumberedOnes) {
   int got[4] = {};
   struct timespec zero = {0, 0};
   for (int& g : got) {
-    g = static_cast<int>(
-        syscall(SYS_rt_sigtimedwait, &set, nullptr, &zero, kKernelSigsetSize));
+    g = static_cast<int>(RtSigtimedwait(set, nullptr, &zero));
   }
   ASSERT_EQ(syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr,
                     kKernelSigsetSize),

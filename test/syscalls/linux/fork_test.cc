@@ -33,12 +33,20 @@
 #include <cstring>
 #include <string>
 
+#include "test/util/process_util.h"
 #include "test/util/test_util.h"
+#include "test/util/time_util.h"
 
 namespace {
 
+using testing_util::CountTasks;
+using testing_util::InForkedChild;
+using testing_util::KilledBySignal;
+using testing_util::Pipe;
 using testing_util::ReadFile;
+using testing_util::SleepMs;
 using testing_util::TempPath;
+using testing_util::WaitStatus;
 using testing_util::WriteFile;
 
 // Not in glibc 2.36's <sched.h>; the values are Linux's (linux/sched.h).
@@ -63,54 +71,6 @@ struct CloneArgs {
 static_assert(sizeof(CloneArgs) == kCloneArgsSizeVer2, "clone_args layout");
 
 long Clone3(void* args, size_t size) { return syscall(SYS_clone3, args, size); }
-
-// A children's watchdog: a test that hangs is killed by SIGALRM instead.
-constexpr int kWatchdogSeconds = 30;
-
-// Waits for `pid` (retrying EINTR) and returns the raw wait status, or -1.
-int WaitStatus(pid_t pid, int options = 0) {
-  int status = 0;
-  pid_t rc;
-  do {
-    rc = waitpid(pid, &status, options);
-  } while (rc == -1 && errno == EINTR);
-  return rc == pid ? status : -1;
-}
-
-// Runs `fn` in a forked child and expects the child to exit 0. gtest
-// assertions work inside: a failure prints from the child and makes it
-// exit 1.
-template <typename F>
-void InForkedChild(F fn) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0) << strerror(errno);
-  if (pid == 0) {
-    alarm(kWatchdogSeconds);
-    fn();
-    fflush(nullptr);
-    _exit(::testing::Test::HasFailure() ? 1 : 0);
-  }
-  EXPECT_EQ(WaitStatus(pid), 0) << "the child failed (see its output)";
-}
-
-// A pipe whose ends close themselves.
-struct Pipe {
-  Pipe() {
-    int fds[2] = {-1, -1};
-    EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0) << strerror(errno);
-    r = fds[0];
-    w = fds[1];
-  }
-  ~Pipe() {
-    if (r >= 0) close(r);
-    if (w >= 0) close(w);
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  int r = -1;
-  int w = -1;
-};
 
 // Writes/reads one value through a pipe, with raw syscalls so that children
 // sharing the parent's memory and TLS (CLONE_VM) may use them.
@@ -141,23 +101,6 @@ class CloneStack {
   static constexpr size_t kSize = 256 * 1024;
   void* base_;
 };
-
-void SleepMs(int ms) {
-  struct timespec ts = {0, ms * 1000L * 1000L};
-  while (syscall(SYS_nanosleep, &ts, &ts) == -1 && errno == EINTR) {
-  }
-}
-
-int CountTasks(const std::string& dir) {
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return -1;
-  int n = 0;
-  while (struct dirent* e = readdir(d)) {
-    if (e->d_name[0] != '.') n++;
-  }
-  closedir(d);
-  return n;
-}
 
 // ---------------------------------------------------------------- fork(2)
 
@@ -280,8 +223,8 @@ TEST(ForkTest, ADontforkRangeIsAbsentInTheChild) {
       _exit(0);
     }
     int status = WaitStatus(toucher);
-    EXPECT_TRUE(WIFSIGNALED(status)) << status;
-    EXPECT_EQ(WTERMSIG(status), SIGSEGV);  // the core bit is not checked
+    // The core bit is not checked.
+    EXPECT_TRUE(KilledBySignal(status, SIGSEGV));
   });
   // The parent keeps all three pages, and MADV_DOFORK undoes it.
   EXPECT_EQ(m[4096], 'x');

@@ -33,36 +33,29 @@
 #include <thread>
 #include <vector>
 
+#include "test/util/process_util.h"
+#include "test/util/signal_util.h"
 #include "test/util/test_util.h"
+#include "test/util/time_util.h"
 
 namespace {
 
-constexpr size_t kKernelSigsetSize = 8;
-constexpr int64_t kMs = 1000 * 1000;
-constexpr int64_t kSec = 1000 * kMs;
+using testing_util::ExitedWith;
+using testing_util::FromNs;
+using testing_util::Gettid;
+using testing_util::Interrupter;
+using testing_util::kChildWatchdogSeconds;
+using testing_util::kKernelSigsetSize;
+using testing_util::kMs;
+using testing_util::kSec;
+using testing_util::NowNs;
+using testing_util::Pipe;
+using testing_util::ProcState;
+using testing_util::SigBit;
+using testing_util::ToNs;
+
 // Generous bound on the timer slack Linux adds to sleeps (50 us).
 constexpr int64_t kSlack = 1 * kMs;
-
-uint64_t Bit(int sig) { return 1ull << (sig - 1); }
-
-pid_t Gettid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
-
-int64_t NowNs(clockid_t clock = CLOCK_MONOTONIC) {
-  struct timespec ts = {};
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * kSec + ts.tv_nsec;
-}
-
-struct timespec FromNs(int64_t ns) {
-  struct timespec ts;
-  ts.tv_sec = static_cast<time_t>(ns / kSec);
-  ts.tv_nsec = static_cast<long>(ns % kSec);
-  return ts;
-}
-
-int64_t ToNs(const struct timespec& ts) {
-  return static_cast<int64_t>(ts.tv_sec) * kSec + ts.tv_nsec;
-}
 
 std::atomic<int> g_handled{0};
 void CountHandler(int) { g_handled++; }
@@ -77,7 +70,7 @@ class ScopedHandler {
     act.sa_flags = flags;
     sigemptyset(&act.sa_mask);
     EXPECT_EQ(sigaction(sig, &act, &old_), 0);
-    uint64_t set = Bit(sig);
+    uint64_t set = SigBit(sig);
     syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, &old_mask_,
             kKernelSigsetSize);
   }
@@ -93,29 +86,6 @@ class ScopedHandler {
   int sig_;
   struct sigaction old_ = {};
   uint64_t old_mask_ = 0;
-};
-
-// Sends SIGUSR1 to the creating thread every 5 ms until destroyed, so that
-// the signal arrives while that thread is blocked whenever it blocks.
-class Interrupter {
- public:
-  Interrupter() : tid_(Gettid()) {
-    thread_ = std::thread([this] {
-      while (!stop_) {
-        syscall(SYS_tgkill, getpid(), tid_, SIGUSR1);
-        usleep(5000);
-      }
-    });
-  }
-  ~Interrupter() {
-    stop_ = true;
-    thread_.join();
-  }
-
- private:
-  pid_t tid_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
 };
 
 // ---------------------------------------------------------------------------
@@ -137,28 +107,14 @@ class Blocker {
   virtual int ResultErrno() const { return 0; }
 };
 
-class Pipe {
- public:
-  Pipe() { EXPECT_EQ(pipe2(fds_, O_CLOEXEC), 0); }
-  ~Pipe() {
-    close(fds_[0]);
-    close(fds_[1]);
-  }
-  int r() const { return fds_[0]; }
-  int w() const { return fds_[1]; }
-
- private:
-  int fds_[2] = {-1, -1};
-};
-
 class PipeReadBlocker : public Blocker {
  public:
   long Call() override {
     char c;
-    return read(pipe_.r(), &c, 1);
+    return read(pipe_.r, &c, 1);
   }
   void Complete(const std::atomic<bool>&) override {
-    EXPECT_EQ(write(pipe_.w(), "x", 1), 1);
+    EXPECT_EQ(write(pipe_.w, "x", 1), 1);
   }
   long Result() const override { return 1; }
 
@@ -170,19 +126,19 @@ class PipeWriteBlocker : public Blocker {
  public:
   PipeWriteBlocker() {
     // Fill the pipe, then make it blocking again.
-    int flags = fcntl(pipe_.w(), F_GETFL);
-    fcntl(pipe_.w(), F_SETFL, flags | O_NONBLOCK);
+    int flags = fcntl(pipe_.w, F_GETFL);
+    fcntl(pipe_.w, F_SETFL, flags | O_NONBLOCK);
     char buf[4096] = {};
-    while (write(pipe_.w(), buf, sizeof(buf)) > 0) {
+    while (write(pipe_.w, buf, sizeof(buf)) > 0) {
     }
-    while (write(pipe_.w(), buf, 1) > 0) {
+    while (write(pipe_.w, buf, 1) > 0) {
     }
-    fcntl(pipe_.w(), F_SETFL, flags);
+    fcntl(pipe_.w, F_SETFL, flags);
   }
-  long Call() override { return write(pipe_.w(), "y", 1); }
+  long Call() override { return write(pipe_.w, "y", 1); }
   void Complete(const std::atomic<bool>&) override {
     std::vector<char> buf(1 << 20);
-    EXPECT_GT(read(pipe_.r(), buf.data(), buf.size()), 0);
+    EXPECT_GT(read(pipe_.r, buf.data(), buf.size()), 0);
   }
   long Result() const override { return 1; }
 
@@ -195,9 +151,9 @@ class Wait4Blocker : public Blocker {
   Wait4Blocker() {
     pid_ = fork();
     if (pid_ == 0) {
-      alarm(20);
+      alarm(kChildWatchdogSeconds);
       char c;
-      _exit(read(pipe_.r(), &c, 1) == 1 ? 0 : 1);
+      _exit(read(pipe_.r, &c, 1) == 1 ? 0 : 1);
     }
     EXPECT_GT(pid_, 0);
   }
@@ -220,7 +176,7 @@ class Wait4Blocker : public Blocker {
   void Release() {
     if (released_) return;
     released_ = true;
-    EXPECT_EQ(write(pipe_.w(), "x", 1), 1);
+    EXPECT_EQ(write(pipe_.w, "x", 1), 1);
   }
   Pipe pipe_;
   pid_t pid_ = -1;
@@ -293,7 +249,7 @@ class PollBlocker : public Blocker {
  public:
   explicit PollBlocker(bool ppoll) : ppoll_(ppoll) {}
   long Call() override {
-    struct pollfd pfd = {pipe_.r(), POLLIN, 0};
+    struct pollfd pfd = {pipe_.r, POLLIN, 0};
     if (ppoll_) {
       struct timespec ts = FromNs(kTimeout);
       return syscall(SYS_ppoll, &pfd, 1, &ts, nullptr, kKernelSigsetSize);
@@ -312,14 +268,14 @@ class SelectBlocker : public Blocker {
   long Call() override {
     fd_set fds;
     FD_ZERO(&fds);
-    FD_SET(pipe_.r(), &fds);
+    FD_SET(pipe_.r, &fds);
     if (pselect_) {
       struct timespec ts = FromNs(kTimeout);
-      return syscall(SYS_pselect6, pipe_.r() + 1, &fds, nullptr, nullptr, &ts,
+      return syscall(SYS_pselect6, pipe_.r + 1, &fds, nullptr, nullptr, &ts,
                      nullptr);
     }
     struct timeval tv = {0, static_cast<suseconds_t>(kTimeout / 1000)};
-    return select(pipe_.r() + 1, &fds, nullptr, nullptr, &tv);
+    return select(pipe_.r + 1, &fds, nullptr, nullptr, &tv);
   }
 
  private:
@@ -334,7 +290,7 @@ class EpollWaitBlocker : public Blocker {
     EXPECT_GE(epfd_, 0);
     struct epoll_event ev = {};
     ev.events = EPOLLIN;
-    EXPECT_EQ(epoll_ctl(epfd_, EPOLL_CTL_ADD, pipe_.r(), &ev), 0);
+    EXPECT_EQ(epoll_ctl(epfd_, EPOLL_CTL_ADD, pipe_.r, &ev), 0);
   }
   ~EpollWaitBlocker() override { close(epfd_); }
   long Call() override {
@@ -350,7 +306,7 @@ class EpollWaitBlocker : public Blocker {
 class SigtimedwaitBlocker : public Blocker {
  public:
   SigtimedwaitBlocker() {
-    uint64_t set = Bit(SIGUSR2);
+    uint64_t set = SigBit(SIGUSR2);
     syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, &old_mask_, kKernelSigsetSize);
   }
   ~SigtimedwaitBlocker() override {
@@ -358,7 +314,7 @@ class SigtimedwaitBlocker : public Blocker {
             kKernelSigsetSize);
   }
   long Call() override {
-    uint64_t set = Bit(SIGUSR2);
+    uint64_t set = SigBit(SIGUSR2);
     struct timespec ts = FromNs(kTimeout);
     return syscall(SYS_rt_sigtimedwait, &set, nullptr, &ts, kKernelSigsetSize);
   }
@@ -470,15 +426,6 @@ TEST_P(InterruptTest, HandlerWithSaRestart) {
   }
 }
 
-// The state letter of process `pid` in /proc/pid/stat, or 0.
-char ProcState(pid_t pid) {
-  std::string stat =
-      testing_util::ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t paren = stat.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= stat.size()) return 0;
-  return stat[paren + 2];
-}
-
 TEST_P(InterruptTest, StopAndContinue) {
   // SIGSTOP and SIGCONT run no handler: most calls resume as if nothing had
   // happened (the sleeps through restart_syscall, to the same deadline).
@@ -491,7 +438,7 @@ TEST_P(InterruptTest, StopAndContinue) {
   int64_t start = NowNs();
   pid_t pid = fork();
   if (pid == 0) {
-    alarm(20);
+    alarm(kChildWatchdogSeconds);
     auto blocker = c.make();
     std::atomic<bool> done{false};
     std::thread completer;
@@ -535,8 +482,7 @@ TEST_P(InterruptTest, StopAndContinue) {
   usleep(20 * 1000);
   ASSERT_EQ(kill(pid, SIGCONT), 0);
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(ExitedWith(status, 0));
   EXPECT_GE(NowNs() - start, 50 * kMs);
 }
 
@@ -556,7 +502,7 @@ TEST(SleepInterruptTest, NanosleepReportsTheRemainingTime) {
   long rc;
   int err;
   {
-    Interrupter interrupter;
+    Interrupter interrupter(SIGUSR1);
     rc = syscall(SYS_nanosleep, &req, &rem);
     err = errno;
   }
@@ -578,7 +524,7 @@ TEST(SleepInterruptTest, ClockNanosleepReportsTheRemainingTimeOnlyIfRelative) {
   long rc;
   int err;
   {
-    Interrupter interrupter;
+    Interrupter interrupter(SIGUSR1);
     rc = syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &req, &rem);
     err = errno;
   }
@@ -591,7 +537,7 @@ TEST(SleepInterruptTest, ClockNanosleepReportsTheRemainingTimeOnlyIfRelative) {
   struct timespec deadline = FromNs(NowNs(CLOCK_MONOTONIC) + 10 * kSec);
   rem = {-1, -1};
   {
-    Interrupter interrupter;
+    Interrupter interrupter(SIGUSR1);
     rc = syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline,
                  &rem);
     err = errno;
@@ -602,7 +548,7 @@ TEST(SleepInterruptTest, ClockNanosleepReportsTheRemainingTimeOnlyIfRelative) {
   EXPECT_EQ(rem.tv_nsec, -1);
   // glibc's clock_nanosleep returns the error rather than setting errno.
   {
-    Interrupter interrupter;
+    Interrupter interrupter(SIGUSR1);
     EXPECT_EQ(
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr),
         EINTR);
@@ -617,7 +563,7 @@ TEST(SleepInterruptTest, IgnoredSignalDoesNotInterrupt) {
   int64_t start = NowNs();
   long rc;
   {
-    Interrupter interrupter;
+    Interrupter interrupter(SIGUSR1);
     rc = syscall(SYS_nanosleep, &req, nullptr);
   }
   EXPECT_EQ(rc, 0);

@@ -91,6 +91,18 @@ class MmapFileTest : public ::testing::Test {
     WriteFile(path_, content_);
   }
 
+  // Maps `len` bytes of the file from `offset` through a read-only
+  // descriptor that is closed again at once (the mapping keeps the file);
+  // MAP_FAILED if the open or the mmap failed.
+  char* MapFile(size_t len, int prot, int flags, off_t offset = 0) {
+    int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(fd, 0) << strerror(errno);
+    if (fd < 0) return static_cast<char*>(MAP_FAILED);
+    void* p = mmap(nullptr, len, prot, flags, fd, offset);
+    close(fd);
+    return static_cast<char*>(p);
+  }
+
   TempPath dir_;
   std::string path_;
   std::string content_;
@@ -130,11 +142,7 @@ TEST(MmapTest, SharedAnonymousIsZeroedAndWritable) {
 }
 
 TEST_F(MmapFileTest, PrivateFileMappingIsACopyOnWriteView) {
-  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  char* p = static_cast<char*>(
-      mmap(nullptr, 3 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
-  close(fd);  // the mapping keeps the file
+  char* p = MapFile(3 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE);
   ASSERT_NE(p, MAP_FAILED) << strerror(errno);
   EXPECT_EQ(std::string(p, content_.size()), content_);
   // Past the end of the file, the last page is zero-filled.
@@ -148,11 +156,7 @@ TEST_F(MmapFileTest, PrivateFileMappingIsACopyOnWriteView) {
 }
 
 TEST_F(MmapFileTest, OffsetMapsFromThatPageOfTheFile) {
-  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  char* p = static_cast<char*>(
-      mmap(nullptr, kPage, PROT_READ, MAP_PRIVATE, fd, kPage));
-  close(fd);
+  char* p = MapFile(kPage, PROT_READ, MAP_PRIVATE, kPage);
   ASSERT_NE(p, MAP_FAILED) << strerror(errno);
   EXPECT_EQ(std::string(p, kPage), content_.substr(kPage, kPage));
   EXPECT_EQ(munmap(p, kPage), 0);
@@ -471,11 +475,7 @@ TEST(MadviseTest, DontneedZeroesPrivateAnonymousPages) {
 }
 
 TEST_F(MmapFileTest, DontneedOnAPrivateFileMappingRevertsToTheFile) {
-  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  char* p = static_cast<char*>(
-      mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
-  close(fd);
+  char* p = MapFile(kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE);
   ASSERT_NE(p, MAP_FAILED);
   p[0] = '#';
   ASSERT_EQ(madvise(p, kPage, MADV_DONTNEED), 0);
@@ -536,11 +536,7 @@ TEST(ProcMapsTest, ShowsANewMappingWithItsPermissions) {
 }
 
 TEST_F(MmapFileTest, ProcMapsNamesAFileMapping) {
-  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  char* p = static_cast<char*>(
-      mmap(nullptr, kPage, PROT_READ, MAP_SHARED, fd, kPage));
-  close(fd);
+  char* p = MapFile(kPage, PROT_READ, MAP_SHARED, kPage);
   ASSERT_NE(p, MAP_FAILED);
   char* real = realpath(path_.c_str(), nullptr);
   ASSERT_NE(real, nullptr);

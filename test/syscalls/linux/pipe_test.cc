@@ -22,73 +22,34 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "test/util/process_util.h"
 #include "test/util/test_util.h"
+#include "test/util/thread_util.h"
 
 namespace {
 
+using testing_util::RunLater;
 using testing_util::TempPath;
+using testing_util::WaitStatus;
+using testing_util::Watchdog;
 
-// Ends the test program if a blocking step of the test never completes.
-class Watchdog {
- public:
-  explicit Watchdog(int seconds = 30)
-      : thread_([this, seconds] {
-          std::unique_lock<std::mutex> l(mu_);
-          if (!cv_.wait_for(l, std::chrono::seconds(seconds),
-                            [this] { return done_; })) {
-            fprintf(stderr, "watchdog: the test blocked for %d s\n", seconds);
-            _exit(124);
-          }
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
-
-// A pipe whose ends close themselves.
-class PipeTest : public ::testing::Test {
+class PipeTest : public testing_util::PipeFixture {
  protected:
-  void SetUp() override { ASSERT_OK(pipe2(fds_, O_CLOEXEC)); }
-  void TearDown() override {
-    CloseRead();
-    CloseWrite();
-  }
-  void CloseRead() {
-    if (fds_[0] >= 0) close(fds_[0]);
-    fds_[0] = -1;
-  }
-  void CloseWrite() {
-    if (fds_[1] >= 0) close(fds_[1]);
-    fds_[1] = -1;
-  }
   void SetNonblocking(int fd) {
     ASSERT_OK(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK));
   }
   // Writes in `chunk`-sized pieces until EAGAIN; returns the total.
   size_t Fill(size_t chunk = 4096) {
-    SetNonblocking(fds_[1]);
+    SetNonblocking(w());
     std::vector<char> buf(chunk, 'f');
     size_t total = 0;
     for (;;) {
-      ssize_t n = write(fds_[1], buf.data(), buf.size());
+      ssize_t n = write(w(), buf.data(), buf.size());
       if (n < 0) {
         EXPECT_EQ(errno, EAGAIN);
         return total;
@@ -100,20 +61,7 @@ class PipeTest : public ::testing::Test {
       }
     }
   }
-  int r() const { return fds_[0]; }
-  int w() const { return fds_[1]; }
-
-  int fds_[2] = {-1, -1};
 };
-
-int WaitStatus(pid_t pid) {
-  int status = 0;
-  pid_t rc;
-  do {
-    rc = waitpid(pid, &status, 0);
-  } while (rc == -1 && errno == EINTR);
-  return rc == pid ? status : -1;
-}
 
 std::string Read(int fd, size_t max) {
   std::string buf(max, '\0');
@@ -446,22 +394,14 @@ TEST_F(PipeTest, ProcFdLinkNamesThePipeInode) {
 
 TEST_F(PipeTest, ABlockingReadIsWokenByAWriteFromAnotherThread) {
   Watchdog watchdog;
-  std::thread writer([this] {
-    struct timespec ts = {0, 50 * 1000 * 1000};
-    nanosleep(&ts, nullptr);
-    write(w(), "wake", 4);
-  });
+  std::thread writer = RunLater(50, [this] { write(w(), "wake", 4); });
   EXPECT_EQ(Read(r(), 100), "wake");
   writer.join();
 }
 
 TEST_F(PipeTest, ABlockingReadIsWokenByTheLastWriterClosing) {
   Watchdog watchdog;
-  std::thread closer([this] {
-    struct timespec ts = {0, 50 * 1000 * 1000};
-    nanosleep(&ts, nullptr);
-    CloseWrite();
-  });
+  std::thread closer = RunLater(50, [this] { CloseWrite(); });
   EXPECT_EQ(Read(r(), 100), "");
   closer.join();
 }
@@ -470,9 +410,7 @@ TEST_F(PipeTest, ABlockingWriteToAFullPipeWaitsForRoom) {
   Watchdog watchdog;
   EXPECT_EQ(Fill(), 65536u);
   ASSERT_OK(fcntl(w(), F_SETFL, 0));  // blocking again
-  std::thread reader([this] {
-    struct timespec ts = {0, 50 * 1000 * 1000};
-    nanosleep(&ts, nullptr);
+  std::thread reader = RunLater(50, [this] {
     std::vector<char> buf(8192);
     read(r(), buf.data(), buf.size());
   });

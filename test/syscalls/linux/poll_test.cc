@@ -22,84 +22,45 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "test/util/signal_util.h"
 #include "test/util/test_util.h"
+#include "test/util/thread_util.h"
+#include "test/util/time_util.h"
 
 namespace {
 
+using testing_util::kKernelSigsetSize;
+using testing_util::kMs;
+using testing_util::NowNs;
+using testing_util::RunLater;
 using testing_util::TempPath;
+using testing_util::Watchdog;
 using testing_util::WriteFile;
 
-constexpr size_t kKernelSigsetSize = 8;
-
-// Ends the test program if a blocking step of the test never completes.
-class Watchdog {
- public:
-  explicit Watchdog(int seconds = 30)
-      : thread_([this, seconds] {
-          std::unique_lock<std::mutex> l(mu_);
-          if (!cv_.wait_for(l, std::chrono::seconds(seconds),
-                            [this] { return done_; })) {
-            fprintf(stderr, "watchdog: the test blocked for %d s\n", seconds);
-            _exit(124);
-          }
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
-
-int64_t NowNs() {
-  struct timespec ts = {};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-constexpr int64_t kMs = 1000 * 1000;
-
-void SleepMs(int ms) {
-  struct timespec ts = {0, ms * kMs};
-  nanosleep(&ts, nullptr);
-}
-
-class PollTest : public ::testing::Test {
+class PollTest : public testing_util::PipeFixture {
  protected:
-  void SetUp() override { ASSERT_OK(pipe2(fds_, O_CLOEXEC)); }
-  void TearDown() override {
-    CloseRead();
-    CloseWrite();
-  }
-  void CloseRead() {
-    if (fds_[0] >= 0) close(fds_[0]);
-    fds_[0] = -1;
-  }
-  void CloseWrite() {
-    if (fds_[1] >= 0) close(fds_[1]);
-    fds_[1] = -1;
-  }
   void Fill() {
     ASSERT_OK(fcntl(w(), F_SETFL, O_NONBLOCK));
     std::vector<char> buf(65536, 'f');
     while (write(w(), buf.data(), buf.size()) > 0) {
     }
     ASSERT_EQ(errno, EAGAIN);
+  }
+  // Polls the read end for POLLIN without a timeout while another thread
+  // runs `wake` 50 ms later; expects poll to return 1 and returns revents.
+  short BlockingPollAfter(std::function<void()> wake) {
+    Watchdog watchdog;
+    std::thread waker = RunLater(50, std::move(wake));
+    struct pollfd pfd = {r(), POLLIN, 0};
+    EXPECT_EQ(poll(&pfd, 1, -1), 1);
+    waker.join();
+    return pfd.revents;
   }
   // Polls one fd with a zero timeout and returns its revents (or -1 if poll
   // did not return 0 or 1 consistently with revents).
@@ -109,10 +70,6 @@ class PollTest : public ::testing::Test {
     if (n != (pfd.revents != 0 ? 1 : 0)) return -1;
     return pfd.revents;
   }
-  int r() const { return fds_[0]; }
-  int w() const { return fds_[1]; }
-
-  int fds_[2] = {-1, -1};
 };
 
 // ------------------------------------------------------------------ poll
@@ -224,27 +181,11 @@ TEST_F(PollTest, ABadArrayIsEFAULT) {
 }
 
 TEST_F(PollTest, ABlockingPollIsWokenByAWriteFromAnotherThread) {
-  Watchdog watchdog;
-  std::thread writer([this] {
-    SleepMs(50);
-    write(w(), "x", 1);
-  });
-  struct pollfd pfd = {r(), POLLIN, 0};
-  EXPECT_EQ(poll(&pfd, 1, -1), 1);
-  EXPECT_EQ(pfd.revents, POLLIN);
-  writer.join();
+  EXPECT_EQ(BlockingPollAfter([this] { write(w(), "x", 1); }), POLLIN);
 }
 
 TEST_F(PollTest, ABlockingPollIsWokenByTheLastWriterClosing) {
-  Watchdog watchdog;
-  std::thread closer([this] {
-    SleepMs(50);
-    CloseWrite();
-  });
-  struct pollfd pfd = {r(), POLLIN, 0};
-  EXPECT_EQ(poll(&pfd, 1, -1), 1);
-  EXPECT_EQ(pfd.revents, POLLHUP);
-  closer.join();
+  EXPECT_EQ(BlockingPollAfter([this] { CloseWrite(); }), POLLHUP);
 }
 
 TEST(PollFileTest, ARegularFileIsAlwaysReadableAndWritable) {
@@ -496,10 +437,7 @@ TEST_F(PollTest, RawPselect6WritesBackTheTimeLeft) {
 
 TEST_F(PollTest, ABlockingSelectIsWokenByAWriteFromAnotherThread) {
   Watchdog watchdog;
-  std::thread writer([this] {
-    SleepMs(50);
-    write(w(), "x", 1);
-  });
+  std::thread writer = RunLater(50, [this] { write(w(), "x", 1); });
   fd_set rd;
   FD_ZERO(&rd);
   FD_SET(r(), &rd);

@@ -21,14 +21,9 @@
 namespace {
 
 using testing_util::ReadFile;
+using testing_util::Readlink;
 using testing_util::TempPath;
 using testing_util::WriteFile;
-
-std::string Readlink(const std::string& path) {
-  char buf[PATH_MAX];
-  ssize_t n = readlink(path.c_str(), buf, sizeof(buf));
-  return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
-}
 
 std::string RealPath(const std::string& path) {
   char* p = realpath(path.c_str(), nullptr);
@@ -72,7 +67,8 @@ TEST(ProcSelfTest, CwdMatchesGetcwd) {
   EXPECT_EQ(after, real);
 }
 
-std::set<std::string> ListDir(const std::string& path) {
+// The names in a directory, "." and ".." included.
+std::set<std::string> ListDirWithDots(const std::string& path) {
   std::set<std::string> out;
   DIR* d = opendir(path.c_str());
   if (d == nullptr) return out;
@@ -92,7 +88,7 @@ TEST(ProcSelfTest, FdDirectoryListsOpenDescriptors) {
   int fd = fcntl(first, F_DUPFD_CLOEXEC, 300);
   close(first);
   ASSERT_GE(fd, 300);
-  std::set<std::string> fds = ListDir("/proc/self/fd");
+  std::set<std::string> fds = ListDirWithDots("/proc/self/fd");
   EXPECT_EQ(fds.count(std::to_string(fd)), 1u);
   EXPECT_EQ(fds.count("."), 1u);
   EXPECT_EQ(fds.count(".."), 1u);
@@ -101,7 +97,7 @@ TEST(ProcSelfTest, FdDirectoryListsOpenDescriptors) {
   ASSERT_OK(lstat(("/proc/self/fd/" + std::to_string(fd)).c_str(), &st));
   EXPECT_TRUE(S_ISLNK(st.st_mode));
   close(fd);
-  fds = ListDir("/proc/self/fd");
+  fds = ListDirWithDots("/proc/self/fd");
   EXPECT_EQ(fds.count(std::to_string(fd)), 0u);
   char buf[8];
   EXPECT_ERRNO(readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), buf,

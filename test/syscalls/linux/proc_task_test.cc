@@ -16,7 +16,6 @@
 // PROC_TASK_TEST_HELPER=wait in its environment, a constructor writes one
 // byte to stdout, then reads stdin until EOF and exits, before gtest starts.
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -37,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "test/util/process_util.h"
 #include "test/util/test_util.h"
 
 namespace {
@@ -56,63 +56,17 @@ __attribute__((constructor)) void MaybeRunAsHelper(int, char**, char** envp) {
   }
 }
 
+using testing_util::Basename;
+using testing_util::ForkPauser;
+using testing_util::InForkedChild;
+using testing_util::kChildWatchdogSeconds;
+using testing_util::ListDir;
 using testing_util::ReadFile;
+using testing_util::Readlink;
+using testing_util::SelfExe;
 using testing_util::TempPath;
+using testing_util::WaitStatus;
 using testing_util::WriteFile;
-
-constexpr int kWatchdogSeconds = 30;
-
-int WaitStatus(pid_t pid) {
-  int status = 0;
-  pid_t rc;
-  do {
-    rc = waitpid(pid, &status, 0);
-  } while (rc == -1 && errno == EINTR);
-  return rc == pid ? status : -1;
-}
-
-// Runs `fn` in a forked child and expects the child to exit 0. gtest
-// assertions work inside: a failure prints from the child and makes it
-// exit 1.
-template <typename F>
-void InForkedChild(F fn) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0) << strerror(errno);
-  if (pid == 0) {
-    alarm(kWatchdogSeconds);
-    fn();
-    fflush(nullptr);
-    _exit(::testing::Test::HasFailure() ? 1 : 0);
-  }
-  EXPECT_EQ(WaitStatus(pid), 0) << "the child failed (see its output)";
-}
-
-std::string Readlink(const std::string& path) {
-  char buf[PATH_MAX];
-  ssize_t n = readlink(path.c_str(), buf, sizeof(buf));
-  return n < 0 ? "<" + std::string(strerror(errno)) + ">"
-               : std::string(buf, static_cast<size_t>(n));
-}
-
-std::string SelfExe() { return Readlink("/proc/self/exe"); }
-
-std::string Basename(const std::string& path) {
-  return path.substr(path.rfind('/') + 1);
-}
-
-// The names in a directory, without "." and "..".
-std::set<std::string> ListDir(const std::string& path) {
-  std::set<std::string> out;
-  DIR* d = opendir(path.c_str());
-  if (d == nullptr) return out;
-  while (struct dirent* e = readdir(d)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") out.insert(name);
-  }
-  closedir(d);
-  return out;
-}
 
 // The fields of a /proc/.../stat line: [0] pid, [1] comm (without the
 // parentheses, which may enclose spaces), [2] state, ...
@@ -159,7 +113,7 @@ class ProcPidTest : public ::testing::Test {
     pid_ = fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
-      alarm(kWatchdogSeconds);  // survives the exec
+      alarm(kChildWatchdogSeconds);  // survives the exec
       chdir(dir_.path().c_str());
       dup2(in[0], 0);
       dup2(ready[1], 1);
@@ -334,12 +288,8 @@ TEST_F(ProcPidTest, TaskListsTheOneThread) {
 // ---------------------------------------------- stopped, zombie, reaped
 
 TEST(ProcStateTest, AStoppedProcessIsT) {
-  pid_t pid = fork();
+  pid_t pid = ForkPauser();
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    alarm(kWatchdogSeconds);
-    for (;;) pause();
-  }
   ASSERT_OK(kill(pid, SIGSTOP));
   siginfo_t info = {};
   ASSERT_OK(waitid(P_PID, static_cast<id_t>(pid), &info, WSTOPPED));

@@ -27,25 +27,19 @@
 #include <string>
 #include <vector>
 
+#include "test/util/signal_util.h"
 #include "test/util/test_util.h"
 
 namespace {
 
+using testing_util::KernelSigaction;
+using testing_util::kKernelSigsetSize;
 using testing_util::ReadFile;
+using testing_util::SigBit;
 using testing_util::TempPath;
 using testing_util::WriteFile;
 
-// The kernel's sigset_t is 64 bits on x86-64; glibc's is larger.
-constexpr size_t kKernelSigsetSize = 8;
-
-// The kernel's struct sigaction layout for rt_sigaction(2).
-struct KernelSigaction {
-  void (*handler)(int);
-  unsigned long flags;
-  void (*restorer)();
-  uint64_t mask;
-};
-
+// `clock` read with the raw clock_gettime syscall (not the vDSO), in ns.
 int64_t NowNs(clockid_t clock) {
   struct timespec ts = {};
   syscall(SYS_clock_gettime, clock, &ts);
@@ -233,13 +227,13 @@ TEST(SigactionTest, HandlerRoundTrip) {
 
 TEST(SigactionTest, RawSyscallRoundTripAndSigsetSize) {
   KernelSigaction act = {}, old = {}, got = {};
-  act.handler = Handler;
+  act.handler = reinterpret_cast<void*>(Handler);
   act.flags = SA_RESTART;
-  act.mask = 1ull << (SIGTERM - 1);
+  act.mask = SigBit(SIGTERM);
   ASSERT_OK(syscall(SYS_rt_sigaction, SIGUSR2, &act, &old, kKernelSigsetSize));
   ASSERT_OK(
       syscall(SYS_rt_sigaction, SIGUSR2, nullptr, &got, kKernelSigsetSize));
-  EXPECT_EQ(got.handler, Handler);
+  EXPECT_EQ(got.handler, reinterpret_cast<void*>(Handler));
   EXPECT_EQ(got.flags, static_cast<unsigned long>(SA_RESTART));
   EXPECT_EQ(got.mask, act.mask);
   EXPECT_ERRNO(syscall(SYS_rt_sigaction, SIGUSR2, nullptr, &got, 4), EINVAL);

@@ -28,85 +28,26 @@
 #include <cstring>
 #include <string>
 
+#include "test/util/process_util.h"
 #include "test/util/test_util.h"
 
 namespace {
 
-constexpr int kWatchdogSeconds = 30;
+using testing_util::BecomeUser;
+using testing_util::ForkChild;
+using testing_util::InForkedChild;
+using testing_util::KilledBySignal;
+using testing_util::Pipe;
+using testing_util::Receive;
+using testing_util::Send;
+using testing_util::UnusedPid;
+using testing_util::WaitStatus;
 
-int WaitStatus(pid_t pid) {
-  int status = 0;
-  pid_t rc;
-  do {
-    rc = waitpid(pid, &status, 0);
-  } while (rc == -1 && errno == EINTR);
-  return rc == pid ? status : -1;
-}
-
-// Runs `fn` in a forked child and expects the child to exit 0. gtest
-// assertions work inside: a failure prints from the child and makes it
-// exit 1.
-template <typename F>
-void InForkedChild(F fn) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0) << strerror(errno);
-  if (pid == 0) {
-    alarm(kWatchdogSeconds);
-    fn();
-    fflush(nullptr);
-    _exit(::testing::Test::HasFailure() ? 1 : 0);
-  }
-  EXPECT_EQ(WaitStatus(pid), 0) << "the child failed (see its output)";
-}
-
-// A pipe whose ends close themselves.
-struct Pipe {
-  Pipe() {
-    int fds[2] = {-1, -1};
-    EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0) << strerror(errno);
-    r = fds[0];
-    w = fds[1];
-  }
-  ~Pipe() {
-    if (r >= 0) close(r);
-    if (w >= 0) close(w);
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  int r = -1;
-  int w = -1;
-};
-
-template <typename T>
-void Send(int fd, const T& v) {
-  ASSERT_EQ(write(fd, &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
-}
-template <typename T>
-T Receive(int fd) {
-  T v{};
-  EXPECT_EQ(read(fd, &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
-  return v;
-}
-
-// A uid that no other process on the machine uses: RLIMIT_NPROC and
-// PRIO_USER count every process of a user. Derived from our pid so that
-// copies of this test running at once do not share it.
+// A uid that no other process on the machine uses, and a gid of the same
+// number: RLIMIT_NPROC and PRIO_USER count every process of a user. Derived
+// from our pid so that copies of this test running at once do not share it.
 uid_t UniqueUid() { return 200000 + static_cast<uid_t>(getpid()); }
-
-void BecomeUser(uid_t uid) {
-  ASSERT_OK(setgroups(0, nullptr));
-  ASSERT_OK(setresgid(uid, uid, uid));
-  ASSERT_OK(setresuid(uid, uid, uid));
-}
-
-// A pid that names no process: a reaped child's.
-pid_t UnusedPid() {
-  pid_t pid = fork();
-  if (pid == 0) _exit(0);
-  WaitStatus(pid);
-  return pid;
-}
+gid_t UniqueGid() { return static_cast<gid_t>(UniqueUid()); }
 
 // ------------------------------------------------------------- get/set
 
@@ -149,17 +90,14 @@ TEST(RlimitTest, SetOnSelfAndReadBack) {
 
 TEST(RlimitTest, PrlimitOnAChildIsSeenByTheChild) {
   Pipe go, report;
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    alarm(kWatchdogSeconds);
+  pid_t child = ForkChild([&] {
     char c;
     read(go.r, &c, 1);
     struct rlimit rl = {};
     getrlimit(RLIMIT_NOFILE, &rl);
     write(report.w, &rl, sizeof(rl));
-    _exit(0);
-  }
+  });
+  ASSERT_GE(child, 0);
   struct rlimit mine = {};
   ASSERT_OK(getrlimit(RLIMIT_NOFILE, &mine));
   struct rlimit want = {77, mine.rlim_max}, old = {};
@@ -184,7 +122,7 @@ TEST(RlimitTest, PrlimitOnAChildIsSeenByTheChild) {
 TEST(RlimitTest, PrlimitOnAnotherUsersProcessIsEPERM) {
   pid_t me = getpid();
   InForkedChild([me] {
-    BecomeUser(UniqueUid());
+    BecomeUser(UniqueUid(), UniqueGid());
     struct rlimit rl = {};
     // Even reading needs the same user (or CAP_SYS_RESOURCE).
     EXPECT_ERRNO(prlimit(me, RLIMIT_NOFILE, nullptr, &rl), EPERM);
@@ -195,7 +133,7 @@ TEST(RlimitTest, PrlimitOnAnotherUsersProcessIsEPERM) {
 
 TEST(RlimitTest, NonRootCannotRaiseAHardLimit) {
   InForkedChild([] {
-    BecomeUser(UniqueUid());
+    BecomeUser(UniqueUid(), UniqueGid());
     struct rlimit rl = {};
     ASSERT_OK(getrlimit(RLIMIT_NOFILE, &rl));
     ASSERT_GT(rl.rlim_max, 16u);
@@ -251,7 +189,7 @@ TEST(RlimitTest, NofileIsEnforced) {
 
 TEST(RlimitTest, NprocLimitsForkForNonRoot) {
   InForkedChild([] {
-    BecomeUser(UniqueUid());
+    BecomeUser(UniqueUid(), UniqueGid());
     struct rlimit rl = {2, 2};
     ASSERT_OK(setrlimit(RLIMIT_NPROC, &rl));
     // This process is the user's first; one more is allowed.
@@ -305,10 +243,7 @@ TEST(RlimitTest, AddressSpaceLimitsMmap) {
 }
 
 TEST(RlimitTest, CpuLimitSendsSigxcpu) {
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    alarm(kWatchdogSeconds);
+  pid_t pid = ForkChild([&] {
     struct rlimit no_core = {0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
     struct rlimit cpu = {1, RLIM_INFINITY};
@@ -316,12 +251,12 @@ TEST(RlimitTest, CpuLimitSendsSigxcpu) {
     signal(SIGXCPU, SIG_DFL);
     for (volatile unsigned long i = 0;; i++) {
     }
-  }
+  });
+  ASSERT_GE(pid, 0);
   int status = WaitStatus(pid);
   // SIGXCPU's default action dumps core; whether a dump was written (the
   // 0x80 bit) depends on core_pattern and is not checked.
-  ASSERT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGXCPU);
+  EXPECT_TRUE(KilledBySignal(status, SIGXCPU));
 }
 
 // ---------------------------------------------------------- scheduling
@@ -489,7 +424,7 @@ TEST(PriorityTest, NonRootMayOnlyLowerItsPriority) {
     struct rlimit no_raise = {0, 0};
     ASSERT_OK(setrlimit(RLIMIT_NICE, &no_raise));
     ASSERT_OK(setpriority(PRIO_PROCESS, 0, 5));
-    BecomeUser(UniqueUid());
+    BecomeUser(UniqueUid(), UniqueGid());
     ASSERT_OK(setpriority(PRIO_PROCESS, 0, 10));
     EXPECT_EQ(Nice(PRIO_PROCESS, 0), 10);
     EXPECT_ERRNO(setpriority(PRIO_PROCESS, 0, 9), EACCES);
@@ -503,7 +438,7 @@ TEST(PriorityTest, AnotherUsersProcessIsEPERM) {
   pid_t me = getpid();
   int mine = Nice(PRIO_PROCESS, 0);
   InForkedChild([me, mine] {
-    BecomeUser(UniqueUid());
+    BecomeUser(UniqueUid(), UniqueGid());
     // Reading is allowed; changing is not.
     EXPECT_EQ(Nice(PRIO_PROCESS, static_cast<id_t>(me)), mine);
     EXPECT_ERRNO(setpriority(PRIO_PROCESS, static_cast<id_t>(me), 19), EPERM);
@@ -534,7 +469,7 @@ TEST(PriorityTest, ProcessGroupAndUser) {
     // PRIO_USER reports the best (lowest) nice value of the user's
     // processes; only this one has the unique uid.
     uid_t uid = UniqueUid();
-    BecomeUser(uid);
+    BecomeUser(uid, UniqueGid());
     ASSERT_OK(setpriority(PRIO_USER, uid, 8));
     EXPECT_EQ(Nice(PRIO_USER, uid), 8);
     EXPECT_EQ(Nice(PRIO_USER, 0), 8);  // 0: the caller's real uid

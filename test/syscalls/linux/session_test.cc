@@ -27,104 +27,20 @@
 #include <cstring>
 #include <string>
 
+#include "test/util/process_util.h"
 #include "test/util/test_util.h"
 
 namespace {
 
-constexpr int kWatchdogSeconds = 30;
-
-int WaitStatus(pid_t pid) {
-  int status = 0;
-  pid_t rc;
-  do {
-    rc = waitpid(pid, &status, 0);
-  } while (rc == -1 && errno == EINTR);
-  return rc == pid ? status : -1;
-}
-
-// Runs `fn` in a forked child and expects the child to exit 0. gtest
-// assertions work inside: a failure prints from the child and makes it
-// exit 1.
-template <typename F>
-void InForkedChild(F fn) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0) << strerror(errno);
-  if (pid == 0) {
-    alarm(kWatchdogSeconds);
-    fn();
-    fflush(nullptr);
-    _exit(::testing::Test::HasFailure() ? 1 : 0);
-  }
-  EXPECT_EQ(WaitStatus(pid), 0) << "the child failed (see its output)";
-}
-
-// A pipe whose ends close themselves.
-struct Pipe {
-  Pipe() {
-    int fds[2] = {-1, -1};
-    EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0) << strerror(errno);
-    r = fds[0];
-    w = fds[1];
-  }
-  ~Pipe() {
-    CloseR();
-    CloseW();
-  }
-  void CloseR() {
-    if (r >= 0) close(r);
-    r = -1;
-  }
-  void CloseW() {
-    if (w >= 0) close(w);
-    w = -1;
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  int r = -1;
-  int w = -1;
-};
-
-template <typename T>
-void Send(int fd, const T& v) {
-  ASSERT_EQ(write(fd, &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
-}
-template <typename T>
-T Receive(int fd) {
-  T v{};
-  EXPECT_EQ(read(fd, &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
-  return v;
-}
-
-// Forks a child that runs `before` and then waits to be killed.
-template <typename F>
-pid_t ForkWaiter(F before) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(kWatchdogSeconds);
-    before();
-    for (;;) pause();
-  }
-  return pid;
-}
-pid_t ForkWaiter() {
-  return ForkWaiter([] {});
-}
-
-// A pid that names no process: a reaped child's (pids are not reused
-// that quickly).
-pid_t UnusedPid() {
-  pid_t pid = fork();
-  if (pid == 0) _exit(0);
-  WaitStatus(pid);
-  return pid;
-}
-
-void KillAndReap(pid_t pid) {
-  kill(pid, SIGKILL);
-  WaitStatus(pid);
-}
+using testing_util::ForkChild;
+using testing_util::ForkPauser;
+using testing_util::InForkedChild;
+using testing_util::KillAndReap;
+using testing_util::Pipe;
+using testing_util::Receive;
+using testing_util::Send;
+using testing_util::UnusedPid;
+using testing_util::WaitStatus;
 
 // ----------------------------------------------------------------- setsid
 
@@ -181,16 +97,13 @@ TEST(SetpgidTest, ToItself) {
 
 TEST(SetpgidTest, AParentSetsItsChildsGroup) {
   Pipe go, report;
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    alarm(kWatchdogSeconds);
+  pid_t child = ForkChild([&] {
     char c;
     read(go.r, &c, 1);
     pid_t pgrp = getpgrp();
     write(report.w, &pgrp, sizeof(pgrp));
-    _exit(0);
-  }
+  });
+  ASSERT_GE(child, 0);
   ASSERT_OK(setpgid(child, 0));  // 0: the child's own pid
   EXPECT_EQ(getpgid(child), child);
   Send(go.w, 'g');
@@ -200,14 +113,12 @@ TEST(SetpgidTest, AParentSetsItsChildsGroup) {
 
 TEST(SetpgidTest, AChildThatHasExecedIsEACCES) {
   Pipe exec_done, stdin_pipe;
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    alarm(kWatchdogSeconds);
+  pid_t child = ForkChild([&] {
     dup2(stdin_pipe.r, 0);
     execl("/bin/sh", "sh", "-c", "read x", static_cast<char*>(nullptr));
     _exit(127);
-  }
+  });
+  ASSERT_GE(child, 0);
   // The close-on-exec write end closes when the child execs.
   exec_done.CloseW();
   char c;
@@ -221,17 +132,14 @@ TEST(SetpgidTest, AChildThatHasExecedIsEACCES) {
 TEST(SetpgidTest, ANonChildIsESRCH) {
   InForkedChild([] {
     Pipe report, go;
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      alarm(kWatchdogSeconds);
-      pid_t grandchild = ForkWaiter();
+    pid_t child = ForkChild([&] {
+      pid_t grandchild = ForkPauser();
       write(report.w, &grandchild, sizeof(grandchild));
       char c;
       read(go.r, &c, 1);
       KillAndReap(grandchild);
-      _exit(0);
-    }
+    });
+    ASSERT_GE(child, 0);
     pid_t grandchild = Receive<pid_t>(report.r);
     EXPECT_ERRNO(setpgid(grandchild, grandchild), ESRCH);
     EXPECT_ERRNO(setpgid(grandchild, 0), ESRCH);
@@ -244,7 +152,7 @@ TEST(SetpgidTest, ANonChildIsESRCH) {
 TEST(SetpgidTest, AcrossSessionsIsEPERM) {
   InForkedChild([] {
     Pipe ready;
-    pid_t leader = ForkWaiter([&] {
+    pid_t leader = ForkPauser([&] {
       setsid();
       write(ready.w, "r", 1);
     });
@@ -256,7 +164,7 @@ TEST(SetpgidTest, AcrossSessionsIsEPERM) {
     EXPECT_ERRNO(setpgid(leader, leader), EPERM);
     EXPECT_ERRNO(setpgid(leader, getpgrp()), EPERM);
     // Moving into a group of another session.
-    pid_t other = ForkWaiter();
+    pid_t other = ForkPauser();
     ASSERT_GT(other, 0);
     EXPECT_ERRNO(setpgid(other, leader), EPERM);
     EXPECT_ERRNO(setpgid(0, leader), EPERM);
@@ -274,12 +182,12 @@ TEST(GetpgidTest, OfOtherProcesses) {
   EXPECT_EQ(getpgid(0), getpgrp());
   EXPECT_EQ(getsid(0), getsid(getpid()));
   Pipe ready;
-  pid_t grouped = ForkWaiter([&] {
+  pid_t grouped = ForkPauser([&] {
     setpgid(0, 0);
     write(ready.w, "1", 1);
   });
   ASSERT_GT(grouped, 0);
-  pid_t session = ForkWaiter([&] {
+  pid_t session = ForkPauser([&] {
     setsid();
     write(ready.w, "2", 1);
   });
@@ -302,16 +210,16 @@ TEST(GetpgidTest, OfOtherProcesses) {
 // ---------------------------------------------------------- group signals
 
 TEST(KillGroupTest, MinusPgidReachesEveryMemberAndNobodyElse) {
-  pid_t leader = ForkWaiter([] { setpgid(0, 0); });
+  pid_t leader = ForkPauser([] { setpgid(0, 0); });
   ASSERT_GT(leader, 0);
   ASSERT_OK(setpgid(leader, leader));
   pid_t members[2];
   for (pid_t& m : members) {
-    m = ForkWaiter([leader] { setpgid(0, leader); });
+    m = ForkPauser([leader] { setpgid(0, leader); });
     ASSERT_GT(m, 0);
     ASSERT_OK(setpgid(m, leader));
   }
-  pid_t bystander = ForkWaiter();
+  pid_t bystander = ForkPauser();
   ASSERT_GT(bystander, 0);
   ASSERT_OK(kill(-leader, SIGUSR1));
   EXPECT_EQ(WaitStatus(leader), SIGUSR1);
@@ -331,7 +239,7 @@ TEST(KillGroupTest, ZeroReachesTheCallersGroupIncludingTheCaller) {
     sigaddset(&usr1, SIGUSR1);
     ASSERT_OK(sigprocmask(SIG_BLOCK, &usr1, &old));
     Pipe ready;
-    pid_t member = ForkWaiter([&] {
+    pid_t member = ForkPauser([&] {
       sigprocmask(SIG_SETMASK, &old, nullptr);
       write(ready.w, "r", 1);
     });
@@ -401,7 +309,7 @@ TEST(TtyTest, ANewSessionAcquiresAPseudoTerminal) {
     int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
     EXPECT_GE(tty, 0) << strerror(errno);
     // Another group of the session can be made the foreground one.
-    pid_t member = ForkWaiter([] { setpgid(0, 0); });
+    pid_t member = ForkPauser([] { setpgid(0, 0); });
     ASSERT_GT(member, 0);
     ASSERT_OK(setpgid(member, member));
     ASSERT_OK(tcsetpgrp(slave, member));

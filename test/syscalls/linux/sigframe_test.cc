@@ -28,6 +28,8 @@
 
 #include <functional>
 
+#include "test/util/process_util.h"
+#include "test/util/signal_util.h"
 #include "test/util/test_util.h"
 
 // State shared with the assembly below, which refers to it by name.
@@ -143,134 +145,53 @@ SigframeFaultResume:
   .type SigframeXmm, @function
 SigframeXmm:
   stmxcsr sigframe_mxcsr_saved(%rip)
-  movdqu 0(%rcx), %xmm0
-  movdqu 16(%rcx), %xmm1
-  movdqu 32(%rcx), %xmm2
-  movdqu 48(%rcx), %xmm3
-  movdqu 64(%rcx), %xmm4
-  movdqu 80(%rcx), %xmm5
-  movdqu 96(%rcx), %xmm6
-  movdqu 112(%rcx), %xmm7
-  movdqu 128(%rcx), %xmm8
-  movdqu 144(%rcx), %xmm9
-  movdqu 160(%rcx), %xmm10
-  movdqu 176(%rcx), %xmm11
-  movdqu 192(%rcx), %xmm12
-  movdqu 208(%rcx), %xmm13
-  movdqu 224(%rcx), %xmm14
-  movdqu 240(%rcx), %xmm15
+  .irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+  movdqu \i*16(%rcx), %xmm\i
+  .endr
   ldmxcsr sigframe_mxcsr_in(%rip)
   mov $234, %eax  /* tgkill; the syscall preserves all but rax, rcx, r11 */
   syscall
   stmxcsr sigframe_mxcsr_out(%rip)
   ldmxcsr sigframe_mxcsr_saved(%rip)
-  movdqu %xmm0, 0(%r8)
-  movdqu %xmm1, 16(%r8)
-  movdqu %xmm2, 32(%r8)
-  movdqu %xmm3, 48(%r8)
-  movdqu %xmm4, 64(%r8)
-  movdqu %xmm5, 80(%r8)
-  movdqu %xmm6, 96(%r8)
-  movdqu %xmm7, 112(%r8)
-  movdqu %xmm8, 128(%r8)
-  movdqu %xmm9, 144(%r8)
-  movdqu %xmm10, 160(%r8)
-  movdqu %xmm11, 176(%r8)
-  movdqu %xmm12, 192(%r8)
-  movdqu %xmm13, 208(%r8)
-  movdqu %xmm14, 224(%r8)
-  movdqu %xmm15, 240(%r8)
+  .irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+  movdqu %xmm\i, \i*16(%r8)
+  .endr
   ret
   .size SigframeXmm, .-SigframeXmm
 
   .globl SigframeYmm
   .type SigframeYmm, @function
 SigframeYmm:
-  vmovdqu 0(%rcx), %ymm0
-  vmovdqu 32(%rcx), %ymm1
-  vmovdqu 64(%rcx), %ymm2
-  vmovdqu 96(%rcx), %ymm3
-  vmovdqu 128(%rcx), %ymm4
-  vmovdqu 160(%rcx), %ymm5
-  vmovdqu 192(%rcx), %ymm6
-  vmovdqu 224(%rcx), %ymm7
-  vmovdqu 256(%rcx), %ymm8
-  vmovdqu 288(%rcx), %ymm9
-  vmovdqu 320(%rcx), %ymm10
-  vmovdqu 352(%rcx), %ymm11
-  vmovdqu 384(%rcx), %ymm12
-  vmovdqu 416(%rcx), %ymm13
-  vmovdqu 448(%rcx), %ymm14
-  vmovdqu 480(%rcx), %ymm15
+  .irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+  vmovdqu \i*32(%rcx), %ymm\i
+  .endr
   mov $234, %eax
   syscall
-  vmovdqu %ymm0, 0(%r8)
-  vmovdqu %ymm1, 32(%r8)
-  vmovdqu %ymm2, 64(%r8)
-  vmovdqu %ymm3, 96(%r8)
-  vmovdqu %ymm4, 128(%r8)
-  vmovdqu %ymm5, 160(%r8)
-  vmovdqu %ymm6, 192(%r8)
-  vmovdqu %ymm7, 224(%r8)
-  vmovdqu %ymm8, 256(%r8)
-  vmovdqu %ymm9, 288(%r8)
-  vmovdqu %ymm10, 320(%r8)
-  vmovdqu %ymm11, 352(%r8)
-  vmovdqu %ymm12, 384(%r8)
-  vmovdqu %ymm13, 416(%r8)
-  vmovdqu %ymm14, 448(%r8)
-  vmovdqu %ymm15, 480(%r8)
+  .irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+  vmovdqu %ymm\i, \i*32(%r8)
+  .endr
   vzeroupper
   ret
   .size SigframeYmm, .-SigframeYmm
 
-  .globl SigframeXmmHandler
-  .type SigframeXmmHandler, @function
-SigframeXmmHandler:
-  movdqu %xmm0, sigframe_handler_vec+0*32(%rip)
-  movdqu %xmm1, sigframe_handler_vec+1*32(%rip)
-  movdqu %xmm2, sigframe_handler_vec+2*32(%rip)
-  movdqu %xmm3, sigframe_handler_vec+3*32(%rip)
-  movdqu %xmm4, sigframe_handler_vec+4*32(%rip)
-  movdqu %xmm5, sigframe_handler_vec+5*32(%rip)
-  movdqu %xmm6, sigframe_handler_vec+6*32(%rip)
-  movdqu %xmm7, sigframe_handler_vec+7*32(%rip)
-  movdqu %xmm8, sigframe_handler_vec+8*32(%rip)
-  movdqu %xmm9, sigframe_handler_vec+9*32(%rip)
-  movdqu %xmm10, sigframe_handler_vec+10*32(%rip)
-  movdqu %xmm11, sigframe_handler_vec+11*32(%rip)
-  movdqu %xmm12, sigframe_handler_vec+12*32(%rip)
-  movdqu %xmm13, sigframe_handler_vec+13*32(%rip)
-  movdqu %xmm14, sigframe_handler_vec+14*32(%rip)
-  movdqu %xmm15, sigframe_handler_vec+15*32(%rip)
+  /* A handler that stores vector registers 0..15 with `mov` (movdqu for
+     the xmm, vmovdqu for the ymm registers), MXCSR and the x87 control
+     word, then jumps to SigframeVectorHandlerC. */
+  .macro SIGFRAME_VECTOR_HANDLER name, mov, reg
+  .globl \name
+  .type \name, @function
+\name:
+  .irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+  \mov %\reg\()\i, sigframe_handler_vec+\i*32(%rip)
+  .endr
   stmxcsr sigframe_handler_mxcsr(%rip)
   fnstcw sigframe_handler_fcw(%rip)
   jmp SigframeVectorHandlerC
-  .size SigframeXmmHandler, .-SigframeXmmHandler
+  .size \name, .-\name
+  .endm
 
-  .globl SigframeYmmHandler
-  .type SigframeYmmHandler, @function
-SigframeYmmHandler:
-  vmovdqu %ymm0, sigframe_handler_vec+0*32(%rip)
-  vmovdqu %ymm1, sigframe_handler_vec+1*32(%rip)
-  vmovdqu %ymm2, sigframe_handler_vec+2*32(%rip)
-  vmovdqu %ymm3, sigframe_handler_vec+3*32(%rip)
-  vmovdqu %ymm4, sigframe_handler_vec+4*32(%rip)
-  vmovdqu %ymm5, sigframe_handler_vec+5*32(%rip)
-  vmovdqu %ymm6, sigframe_handler_vec+6*32(%rip)
-  vmovdqu %ymm7, sigframe_handler_vec+7*32(%rip)
-  vmovdqu %ymm8, sigframe_handler_vec+8*32(%rip)
-  vmovdqu %ymm9, sigframe_handler_vec+9*32(%rip)
-  vmovdqu %ymm10, sigframe_handler_vec+10*32(%rip)
-  vmovdqu %ymm11, sigframe_handler_vec+11*32(%rip)
-  vmovdqu %ymm12, sigframe_handler_vec+12*32(%rip)
-  vmovdqu %ymm13, sigframe_handler_vec+13*32(%rip)
-  vmovdqu %ymm14, sigframe_handler_vec+14*32(%rip)
-  vmovdqu %ymm15, sigframe_handler_vec+15*32(%rip)
-  stmxcsr sigframe_handler_mxcsr(%rip)
-  fnstcw sigframe_handler_fcw(%rip)
-  jmp SigframeVectorHandlerC
-  .size SigframeYmmHandler, .-SigframeYmmHandler
+  SIGFRAME_VECTOR_HANDLER SigframeXmmHandler, movdqu, xmm
+  SIGFRAME_VECTOR_HANDLER SigframeYmmHandler, vmovdqu, ymm
 
   .globl SigframeRecordEntry
   .type SigframeRecordEntry, @function
@@ -322,14 +243,14 @@ SigframeBadStack:
 
 namespace {
 
-constexpr size_t kKernelSigsetSize = 8;
-
-struct KernelSigaction {
-  void* handler;
-  unsigned long flags;
-  void* restorer;
-  uint64_t mask;
-};
+using testing_util::ExitedWith;
+using testing_util::Gettid;
+using testing_util::KernelSigaction;
+using testing_util::KilledBySignal;
+using testing_util::kKernelSigsetSize;
+using testing_util::RaiseToSelf;
+using testing_util::RunInChild;
+using testing_util::ScopedAction;
 
 // The kernel's struct ucontext is smaller than glibc's ucontext_t (whose
 // sigset is 128 bytes): uc_flags, uc_link, uc_stack, uc_mcontext and a
@@ -351,10 +272,6 @@ constexpr uint64_t kFlagCF = 1 << 0;
 constexpr uint64_t kFlagZF = 1 << 6;
 constexpr uint64_t kFlagDF = 1 << 10;
 
-pid_t Gettid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
-
-void RaiseToSelf(int sig) { syscall(SYS_tgkill, getpid(), Gettid(), sig); }
-
 uint64_t ReadFlags() {
   uint64_t flags;
   asm volatile("pushfq; popq %0" : "=r"(flags));
@@ -375,26 +292,6 @@ const FpxSwBytes* SwBytes(const ucontext_t* uc) {
   return reinterpret_cast<const FpxSwBytes*>(
       reinterpret_cast<const char*>(uc->uc_mcontext.fpregs) + 464);
 }
-
-// Installs an SA_SIGINFO action and restores the old one.
-class ScopedAction {
- public:
-  ScopedAction(int sig, void (*action)(int, siginfo_t*, void*), int flags = 0)
-      : sig_(sig) {
-    struct sigaction act = {};
-    act.sa_sigaction = action;
-    act.sa_flags = flags | SA_SIGINFO;
-    sigemptyset(&act.sa_mask);
-    EXPECT_EQ(sigaction(sig, &act, &old_), 0) << strerror(errno);
-  }
-  ~ScopedAction() { sigaction(sig_, &old_, nullptr); }
-  ScopedAction(const ScopedAction&) = delete;
-  ScopedAction& operator=(const ScopedAction&) = delete;
-
- private:
-  int sig_;
-  struct sigaction old_ = {};
-};
 
 // An mmap()ed stack with an inaccessible guard page below it.
 class GuardedStack {
@@ -449,26 +346,23 @@ class ScopedAltStack {
   stack_t old_ = {};
 };
 
-#define CHILD_CHECK(cond)                                                     \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      fprintf(stderr, "%s:%d: child check failed: %s (errno %d)\n", __FILE__, \
-              __LINE__, #cond, errno);                                        \
-      _exit(1);                                                               \
-    }                                                                         \
-  } while (0)
+// In a child (see RunInChild): makes the `size` bytes at `sp` the
+// alternate signal stack.
+void SetAltStackInChild(void* sp, size_t size) {
+  stack_t ss = {};
+  ss.ss_sp = sp;
+  ss.ss_size = size;
+  CHILD_CHECK(sigaltstack(&ss, nullptr) == 0);
+}
 
-int RunInChild(const std::function<int()>& fn) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(20);
-    _exit(fn());
-  }
-  EXPECT_GT(pid, 0) << strerror(errno);
-  if (pid < 0) return -1;
-  int status = 0;
-  EXPECT_EQ(waitpid(pid, &status, 0), pid);
-  return status;
+// In a child (see RunInChild): installs `action` for `sig` as an
+// SA_SIGINFO handler with `flags`.
+void SetActionInChild(int sig, void (*action)(int, siginfo_t*, void*),
+                      int flags = 0) {
+  struct sigaction act = {};
+  act.sa_sigaction = action;
+  act.sa_flags = SA_SIGINFO | flags;
+  CHILD_CHECK(sigaction(sig, &act, nullptr) == 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -986,20 +880,13 @@ void RecursingHandler(int, siginfo_t*, void*) { Recurse(0); }
 TEST(SigframeFatalTest, HandlerOverflowingItsAlternateStackIsKilledBySigsegv) {
   int status = RunInChild([] {
     GuardedStack stack(4 * 4096);
-    stack_t ss = {};
-    ss.ss_sp = stack.bottom();
-    ss.ss_size = stack.size();
-    CHILD_CHECK(sigaltstack(&ss, nullptr) == 0);
+    SetAltStackInChild(stack.bottom(), stack.size());
     signal(SIGSEGV, SIG_DFL);
-    struct sigaction act = {};
-    act.sa_sigaction = RecursingHandler;
-    act.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    CHILD_CHECK(sigaction(SIGUSR1, &act, nullptr) == 0);
+    SetActionInChild(SIGUSR1, RecursingHandler, SA_ONSTACK);
     RaiseToSelf(SIGUSR1);
     return 0;
   });
-  EXPECT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGSEGV);
+  EXPECT_TRUE(KilledBySignal(status, SIGSEGV));
 }
 
 // The size of a signal frame on this machine, from the one a handler gets.
@@ -1024,20 +911,13 @@ TEST(SigframeFatalTest, AlternateStackTooSmallForTheFrameKillsBySigsegv) {
   if (size >= g_frame_size) GTEST_SKIP() << "frame fits in kKernelMinsigstksz";
   int status = RunInChild([size] {
     GuardedStack stack(16 * 4096);
-    stack_t ss = {};
-    ss.ss_sp = stack.top() - size;
-    ss.ss_size = size;
-    CHILD_CHECK(sigaltstack(&ss, nullptr) == 0);
+    SetAltStackInChild(stack.top() - size, size);
     signal(SIGSEGV, SIG_DFL);
-    struct sigaction act = {};
-    act.sa_sigaction = MeasureFrame;
-    act.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    CHILD_CHECK(sigaction(SIGUSR1, &act, nullptr) == 0);
+    SetActionInChild(SIGUSR1, MeasureFrame, SA_ONSTACK);
     RaiseToSelf(SIGUSR1);
     return 0;
   });
-  EXPECT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGSEGV);
+  EXPECT_TRUE(KilledBySignal(status, SIGSEGV));
 }
 
 void NeverCalled(int, siginfo_t*, void*) { _exit(3); }
@@ -1047,17 +927,13 @@ TEST(SigframeFatalTest, UnwritableStackAtDeliveryKillsBySigsegv) {
     void* p =
         mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHILD_CHECK(p != MAP_FAILED);
-    struct sigaction act = {};
-    act.sa_sigaction = NeverCalled;
-    act.sa_flags = SA_SIGINFO;
-    CHILD_CHECK(sigaction(SIGUSR1, &act, nullptr) == 0);
+    SetActionInChild(SIGUSR1, NeverCalled);
     // Even a SIGSEGV handler cannot run without a stack to run on.
-    CHILD_CHECK(sigaction(SIGSEGV, &act, nullptr) == 0);
+    SetActionInChild(SIGSEGV, NeverCalled);
     SigframeBadStack(getpid(), Gettid(), SIGUSR1, static_cast<char*>(p) + 2048);
     return 0;
   });
-  EXPECT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGSEGV);
+  EXPECT_TRUE(KilledBySignal(status, SIGSEGV));
 }
 
 char* g_bad_rsp;
@@ -1080,23 +956,14 @@ TEST(SigframeFatalTest, SigsegvHandlerOnAnAlternateStackCatchesTheFailure) {
         mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHILD_CHECK(p != MAP_FAILED);
     static char altstack[64 * 1024];
-    stack_t ss = {};
-    ss.ss_sp = altstack;
-    ss.ss_size = sizeof(altstack);
-    CHILD_CHECK(sigaltstack(&ss, nullptr) == 0);
-    struct sigaction act = {};
-    act.sa_sigaction = NeverCalled;
-    act.sa_flags = SA_SIGINFO;
-    CHILD_CHECK(sigaction(SIGUSR1, &act, nullptr) == 0);
-    act.sa_sigaction = ReportForcedSegv;
-    act.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    CHILD_CHECK(sigaction(SIGSEGV, &act, nullptr) == 0);
+    SetAltStackInChild(altstack, sizeof(altstack));
+    SetActionInChild(SIGUSR1, NeverCalled);
+    SetActionInChild(SIGSEGV, ReportForcedSegv, SA_ONSTACK);
     g_bad_rsp = static_cast<char*>(p) + 2048;
     SigframeBadStack(getpid(), Gettid(), SIGUSR1, g_bad_rsp);
     return 0;
   });
-  EXPECT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 42);
+  EXPECT_TRUE(ExitedWith(status, 42));
 }
 
 void* g_overflow_guard;
@@ -1115,14 +982,8 @@ void ReportStackOverflow(int, siginfo_t* info, void*) {
 TEST(SigframeFatalTest, StackOverflowIsCaughtOnTheAlternateStack) {
   int status = RunInChild([] {
     static char altstack[64 * 1024];
-    stack_t ss = {};
-    ss.ss_sp = altstack;
-    ss.ss_size = sizeof(altstack);
-    CHILD_CHECK(sigaltstack(&ss, nullptr) == 0);
-    struct sigaction act = {};
-    act.sa_sigaction = ReportStackOverflow;
-    act.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    CHILD_CHECK(sigaction(SIGSEGV, &act, nullptr) == 0);
+    SetAltStackInChild(altstack, sizeof(altstack));
+    SetActionInChild(SIGSEGV, ReportStackOverflow, SA_ONSTACK);
     // Run the recursion on a small stack with a PROT_NONE guard page below.
     static GuardedStack* stack = new GuardedStack(64 * 1024);
     g_overflow_guard = stack->guard();
@@ -1135,8 +996,7 @@ TEST(SigframeFatalTest, StackOverflowIsCaughtOnTheAlternateStack) {
     swapcontext(&main_uc, &run_uc);
     return 1;
   });
-  EXPECT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 42);
+  EXPECT_TRUE(ExitedWith(status, 42));
 }
 
 }  // namespace

@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -30,59 +29,49 @@
 #include <string>
 #include <thread>
 
+#include "test/util/process_util.h"
+#include "test/util/signal_util.h"
 #include "test/util/test_util.h"
+#include "test/util/thread_util.h"
+#include "test/util/time_util.h"
 
 namespace {
 
-// The kernel's sigset_t is 64 bits on x86-64; glibc's is larger.
-constexpr size_t kKernelSigsetSize = 8;
-
-// The kernel's struct sigaction for rt_sigaction(2).
-struct KernelSigaction {
-  void* handler;
-  unsigned long flags;
-  void* restorer;
-  uint64_t mask;
-};
+using testing_util::ChangeMask;
+using testing_util::CheckedWaitStatus;
+using testing_util::CurrentMask;
+using testing_util::DefaultAndUnblock;
+using testing_util::DisableCoreDumps;
+using testing_util::Drain;
+using testing_util::ExitedWith;
+using testing_util::ForkPauser;
+using testing_util::Gettid;
+using testing_util::IdleThread;
+using testing_util::Interrupter;
+using testing_util::kChildWatchdogSeconds;
+using testing_util::KernelSigaction;
+using testing_util::KilledBySignal;
+using testing_util::kKernelSigsetSize;
+using testing_util::kMs;
+using testing_util::NowNs;
+using testing_util::PendingMask;
+using testing_util::Pipe;
+using testing_util::RaiseToSelf;
+using testing_util::ReadAll;
+using testing_util::RtSigtimedwait;
+using testing_util::RunInChild;
+using testing_util::RunLater;
+using testing_util::ScopedAction;
+using testing_util::ScopedMask;
+using testing_util::SelfExe;
+using testing_util::SigBit;
+using testing_util::UnusedPid;
+using testing_util::WaitFor;
 
 constexpr unsigned long kSaRestorer = 0x04000000;
 constexpr unsigned long kSaUnsupported = 0x00000400;
 
 constexpr const char kExecProbeFlag[] = "--signal_test_exec_probe";
-
-uint64_t Bit(int sig) { return 1ull << (sig - 1); }
-
-pid_t Gettid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
-
-int64_t NowNs() {
-  struct timespec ts = {};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-constexpr int64_t kMs = 1000 * 1000;
-
-uint64_t CurrentMask() {
-  uint64_t mask = 0;
-  syscall(SYS_rt_sigprocmask, SIG_BLOCK, nullptr, &mask, kKernelSigsetSize);
-  return mask;
-}
-
-uint64_t PendingMask() {
-  uint64_t set = 0;
-  syscall(SYS_rt_sigpending, &set, kKernelSigsetSize);
-  return set;
-}
-
-// Dequeues every pending instance of the signals in `sigs`.
-void Drain(std::initializer_list<int> sigs) {
-  uint64_t set = 0;
-  for (int s : sigs) set |= Bit(s);
-  struct timespec zero = {0, 0};
-  while (syscall(SYS_rt_sigtimedwait, &set, nullptr, &zero, kKernelSigsetSize) >
-         0) {
-  }
-}
 
 // What the recording handler saw, one entry per invocation in the order the
 // invocations started.
@@ -116,135 +105,20 @@ void Recorder(int, siginfo_t* info, void*) {
     g_records[i].depth = depth;
   }
   int again = g_reraise.exchange(0);
-  if (again != 0) syscall(SYS_tgkill, getpid(), Gettid(), again);
+  if (again != 0) RaiseToSelf(again);
   --g_depth;
-}
-
-// Installs an SA_SIGINFO action for `sig` and restores the previous one.
-class ScopedAction {
- public:
-  ScopedAction(int sig, void (*action)(int, siginfo_t*, void*), int flags = 0,
-               std::initializer_list<int> mask = {})
-      : sig_(sig) {
-    struct sigaction act = {};
-    act.sa_sigaction = action;
-    act.sa_flags = flags | SA_SIGINFO;
-    sigemptyset(&act.sa_mask);
-    for (int s : mask) sigaddset(&act.sa_mask, s);
-    EXPECT_EQ(sigaction(sig, &act, &old_), 0) << strerror(errno);
-  }
-  // SIG_DFL or SIG_IGN.
-  ScopedAction(int sig, void (*disposition)(int)) : sig_(sig) {
-    struct sigaction act = {};
-    act.sa_handler = disposition;
-    sigemptyset(&act.sa_mask);
-    EXPECT_EQ(sigaction(sig, &act, &old_), 0) << strerror(errno);
-  }
-  ~ScopedAction() { sigaction(sig_, &old_, nullptr); }
-  ScopedAction(const ScopedAction&) = delete;
-  ScopedAction& operator=(const ScopedAction&) = delete;
-
- private:
-  int sig_;
-  struct sigaction old_ = {};
-};
-
-// Changes the calling thread's signal mask and restores it.
-class ScopedMask {
- public:
-  ScopedMask(int how, std::initializer_list<int> sigs) {
-    uint64_t set = 0;
-    for (int s : sigs) set |= Bit(s);
-    EXPECT_EQ(syscall(SYS_rt_sigprocmask, how, &set, &old_, kKernelSigsetSize),
-              0);
-  }
-  ~ScopedMask() {
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old_, nullptr, kKernelSigsetSize);
-  }
-  ScopedMask(const ScopedMask&) = delete;
-  ScopedMask& operator=(const ScopedMask&) = delete;
-  uint64_t old() const { return old_; }
-
- private:
-  uint64_t old_ = 0;
-};
-
-// Waits (up to 10 s) until `pred` holds.
-bool WaitFor(const std::function<bool()>& pred) {
-  int64_t deadline = NowNs() + 10000 * kMs;
-  while (!pred()) {
-    if (NowNs() > deadline) return false;
-    usleep(1000);
-  }
-  return true;
-}
-
-// In a forked child: report a failed check on stderr and exit 1.
-#define CHILD_CHECK(cond)                                                     \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      fprintf(stderr, "%s:%d: child check failed: %s (errno %d)\n", __FILE__, \
-              __LINE__, #cond, errno);                                        \
-      _exit(1);                                                               \
-    }                                                                         \
-  } while (0)
-
-int WaitStatus(pid_t pid, int options = 0) {
-  int status = 0;
-  pid_t r;
-  do {
-    r = waitpid(pid, &status, options);
-  } while (r < 0 && errno == EINTR);
-  EXPECT_EQ(r, pid) << strerror(errno);
-  return status;
-}
-
-// Runs `fn` in a forked child that exits with its result, under a 20 s
-// watchdog; returns the child's wait status.
-int RunInChild(const std::function<int()>& fn) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(20);
-    _exit(fn());
-  }
-  EXPECT_GT(pid, 0) << strerror(errno);
-  if (pid < 0) return -1;
-  return WaitStatus(pid);
-}
-
-// Puts `sig` back to its default action and unblocks it (in a child, whose
-// parent's harness may have set them otherwise).
-void DefaultAndUnblock(int sig) {
-  signal(sig, SIG_DFL);
-  uint64_t set = Bit(sig);
-  syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, nullptr, kKernelSigsetSize);
 }
 
 // Forks a child that waits in pause() for signals, with `sig` at its
 // default action and unblocked; returns once the child is ready.
 pid_t ForkPausingChild(int sig) {
-  int fds[2];
-  if (pipe(fds) != 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(20);
+  Pipe ready;
+  pid_t pid = ForkPauser([&] {
     DefaultAndUnblock(sig);
-    close(fds[0]);
-    if (write(fds[1], "x", 1) != 1) _exit(1);
-    for (;;) pause();
-  }
-  close(fds[1]);
+    if (write(ready.w, "x", 1) != 1) _exit(1);
+  });
   char c;
-  if (pid > 0 && read(fds[0], &c, 1) != 1) ADD_FAILURE() << "child not ready";
-  close(fds[0]);
-  return pid;
-}
-
-// A pid that no process has: a reaped child's.
-pid_t DeadPid() {
-  pid_t pid = fork();
-  if (pid == 0) _exit(0);
-  WaitStatus(pid);
+  if (pid > 0 && read(ready.r, &c, 1) != 1) ADD_FAILURE() << "child not ready";
   return pid;
 }
 
@@ -343,9 +217,8 @@ TEST(SiginfoTest, RtSigqueueinfoMayClaimAnyCodeOnlyToItself) {
   info = {};
   info.si_code = SI_QUEUE;
   EXPECT_EQ(RtSigqueueinfo(child, SIGUSR1, &info), 0);
-  int status = WaitStatus(child);
-  EXPECT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGUSR1);
+  int status = CheckedWaitStatus(child);
+  EXPECT_TRUE(KilledBySignal(status, SIGUSR1));
 }
 
 TEST(SiginfoTest, RtTgsigqueueinfoTargetsTheThread) {
@@ -365,7 +238,7 @@ TEST(SiginfoTest, RtTgsigqueueinfoTargetsTheThread) {
   EXPECT_EQ(g_records[0].tid, Gettid());
   // The thread must belong to the thread group.
   EXPECT_ERRNO(
-      syscall(SYS_rt_tgsigqueueinfo, getpid(), DeadPid(), SIGRTMIN, &info),
+      syscall(SYS_rt_tgsigqueueinfo, getpid(), UnusedPid(), SIGRTMIN, &info),
       ESRCH);
 }
 
@@ -377,7 +250,7 @@ TEST(SigactionTest, OldActionIsReadBackExactlyWithUnknownFlagsCleared) {
   act.handler = reinterpret_cast<void*>(Recorder);
   act.flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART | kSaRestorer;
   act.restorer = reinterpret_cast<void*>(0x1234);  // never used
-  act.mask = Bit(SIGUSR2) | Bit(SIGRTMAX);
+  act.mask = SigBit(SIGUSR2) | SigBit(SIGRTMAX);
   ASSERT_EQ(syscall(SYS_rt_sigaction, SIGUSR1, &act, &old, kKernelSigsetSize),
             0);
   ASSERT_EQ(
@@ -391,7 +264,7 @@ TEST(SigactionTest, OldActionIsReadBackExactlyWithUnknownFlagsCleared) {
   // dropped, and so are SIGKILL and SIGSTOP in the mask.
   KernelSigaction odd = act, prev = {};
   odd.flags |= kSaUnsupported;
-  odd.mask |= Bit(SIGKILL) | Bit(SIGSTOP);
+  odd.mask |= SigBit(SIGKILL) | SigBit(SIGSTOP);
   ASSERT_EQ(syscall(SYS_rt_sigaction, SIGUSR1, &odd, &prev, kKernelSigsetSize),
             0);
   EXPECT_EQ(prev.flags, act.flags);
@@ -431,7 +304,7 @@ TEST(KillTest, ArgumentErrors) {
   EXPECT_ERRNO(kill(getpid(), -1), EINVAL);
   // Signal 0 only checks that the target exists.
   EXPECT_EQ(kill(getpid(), 0), 0);
-  pid_t dead = DeadPid();
+  pid_t dead = UnusedPid();
   EXPECT_ERRNO(kill(dead, 0), ESRCH);
   EXPECT_ERRNO(kill(dead, SIGUSR1), ESRCH);
   EXPECT_EQ(syscall(SYS_tgkill, getpid(), Gettid(), 0), 0);
@@ -451,7 +324,7 @@ TEST(SigactionTest, ResetHandRestoresDefaultAfterOneDelivery) {
   ASSERT_EQ(g_nrecords.load(), 1);
   // SA_RESETHAND does not imply SA_NODEFER on Linux: the signal was blocked
   // during its handler.
-  EXPECT_NE(g_records[0].mask & Bit(SIGUSR1), 0u);
+  EXPECT_NE(g_records[0].mask & SigBit(SIGUSR1), 0u);
   // The handler is SIG_DFL now; the flags are left as they were.
   KernelSigaction got = {};
   ASSERT_EQ(
@@ -461,13 +334,11 @@ TEST(SigactionTest, ResetHandRestoresDefaultAfterOneDelivery) {
             static_cast<unsigned long>(SA_SIGINFO | SA_RESETHAND));
   // So a second SIGUSR1 would kill: check that in a child.
   int status = RunInChild([] {
-    uint64_t set = Bit(SIGUSR1);
-    syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, nullptr, kKernelSigsetSize);
+    ChangeMask(SIG_UNBLOCK, {SIGUSR1});
     kill(getpid(), SIGUSR1);
     return 0;
   });
-  EXPECT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGUSR1);
+  EXPECT_TRUE(KilledBySignal(status, SIGUSR1));
 }
 
 TEST(SigactionTest, SignalIsBlockedDuringItsHandlerWithoutNoDefer) {
@@ -477,10 +348,10 @@ TEST(SigactionTest, SignalIsBlockedDuringItsHandlerWithoutNoDefer) {
   ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
   // The re-raised signal waited for the first handler to return, then ran.
   ASSERT_EQ(g_nrecords.load(), 2);
-  EXPECT_NE(g_records[0].mask & Bit(SIGUSR1), 0u);
+  EXPECT_NE(g_records[0].mask & SigBit(SIGUSR1), 0u);
   EXPECT_EQ(g_records[0].depth, 1);
   EXPECT_EQ(g_records[1].depth, 1);
-  EXPECT_EQ(CurrentMask() & Bit(SIGUSR1), 0u);
+  EXPECT_EQ(CurrentMask() & SigBit(SIGUSR1), 0u);
 }
 
 TEST(SigactionTest, NoDeferLetsTheSignalNest) {
@@ -489,10 +360,10 @@ TEST(SigactionTest, NoDeferLetsTheSignalNest) {
   g_reraise = SIGUSR1;
   ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
   ASSERT_EQ(g_nrecords.load(), 2);
-  EXPECT_EQ(g_records[0].mask & Bit(SIGUSR1), 0u);
+  EXPECT_EQ(g_records[0].mask & SigBit(SIGUSR1), 0u);
   EXPECT_EQ(g_records[0].depth, 1);
   EXPECT_EQ(g_records[1].depth, 2);  // ran inside the first invocation
-  EXPECT_EQ(CurrentMask() & Bit(SIGUSR1), 0u);
+  EXPECT_EQ(CurrentMask() & SigBit(SIGUSR1), 0u);
 }
 
 TEST(SigactionTest, SaMaskIsAppliedDuringTheHandlerAndRestoredAfter) {
@@ -503,7 +374,7 @@ TEST(SigactionTest, SaMaskIsAppliedDuringTheHandlerAndRestoredAfter) {
   ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
   ASSERT_EQ(g_nrecords.load(), 1);
   EXPECT_EQ(g_records[0].mask,
-            before | Bit(SIGUSR1) | Bit(SIGUSR2) | Bit(SIGRTMIN + 2));
+            before | SigBit(SIGUSR1) | SigBit(SIGUSR2) | SigBit(SIGRTMIN + 2));
   EXPECT_EQ(CurrentMask(), before);
   // A SIGUSR2 sent from within the handler waits until it returns.
   {
@@ -529,8 +400,7 @@ void EditSavedMask(int, siginfo_t*, void* ucontext) {
   sigaddset(&uc->uc_sigmask, SIGSTOP);
   g_nrecords++;
   // What the handler itself blocks is undone by rt_sigreturn.
-  uint64_t set = Bit(SIGRTMIN + 5);
-  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, nullptr, kKernelSigsetSize);
+  ChangeMask(SIG_BLOCK, {SIGRTMIN + 5});
 }
 
 TEST(SigactionTest, SigreturnRestoresTheMaskSavedInTheFrame) {
@@ -541,7 +411,7 @@ TEST(SigactionTest, SigreturnRestoresTheMaskSavedInTheFrame) {
   uint64_t before = CurrentMask();
   ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
   ASSERT_EQ(g_nrecords.load(), 1);
-  EXPECT_EQ(CurrentMask(), (before | Bit(SIGUSR2)) & ~Bit(SIGRTMIN + 2));
+  EXPECT_EQ(CurrentMask(), (before | SigBit(SIGUSR2)) & ~SigBit(SIGRTMIN + 2));
 }
 
 // ---------------------------------------------------------------------------
@@ -554,18 +424,15 @@ TEST(SigprocmaskTest, BlockedSignalStaysPendingUntilUnblocked) {
     ScopedMask mask(SIG_BLOCK, {SIGUSR1});
     ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
     EXPECT_EQ(g_nrecords.load(), 0);
-    EXPECT_EQ(PendingMask() & Bit(SIGUSR1), Bit(SIGUSR1));
+    EXPECT_EQ(PendingMask() & SigBit(SIGUSR1), SigBit(SIGUSR1));
     sigset_t set;
     ASSERT_EQ(sigpending(&set), 0);
     EXPECT_EQ(sigismember(&set, SIGUSR1), 1);
     EXPECT_EQ(sigismember(&set, SIGUSR2), 0);
     // Unblocking delivers it before rt_sigprocmask returns.
-    uint64_t usr1 = Bit(SIGUSR1);
-    ASSERT_EQ(syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &usr1, nullptr,
-                      kKernelSigsetSize),
-              0);
+    ASSERT_EQ(ChangeMask(SIG_UNBLOCK, {SIGUSR1}), 0);
     EXPECT_EQ(g_nrecords.load(), 1);
-    EXPECT_EQ(PendingMask() & Bit(SIGUSR1), 0u);
+    EXPECT_EQ(PendingMask() & SigBit(SIGUSR1), 0u);
   }
   EXPECT_EQ(g_nrecords.load(), 1);
 }
@@ -579,7 +446,7 @@ TEST(SigprocmaskTest, KillAndStopCannotBeBlocked) {
   ASSERT_EQ(syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr,
                     kKernelSigsetSize),
             0);
-  EXPECT_EQ(got, ~(Bit(SIGKILL) | Bit(SIGSTOP)));
+  EXPECT_EQ(got, ~(SigBit(SIGKILL) | SigBit(SIGSTOP)));
 }
 
 TEST(SigprocmaskTest, SigsetSizeMustBeEight) {
@@ -601,7 +468,7 @@ TEST(SigprocmaskTest, SigsetSizeMustBeEight) {
   uint64_t small = ~0ull;
   EXPECT_EQ(syscall(SYS_rt_sigpending, &small, 4), 0);
   EXPECT_EQ(small >> 32, 0xffffffffu);  // the upper half is untouched
-  EXPECT_EQ(small & Bit(SIGUSR2), Bit(SIGUSR2));
+  EXPECT_EQ(small & SigBit(SIGUSR2), SigBit(SIGUSR2));
   Drain({SIGUSR2});
 }
 
@@ -650,14 +517,11 @@ TEST(QueueTest, RealtimeSignalsQueueInOrderLowestNumberFirst) {
   const int want_sig[] = {SIGUSR2,      SIGRTMIN,     SIGRTMIN,
                           SIGRTMIN + 1, SIGRTMIN + 1, SIGRTMIN + 1};
   const int want_value[] = {0, 201, 202, 101, 102, 103};
-  uint64_t set = Bit(SIGUSR2) | Bit(SIGRTMIN) | Bit(SIGRTMIN + 1);
+  uint64_t set = SigBit(SIGUSR2) | SigBit(SIGRTMIN) | SigBit(SIGRTMIN + 1);
   for (int i = 0; i < 6; i++) {
     siginfo_t info = {};
     struct timespec zero = {0, 0};
-    ASSERT_EQ(
-        syscall(SYS_rt_sigtimedwait, &set, &info, &zero, kKernelSigsetSize),
-        want_sig[i])
-        << i;
+    ASSERT_EQ(RtSigtimedwait(set, &info, &zero), want_sig[i]) << i;
     EXPECT_EQ(info.si_signo, want_sig[i]);
     if (want_sig[i] != SIGUSR2) {
       EXPECT_EQ(info.si_code, SI_QUEUE);
@@ -711,9 +575,10 @@ TEST(QueueTest, PendingSignalsUnblockedTogetherNestTheirFrames) {
   EXPECT_EQ(g_records[1].info.si_signo, SIGUSR1);
   // The handler that ran first had both signals blocked: the one whose
   // frame lies beneath it and its own.
-  EXPECT_EQ(g_records[0].mask & (Bit(SIGUSR1) | Bit(SIGUSR2)),
-            Bit(SIGUSR1) | Bit(SIGUSR2));
-  EXPECT_EQ(g_records[1].mask & (Bit(SIGUSR1) | Bit(SIGUSR2)), Bit(SIGUSR1));
+  EXPECT_EQ(g_records[0].mask & (SigBit(SIGUSR1) | SigBit(SIGUSR2)),
+            SigBit(SIGUSR1) | SigBit(SIGUSR2));
+  EXPECT_EQ(g_records[1].mask & (SigBit(SIGUSR1) | SigBit(SIGUSR2)),
+            SigBit(SIGUSR1));
 }
 
 TEST(QueueTest, RlimitSigpendingBoundsQueuedSignals) {
@@ -721,9 +586,7 @@ TEST(QueueTest, RlimitSigpendingBoundsQueuedSignals) {
     // The limit counts the user's queued signals; root is not exempt.
     struct rlimit lim = {4, 4};
     CHILD_CHECK(setrlimit(RLIMIT_SIGPENDING, &lim) == 0);
-    uint64_t set = Bit(SIGRTMIN) | Bit(SIGRTMIN + 1);
-    CHILD_CHECK(syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, nullptr,
-                        kKernelSigsetSize) == 0);
+    CHILD_CHECK(ChangeMask(SIG_BLOCK, {SIGRTMIN, SIGRTMIN + 1}) == 0);
     int queued = 0;
     union sigval v;
     v.sival_int = 0;
@@ -737,25 +600,23 @@ TEST(QueueTest, RlimitSigpendingBoundsQueuedSignals) {
     // signal is pending without its siginfo: it is dequeued as SI_USER
     // from pid 0.
     CHILD_CHECK(kill(getpid(), SIGRTMIN + 1) == 0);
-    uint64_t one = Bit(SIGRTMIN + 1);
+    uint64_t one = SigBit(SIGRTMIN + 1);
     siginfo_t info = {};
     info.si_pid = 1234;
     struct timespec zero = {0, 0};
-    CHILD_CHECK(syscall(SYS_rt_sigtimedwait, &one, &info, &zero,
-                        kKernelSigsetSize) == SIGRTMIN + 1);
+    CHILD_CHECK(RtSigtimedwait(one, &info, &zero) == SIGRTMIN + 1);
     CHILD_CHECK(info.si_code == SI_USER);
     CHILD_CHECK(info.si_pid == 0);
     CHILD_CHECK(info.si_uid == 0);
     // Everything that was queued is dequeued in order.
     for (int i = 0; i < queued; i++) {
-      uint64_t rt = Bit(SIGRTMIN);
-      CHILD_CHECK(syscall(SYS_rt_sigtimedwait, &rt, &info, &zero,
-                          kKernelSigsetSize) == SIGRTMIN);
+      uint64_t rt = SigBit(SIGRTMIN);
+      CHILD_CHECK(RtSigtimedwait(rt, &info, &zero) == SIGRTMIN);
       CHILD_CHECK(info.si_value.sival_int == i);
     }
     return 0;
   });
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_TRUE(ExitedWith(status, 0));
 }
 
 // ---------------------------------------------------------------------------
@@ -764,19 +625,13 @@ TEST(QueueTest, RlimitSigpendingBoundsQueuedSignals) {
 TEST(ThreadSignalTest, TgkillIsHandledByTheNamedThread) {
   ResetRecords();
   ScopedAction action(SIGUSR1, Recorder);
-  std::atomic<pid_t> tid{0};
-  std::atomic<bool> stop{false};
-  std::thread t([&] {
-    tid = Gettid();
-    while (!stop) usleep(1000);
-  });
-  ASSERT_TRUE(WaitFor([&] { return tid.load() != 0; }));
-  ASSERT_EQ(syscall(SYS_tgkill, getpid(), tid.load(), SIGUSR1), 0);
+  IdleThread t;
+  ASSERT_TRUE(WaitFor([&] { return t.tid() != 0; }));
+  ASSERT_EQ(syscall(SYS_tgkill, getpid(), t.tid(), SIGUSR1), 0);
   EXPECT_TRUE(WaitFor([] { return g_nrecords.load() >= 1; }));
-  stop = true;
-  t.join();
+  t.Stop();
   ASSERT_EQ(g_nrecords.load(), 1);
-  EXPECT_EQ(g_records[0].tid, tid.load());
+  EXPECT_EQ(g_records[0].tid, t.tid());
   EXPECT_NE(g_records[0].tid, Gettid());
   EXPECT_EQ(g_records[0].info.si_code, SI_TKILL);
 }
@@ -785,24 +640,16 @@ TEST(ThreadSignalTest, ProcessSignalGoesToAThreadThatDoesNotBlockIt) {
   ResetRecords();
   ScopedAction action(SIGUSR1, Recorder);
   ScopedMask mask(SIG_BLOCK, {SIGUSR1});
-  std::atomic<pid_t> tid{0};
-  std::atomic<bool> stop{false};
-  std::thread t([&] {
-    // The new thread inherited the blocked SIGUSR1.
-    uint64_t set = Bit(SIGUSR1);
-    syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, nullptr, kKernelSigsetSize);
-    tid = Gettid();
-    while (!stop) usleep(1000);
-  });
-  ASSERT_TRUE(WaitFor([&] { return tid.load() != 0; }));
+  // The new thread inherited the blocked SIGUSR1.
+  IdleThread t([] { ChangeMask(SIG_UNBLOCK, {SIGUSR1}); });
+  ASSERT_TRUE(WaitFor([&] { return t.tid() != 0; }));
   ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
   EXPECT_TRUE(WaitFor([] { return g_nrecords.load() >= 1; }));
-  stop = true;
-  t.join();
+  t.Stop();
   ASSERT_EQ(g_nrecords.load(), 1);
-  EXPECT_EQ(g_records[0].tid, tid.load());
+  EXPECT_EQ(g_records[0].tid, t.tid());
   EXPECT_EQ(g_records[0].info.si_code, SI_USER);
-  EXPECT_EQ(PendingMask() & Bit(SIGUSR1), 0u);
+  EXPECT_EQ(PendingMask() & SigBit(SIGUSR1), 0u);
 }
 
 TEST(ThreadSignalTest, PendingIsSharedForProcessSignalsAndPrivateForThreads) {
@@ -819,8 +666,7 @@ TEST(ThreadSignalTest, PendingIsSharedForProcessSignalsAndPrivateForThreads) {
     thread_pending = PendingMask();
     // Unblocking in this thread takes both: its own SIGUSR2 and the
     // process's SIGUSR1.
-    uint64_t set = Bit(SIGUSR1) | Bit(SIGUSR2);
-    syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, nullptr, kKernelSigsetSize);
+    ChangeMask(SIG_UNBLOCK, {SIGUSR1, SIGUSR2});
   });
   ASSERT_TRUE(WaitFor([&] { return tid.load() != 0; }));
   ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
@@ -828,41 +674,18 @@ TEST(ThreadSignalTest, PendingIsSharedForProcessSignalsAndPrivateForThreads) {
   uint64_t main_pending = PendingMask();
   sent = true;
   t.join();
-  EXPECT_EQ(main_pending & (Bit(SIGUSR1) | Bit(SIGUSR2)), Bit(SIGUSR1));
-  EXPECT_EQ(thread_pending.load() & (Bit(SIGUSR1) | Bit(SIGUSR2)),
-            Bit(SIGUSR1) | Bit(SIGUSR2));
+  EXPECT_EQ(main_pending & (SigBit(SIGUSR1) | SigBit(SIGUSR2)),
+            SigBit(SIGUSR1));
+  EXPECT_EQ(thread_pending.load() & (SigBit(SIGUSR1) | SigBit(SIGUSR2)),
+            SigBit(SIGUSR1) | SigBit(SIGUSR2));
   ASSERT_EQ(g_nrecords.load(), 2);
   EXPECT_EQ(g_records[0].tid, tid.load());
   EXPECT_EQ(g_records[1].tid, tid.load());
-  EXPECT_EQ(PendingMask() & (Bit(SIGUSR1) | Bit(SIGUSR2)), 0u);
+  EXPECT_EQ(PendingMask() & (SigBit(SIGUSR1) | SigBit(SIGUSR2)), 0u);
 }
 
 // ---------------------------------------------------------------------------
 // Waiting for signals.
-
-// Sends `sig` to the thread that created it every few milliseconds until
-// destroyed, so that the signal arrives while that thread is blocked no
-// matter when it blocks.
-class Interrupter {
- public:
-  explicit Interrupter(int sig) : tid_(Gettid()) {
-    thread_ = std::thread([this, sig] {
-      while (!stop_) {
-        syscall(SYS_tgkill, getpid(), tid_, sig);
-        usleep(5000);
-      }
-    });
-  }
-  ~Interrupter() {
-    stop_ = true;
-    thread_.join();
-  }
-
- private:
-  pid_t tid_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
 
 TEST(SigsuspendTest, ReturnsEINTRAfterTheHandlerAndRestoresTheMask) {
   ResetRecords();
@@ -875,7 +698,7 @@ TEST(SigsuspendTest, ReturnsEINTRAfterTheHandlerAndRestoresTheMask) {
   EXPECT_ERRNO(syscall(SYS_rt_sigsuspend, &empty, kKernelSigsetSize), EINTR);
   ASSERT_EQ(g_nrecords.load(), 1);
   // The handler ran under the temporary mask plus its own signal.
-  EXPECT_EQ(g_records[0].mask, Bit(SIGUSR1));
+  EXPECT_EQ(g_records[0].mask, SigBit(SIGUSR1));
   EXPECT_EQ(CurrentMask(), before);
 }
 
@@ -884,7 +707,7 @@ TEST(SigsuspendTest, WaitsForASignalFromAnotherThread) {
   ScopedAction action(SIGUSR1, Recorder);
   ScopedMask mask(SIG_BLOCK, {SIGUSR1});
   uint64_t before = CurrentMask();
-  uint64_t wait_mask = before & ~Bit(SIGUSR1);
+  uint64_t wait_mask = before & ~SigBit(SIGUSR1);
   alarm(30);
   {
     Interrupter interrupter(SIGUSR1);
@@ -916,12 +739,10 @@ TEST(SigtimedwaitTest, DequeuesABlockedPendingSignalWithItsSiginfo) {
   union sigval v;
   v.sival_int = 42;
   ASSERT_EQ(sigqueue(getpid(), SIGUSR1, v), 0);
-  uint64_t set = Bit(SIGUSR1);
+  uint64_t set = SigBit(SIGUSR1);
   siginfo_t info = {};
   struct timespec timeout = {5, 0};
-  EXPECT_EQ(
-      syscall(SYS_rt_sigtimedwait, &set, &info, &timeout, kKernelSigsetSize),
-      SIGUSR1);
+  EXPECT_EQ(RtSigtimedwait(set, &info, &timeout), SIGUSR1);
   EXPECT_EQ(info.si_signo, SIGUSR1);
   EXPECT_EQ(info.si_errno, 0);
   EXPECT_EQ(info.si_code, SI_QUEUE);
@@ -930,45 +751,33 @@ TEST(SigtimedwaitTest, DequeuesABlockedPendingSignalWithItsSiginfo) {
   EXPECT_EQ(info.si_uid, getuid());
   // Taken, not delivered.
   EXPECT_EQ(g_nrecords.load(), 0);
-  EXPECT_EQ(PendingMask() & Bit(SIGUSR1), 0u);
+  EXPECT_EQ(PendingMask() & SigBit(SIGUSR1), 0u);
 }
 
 TEST(SigtimedwaitTest, TimeoutIsEAGAINAndZeroPolls) {
   ScopedMask mask(SIG_BLOCK, {SIGUSR1});
-  uint64_t set = Bit(SIGUSR1);
+  uint64_t set = SigBit(SIGUSR1);
   struct timespec zero = {0, 0};
-  EXPECT_ERRNO(
-      syscall(SYS_rt_sigtimedwait, &set, nullptr, &zero, kKernelSigsetSize),
-      EAGAIN);
+  EXPECT_ERRNO(RtSigtimedwait(set, nullptr, &zero), EAGAIN);
   struct timespec timeout = {0, 50 * kMs};
   int64_t start = NowNs();
-  EXPECT_ERRNO(
-      syscall(SYS_rt_sigtimedwait, &set, nullptr, &timeout, kKernelSigsetSize),
-      EAGAIN);
+  EXPECT_ERRNO(RtSigtimedwait(set, nullptr, &timeout), EAGAIN);
   EXPECT_GE(NowNs() - start, 50 * kMs);
   struct timespec bad = {0, 1000000000};
-  EXPECT_ERRNO(
-      syscall(SYS_rt_sigtimedwait, &set, nullptr, &bad, kKernelSigsetSize),
-      EINVAL);
+  EXPECT_ERRNO(RtSigtimedwait(set, nullptr, &bad), EINVAL);
   bad = {-1, 0};
-  EXPECT_ERRNO(
-      syscall(SYS_rt_sigtimedwait, &set, nullptr, &bad, kKernelSigsetSize),
-      EINVAL);
+  EXPECT_ERRNO(RtSigtimedwait(set, nullptr, &bad), EINVAL);
 }
 
 TEST(SigtimedwaitTest, WakesWhenTheSignalArrives) {
   ScopedMask mask(SIG_BLOCK, {SIGUSR1});
   pid_t self = Gettid();
-  std::thread t([self] {
-    usleep(20 * 1000);
-    syscall(SYS_tgkill, getpid(), self, SIGUSR1);
-  });
-  uint64_t set = Bit(SIGUSR1);
+  std::thread t =
+      RunLater(20, [self] { syscall(SYS_tgkill, getpid(), self, SIGUSR1); });
+  uint64_t set = SigBit(SIGUSR1);
   siginfo_t info = {};
   struct timespec timeout = {10, 0};
-  EXPECT_EQ(
-      syscall(SYS_rt_sigtimedwait, &set, &info, &timeout, kKernelSigsetSize),
-      SIGUSR1);
+  EXPECT_EQ(RtSigtimedwait(set, &info, &timeout), SIGUSR1);
   t.join();
   EXPECT_EQ(info.si_code, SI_TKILL);
   EXPECT_EQ(info.si_pid, getpid());
@@ -978,13 +787,11 @@ TEST(SigtimedwaitTest, AHandledSignalOutsideTheSetInterruptsWithEINTR) {
   ResetRecords();
   ScopedAction action(SIGUSR2, Recorder, SA_RESTART);
   ScopedMask mask(SIG_BLOCK, {SIGUSR1});
-  uint64_t set = Bit(SIGUSR1);
+  uint64_t set = SigBit(SIGUSR1);
   struct timespec timeout = {10, 0};
   {
     Interrupter interrupter(SIGUSR2);
-    EXPECT_ERRNO(syscall(SYS_rt_sigtimedwait, &set, nullptr, &timeout,
-                         kKernelSigsetSize),
-                 EINTR);
+    EXPECT_ERRNO(RtSigtimedwait(set, nullptr, &timeout), EINTR);
   }
   EXPECT_GE(g_nrecords.load(), 1);
 }
@@ -1001,8 +808,7 @@ TEST(DefaultActionTest, TerminatingSignalsKillWithoutCore) {
       kill(getpid(), sig);
       return 100;
     });
-    EXPECT_TRUE(WIFSIGNALED(status)) << sig << " " << status;
-    EXPECT_EQ(WTERMSIG(status), sig);
+    EXPECT_TRUE(KilledBySignal(status, sig));
     EXPECT_FALSE(WCOREDUMP(status)) << sig;
   }
 }
@@ -1013,15 +819,12 @@ TEST(DefaultActionTest, CoreSignalsKillAndReportNoCoreWhenNotDumpable) {
     int status = RunInChild([sig] {
       // No core is written for a process that is not dumpable, so the
       // status's core flag is clear whatever the host's core_pattern.
-      struct rlimit zero = {0, 0};
-      setrlimit(RLIMIT_CORE, &zero);
-      prctl(PR_SET_DUMPABLE, 0);
+      DisableCoreDumps();
       DefaultAndUnblock(sig);
       kill(getpid(), sig);
       return 100;
     });
-    EXPECT_TRUE(WIFSIGNALED(status)) << sig << " " << status;
-    EXPECT_EQ(WTERMSIG(status), sig);
+    EXPECT_TRUE(KilledBySignal(status, sig));
     EXPECT_FALSE(WCOREDUMP(status)) << sig;
   }
 }
@@ -1032,47 +835,41 @@ TEST(DefaultActionTest, SomeSignalsAreIgnoredByDefault) {
       DefaultAndUnblock(sig);
       CHILD_CHECK(kill(getpid(), sig) == 0);
       // Discarded, not left pending.
-      CHILD_CHECK((PendingMask() & Bit(sig)) == 0);
+      CHILD_CHECK((PendingMask() & SigBit(sig)) == 0);
     }
     return 42;
   });
-  EXPECT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 42);
+  EXPECT_TRUE(ExitedWith(status, 42));
 }
 
 TEST(DefaultActionTest, StopAndContinueAreReportedByWaitpid) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(20);
-    for (;;) pause();
-  }
+  pid_t pid = ForkPauser();
   ASSERT_GT(pid, 0);
   int status = 0;
   ASSERT_EQ(kill(pid, SIGSTOP), 0);
-  status = WaitStatus(pid, WUNTRACED);
+  status = CheckedWaitStatus(pid, WUNTRACED);
   EXPECT_TRUE(WIFSTOPPED(status)) << status;
   EXPECT_EQ(WSTOPSIG(status), SIGSTOP);
   // A stop is reported once.
   EXPECT_EQ(waitpid(pid, &status, WUNTRACED | WNOHANG), 0);
   ASSERT_EQ(kill(pid, SIGCONT), 0);
-  status = WaitStatus(pid, WCONTINUED);
+  status = CheckedWaitStatus(pid, WCONTINUED);
   EXPECT_TRUE(WIFCONTINUED(status)) << status;
   EXPECT_EQ(waitpid(pid, &status, WCONTINUED | WNOHANG), 0);
   // Stopped again: SIGKILL still kills a stopped process.
   ASSERT_EQ(kill(pid, SIGSTOP), 0);
-  status = WaitStatus(pid, WUNTRACED);
+  status = CheckedWaitStatus(pid, WUNTRACED);
   EXPECT_TRUE(WIFSTOPPED(status)) << status;
   ASSERT_EQ(kill(pid, SIGKILL), 0);
-  status = WaitStatus(pid);
-  EXPECT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  status = CheckedWaitStatus(pid);
+  EXPECT_TRUE(KilledBySignal(status, SIGKILL));
 }
 
 TEST(DefaultActionTest, TerminalStopSignalsStopAProcessInItsOwnGroup) {
   for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU}) {
     pid_t pid = fork();
     if (pid == 0) {
-      alarm(20);
+      alarm(kChildWatchdogSeconds);
       // A process group whose member has its parent in another group of
       // the same session is not orphaned, so these signals stop it.
       setpgid(0, 0);
@@ -1081,13 +878,12 @@ TEST(DefaultActionTest, TerminalStopSignalsStopAProcessInItsOwnGroup) {
       _exit(7);  // after SIGCONT
     }
     ASSERT_GT(pid, 0);
-    int status = WaitStatus(pid, WUNTRACED);
+    int status = CheckedWaitStatus(pid, WUNTRACED);
     EXPECT_TRUE(WIFSTOPPED(status)) << sig << " " << status;
     EXPECT_EQ(WSTOPSIG(status), sig);
     ASSERT_EQ(kill(pid, SIGCONT), 0);
-    status = WaitStatus(pid);
-    EXPECT_TRUE(WIFEXITED(status)) << status;
-    EXPECT_EQ(WEXITSTATUS(status), 7);
+    status = CheckedWaitStatus(pid);
+    EXPECT_TRUE(ExitedWith(status, 7));
   }
 }
 
@@ -1099,7 +895,7 @@ TEST(IgnoreTest, IgnoredSignalIsDiscardedWhenSent) {
   ScopedMask unblock(SIG_UNBLOCK, {SIGUSR1});
   ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
   ScopedMask block(SIG_BLOCK, {SIGUSR1});
-  EXPECT_EQ(PendingMask() & Bit(SIGUSR1), 0u);
+  EXPECT_EQ(PendingMask() & SigBit(SIGUSR1), 0u);
 }
 
 TEST(IgnoreTest, BlockedIgnoredSignalStaysPending) {
@@ -1111,13 +907,10 @@ TEST(IgnoreTest, BlockedIgnoredSignalStaysPending) {
   {
     ScopedAction ign(SIGUSR1, SIG_IGN);
     ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
-    EXPECT_EQ(PendingMask() & Bit(SIGUSR1), Bit(SIGUSR1));
+    EXPECT_EQ(PendingMask() & SigBit(SIGUSR1), SigBit(SIGUSR1));
   }
   // Back to the handler: the signal is still there and is delivered.
-  uint64_t set = Bit(SIGUSR1);
-  ASSERT_EQ(syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, nullptr,
-                    kKernelSigsetSize),
-            0);
+  ASSERT_EQ(ChangeMask(SIG_UNBLOCK, {SIGUSR1}), 0);
   EXPECT_EQ(g_nrecords.load(), 1);
 }
 
@@ -1128,18 +921,15 @@ TEST(IgnoreTest, IgnoringAPendingSignalDiscardsIt) {
   ScopedMask block(SIG_BLOCK, {SIGUSR1, SIGCHLD});
   ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
   ASSERT_EQ(kill(getpid(), SIGCHLD), 0);
-  ASSERT_EQ(PendingMask() & (Bit(SIGUSR1) | Bit(SIGCHLD)),
-            Bit(SIGUSR1) | Bit(SIGCHLD));
+  ASSERT_EQ(PendingMask() & (SigBit(SIGUSR1) | SigBit(SIGCHLD)),
+            SigBit(SIGUSR1) | SigBit(SIGCHLD));
   // SIG_IGN, and SIG_DFL for a signal whose default is to ignore, flush it.
   {
     ScopedAction ign(SIGUSR1, SIG_IGN);
     ScopedAction dfl(SIGCHLD, SIG_DFL);
-    EXPECT_EQ(PendingMask() & (Bit(SIGUSR1) | Bit(SIGCHLD)), 0u);
+    EXPECT_EQ(PendingMask() & (SigBit(SIGUSR1) | SigBit(SIGCHLD)), 0u);
   }
-  uint64_t set = Bit(SIGUSR1) | Bit(SIGCHLD);
-  ASSERT_EQ(syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, nullptr,
-                    kKernelSigsetSize),
-            0);
+  ASSERT_EQ(ChangeMask(SIG_UNBLOCK, {SIGUSR1, SIGCHLD}), 0);
   EXPECT_EQ(g_nrecords.load(), 0);
 }
 
@@ -1153,61 +943,42 @@ TEST(SigchldTest, ExitedChildReportsCldExited) {
   if (pid == 0) _exit(7);
   ASSERT_GT(pid, 0);
   // SIGCHLD is ignored by default, but a blocked signal is kept.
-  uint64_t set = Bit(SIGCHLD);
+  uint64_t set = SigBit(SIGCHLD);
   siginfo_t info = {};
   struct timespec timeout = {10, 0};
-  ASSERT_EQ(
-      syscall(SYS_rt_sigtimedwait, &set, &info, &timeout, kKernelSigsetSize),
-      SIGCHLD);
+  ASSERT_EQ(RtSigtimedwait(set, &info, &timeout), SIGCHLD);
   EXPECT_EQ(info.si_signo, SIGCHLD);
   EXPECT_EQ(info.si_code, CLD_EXITED);
   EXPECT_EQ(info.si_pid, pid);
   EXPECT_EQ(info.si_uid, getuid());
   EXPECT_EQ(info.si_status, 7);
-  int status = WaitStatus(pid);
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 7);
+  int status = CheckedWaitStatus(pid);
+  EXPECT_TRUE(ExitedWith(status, 7));
+}
+
+// Sends `sig` to the child `pid` and expects the SIGCHLD it causes (which
+// the caller blocks) within 10 s, with `code`, the child's pid and `sig`.
+void SignalAndExpectSigchld(pid_t pid, int sig, int code) {
+  ASSERT_EQ(kill(pid, sig), 0);
+  siginfo_t info = {};
+  struct timespec timeout = {10, 0};
+  ASSERT_EQ(RtSigtimedwait(SigBit(SIGCHLD), &info, &timeout), SIGCHLD);
+  EXPECT_EQ(info.si_code, code);
+  EXPECT_EQ(info.si_pid, pid);
+  EXPECT_EQ(info.si_status, sig);
 }
 
 TEST(SigchldTest, StoppedContinuedAndKilledChildren) {
   ScopedMask block(SIG_BLOCK, {SIGCHLD});
   Drain({SIGCHLD});
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(20);
-    for (;;) pause();
-  }
+  pid_t pid = ForkPauser();
   ASSERT_GT(pid, 0);
-  uint64_t set = Bit(SIGCHLD);
-  struct timespec timeout = {10, 0};
-  siginfo_t info = {};
-
-  ASSERT_EQ(kill(pid, SIGSTOP), 0);
-  ASSERT_EQ(
-      syscall(SYS_rt_sigtimedwait, &set, &info, &timeout, kKernelSigsetSize),
-      SIGCHLD);
-  EXPECT_EQ(info.si_code, CLD_STOPPED);
-  EXPECT_EQ(info.si_pid, pid);
-  EXPECT_EQ(info.si_status, SIGSTOP);
-  WaitStatus(pid, WUNTRACED);
-
-  ASSERT_EQ(kill(pid, SIGCONT), 0);
-  ASSERT_EQ(
-      syscall(SYS_rt_sigtimedwait, &set, &info, &timeout, kKernelSigsetSize),
-      SIGCHLD);
-  EXPECT_EQ(info.si_code, CLD_CONTINUED);
-  EXPECT_EQ(info.si_pid, pid);
-  EXPECT_EQ(info.si_status, SIGCONT);
-  WaitStatus(pid, WCONTINUED);
-
-  ASSERT_EQ(kill(pid, SIGKILL), 0);
-  ASSERT_EQ(
-      syscall(SYS_rt_sigtimedwait, &set, &info, &timeout, kKernelSigsetSize),
-      SIGCHLD);
-  EXPECT_EQ(info.si_code, CLD_KILLED);
-  EXPECT_EQ(info.si_pid, pid);
-  EXPECT_EQ(info.si_status, SIGKILL);
-  int status = WaitStatus(pid);
+  ASSERT_NO_FATAL_FAILURE(SignalAndExpectSigchld(pid, SIGSTOP, CLD_STOPPED));
+  CheckedWaitStatus(pid, WUNTRACED);
+  ASSERT_NO_FATAL_FAILURE(SignalAndExpectSigchld(pid, SIGCONT, CLD_CONTINUED));
+  CheckedWaitStatus(pid, WCONTINUED);
+  ASSERT_NO_FATAL_FAILURE(SignalAndExpectSigchld(pid, SIGKILL, CLD_KILLED));
+  int status = CheckedWaitStatus(pid);
   EXPECT_TRUE(WIFSIGNALED(status));
 }
 
@@ -1216,29 +987,21 @@ TEST(SigchldTest, NoCldStopSuppressesStopAndContinueNotices) {
   ScopedAction action(SIGCHLD, Recorder, SA_NOCLDSTOP);
   ScopedMask block(SIG_BLOCK, {SIGCHLD});
   Drain({SIGCHLD});
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(20);
-    for (;;) pause();
-  }
+  pid_t pid = ForkPauser();
   ASSERT_GT(pid, 0);
   ASSERT_EQ(kill(pid, SIGSTOP), 0);
-  WaitStatus(pid, WUNTRACED);
+  CheckedWaitStatus(pid, WUNTRACED);
   ASSERT_EQ(kill(pid, SIGCONT), 0);
-  WaitStatus(pid, WCONTINUED);
-  uint64_t set = Bit(SIGCHLD);
+  CheckedWaitStatus(pid, WCONTINUED);
+  uint64_t set = SigBit(SIGCHLD);
   struct timespec wait = {0, 100 * kMs};
-  EXPECT_ERRNO(
-      syscall(SYS_rt_sigtimedwait, &set, nullptr, &wait, kKernelSigsetSize),
-      EAGAIN);
+  EXPECT_ERRNO(RtSigtimedwait(set, nullptr, &wait), EAGAIN);
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   siginfo_t info = {};
   struct timespec timeout = {10, 0};
-  ASSERT_EQ(
-      syscall(SYS_rt_sigtimedwait, &set, &info, &timeout, kKernelSigsetSize),
-      SIGCHLD);
+  ASSERT_EQ(RtSigtimedwait(set, &info, &timeout), SIGCHLD);
   EXPECT_EQ(info.si_code, CLD_KILLED);
-  WaitStatus(pid);
+  CheckedWaitStatus(pid);
 }
 
 TEST(SigchldTest, IgnoringSigchldReapsChildrenAutomatically) {
@@ -1258,28 +1021,21 @@ TEST(ForkTest, ChildInheritsActionsAndMaskButNotPendingSignals) {
   ScopedAction action(SIGUSR1, Recorder);
   ScopedMask block(SIG_BLOCK, {SIGUSR2});
   ASSERT_EQ(kill(getpid(), SIGUSR2), 0);
-  ASSERT_EQ(PendingMask() & Bit(SIGUSR2), Bit(SIGUSR2));
+  ASSERT_EQ(PendingMask() & SigBit(SIGUSR2), SigBit(SIGUSR2));
   int status = RunInChild([] {
     struct sigaction got = {};
     CHILD_CHECK(sigaction(SIGUSR1, nullptr, &got) == 0);
     CHILD_CHECK(got.sa_sigaction == Recorder);
-    CHILD_CHECK((CurrentMask() & Bit(SIGUSR2)) != 0);
-    CHILD_CHECK((PendingMask() & Bit(SIGUSR2)) == 0);
+    CHILD_CHECK((CurrentMask() & SigBit(SIGUSR2)) != 0);
+    CHILD_CHECK((PendingMask() & SigBit(SIGUSR2)) == 0);
     CHILD_CHECK(kill(getpid(), SIGUSR1) == 0);
     CHILD_CHECK(g_nrecords.load() == 1);
     CHILD_CHECK(g_records[0].info.si_pid == getpid());
     return 0;
   });
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_TRUE(ExitedWith(status, 0));
   EXPECT_EQ(g_nrecords.load(), 0);
   Drain({SIGUSR2});
-}
-
-std::string SelfExe() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return "";
-  return std::string(buf, static_cast<size_t>(n));
 }
 
 TEST(ExecTest, ResetsHandlersKeepsIgnoredMaskAndPendingSignals) {
@@ -1289,7 +1045,7 @@ TEST(ExecTest, ResetsHandlersKeepsIgnoredMaskAndPendingSignals) {
   ASSERT_EQ(pipe(fds), 0);
   pid_t pid = fork();
   if (pid == 0) {
-    alarm(20);
+    alarm(kChildWatchdogSeconds);
     dup2(fds[1], 1);
     struct sigaction act = {};
     act.sa_sigaction = Recorder;
@@ -1299,9 +1055,7 @@ TEST(ExecTest, ResetsHandlersKeepsIgnoredMaskAndPendingSignals) {
     act.sa_handler = SIG_IGN;
     act.sa_flags = SA_RESTART;
     CHILD_CHECK(sigaction(SIGUSR2, &act, nullptr) == 0);
-    uint64_t set = Bit(SIGRTMIN + 3);
-    CHILD_CHECK(syscall(SYS_rt_sigprocmask, SIG_SETMASK, &set, nullptr,
-                        kKernelSigsetSize) == 0);
+    CHILD_CHECK(ChangeMask(SIG_SETMASK, {SIGRTMIN + 3}) == 0);
     union sigval v;
     v.sival_int = 77;
     CHILD_CHECK(sigqueue(getpid(), SIGRTMIN + 3, v) == 0);
@@ -1317,14 +1071,10 @@ TEST(ExecTest, ResetsHandlersKeepsIgnoredMaskAndPendingSignals) {
   }
   ASSERT_GT(pid, 0);
   close(fds[1]);
-  std::string out;
-  char buf[256];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof(buf))) > 0)
-    out.append(buf, static_cast<size_t>(n));
+  std::string out = ReadAll(fds[0]);
   close(fds[0]);
-  int status = WaitStatus(pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  int status = CheckedWaitStatus(pid);
+  EXPECT_TRUE(ExitedWith(status, 0));
   // Caught -> default; ignored stays ignored; flags and masks cleared; the
   // signal mask and the queued signal (with its value) survive; the
   // alternate stack does not.
@@ -1332,10 +1082,10 @@ TEST(ExecTest, ResetsHandlersKeepsIgnoredMaskAndPendingSignals) {
             "usr1=dfl flags=0 mask=0\n"
             "usr2=ign flags=0 mask=0\n"
             "blocked=" +
-                std::to_string(Bit(SIGRTMIN + 3)) +
+                std::to_string(SigBit(SIGRTMIN + 3)) +
                 "\n"
                 "pending=" +
-                std::to_string(Bit(SIGRTMIN + 3)) +
+                std::to_string(SigBit(SIGRTMIN + 3)) +
                 " code=-1 value=77\n"
                 "altstack=disabled\n");
 }
@@ -1360,9 +1110,9 @@ __attribute__((constructor)) static void SignalTestExecProbe(int argc,
   printf("blocked=%llu\n", static_cast<unsigned long long>(CurrentMask()));
   uint64_t pending = PendingMask();
   siginfo_t info = {};
-  uint64_t set = Bit(SIGRTMIN + 3);
+  uint64_t set = SigBit(SIGRTMIN + 3);
   struct timespec zero = {0, 0};
-  syscall(SYS_rt_sigtimedwait, &set, &info, &zero, kKernelSigsetSize);
+  RtSigtimedwait(set, &info, &zero);
   printf("pending=%llu code=%d value=%d\n",
          static_cast<unsigned long long>(pending), info.si_code,
          info.si_value.sival_int);

@@ -32,14 +32,30 @@
 #include <initializer_list>
 #include <thread>
 
+#include "test/util/process_util.h"
+#include "test/util/signal_util.h"
 #include "test/util/test_util.h"
+#include "test/util/thread_util.h"
+#include "test/util/time_util.h"
 
 namespace {
 
-constexpr size_t kKernelSigsetSize = 8;
-constexpr int64_t kUs = 1000;
-constexpr int64_t kMs = 1000 * kUs;
-constexpr int64_t kSec = 1000 * kMs;
+using testing_util::ChangeMask;
+using testing_util::CheckedWaitStatus;
+using testing_util::Drain;
+using testing_util::ExitedWith;
+using testing_util::ForkPauser;
+using testing_util::FromNs;
+using testing_util::Gettid;
+using testing_util::IdleThread;
+using testing_util::kMs;
+using testing_util::kSec;
+using testing_util::kUs;
+using testing_util::PendingMask;
+using testing_util::RtSigtimedwait;
+using testing_util::ScopedMask;
+using testing_util::SigBit;
+using testing_util::ToNs;
 
 // Clock ids without a glibc name.
 constexpr clockid_t kClockSgiCycle = 10;  // removed from Linux
@@ -56,22 +72,6 @@ clockid_t ThreadCpuClock(pid_t tid, int which) {
   return static_cast<clockid_t>((~static_cast<unsigned>(tid) << 3) | which | 4);
 }
 
-uint64_t Bit(int sig) { return 1ull << (sig - 1); }
-
-pid_t Gettid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
-
-int64_t ToNs(const struct timespec& ts) {
-  return static_cast<int64_t>(ts.tv_sec) * kSec + ts.tv_nsec;
-}
-int64_t ToNs(const struct timeval& tv) {
-  return static_cast<int64_t>(tv.tv_sec) * kSec + tv.tv_usec * kUs;
-}
-struct timespec FromNs(int64_t ns) {
-  struct timespec ts;
-  ts.tv_sec = static_cast<time_t>(ns / kSec);
-  ts.tv_nsec = static_cast<long>(ns % kSec);
-  return ts;
-}
 struct timeval TvFromNs(int64_t ns) {
   struct timeval tv;
   tv.tv_sec = static_cast<time_t>(ns / kSec);
@@ -85,6 +85,8 @@ int64_t ClockNs(clockid_t clock) {
   if (syscall(SYS_clock_gettime, clock, &ts) != 0) return -1;
   return ToNs(ts);
 }
+// CLOCK_MONOTONIC through the syscall too (testing_util::NowNs would read
+// it through the vDSO).
 int64_t NowNs() { return ClockNs(CLOCK_MONOTONIC); }
 
 // Burns about 100 us of user-mode CPU time.
@@ -110,25 +112,21 @@ bool SpinFor(clockid_t clock, int64_t ns) {
 // fired once more) and restores the mask.
 class ScopedBlock {
  public:
-  explicit ScopedBlock(std::initializer_list<int> sigs) {
-    for (int s : sigs) set_ |= Bit(s);
-    EXPECT_EQ(
-        syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set_, &old_, kKernelSigsetSize),
-        0);
+  explicit ScopedBlock(std::initializer_list<int> sigs)
+      : mask_(SIG_BLOCK, sigs) {
+    for (int s : sigs) set_ |= SigBit(s);
   }
   ~ScopedBlock() {
     struct timespec zero = {0, 0};
-    while (syscall(SYS_rt_sigtimedwait, &set_, nullptr, &zero,
-                   kKernelSigsetSize) > 0) {
+    while (RtSigtimedwait(set_, nullptr, &zero) > 0) {
     }
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old_, nullptr, kKernelSigsetSize);
   }
   ScopedBlock(const ScopedBlock&) = delete;
   ScopedBlock& operator=(const ScopedBlock&) = delete;
 
  private:
+  ScopedMask mask_;  // restored after the destructor's body has drained
   uint64_t set_ = 0;
-  uint64_t old_ = 0;
 };
 
 // Waits up to `timeout_ns` for one of `sigs` (which must be blocked);
@@ -136,22 +134,9 @@ class ScopedBlock {
 int WaitSignal(std::initializer_list<int> sigs, int64_t timeout_ns,
                siginfo_t* info = nullptr) {
   uint64_t set = 0;
-  for (int s : sigs) set |= Bit(s);
+  for (int s : sigs) set |= SigBit(s);
   struct timespec ts = FromNs(timeout_ns);
-  return static_cast<int>(
-      syscall(SYS_rt_sigtimedwait, &set, info, &ts, kKernelSigsetSize));
-}
-
-// Dequeues all pending instances of `sigs`.
-void Drain(std::initializer_list<int> sigs) {
-  while (WaitSignal(sigs, 0) > 0) {
-  }
-}
-
-uint64_t PendingMask() {
-  uint64_t set = 0;
-  syscall(SYS_rt_sigpending, &set, kKernelSigsetSize);
-  return set;
+  return static_cast<int>(RtSigtimedwait(set, info, &ts));
 }
 
 // Disarms an interval timer when the test ends.
@@ -219,16 +204,6 @@ struct sigevent SignalEvent(int sig, int value) {
   sev.sigev_signo = sig;
   sev.sigev_value.sival_int = value;
   return sev;
-}
-
-int WaitStatus(pid_t pid) {
-  int status = 0;
-  pid_t r;
-  do {
-    r = waitpid(pid, &status, 0);
-  } while (r < 0 && errno == EINTR);
-  EXPECT_EQ(r, pid);
-  return status;
 }
 
 // ---------------------------------------------------------------------------
@@ -416,13 +391,10 @@ TEST(CpuClockTest, OtherThreadsAndProcessesClocks) {
   // group leader).
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(20);
+  pid_t pid = ForkPauser([&] {
     SpinFor(CLOCK_PROCESS_CPUTIME_ID, 50 * kMs);
     if (write(fds[1], "x", 1) != 1) _exit(1);
-    for (;;) pause();
-  }
+  });
   ASSERT_GT(pid, 0);
   char c;
   ASSERT_EQ(read(fds[0], &c, 1), 1);
@@ -434,27 +406,21 @@ TEST(CpuClockTest, OtherThreadsAndProcessesClocks) {
       syscall(SYS_clock_gettime, ThreadCpuClock(pid, kCpuclockSched), &ts),
       EINVAL);
   kill(pid, SIGKILL);
-  WaitStatus(pid);
+  CheckedWaitStatus(pid);
   close(fds[0]);
   close(fds[1]);
   // Once reaped, the process has no clock.
   EXPECT_ERRNO(syscall(SYS_clock_gettime, child_clock, &ts), EINVAL);
   EXPECT_EQ(clock_getcpuclockid(pid, &child_clock), ESRCH);
 
-  std::atomic<pid_t> tid{0};
-  std::atomic<bool> stop{false};
-  std::thread t([&] {
-    tid = Gettid();
-    while (!stop) usleep(1000);
-  });
-  while (tid == 0) usleep(1000);
+  IdleThread t;
+  while (t.tid() == 0) usleep(1000);
   EXPECT_EQ(
-      syscall(SYS_clock_gettime, ThreadCpuClock(tid, kCpuclockSched), &ts), 0);
+      syscall(SYS_clock_gettime, ThreadCpuClock(t.tid(), kCpuclockSched), &ts),
+      0);
   EXPECT_ERRNO(
-      syscall(SYS_clock_gettime, ProcessCpuClock(tid, kCpuclockSched), &ts),
+      syscall(SYS_clock_gettime, ProcessCpuClock(t.tid(), kCpuclockSched), &ts),
       EINVAL);
-  stop = true;
-  t.join();
 }
 
 // ---------------------------------------------------------------------------
@@ -626,14 +592,14 @@ TEST(ItimerTest, VirtualAndProfCountOnlyCpuTime) {
     ASSERT_EQ(setitimer(static_cast<__itimer_which>(which), &it, nullptr), 0);
     // Sleeping uses no CPU time: no signal, and the timer barely moved.
     usleep(100 * 1000);
-    EXPECT_EQ(PendingMask() & Bit(sig), 0u);
+    EXPECT_EQ(PendingMask() & SigBit(sig), 0u);
     struct itimerval now = {};
     ASSERT_EQ(getitimer(static_cast<__itimer_which>(which), &now), 0);
     EXPECT_GT(ToNs(now.it_value), 5 * kMs);
     // Spinning fires it.
     int64_t cpu = ClockNs(CLOCK_PROCESS_CPUTIME_ID);
     int64_t deadline = NowNs() + 20 * kSec;
-    while ((PendingMask() & Bit(sig)) == 0 && NowNs() < deadline) {
+    while ((PendingMask() & SigBit(sig)) == 0 && NowNs() < deadline) {
       UserWork();
     }
     siginfo_t info = {};
@@ -655,7 +621,7 @@ TEST(ItimerTest, ProfIntervalRepeatsWhileSpinning) {
   int64_t deadline = NowNs() + 20 * kSec;
   while (got < 3 && NowNs() < deadline) {
     UserWork();
-    if (PendingMask() & Bit(SIGPROF)) {
+    if (PendingMask() & SigBit(SIGPROF)) {
       ASSERT_EQ(WaitSignal({SIGPROF}, 0), SIGPROF);
       got++;
     }
@@ -749,18 +715,11 @@ TEST(PosixTimerTest, SigevThreadIdIsDeliveredToThatThread) {
   g_handler_tid = 0;
   // SIGUSR1 is not blocked in this (the main) thread either, which Linux
   // would pick first for a process-directed signal.
-  std::atomic<pid_t> tid{0};
-  std::atomic<bool> stop{false};
-  std::thread t([&] {
-    uint64_t set = Bit(SIGUSR1);
-    syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, nullptr, kKernelSigsetSize);
-    tid = Gettid();
-    while (!stop) usleep(1000);
-  });
-  while (tid == 0) usleep(1000);
+  IdleThread t([] { ChangeMask(SIG_UNBLOCK, {SIGUSR1}); });
+  while (t.tid() == 0) usleep(1000);
   struct sigevent sev = SignalEvent(SIGUSR1, 5);
   sev.sigev_notify = SIGEV_THREAD_ID;
-  sev._sigev_un._tid = tid;
+  sev._sigev_un._tid = t.tid();
   {
     Timer timer(CLOCK_MONOTONIC, &sev);
     ASSERT_GE(timer.id(), 0) << strerror(timer.create_errno());
@@ -768,19 +727,14 @@ TEST(PosixTimerTest, SigevThreadIdIsDeliveredToThatThread) {
     int64_t deadline = NowNs() + 10 * kSec;
     while (g_handler_tid == 0 && NowNs() < deadline) usleep(1000);
   }
-  stop = true;
-  t.join();
+  t.Stop();
   sigaction(SIGUSR1, &old, nullptr);
-  EXPECT_EQ(g_handler_tid.load(), tid.load());
+  EXPECT_EQ(g_handler_tid.load(), t.tid());
   EXPECT_EQ(g_handler_code.load(), SI_TIMER);
 }
 
 TEST(PosixTimerTest, SigevThreadIdMustNameAThreadOfTheProcess) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(20);
-    for (;;) pause();
-  }
+  pid_t pid = ForkPauser();
   ASSERT_GT(pid, 0);
   struct sigevent sev = SignalEvent(SIGUSR1, 0);
   sev.sigev_notify = SIGEV_THREAD_ID;
@@ -789,7 +743,7 @@ TEST(PosixTimerTest, SigevThreadIdMustNameAThreadOfTheProcess) {
   EXPECT_EQ(other.id(), -1);
   EXPECT_EQ(other.create_errno(), EINVAL);
   kill(pid, SIGKILL);
-  WaitStatus(pid);
+  CheckedWaitStatus(pid);
   sev._sigev_un._tid = pid;  // nobody
   Timer dead(CLOCK_MONOTONIC, &sev);
   EXPECT_EQ(dead.create_errno(), EINVAL);
@@ -813,7 +767,7 @@ TEST(PosixTimerTest, SigevNoneCountsDownWithoutASignal) {
   // Expired: a one-shot SIGEV_NONE timer reads 0, and nothing was sent.
   struct itimerspec done = timer.Get();
   EXPECT_EQ(ToNs(done.it_value), 0);
-  EXPECT_EQ(PendingMask() & Bit(SIGALRM), 0u);
+  EXPECT_EQ(PendingMask() & SigBit(SIGALRM), 0u);
 }
 
 TEST(PosixTimerTest, SettimeRelativeAbsoluteAndTheOldValue) {
@@ -933,10 +887,10 @@ TEST(PosixTimerTest, CpuTimeTimersFireAfterCpuTimeIsUsed) {
     ASSERT_EQ(timer.Set(0, 30 * kMs, 0), 0);
     // Sleeping does not bring it closer.
     usleep(50 * 1000);
-    EXPECT_EQ(PendingMask() & Bit(SIGRTMIN + 2), 0u);
+    EXPECT_EQ(PendingMask() & SigBit(SIGRTMIN + 2), 0u);
     int64_t start = ClockNs(clock);
     int64_t deadline = NowNs() + 20 * kSec;
-    while ((PendingMask() & Bit(SIGRTMIN + 2)) == 0 && NowNs() < deadline) {
+    while ((PendingMask() & SigBit(SIGRTMIN + 2)) == 0 && NowNs() < deadline) {
       UserWork();
     }
     siginfo_t info = {};
@@ -968,9 +922,8 @@ TEST(PosixTimerTest, TimersAreNotInheritedByFork) {
     _exit(0);
   }
   ASSERT_GT(pid, 0);
-  int status = WaitStatus(pid);
-  EXPECT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  int status = CheckedWaitStatus(pid);
+  EXPECT_TRUE(ExitedWith(status, 0));
 }
 
 // ---------------------------------------------------------------------------
@@ -1000,8 +953,8 @@ TEST(TimesTest, ChildrenCountOnceWaitedFor) {
   pid_t pid = fork();
   if (pid == 0) _exit(SpinFor(CLOCK_PROCESS_CPUTIME_ID, 100 * kMs) ? 0 : 1);
   ASSERT_GT(pid, 0);
-  int status = WaitStatus(pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  int status = CheckedWaitStatus(pid);
+  EXPECT_TRUE(ExitedWith(status, 0));
   times(&after);
   EXPECT_GE((after.tms_cutime + after.tms_cstime) -
                 (before.tms_cutime + before.tms_cstime),
@@ -1059,8 +1012,8 @@ TEST(GetrusageTest, ChildrenCountOnceWaitedFor) {
   ASSERT_EQ(waitid(P_PID, pid, &info, WEXITED | WNOWAIT), 0);
   ASSERT_EQ(getrusage(RUSAGE_CHILDREN, &zombie), 0);
   EXPECT_LT(ToNs(zombie.ru_utime) - ToNs(before.ru_utime), 50 * kMs);
-  int status = WaitStatus(pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  int status = CheckedWaitStatus(pid);
+  EXPECT_TRUE(ExitedWith(status, 0));
   ASSERT_EQ(getrusage(RUSAGE_CHILDREN, &after), 0);
   EXPECT_GE(ToNs(after.ru_utime) - ToNs(before.ru_utime), 50 * kMs);
   EXPECT_GT(after.ru_maxrss, 0);

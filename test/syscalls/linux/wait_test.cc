@@ -29,50 +29,20 @@
 #include <cstring>
 #include <string>
 
+#include "test/util/process_util.h"
 #include "test/util/test_util.h"
 
 namespace {
 
+using testing_util::ForkPauser;
+using testing_util::InForkedChild;
+using testing_util::kChildWatchdogSeconds;
+using testing_util::Pipe;
+using testing_util::ProcState;
 using testing_util::ReadFile;
-
-constexpr int kWatchdogSeconds = 30;
-
-// Waits for `pid` (retrying EINTR) and returns the raw wait status, or -1.
-int WaitStatus(pid_t pid, int options = 0) {
-  int status = 0;
-  pid_t rc;
-  do {
-    rc = waitpid(pid, &status, options);
-  } while (rc == -1 && errno == EINTR);
-  return rc == pid ? status : -1;
-}
-
-// Runs `fn` in a forked child and expects the child to exit 0. gtest
-// assertions work inside: a failure prints from the child and makes it
-// exit 1.
-template <typename F>
-void InForkedChild(F fn) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0) << strerror(errno);
-  if (pid == 0) {
-    alarm(kWatchdogSeconds);
-    fn();
-    fflush(nullptr);
-    _exit(::testing::Test::HasFailure() ? 1 : 0);
-  }
-  EXPECT_EQ(WaitStatus(pid), 0) << "the child failed (see its output)";
-}
-
-// Forks a child that waits (at most the watchdog's time) to be killed.
-pid_t ForkPauser() {
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(kWatchdogSeconds);
-    for (;;) pause();
-  }
-  return pid;
-}
+using testing_util::Receive;
+using testing_util::Send;
+using testing_util::WaitStatus;
 
 // Forks a child that exits with `code` at once.
 pid_t ForkExiter(int code) {
@@ -92,6 +62,13 @@ void AwaitZombie(pid_t pid, int options = 0) {
   ASSERT_EQ(rc, 0) << strerror(errno);
 }
 
+// waitid(P_PID, pid, info, options) with *info first filled with 0x5a
+// bytes, so that a field it should have written but did not shows.
+int WaitidPoisoned(pid_t pid, int options, siginfo_t* info) {
+  memset(info, 0x5a, sizeof(*info));
+  return waitid(P_PID, static_cast<id_t>(pid), info, options);
+}
+
 int PidfdOpen(pid_t pid, unsigned flags = 0) {
   return static_cast<int>(syscall(SYS_pidfd_open, pid, flags));
 }
@@ -99,51 +76,6 @@ int PidfdOpen(pid_t pid, unsigned flags = 0) {
 int PidfdSendSignal(int pidfd, int sig, unsigned flags = 0) {
   return static_cast<int>(
       syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, flags));
-}
-
-// A pipe whose ends close themselves.
-struct Pipe {
-  Pipe() {
-    int fds[2] = {-1, -1};
-    EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0) << strerror(errno);
-    r = fds[0];
-    w = fds[1];
-  }
-  ~Pipe() {
-    CloseR();
-    CloseW();
-  }
-  void CloseR() {
-    if (r >= 0) close(r);
-    r = -1;
-  }
-  void CloseW() {
-    if (w >= 0) close(w);
-    w = -1;
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  int r = -1;
-  int w = -1;
-};
-
-template <typename T>
-void Send(int fd, const T& v) {
-  ASSERT_EQ(write(fd, &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
-}
-template <typename T>
-T Receive(int fd) {
-  T v{};
-  EXPECT_EQ(read(fd, &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
-  return v;
-}
-
-// Field 3 of /proc/PID/stat, or '?'.
-char ProcState(pid_t pid) {
-  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t paren = stat.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= stat.size()) return '?';
-  return stat[paren + 2];
 }
 
 // Makes the test process a child subreaper for one test, so that orphaned
@@ -202,8 +134,7 @@ TEST(WaitTest, WnohangWithARunningChildReturnsZero) {
   EXPECT_EQ(waitpid(-1, &status, WNOHANG), 0);
   EXPECT_EQ(status, 12345);  // untouched
   siginfo_t info;
-  memset(&info, 0x5a, sizeof(info));
-  EXPECT_EQ(waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG), 0);
+  EXPECT_EQ(WaitidPoisoned(pid, WEXITED | WNOHANG, &info), 0);
   // waitid zeroes the fields it reports when nothing was waitable.
   EXPECT_EQ(info.si_signo, 0);
   EXPECT_EQ(info.si_pid, 0);
@@ -377,8 +308,7 @@ TEST(WaitidTest, SiginfoForStopAndContinue) {
   ASSERT_GT(pid, 0);
   ASSERT_OK(kill(pid, SIGSTOP));
   siginfo_t info;
-  memset(&info, 0x5a, sizeof(info));
-  ASSERT_OK(waitid(P_PID, static_cast<id_t>(pid), &info, WSTOPPED));
+  ASSERT_OK(WaitidPoisoned(pid, WSTOPPED, &info));
   EXPECT_EQ(info.si_signo, SIGCHLD);
   EXPECT_EQ(info.si_errno, 0);
   EXPECT_EQ(info.si_code, CLD_STOPPED);
@@ -386,15 +316,13 @@ TEST(WaitidTest, SiginfoForStopAndContinue) {
   EXPECT_EQ(info.si_uid, getuid());
   EXPECT_EQ(info.si_status, SIGSTOP);
   ASSERT_OK(kill(pid, SIGCONT));
-  memset(&info, 0x5a, sizeof(info));
-  ASSERT_OK(waitid(P_PID, static_cast<id_t>(pid), &info, WCONTINUED));
+  ASSERT_OK(WaitidPoisoned(pid, WCONTINUED, &info));
   EXPECT_EQ(info.si_signo, SIGCHLD);
   EXPECT_EQ(info.si_code, CLD_CONTINUED);
   EXPECT_EQ(info.si_pid, pid);
   EXPECT_EQ(info.si_status, SIGCONT);
   ASSERT_OK(kill(pid, SIGKILL));
-  memset(&info, 0x5a, sizeof(info));
-  ASSERT_OK(waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED));
+  ASSERT_OK(WaitidPoisoned(pid, WEXITED, &info));
   EXPECT_EQ(info.si_code, CLD_KILLED);
   EXPECT_EQ(info.si_status, SIGKILL);
   EXPECT_EQ(info.si_pid, pid);
@@ -406,8 +334,7 @@ TEST(WaitidTest, SiginfoForAnExit) {
   pid_t pid = ForkExiter(77);
   ASSERT_GT(pid, 0);
   siginfo_t info;
-  memset(&info, 0x5a, sizeof(info));
-  ASSERT_OK(waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED));
+  ASSERT_OK(WaitidPoisoned(pid, WEXITED, &info));
   EXPECT_EQ(info.si_signo, SIGCHLD);
   EXPECT_EQ(info.si_errno, 0);
   EXPECT_EQ(info.si_code, CLD_EXITED);
@@ -747,7 +674,7 @@ TEST_F(SubreaperTest, AnOrphanedGrandchildIsAdoptedAndWaitable) {
     Pipe started;
     pid_t grandchild = fork();
     if (grandchild == 0) {
-      alarm(kWatchdogSeconds);
+      alarm(kChildWatchdogSeconds);
       pid_t before = getppid();
       char c = 's';
       write(started.w, &c, 1);
@@ -779,7 +706,7 @@ TEST_F(SubreaperTest, PdeathsigIsSentWhenTheParentExits) {
     Pipe ready;
     pid_t grandchild = fork();
     if (grandchild == 0) {
-      alarm(kWatchdogSeconds);
+      alarm(kChildWatchdogSeconds);
       prctl(PR_SET_PDEATHSIG, SIGUSR1);
       char c = 'r';
       write(ready.w, &c, 1);
@@ -806,7 +733,7 @@ void* ForkPdeathChild(void* arg) {
   if (pipe(ready) != 0) return nullptr;
   a->child = fork();
   if (a->child == 0) {
-    alarm(kWatchdogSeconds);
+    alarm(kChildWatchdogSeconds);
     prctl(PR_SET_PDEATHSIG, SIGUSR2);
     write(ready[1], "r", 1);
     for (;;) pause();
@@ -897,7 +824,7 @@ TEST(PidfdTest, PollBecomesReadableWhenTheProcessExits) {
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    alarm(kWatchdogSeconds);
+    alarm(kChildWatchdogSeconds);
     go.CloseW();
     char c;
     read(go.r, &c, 1);
