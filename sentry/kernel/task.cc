@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/time/clock.h"
@@ -64,12 +65,6 @@ class TaskExecEnvironment final : public loader::ExecEnvironment {
 std::string Basename(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-absl::Duration ThreadCpuTime() {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return absl::DurationFromTimespec(ts);
 }
 
 }  // namespace
@@ -232,7 +227,9 @@ SysResult<void> Task::BlockWith(Interruptible mode,
     return mode == Interruptible::kYes ? signal_hint_.load() : killed_.load();
   };
   if (interrupted()) return Errno(kERESTARTSYS);
+  absl::Time begin = absl::Now();
   bool woken = waiter_.Wait(deadline, host);
+  blocked_ns_ += absl::ToInt64Nanoseconds(absl::Now() - begin);
   if (interrupted()) return Errno(kERESTARTSYS);
   if (!woken) return Errno(ETIMEDOUT);
   return Ok();
@@ -271,17 +268,22 @@ void Task::Run(std::function<void(Task&)> start) {
     kernel_->running_.fetch_add(1);
     platform::SwitchResult r = ctx_->Switch(mm().as(), regs_);
     kernel_->running_.fetch_sub(1);
-    AccountUser(absl::Now() - begin);
+    absl::Time end = absl::Now();
+    AccountUser(end - begin);
     if (tg().cpu_timers_armed.load()) {
       absl::MutexLock l(&kernel_->mu_);
       kernel_->CheckCpuTimersLocked(&tg());
     }
     switch (r.reason) {
       case platform::StopReason::kSyscall: {
-        absl::Duration sys_begin = ThreadCpuTime();
+        // System time is the wall time the sentry spent on the call, less
+        // what it spent blocked: two vDSO reads rather than two host
+        // system calls for the thread's CPU clock on every guest call.
+        int64_t blocked_before = blocked_ns_;
         HandleSyscall();
-        stime_ns_.fetch_add(
-            absl::ToInt64Nanoseconds(ThreadCpuTime() - sys_begin));
+        int64_t ns = absl::ToInt64Nanoseconds(absl::Now() - end) -
+                     (blocked_ns_ - blocked_before);
+        stime_ns_.fetch_add(std::max<int64_t>(ns, 0));
         break;
       }
       case platform::StopReason::kFault:

@@ -337,6 +337,8 @@ class Task final : public vfs::CallContext,
   // CPU time, in nanoseconds.
   std::atomic<int64_t> utime_ns_{0};
   std::atomic<int64_t> stime_ns_{0};
+  // Wall time spent in BlockWith; only the task's own thread touches it.
+  int64_t blocked_ns_ = 0;
 
   mutable absl::Mutex comm_mu_;
   std::string comm_ ABSL_GUARDED_BY(comm_mu_);
