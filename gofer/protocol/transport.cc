@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "gofer/protocol/messages.h"
@@ -35,7 +36,18 @@ int SendPacket(int sock, const std::vector<uint8_t>& data, int fd) {
 
 int RecvPacket(int sock, std::vector<uint8_t>* buf, sentry::HostFd* fd,
                bool* fds_lost) {
-  buf->resize(kMaxMessageSize);
+  // Learn the packet's size first (SOCK_SEQPACKET keeps boundaries, and
+  // MSG_TRUNC reports the whole length): zero-filling a buffer of the
+  // largest size for every message cost more than this extra call.
+  ssize_t size;
+  do {
+    struct msghdr peek = {};
+    size = recvmsg(sock, &peek, MSG_PEEK | MSG_TRUNC);
+  } while (size < 0 && errno == EINTR);
+  if (size < 0) return errno;
+  // One byte more than the limit lets an oversized packet show as MSG_TRUNC.
+  buf->resize(
+      std::clamp<size_t>(static_cast<size_t>(size), 1, kMaxMessageSize + 1));
   struct iovec iov = {buf->data(), buf->size()};
   struct msghdr msg = {};
   msg.msg_iov = &iov;
@@ -67,7 +79,10 @@ int RecvPacket(int sock, std::vector<uint8_t>* buf, sentry::HostFd* fd,
     }
   }
   if (n == 0) return ECONNRESET;
-  if ((msg.msg_flags & MSG_TRUNC) != 0) return EMSGSIZE;
+  if ((msg.msg_flags & MSG_TRUNC) != 0 ||
+      static_cast<size_t>(n) > kMaxMessageSize) {
+    return EMSGSIZE;
+  }
   if (fds_lost != nullptr) *fds_lost = (msg.msg_flags & MSG_CTRUNC) != 0;
 
   buf->resize(static_cast<size_t>(n));
