@@ -236,6 +236,8 @@ SENTRY_SYSCALL(SysIoctl) {
       kernel::Kernel& k = t.kernel();
       if (t.tg().sid != k.terminal_session()) return Errno(ENOTTY);
       if (pgid < 0) return Errno(EINVAL);
+      // No such group is ESRCH; one of another session, EPERM.
+      if (k.ProcessGroupLocked(pgid).empty()) return Errno(ESRCH);
       if (!k.ProcessGroupExistsInSessionLocked(pgid, t.tg().sid)) {
         return Errno(EPERM);
       }

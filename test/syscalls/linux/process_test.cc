@@ -101,6 +101,17 @@ TEST(SysinfoTest, ReportsPlausibleValues) {
   EXPECT_ERRNO(sysinfo(reinterpret_cast<struct sysinfo*>(8)), EFAULT);
 }
 
+// sysinfo's uptime, /proc/uptime and CLOCK_BOOTTIME count from one boot.
+TEST(SysinfoTest, UptimeAgreesWithProcUptimeAndTheBootClock) {
+  struct sysinfo si = {};
+  ASSERT_OK(sysinfo(&si));
+  double proc_uptime = std::stod(testing_util::ReadFile("/proc/uptime"));
+  struct timespec boot;
+  ASSERT_OK(clock_gettime(CLOCK_BOOTTIME, &boot));
+  EXPECT_NEAR(static_cast<double>(si.uptime), proc_uptime, 2.0);
+  EXPECT_NEAR(static_cast<double>(boot.tv_sec), proc_uptime, 2.0);
+}
+
 TEST(GetrandomTest, FillsTheBufferWithFreshBytes) {
   unsigned char a[64], b[64];
   memset(a, 0, sizeof(a));
