@@ -46,6 +46,47 @@ with multiprocessing.Pool(2) as p:
 PY
 same "python3 threads, subprocess, fork, alarm, Pool(2)" /usr/bin/python3 "$TMP/pools.py"
 
+# Java (Bazel's own JDK): a thread pool, the garbage collector, a child
+# process, and a NullPointerException, which the JVM takes as SIGSEGV.
+cat > "$TMP/Pools.java" <<'JAVA'
+import java.util.*;
+import java.util.concurrent.*;
+public class Pools {
+  public static void main(String[] args) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    List<Future<Long>> parts = new ArrayList<>();
+    for (int i = 0; i < 32; i++) {
+      final int n = i;
+      parts.add(pool.submit(() -> {
+        long s = 0;
+        for (int j = 0; j < 100000; j++) s += new int[16].length + j % (n + 1);
+        return s;
+      }));
+    }
+    long total = 0;
+    for (Future<Long> f : parts) total += f.get();
+    pool.shutdown();
+    System.gc();
+    Process p = new ProcessBuilder("echo", "child").inheritIO().start();
+    System.out.println("sum " + total + " child " + p.waitFor());
+    Object o = null;
+    try {
+      o.hashCode();
+    } catch (NullPointerException e) {
+      System.out.println("NullPointerException");
+    }
+  }
+}
+JAVA
+jdk=$(dirname "$(readlink -f "$(command -v javac)")")
+if "$jdk/javac" -d "$TMP/classes" "$TMP/Pools.java"; then
+  # No hsperfdata file: it needs flock (issue #4).
+  same "java thread pool, GC, subprocess, NullPointerException" \
+    "$jdk/java" -XX:-UsePerfData -cp "$TMP/classes" Pools
+else
+  bad "javac from $jdk failed"
+fi
+
 # make -j2 of a small C project: make, gcc, cc1, as, collect2 and ld all run
 # as processes of the sandbox, in its own /tmp.
 cat > "$TMP/build.sh" <<'SH'
