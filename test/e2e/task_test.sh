@@ -2,9 +2,10 @@
 # End-to-end tests of the task model: shells, pipelines, thread and process
 # pools, a parallel build, signals from outside and a fork bomb, each
 # compared with what Linux does.
-#   task_test.sh RUNSC
+#   task_test.sh RUNSC THREADS_MUSL
 set -u
 RUNSC=$(realpath "$1")
+THREADS_MUSL=$(realpath "$2")
 source "$(dirname "$0")/lib.sh"
 
 # A shell pipeline with a background job.
@@ -45,6 +46,9 @@ with multiprocessing.Pool(2) as p:
     print("pool", p.map(square, range(10)))
 PY
 same "python3 threads, subprocess, fork, alarm, Pool(2)" /usr/bin/python3 "$TMP/pools.py"
+
+# The same through musl's threads, signals, fork+exec and vfork.
+same "musl threads, signal, fork+exec, vfork" "$THREADS_MUSL"
 
 # Java (Bazel's own JDK): a thread pool, the garbage collector, a child
 # process, and a NullPointerException, which the JVM takes as SIGSEGV.
