@@ -2,10 +2,11 @@
 # End-to-end tests of the task model: shells, pipelines, thread and process
 # pools, a parallel build, signals from outside and a fork bomb, each
 # compared with what Linux does.
-#   task_test.sh RUNSC THREADS_MUSL
+#   task_test.sh RUNSC THREADS_MUSL GOROUTINES
 set -u
 RUNSC=$(realpath "$1")
 THREADS_MUSL=$(realpath "$2")
+GOROUTINES=$(realpath "$3")
 source "$(dirname "$0")/lib.sh"
 
 # A shell pipeline with a background job.
@@ -49,6 +50,11 @@ same "python3 threads, subprocess, fork, alarm, Pool(2)" /usr/bin/python3 "$TMP/
 
 # The same through musl's threads, signals, fork+exec and vfork.
 same "musl threads, signal, fork+exec, vfork" "$THREADS_MUSL"
+
+# Go's runtime: goroutines on 4 threads, GC, SIGURG preemption (without
+# which the program would spin forever: timeout), os/exec,
+# signal.Notify and a timer.
+same "go goroutines, preemption, exec, signal, timer" timeout 60 "$GOROUTINES"
 
 # Java (Bazel's own JDK): a thread pool, the garbage collector, a child
 # process, and a NullPointerException, which the JVM takes as SIGSEGV.
