@@ -451,9 +451,14 @@ SysResult<void> Task::SigReturn() {
     MarkRegsReplaced();
     return Ok();
   };
+  restart_fn_ = nullptr;
   if (!CopyInObj(GuestAddr(frame_addr), &frame).ok()) return segv();
+  // As in Linux, the mask and then the registers apply before the FPU
+  // state is checked: a frame rejected there leaves the thread in the
+  // interrupted code, under the frame's mask, with rax 0 and a SIGSEGV.
+  SetSignalMask(frame.uc.uc_sigmask);
   const SigContext& sc = frame.uc.uc_mcontext;
-  platform::Registers r = regs_;
+  platform::Registers& r = regs_;
   r.r8 = sc.r8;
   r.r9 = sc.r9;
   r.r10 = sc.r10;
@@ -467,18 +472,18 @@ SysResult<void> Task::SigReturn() {
   r.rbp = sc.rbp;
   r.rbx = sc.rbx;
   r.rdx = sc.rdx;
-  r.rax = sc.rax;
+  r.rax = 0;
   r.rcx = sc.rcx;
   r.rsp = sc.rsp;
   r.rip = sc.rip;
-  r.eflags = (regs_.eflags & ~kFixEflags) | (sc.eflags & kFixEflags);
+  r.eflags = (r.eflags & ~kFixEflags) | (sc.eflags & kFixEflags);
   r.cs = kUserCS;
   r.ss = kUserSS;
   r.orig_rax = static_cast<uint64_t>(-1);  // no restart after this
   // The FPU state: the frame's XSAVE image, checked by its magic numbers;
   // a bare FXSAVE image (no magic) restores the legacy part only.
   if (sc.fpstate == 0) {
-    SENTRY_RETURN_IF_ERROR(ctx_->ResetFPState(mm().as()));
+    if (!ctx_->ResetFPState(mm().as()).ok()) return segv();
   } else {
     SysResult<std::vector<uint8_t>> cur = ctx_->GetFPState(mm().as());
     if (!cur.ok()) return segv();
@@ -501,6 +506,9 @@ SysResult<void> Task::SigReturn() {
       memcpy(&magic2, image.data() + size, sizeof(magic2));
       full = magic2 == kFpXstateMagic2;
     }
+    // Linux loads the image with XRSTOR, or FXRSTOR without the magic,
+    // which fault (#GP) on an image not 64- or 16-byte aligned.
+    if (sc.fpstate % (full ? 64 : 16) != 0) return segv();
     image.resize(size);
     if (!full) {
       // Legacy x87/SSE state only; every other component to its init
@@ -513,7 +521,7 @@ SysResult<void> Task::SigReturn() {
     memcpy(image.data() + kSwBytesOffset, &xcr0, sizeof(xcr0));
     if (!ctx_->SetFPState(mm().as(), image).ok()) return segv();
   }
-  regs_ = r;
+  r.rax = sc.rax;
   // The alternate stack as the frame recorded it; errors are ignored, as
   // in Linux's restore_altstack.
   const GuestStack& st = frame.uc.uc_stack;
@@ -527,8 +535,6 @@ SysResult<void> Task::SigReturn() {
       alt_stack.ss_flags = st.ss_flags;
     }
   }
-  restart_fn_ = nullptr;
-  SetSignalMask(frame.uc.uc_sigmask);
   MarkRegsReplaced();
   return Ok();
 }

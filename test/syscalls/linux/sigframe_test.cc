@@ -999,4 +999,71 @@ TEST(SigframeFatalTest, StackOverflowIsCaughtOnTheAlternateStack) {
   EXPECT_TRUE(ExitedWith(status, 42));
 }
 
+// ---------------------------------------------------------------------------
+// rt_sigreturn(2) with an FPU image the CPU will not load: reserved MXCSR
+// bits, or an image not aligned as XRSTOR (64 bytes) or, without the XSAVE
+// magic, FXRSTOR (16 bytes) needs. Linux has restored the frame's signal
+// mask and registers by then; the SIGSEGV (SI_KERNEL) that follows finds
+// the thread back in the interrupted code, with that mask.
+
+enum class FpuDamage { kMxcsrReservedBits, kAligned16, kAligned8 };
+FpuDamage g_fpu_damage;
+greg_t g_interrupted_rip, g_interrupted_rsp;
+alignas(64) uint8_t g_moved_image[16384 + 64];
+int g_rejected_count;
+int g_rejected_code;
+greg_t g_rejected_rip, g_rejected_rsp;
+bool g_rejected_mask_has_usr2;
+
+void DamageFpuOnReturn(int, siginfo_t*, void* ucontext) {
+  auto* uc = static_cast<ucontext_t*>(ucontext);
+  g_interrupted_rip = uc->uc_mcontext.gregs[REG_RIP];
+  g_interrupted_rsp = uc->uc_mcontext.gregs[REG_RSP];
+  sigaddset(&uc->uc_sigmask, SIGUSR2);  // a mask to tell the frame's by
+  if (g_fpu_damage == FpuDamage::kMxcsrReservedBits) {
+    uc->uc_mcontext.fpregs->mxcsr |= 0xffff0000u;
+    return;
+  }
+  size_t size = SwBytes(uc)->extended_size;
+  if (size > sizeof(g_moved_image) - 64) size = 512;
+  uint8_t* moved =
+      g_moved_image + (g_fpu_damage == FpuDamage::kAligned16 ? 16 : 8);
+  memcpy(moved, uc->uc_mcontext.fpregs, size);
+  uc->uc_mcontext.fpregs = reinterpret_cast<fpregset_t>(moved);
+}
+
+void RecordRejectedReturn(int, siginfo_t* info, void* ucontext) {
+  auto* uc = static_cast<ucontext_t*>(ucontext);
+  g_rejected_count++;
+  g_rejected_code = info->si_code;
+  g_rejected_rip = uc->uc_mcontext.gregs[REG_RIP];
+  g_rejected_rsp = uc->uc_mcontext.gregs[REG_RSP];
+  g_rejected_mask_has_usr2 = sigismember(&uc->uc_sigmask, SIGUSR2) == 1;
+}
+
+class RejectedFpuTest : public ::testing::TestWithParam<FpuDamage> {};
+
+TEST_P(RejectedFpuTest, SigsegvFollowsWithTheFramesRegistersAndMask) {
+  FpuDamage damage = GetParam();
+  int status = RunInChild([damage] {
+    g_fpu_damage = damage;
+    SetActionInChild(SIGUSR1, DamageFpuOnReturn);
+    SetActionInChild(SIGSEGV, RecordRejectedReturn);
+    RaiseToSelf(SIGUSR1);
+    // Back here once the SIGSEGV handler returned.
+    if (g_rejected_count != 1) return 10;
+    if (g_rejected_code != SI_KERNEL) return 11;
+    if (g_rejected_rip != g_interrupted_rip) return 12;
+    if (g_rejected_rsp != g_interrupted_rsp) return 13;
+    if (!g_rejected_mask_has_usr2) return 14;
+    return 42;
+  });
+  EXPECT_TRUE(ExitedWith(status, 42));
+}
+
+INSTANTIATE_TEST_SUITE_P(Damage, RejectedFpuTest,
+                         ::testing::Values(FpuDamage::kMxcsrReservedBits,
+                                           FpuDamage::kAligned16,
+                                           FpuDamage::kAligned8));
+
 }  // namespace
