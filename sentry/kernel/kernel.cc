@@ -502,7 +502,8 @@ void DiscardStopContinue(ThreadGroup* tg, int sig) {
 }  // namespace
 
 SysResult<void> Kernel::SendGroupSignalLocked(ThreadGroup* tg,
-                                              const siginfo_t& info) {
+                                              const siginfo_t& info,
+                                              PendingSignals::Origin origin) {
   int sig = info.si_signo;
   if (tg->zombie || tg->tasks.empty()) return Ok();
   if (tg->exiting) return Ok();  // it is dying anyway
@@ -520,7 +521,7 @@ SysResult<void> Kernel::SendGroupSignalLocked(ThreadGroup* tg,
   }
   Task* leader = tg->tasks.front();
   if (DiscardedOnSendLocked(leader, sig)) return Ok();
-  switch (tg->pending.Enqueue(info, SigpendingRoomLocked(tg))) {
+  switch (tg->pending.Enqueue(info, SigpendingRoomLocked(tg), origin)) {
     case PendingSignals::Result::kOverflow:
       return Errno(EAGAIN);
     case PendingSignals::Result::kCoalesced:
@@ -545,7 +546,8 @@ SysResult<void> Kernel::SendGroupSignalLocked(ThreadGroup* tg,
   return Ok();
 }
 
-SysResult<void> Kernel::SendTaskSignalLocked(Task* t, const siginfo_t& info) {
+SysResult<void> Kernel::SendTaskSignalLocked(Task* t, const siginfo_t& info,
+                                             PendingSignals::Origin origin) {
   int sig = info.si_signo;
   ThreadGroup* tg = t->shared_.tg.get();
   if (tg->zombie || t->exited_ || tg->exiting) return Ok();
@@ -562,7 +564,7 @@ SysResult<void> Kernel::SendTaskSignalLocked(Task* t, const siginfo_t& info) {
     return Ok();
   }
   if (DiscardedOnSendLocked(t, sig)) return Ok();
-  switch (t->pending_.Enqueue(info, SigpendingRoomLocked(tg))) {
+  switch (t->pending_.Enqueue(info, SigpendingRoomLocked(tg), origin)) {
     case PendingSignals::Result::kOverflow:
       return Errno(EAGAIN);
     case PendingSignals::Result::kCoalesced:
@@ -756,10 +758,21 @@ void Kernel::ArmRealTimerLocked(ThreadGroup* tg) {
   (void)id;
 }
 
+bool Kernel::TimerSignalQueuedLocked(ThreadGroup* tg, const PosixTimer& pt) {
+  if (tg->pending.HasTimerEntry(pt.signo, pt.id)) return true;
+  for (Task* t : tg->tasks) {
+    if (t->pending_.HasTimerEntry(pt.signo, pt.id)) return true;
+  }
+  return false;
+}
+
 void Kernel::FirePosixTimerLocked(ThreadGroup* tg, PosixTimer* pt,
                                   int expiries) {
   if (pt->notify == SIGEV_NONE) return;
-  if (pt->signal_queued) {
+  // Only while the last signal is really queued is an expiry an overrun:
+  // one ignored when sent, or discarded since, leaves nothing to wait for
+  // (Linux looks at whether the timer's entry is on a queue).
+  if (pt->signal_queued && TimerSignalQueuedLocked(tg, *pt)) {
     pt->overrun += expiries;
     return;
   }
@@ -768,15 +781,18 @@ void Kernel::FirePosixTimerLocked(ThreadGroup* tg, PosixTimer* pt,
   info.si_timerid = pt->id;
   info.si_overrun = 0;
   info.si_value.sival_ptr = reinterpret_cast<void*>(pt->value);
-  pt->signal_queued = true;
+  constexpr PendingSignals::Origin kTimer = PendingSignals::Origin::kTimer;
+  Task* t = nullptr;
   if (pt->notify == (SIGEV_SIGNAL | SIGEV_THREAD_ID)) {
-    Task* t = FindTaskLocked(pt->target_tid);
-    if (t != nullptr && &t->tg() == tg) {
-      (void)SendTaskSignalLocked(t, info);
-      return;
-    }
+    t = FindTaskLocked(pt->target_tid);
+    if (t != nullptr && &t->tg() != tg) t = nullptr;
   }
-  (void)SendGroupSignalLocked(tg, info);
+  if (t != nullptr) {
+    (void)SendTaskSignalLocked(t, info, kTimer);
+  } else {
+    (void)SendGroupSignalLocked(tg, info, kTimer);
+  }
+  pt->signal_queued = TimerSignalQueuedLocked(tg, *pt);
 }
 
 void Kernel::PosixTimerSignalDequeuedLocked(ThreadGroup* tg, siginfo_t* info) {

@@ -348,11 +348,16 @@ class Kernel {
   // Sends `info` to the process: one of its threads that does not block
   // it takes it. Applies the stop/continue side effects at send time.
   // EAGAIN if a real-time signal's information cannot be queued
-  // (RLIMIT_SIGPENDING); callers that cannot fail ignore it.
-  SysResult<void> SendGroupSignalLocked(ThreadGroup* tg, const siginfo_t& info)
+  // (RLIMIT_SIGPENDING); callers that cannot fail ignore it. A POSIX
+  // timer's signal is sent as PendingSignals::Origin::kTimer.
+  SysResult<void> SendGroupSignalLocked(
+      ThreadGroup* tg, const siginfo_t& info,
+      PendingSignals::Origin origin = PendingSignals::Origin::kSend)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends `info` to one thread.
-  SysResult<void> SendTaskSignalLocked(Task* t, const siginfo_t& info)
+  SysResult<void> SendTaskSignalLocked(
+      Task* t, const siginfo_t& info,
+      PendingSignals::Origin origin = PendingSignals::Origin::kSend)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends every thread of `tg` with `status` (exit_group, a fatal signal).
   void GroupExitLocked(ThreadGroup* tg, ExitStatus status)
@@ -405,6 +410,10 @@ class Kernel {
   // overrun if the last one is still queued).
   void FirePosixTimerLocked(ThreadGroup* tg, PosixTimer* pt, int expiries)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `pt`'s signal is on a queue of `tg` or of one of its threads:
+  // not yet delivered, nor discarded (SIG_IGN, SIGCONT) since it was sent.
+  bool TimerSignalQueuedLocked(ThreadGroup* tg, const PosixTimer& pt)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // A dequeued SI_TIMER signal: fills in its overrun count.
   void PosixTimerSignalDequeuedLocked(ThreadGroup* tg, siginfo_t* info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

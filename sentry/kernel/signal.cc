@@ -51,10 +51,25 @@ siginfo_t MakeSigInfo(int sig, int code, int pid, uint32_t uid) {
   return info;
 }
 
+namespace {
+
+uint64_t TimerKey(int timer_id, int sig) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(timer_id)) << 8 |
+         static_cast<uint64_t>(sig);
+}
+
+}  // namespace
+
 PendingSignals::Result PendingSignals::Enqueue(const siginfo_t& info,
-                                               bool has_room) {
+                                               bool has_room, Origin origin) {
   int sig = info.si_signo;
   std::deque<Entry>& q = queue_[sig - 1];
+  if (origin == Origin::kTimer) {
+    q.push_back(Entry{info, false, info.si_timerid});
+    timer_entries_[TimerKey(info.si_timerid, sig)]++;
+    pending_ |= SigBit(sig);
+    return Result::kQueued;
+  }
   if (sig < kSigRtMin && (pending_ & SigBit(sig)) != 0) {
     return Result::kCoalesced;
   }
@@ -70,11 +85,24 @@ PendingSignals::Result PendingSignals::Enqueue(const siginfo_t& info,
   return Result::kQueued;
 }
 
+bool PendingSignals::HasTimerEntry(int sig, int timer_id) const {
+  return timer_entries_.contains(TimerKey(timer_id, sig));
+}
+
+void PendingSignals::Removed(int sig, const Entry& e) {
+  if (e.counted) queued_--;
+  if (e.timer_id < 0) return;
+  auto it = timer_entries_.find(TimerKey(e.timer_id, sig));
+  if (it != timer_entries_.end() && --it->second == 0) {
+    timer_entries_.erase(it);
+  }
+}
+
 bool PendingSignals::DequeueSignal(int sig, siginfo_t* info) {
   std::deque<Entry>& q = queue_[sig - 1];
   if (q.empty()) return false;
   *info = q.front().info;
-  if (q.front().counted) queued_--;
+  Removed(sig, q.front());
   q.pop_front();
   if (q.empty()) pending_ &= ~SigBit(sig);
   return true;
@@ -92,9 +120,7 @@ bool PendingSignals::Dequeue(SigSet blocked, siginfo_t* info) {
 void PendingSignals::Discard(SigSet set) {
   for (int sig = 1; sig <= kMaxSignal; sig++) {
     if ((set & pending_ & SigBit(sig)) == 0) continue;
-    for (const Entry& e : queue_[sig - 1]) {
-      if (e.counted) queued_--;
-    }
+    for (const Entry& e : queue_[sig - 1]) Removed(sig, e);
     queue_[sig - 1].clear();
     pending_ &= ~SigBit(sig);
   }

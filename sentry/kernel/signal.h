@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <deque>
 
+#include "absl/container/flat_hash_map.h"
+
 namespace sentry::kernel {
 
 // The guest's sigset_t: one bit per signal, signal n at bit n-1.
@@ -65,8 +67,18 @@ class PendingSignals final {
   // without its information (dequeued as SI_USER from pid 0) when Linux
   // would do so: standard signals, and real-time ones from kill(2);
   // otherwise it fails (sigqueue's EAGAIN).
+  //
+  // A POSIX timer's signal (kTimer, with info.si_timerid naming the timer)
+  // is different: Linux allocates its queue entry with the timer, so it is
+  // always queued, as an entry of its own even when the standard signal
+  // is already pending, and counts against no limit. The timer itself
+  // keeps it to one entry at a time (HasTimerEntry).
   enum class Result { kQueued, kCoalesced, kOverflow };
-  Result Enqueue(const siginfo_t& info, bool has_room);
+  enum class Origin { kSend, kTimer };
+  Result Enqueue(const siginfo_t& info, bool has_room,
+                 Origin origin = Origin::kSend);
+  // Whether timer `timer_id`'s entry for `sig` is queued here.
+  bool HasTimerEntry(int sig, int timer_id) const;
 
   // Removes the signal to deliver next among those not in `blocked`:
   // synchronous ones first, then the lowest number. False if none.
@@ -83,10 +95,19 @@ class PendingSignals final {
  private:
   struct Entry {
     siginfo_t info;
-    bool counted;  // holds its own siginfo (false: lost for lack of room)
+    // Counts against RLIMIT_SIGPENDING (false: its information was lost
+    // for lack of room, or it is a timer's own entry).
+    bool counted;
+    int timer_id = -1;  // the POSIX timer whose entry this is, if any
   };
+  // Counts an entry leaving a queue, whichever way.
+  void Removed(int sig, const Entry& e);
+
   SigSet pending_ = 0;
   std::deque<Entry> queue_[kMaxSignal];
+  // Timer entries queued, by timer id << 8 | signal: HasTimerEntry must
+  // not scan queues a guest can fill.
+  absl::flat_hash_map<uint64_t, int> timer_entries_;
   uint64_t queued_ = 0;
 };
 

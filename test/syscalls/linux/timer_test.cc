@@ -9,8 +9,10 @@
 // rounding, ITIMER_VIRTUAL and ITIMER_PROF counting only CPU time); POSIX
 // timers: timer_create(2) with SIGEV_SIGNAL (SI_TIMER, si_value, si_timerid),
 // the default sigevent, SIGEV_THREAD_ID, SIGEV_NONE, CPU-time clocks,
-// timer_settime(2) relative and absolute with the old value, overruns, and
-// errors; timers across fork(2); times(2) and getrusage(2) for the process,
+// timer_settime(2) relative and absolute with the old value, overruns, the
+// timer's own queue entry (beyond RLIMIT_SIGPENDING, beside a pending
+// standard signal, and free again once its signal is ignored or discarded),
+// and errors; timers across fork(2); times(2) and getrusage(2) for the process,
 // a thread and waited-for children. Timing assertions are lower bounds
 // (with generous upper bounds only where an absent bound would hide a bug).
 
@@ -818,6 +820,91 @@ TEST(PosixTimerTest, OverrunsCountExpiriesWhileTheSignalWasPending) {
   // Only one signal was queued for all of them.
   ASSERT_EQ(timer.Set(0, 0, 0), 0);
   EXPECT_EQ(WaitSignal({SIGRTMIN + 1}, 0), -1);
+}
+
+// Linux allocates a timer's signal queue entry with the timer: its signal
+// is queued whatever RLIMIT_SIGPENDING says, and a standard signal already
+// pending does not absorb it.
+TEST(PosixTimerTest, SignalIsQueuedBeyondRlimitSigpending) {
+  ScopedBlock block({SIGRTMIN + 2});
+  Drain({SIGRTMIN + 2});
+  struct sigevent sev = SignalEvent(SIGRTMIN + 2, 7);
+  Timer timer(CLOCK_MONOTONIC, &sev);
+  ASSERT_GE(timer.id(), 0) << strerror(timer.create_errno());
+  // (Only now: Linux charges the entry to the limit when the timer is
+  // created.)
+  struct rlimit old = {};
+  ASSERT_EQ(getrlimit(RLIMIT_SIGPENDING, &old), 0);
+  struct rlimit none = {0, old.rlim_max};
+  ASSERT_EQ(setrlimit(RLIMIT_SIGPENDING, &none), 0);
+  // No room for anything else.
+  siginfo_t sent = {};
+  sent.si_code = SI_QUEUE;
+  EXPECT_EQ(syscall(SYS_rt_sigqueueinfo, getpid(), SIGRTMIN + 2, &sent), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  ASSERT_EQ(timer.Set(0, 1 * kMs, 0), 0);
+  siginfo_t info = {};
+  int sig = WaitSignal({SIGRTMIN + 2}, 10 * kSec, &info);
+  ASSERT_EQ(setrlimit(RLIMIT_SIGPENDING, &old), 0);
+  ASSERT_EQ(sig, SIGRTMIN + 2);
+  EXPECT_EQ(info.si_code, SI_TIMER);
+  EXPECT_EQ(info.si_value.sival_int, 7);
+}
+
+TEST(PosixTimerTest, StandardSignalAlreadyPendingGetsTheTimersOwnEntry) {
+  ScopedBlock block({SIGUSR2});
+  Drain({SIGUSR2});
+  struct sigevent sev = SignalEvent(SIGUSR2, 0);
+  Timer timer(CLOCK_MONOTONIC, &sev);
+  ASSERT_GE(timer.id(), 0) << strerror(timer.create_errno());
+  ASSERT_EQ(kill(getpid(), SIGUSR2), 0);
+  ASSERT_EQ(timer.Set(0, 1 * kMs, 0), 0);
+  usleep(20 * 1000);
+  siginfo_t info = {};
+  ASSERT_EQ(WaitSignal({SIGUSR2}, 0, &info), SIGUSR2);
+  EXPECT_EQ(info.si_code, SI_USER);
+  ASSERT_EQ(WaitSignal({SIGUSR2}, 10 * kSec, &info), SIGUSR2);
+  EXPECT_EQ(info.si_code, SI_TIMER);
+  EXPECT_EQ(WaitSignal({SIGUSR2}, 0), -1);
+}
+
+// An expiry whose signal was ignored when sent, or discarded (SIG_IGN)
+// while pending, leaves no signal queued: the next expiry signals again
+// rather than counting an overrun of a signal that will never come.
+TEST(PosixTimerTest, IgnoredOrDiscardedSignalsDoNotSilenceTheTimer) {
+  ScopedBlock block({SIGUSR2});
+  Drain({SIGUSR2});
+  struct sigaction ign = {}, old = {};
+  ign.sa_handler = SIG_IGN;
+  struct sigevent sev = SignalEvent(SIGUSR2, 0);
+  Timer timer(CLOCK_MONOTONIC, &sev);
+  ASSERT_GE(timer.id(), 0) << strerror(timer.create_errno());
+
+  // Ignored (and not blocked) when the timer fires.
+  ASSERT_EQ(sigaction(SIGUSR2, &ign, &old), 0);
+  ChangeMask(SIG_UNBLOCK, {SIGUSR2});
+  ASSERT_EQ(timer.Set(0, 1 * kMs, 0), 0);
+  usleep(20 * 1000);
+  ChangeMask(SIG_BLOCK, {SIGUSR2});
+  ASSERT_EQ(sigaction(SIGUSR2, &old, nullptr), 0);
+  ASSERT_EQ(timer.Set(0, 1 * kMs, 0), 0);
+  siginfo_t info = {};
+  ASSERT_EQ(WaitSignal({SIGUSR2}, 10 * kSec, &info), SIGUSR2);
+  EXPECT_EQ(info.si_code, SI_TIMER);
+
+  // Queued, then discarded by SIG_IGN.
+  ASSERT_EQ(timer.Set(0, 1 * kMs, 0), 0);
+  int64_t deadline = NowNs() + 10 * kSec;
+  while ((PendingMask() & SigBit(SIGUSR2)) == 0 && NowNs() < deadline) {
+    usleep(1000);
+  }
+  ASSERT_NE(PendingMask() & SigBit(SIGUSR2), 0u);
+  ASSERT_EQ(sigaction(SIGUSR2, &ign, nullptr), 0);
+  EXPECT_EQ(PendingMask() & SigBit(SIGUSR2), 0u);
+  ASSERT_EQ(sigaction(SIGUSR2, &old, nullptr), 0);
+  ASSERT_EQ(timer.Set(0, 1 * kMs, 0), 0);
+  ASSERT_EQ(WaitSignal({SIGUSR2}, 10 * kSec, &info), SIGUSR2);
+  EXPECT_EQ(info.si_code, SI_TIMER);
 }
 
 TEST(PosixTimerTest, DeletedAndUnknownIdsAreEINVAL) {
