@@ -4,8 +4,7 @@ namespace sentry::vfs {
 
 SysResult<int> FdTable::Add(std::shared_ptr<FileDescription> file, bool cloexec,
                             int min_fd, uint64_t limit) {
-  if (min_fd < 0 || static_cast<uint64_t>(min_fd) >= limit)
-    return Errno(EINVAL);
+  if (min_fd < 0) return Errno(EINVAL);
   absl::MutexLock l(&mu_);
   size_t fd = static_cast<size_t>(min_fd);
   for (; fd < fds_.size(); fd++) {

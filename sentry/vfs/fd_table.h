@@ -21,7 +21,9 @@ class FdTable final {
   FdTable& operator=(const FdTable&) = delete;
 
   // Installs `file` at the lowest free fd >= min_fd below `limit`
-  // (RLIMIT_NOFILE): EMFILE when none is free, EINVAL when min_fd >= limit.
+  // (RLIMIT_NOFILE): EMFILE when none is free (as when min_fd >= limit,
+  // a limit of 0 included), EINVAL when min_fd is negative. F_DUPFD's
+  // EINVAL for a start at or past the limit is its caller's.
   SysResult<int> Add(std::shared_ptr<FileDescription> file, bool cloexec,
                      int min_fd, uint64_t limit);
 

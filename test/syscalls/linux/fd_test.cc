@@ -1,7 +1,7 @@
 // close(2), dup(2), dup2(2), dup3(2), fcntl(2) (F_DUPFD, F_DUPFD_CLOEXEC,
 // F_GETFD, F_SETFD, F_GETFL, F_SETFL), ioctl(2) FIOCLEX/FIONCLEX,
 // close_range(2), and the descriptor table's allocation rules under
-// RLIMIT_NOFILE (getrlimit(2)/setrlimit(2)).
+// RLIMIT_NOFILE (getrlimit(2)/setrlimit(2)), a limit of 0 included.
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -331,6 +331,37 @@ TEST_F(FdTest, TheSoftNofileLimitCapsDescriptorNumbers) {
   int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   EXPECT_EQ(fd, lowest_free);
   if (fd >= 0) close(fd);
+}
+
+TEST_F(FdTest, ANofileLimitOfZeroIsEmfileButFDupfdIsEinval) {
+  struct rlimit old = {};
+  ASSERT_OK(getrlimit(RLIMIT_NOFILE, &old));
+  struct rlimit zero = old;
+  zero.rlim_cur = 0;
+  ASSERT_OK(setrlimit(RLIMIT_NOFILE, &zero));
+  errno = 0;
+  int open_rc = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  int open_errno = errno;
+  int p[2];
+  errno = 0;
+  int pipe_rc = pipe(p);
+  int pipe_errno = errno;
+  errno = 0;
+  int dup_rc = dup(fd_);
+  int dup_errno = errno;
+  errno = 0;
+  int dupfd_rc = fcntl(fd_, F_DUPFD, 0);
+  int dupfd_errno = errno;
+  ASSERT_OK(setrlimit(RLIMIT_NOFILE, &old));
+  EXPECT_EQ(open_rc, -1);
+  EXPECT_EQ(open_errno, EMFILE);
+  EXPECT_EQ(pipe_rc, -1);
+  EXPECT_EQ(pipe_errno, EMFILE);
+  EXPECT_EQ(dup_rc, -1);
+  EXPECT_EQ(dup_errno, EMFILE);
+  // F_DUPFD's start is checked against the limit first.
+  EXPECT_EQ(dupfd_rc, -1);
+  EXPECT_EQ(dupfd_errno, EINVAL);
 }
 
 }  // namespace
