@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "test/util/test_util.h"
+#include "test/util/thread_util.h"
 
 namespace {
 
@@ -44,6 +45,8 @@ constexpr int64_t kToleranceNs = 5 * kMs;
 // The _COARSE clocks advance once a tick (at most 10 ms); a vDSO may answer
 // them with the precise value.
 constexpr int64_t kCoarseToleranceNs = 25 * kMs;
+
+using testing_util::Watchdog;
 
 using ClockGettimeFn = int (*)(clockid_t, struct timespec*);
 using GettimeofdayFn = int (*)(struct timeval*, struct timezone*);
@@ -64,32 +67,6 @@ int64_t SyscallNs(clockid_t clock) {
   if (syscall(SYS_clock_gettime, clock, &ts) != 0) return -1;
   return ToNs(ts);
 }
-
-// Ends the test program if a test is still running after 30 s.
-class Watchdog final {
- public:
-  Watchdog() {
-    struct sigaction sa = {};
-    sa.sa_handler = [](int) {
-      static const char kMsg[] = "vdso_test: watchdog expired\n";
-      if (write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1) < 0) {
-        // Nothing left to report it to.
-      }
-      _exit(124);
-    };
-    sigaction(SIGALRM, &sa, &old_);
-    alarm(30);
-  }
-  ~Watchdog() {
-    alarm(0);
-    sigaction(SIGALRM, &old_, nullptr);
-  }
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-
- private:
-  struct sigaction old_ = {};
-};
 
 // The vDSO image mapped at AT_SYSINFO_EHDR, read through its program
 // headers and dynamic section as a dynamic linker would (after Linux's
