@@ -100,7 +100,6 @@ SysResult<void> SysResult<T>::status() const {
   return error();
 }
 
-
 // Returns the errno of a host call that returned -1, or success.
 inline SysResult<void> HostCall(long rc) {
   if (rc < 0) return Errno::FromHost();

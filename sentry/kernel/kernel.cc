@@ -501,12 +501,7 @@ void DiscardStopContinue(ThreadGroup* tg, int sig) {
 
 }  // namespace
 
-SysResult<void> Kernel::SendGroupSignalLocked(ThreadGroup* tg,
-                                              const siginfo_t& info,
-                                              PendingSignals::Origin origin) {
-  int sig = info.si_signo;
-  if (tg->zombie || tg->tasks.empty()) return Ok();
-  if (tg->exiting) return Ok();  // it is dying anyway
+bool Kernel::SendSideEffectsLocked(ThreadGroup* tg, int sig) {
   DiscardStopContinue(tg, sig);
   if (PrepareStopContinue(tg, sig)) {
     ResumeGroupLocked(tg);
@@ -515,20 +510,42 @@ SysResult<void> Kernel::SendGroupSignalLocked(ThreadGroup* tg,
   } else if (sig == SIGCONT) {
     ResumeGroupLocked(tg);
   }
-  if (sig == SIGKILL) {
-    if (!tg->unkillable) GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
-    return Ok();
-  }
-  Task* leader = tg->tasks.front();
-  if (DiscardedOnSendLocked(leader, sig)) return Ok();
-  switch (tg->pending.Enqueue(info, SigpendingRoomLocked(tg), origin)) {
+  if (sig != SIGKILL) return false;
+  if (!tg->unkillable) GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
+  return true;
+}
+
+namespace {
+
+// Whether an Enqueue added a signal to deliver: false if it coalesced with
+// a pending one, EAGAIN if there was no room for its information.
+SysResult<bool> NewlyQueued(PendingSignals::Result r) {
+  switch (r) {
     case PendingSignals::Result::kOverflow:
       return Errno(EAGAIN);
     case PendingSignals::Result::kCoalesced:
-      return Ok();
+      return false;
     case PendingSignals::Result::kQueued:
       break;
   }
+  return true;
+}
+
+}  // namespace
+
+SysResult<void> Kernel::SendGroupSignalLocked(ThreadGroup* tg,
+                                              const siginfo_t& info,
+                                              PendingSignals::Origin origin) {
+  int sig = info.si_signo;
+  if (tg->zombie || tg->tasks.empty()) return Ok();
+  if (tg->exiting) return Ok();  // it is dying anyway
+  if (SendSideEffectsLocked(tg, sig)) return Ok();
+  Task* leader = tg->tasks.front();
+  if (DiscardedOnSendLocked(leader, sig)) return Ok();
+  SENTRY_ASSIGN_OR_RETURN(
+      bool queued,
+      NewlyQueued(tg->pending.Enqueue(info, SigpendingRoomLocked(tg), origin)));
+  if (!queued) return Ok();
   Task* target = PickSignalTargetLocked(tg, sig);
   if (target == nullptr) return Ok();
   // A signal whose default action kills, with no handler, ends the whole
@@ -551,27 +568,12 @@ SysResult<void> Kernel::SendTaskSignalLocked(Task* t, const siginfo_t& info,
   int sig = info.si_signo;
   ThreadGroup* tg = t->shared_.tg.get();
   if (tg->zombie || t->exited_ || tg->exiting) return Ok();
-  DiscardStopContinue(tg, sig);
-  if (PrepareStopContinue(tg, sig)) {
-    ResumeGroupLocked(tg);
-    tg->continue_report = true;
-    NotifyParentLocked(tg, CLD_CONTINUED, SIGCONT);
-  } else if (sig == SIGCONT) {
-    ResumeGroupLocked(tg);
-  }
-  if (sig == SIGKILL) {
-    if (!tg->unkillable) GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
-    return Ok();
-  }
+  if (SendSideEffectsLocked(tg, sig)) return Ok();
   if (DiscardedOnSendLocked(t, sig)) return Ok();
-  switch (t->pending_.Enqueue(info, SigpendingRoomLocked(tg), origin)) {
-    case PendingSignals::Result::kOverflow:
-      return Errno(EAGAIN);
-    case PendingSignals::Result::kCoalesced:
-      return Ok();
-    case PendingSignals::Result::kQueued:
-      break;
-  }
+  SENTRY_ASSIGN_OR_RETURN(
+      bool queued,
+      NewlyQueued(t->pending_.Enqueue(info, SigpendingRoomLocked(tg), origin)));
+  if (!queued) return Ok();
   if (((t->signal_mask()) & SigBit(sig)) != 0) return Ok();
   const SigAction& act = t->sighand().actions[sig - 1];
   if (act.handler == kSigDfl && !tg->unkillable &&

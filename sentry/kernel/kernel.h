@@ -354,6 +354,12 @@ class Kernel {
       ThreadGroup* tg, const siginfo_t& info,
       PendingSignals::Origin origin = PendingSignals::Origin::kSend)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What sending `sig` to `tg` does before it is queued (Linux's
+  // prepare_signal): a stop signal discards pending SIGCONTs and the
+  // reverse, SIGCONT resumes a stopped group; SIGKILL ends the group at
+  // once, and then true is returned (nothing is left to queue).
+  bool SendSideEffectsLocked(ThreadGroup* tg, int sig)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends `info` to one thread.
   SysResult<void> SendTaskSignalLocked(
       Task* t, const siginfo_t& info,

@@ -815,15 +815,22 @@ class ProcBuilder {
     };
   }
 
+  // Calls fn with each open fd of thread `tid`, if it is still alive.
+  void ForEachFd(const TgRef& ref, int tid,
+                 const std::function<void(int)>& fn) {
+    SysResult<std::shared_ptr<kernel::Task>> task = LiveTask(ref, tid);
+    if (!task.ok()) return;
+    std::shared_ptr<vfs::FdTable> fds = (*task)->GetFdTable();
+    if (!fds) return;
+    fds->ForEach(
+        [&](int fd, const std::shared_ptr<vfs::FileDescription>&) { fn(fd); });
+  }
+
   std::vector<SynthDir::Entry> FdEntries(const TgRef& ref, int tid,
                                          const std::string& base,
                                          uint32_t uid) {
     std::vector<SynthDir::Entry> e;
-    SysResult<std::shared_ptr<kernel::Task>> task = LiveTask(ref, tid);
-    if (!task.ok()) return e;
-    std::shared_ptr<vfs::FdTable> fds = (*task)->GetFdTable();
-    if (!fds) return e;
-    fds->ForEach([&](int fd, const std::shared_ptr<vfs::FileDescription>&) {
+    ForEachFd(ref, tid, [&](int fd) {
       auto file_of =
           [this, ref, tid,
            fd]() -> SysResult<std::shared_ptr<vfs::FileDescription>> {
@@ -862,11 +869,7 @@ class ProcBuilder {
                                              const std::string& base,
                                              uint32_t uid) {
     std::vector<SynthDir::Entry> e;
-    SysResult<std::shared_ptr<kernel::Task>> task = LiveTask(ref, tid);
-    if (!task.ok()) return e;
-    std::shared_ptr<vfs::FdTable> fds = (*task)->GetFdTable();
-    if (!fds) return e;
-    fds->ForEach([&](int fd, const std::shared_ptr<vfs::FileDescription>&) {
+    ForEachFd(ref, tid, [&](int fd) {
       e.push_back(File(
           std::to_string(fd), absl::StrCat(base, "/fdinfo/", fd), 0444,
           [this, ref, tid, fd](vfs::CallContext&) -> SysResult<std::string> {

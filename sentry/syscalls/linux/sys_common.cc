@@ -159,4 +159,13 @@ SysResult<vfs::Attr> StatOf(const AtTarget& target) {
   return target.vd.dentry->inode()->GetAttr();
 }
 
+SysResult<void> ApplySigmask(Task& t, GuestAddr mask_addr, uint64_t size) {
+  if (mask_addr.IsNull()) return Ok();
+  if (size != sizeof(kernel::SigSet)) return Errno(EINVAL);
+  kernel::SigSet mask;
+  SENTRY_RETURN_IF_ERROR(t.CopyInObj(mask_addr, &mask));
+  t.SetTemporaryMask(mask);
+  return Ok();
+}
+
 }  // namespace sentry::syscalls

@@ -58,6 +58,10 @@ SysResult<vfs::Attr> StatOf(const AtTarget& target);
 // sends SIGPIPE to the writing thread, as Linux does.
 SysResult<uint64_t> RaiseSigpipe(Task& t, SysResult<uint64_t> r);
 
+// The temporary signal mask of ppoll, pselect6 and epoll_pwait(2): none
+// if `mask_addr` is NULL, EINVAL unless `size` is the kernel's sigset size.
+SysResult<void> ApplySigmask(Task& t, GuestAddr mask_addr, uint64_t size);
+
 // True if the range [addr, addr+len) lies in the guest's address space.
 bool RangeOk(Task& t, GuestAddr addr, uint64_t len);
 

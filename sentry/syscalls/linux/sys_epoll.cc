@@ -67,15 +67,6 @@ std::optional<absl::Time> DeadlineFromMs(int timeout) {
   return absl::Now() + absl::Milliseconds(timeout);
 }
 
-SysResult<void> TemporaryMask(Task& t, GuestAddr mask_addr, uint64_t size) {
-  if (mask_addr.IsNull()) return Ok();
-  if (size != 8) return Errno(EINVAL);
-  kernel::SigSet mask;
-  SENTRY_RETURN_IF_ERROR(t.CopyInObj(mask_addr, &mask));
-  t.SetTemporaryMask(mask);
-  return Ok();
-}
-
 }  // namespace
 
 // Implements Linux syscall epoll_create(2).
@@ -117,7 +108,7 @@ SENTRY_SYSCALL(SysEpollWait) {
 
 // Implements Linux syscall epoll_pwait(2).
 SENTRY_SYSCALL(SysEpollPwait) {
-  SENTRY_RETURN_IF_ERROR(TemporaryMask(t, a.Addr(4), a.U64(5)));
+  SENTRY_RETURN_IF_ERROR(ApplySigmask(t, a.Addr(4), a.U64(5)));
   return EpollWait(t, a.Int(0), a.Addr(1), a.Int(2), DeadlineFromMs(a.Int(3)));
 }
 
@@ -132,7 +123,7 @@ SENTRY_SYSCALL(SysEpollPwait2) {
     }
     deadline = absl::Now() + absl::DurationFromTimespec(ts);
   }
-  SENTRY_RETURN_IF_ERROR(TemporaryMask(t, a.Addr(4), a.U64(5)));
+  SENTRY_RETURN_IF_ERROR(ApplySigmask(t, a.Addr(4), a.U64(5)));
   return EpollWait(t, a.Int(0), a.Addr(1), a.Int(2), deadline);
 }
 

@@ -124,16 +124,6 @@ SysResult<uint64_t> DoPoll(Task& t, GuestAddr fds_addr, uint64_t nfds,
   return static_cast<uint64_t>(*n);
 }
 
-// The temporary signal mask of ppoll and pselect6.
-SysResult<void> ApplySigmask(Task& t, GuestAddr mask_addr, uint64_t size) {
-  if (mask_addr.IsNull()) return Ok();
-  if (size != 8) return Errno(EINVAL);
-  kernel::SigSet mask;
-  SENTRY_RETURN_IF_ERROR(t.CopyInObj(mask_addr, &mask));
-  t.SetTemporaryMask(mask);
-  return Ok();
-}
-
 // Writes back the time left, as Linux does for ppoll, select and pselect.
 SysResult<void> WriteRemaining(Task& t, GuestAddr addr,
                                std::optional<absl::Time> deadline,

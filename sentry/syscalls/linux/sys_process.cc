@@ -965,36 +965,49 @@ SENTRY_SYSCALL(SysSchedGetPriorityMin) {
   }
 }
 
-// Implements Linux syscall getpriority(2) for PRIO_PROCESS (a thread),
-// PRIO_PGRP and PRIO_USER. Returns 20 - nice, as the raw system call does.
-SENTRY_SYSCALL(SysGetpriority) {
-  int which = a.Int(0), who = a.Int(1);
-  int best = -100;
-  absl::MutexLock l(&t.kernel().mu());
-  auto consider = [&](Task* x) { best = std::max(best, 20 - x->nice.load()); };
+namespace {
+
+// Calls fn on every thread getpriority/setpriority's (which, who) names:
+// a thread, a process group's threads, or a user's. EINVAL for another
+// `which`.
+template <typename Fn>
+SysResult<void> ForEachPriorityTarget(Task& t, int which, int who, Fn fn)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(t.kernel().mu()) {
   switch (which) {
     case PRIO_PROCESS: {
       Task* x = who == 0 ? &t : t.kernel().FindTaskLocked(who);
-      if (x != nullptr) consider(x);
-      break;
+      if (x != nullptr) fn(x);
+      return Ok();
     }
     case PRIO_PGRP: {
       int pgid = who == 0 ? t.tg().pgid : who;
       for (ThreadGroup* g : t.kernel().ProcessGroupLocked(pgid)) {
-        for (Task* x : g->tasks) consider(x);
+        for (Task* x : g->tasks) fn(x);
       }
-      break;
+      return Ok();
     }
     case PRIO_USER: {
       uint32_t uid = who == 0 ? t.creds().ruid : static_cast<uint32_t>(who);
       for (Task* x : t.kernel().AllTasksLocked()) {
-        if (x->GetCreds().ruid == uid) consider(x);
+        if (x->GetCreds().ruid == uid) fn(x);
       }
-      break;
+      return Ok();
     }
     default:
       return Errno(EINVAL);
   }
+}
+
+}  // namespace
+
+// Implements Linux syscall getpriority(2) for PRIO_PROCESS (a thread),
+// PRIO_PGRP and PRIO_USER. Returns 20 - nice, as the raw system call does.
+SENTRY_SYSCALL(SysGetpriority) {
+  int best = -100;
+  absl::MutexLock l(&t.kernel().mu());
+  SENTRY_RETURN_IF_ERROR(ForEachPriorityTarget(
+      t, a.Int(0), a.Int(1),
+      [&](Task* x) { best = std::max(best, 20 - x->nice.load()); }));
   if (best == -100) return Errno(ESRCH);
   return static_cast<uint64_t>(best);
 }
@@ -1002,49 +1015,26 @@ SENTRY_SYSCALL(SysGetpriority) {
 // Implements Linux syscall setpriority(2). Nice values are recorded and
 // reported; lowering one (raising priority) needs CAP_SYS_NICE.
 SENTRY_SYSCALL(SysSetpriority) {
-  int which = a.Int(0), who = a.Int(1);
   int nice = std::clamp(a.Int(2), -20, 19);
   bool can_raise = t.creds().euid == 0;
   bool found = false;
   int err = 0;
   absl::MutexLock l(&t.kernel().mu());
-  auto apply = [&](Task* x) {
-    found = true;
-    auth::Credentials c = x->GetCreds();
-    if (c.euid != t.creds().euid && c.ruid != t.creds().euid &&
-        t.creds().euid != 0) {
-      err = EPERM;
-      return;
-    }
-    if (nice < x->nice.load() && !can_raise) {
-      err = EACCES;
-      return;
-    }
-    x->nice.store(nice);
-  };
-  switch (which) {
-    case PRIO_PROCESS: {
-      Task* x = who == 0 ? &t : t.kernel().FindTaskLocked(who);
-      if (x != nullptr) apply(x);
-      break;
-    }
-    case PRIO_PGRP: {
-      int pgid = who == 0 ? t.tg().pgid : who;
-      for (ThreadGroup* g : t.kernel().ProcessGroupLocked(pgid)) {
-        for (Task* x : g->tasks) apply(x);
-      }
-      break;
-    }
-    case PRIO_USER: {
-      uint32_t uid = who == 0 ? t.creds().ruid : static_cast<uint32_t>(who);
-      for (Task* x : t.kernel().AllTasksLocked()) {
-        if (x->GetCreds().ruid == uid) apply(x);
-      }
-      break;
-    }
-    default:
-      return Errno(EINVAL);
-  }
+  SENTRY_RETURN_IF_ERROR(
+      ForEachPriorityTarget(t, a.Int(0), a.Int(1), [&](Task* x) {
+        found = true;
+        auth::Credentials c = x->GetCreds();
+        if (c.euid != t.creds().euid && c.ruid != t.creds().euid &&
+            t.creds().euid != 0) {
+          err = EPERM;
+          return;
+        }
+        if (nice < x->nice.load() && !can_raise) {
+          err = EACCES;
+          return;
+        }
+        x->nice.store(nice);
+      }));
   if (!found) return Errno(ESRCH);
   if (err != 0) return Errno(err);
   return 0;
