@@ -6,10 +6,13 @@
 #include <seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <iterator>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
@@ -24,7 +27,7 @@ using sentry::HostFd;
 // Everything the serving loop, malloc and glog need; nothing else. Kept
 // separate from the sentry's filter: a different process with a different
 // job.
-absl::Status InstallSeccomp() {
+absl::Status InstallSeccomp(bool read_only) {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
   if (ctx == nullptr) return absl::InternalError("seccomp_init failed");
   const int allowed[] = {
@@ -60,7 +63,17 @@ absl::Status InstallSeccomp() {
       SCMP_SYS(sched_yield),
       SCMP_SYS(getrandom),
   };
-  for (int nr : allowed) {
+  // What the changes of a read-write server make (server.cc), and only
+  // those: the read-only root's gofer never gets them.
+  const int changes[] = {
+      SCMP_SYS(mkdirat),   SCMP_SYS(mknodat),  SCMP_SYS(symlinkat),
+      SCMP_SYS(linkat),    SCMP_SYS(unlinkat), SCMP_SYS(renameat2),
+      SCMP_SYS(fchmodat),  SCMP_SYS(fchownat), SCMP_SYS(utimensat),
+      SCMP_SYS(ftruncate),
+  };
+  std::vector<int> all(std::begin(allowed), std::end(allowed));
+  if (!read_only) all.insert(all.end(), std::begin(changes), std::end(changes));
+  for (int nr : all) {
     if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) != 0) {
       seccomp_release(ctx);
       return absl::InternalError(
@@ -115,14 +128,30 @@ absl::Status RunGofer(const GoferConfig& config) {
     return absl::FailedPreconditionError(absl::StrCat(
         "gofer: /proc/self/fd: ", strerror(errno), " (is /proc mounted?)"));
   }
-  HostFd root(open(config.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  HostFd root;
+  if (config.root_fd >= 0) {
+    root.Reset(config.root_fd);
+    struct stat st;
+    if (fstat(root.get(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError("gofer: the root fd is no directory");
+    }
+    // The tree runsc opened, whatever its path names now.
+    if (fchdir(root.get()) != 0 || chroot(".") != 0) {
+      LOG(WARNING) << "gofer: chroot to the volume: " << strerror(errno)
+                   << "; relying on handle confinement alone";
+    }
+  } else {
+    root.Reset(open(config.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  }
   if (!root.valid()) {
     return absl::NotFoundError(
         absl::StrCat("gofer: root \"", config.root, "\": ", strerror(errno)));
   }
+  // New files get exactly the mode the sentry asks for.
+  umask(0);
   // Handles already confine every request to the tree; a chroot also takes
   // the rest of the host away from this process where we may make one.
-  if (config.root != "/") {
+  if (config.root_fd < 0 && config.root != "/") {
     if (chroot(config.root.c_str()) == 0) {
       if (chdir("/") != 0)
         return absl::InternalError("gofer: chdir(/) after chroot failed");
@@ -146,7 +175,7 @@ absl::Status RunGofer(const GoferConfig& config) {
         absl::StrCat("gofer: no_new_privs: ", strerror(errno)));
   }
   if (config.seccomp) {
-    absl::Status s = InstallSeccomp();
+    absl::Status s = InstallSeccomp(config.read_only);
     if (!s.ok()) return s;
   }
   ServerOptions options;

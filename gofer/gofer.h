@@ -11,7 +11,11 @@ namespace gofer {
 
 struct GoferConfig {
   std::string root = "/";  // host path of the served tree
-  int sock_fd = -1;        // our end of the sentry's socketpair
+  // An O_PATH directory fd of the served tree, opened by runsc (a volume of
+  // `runsc do -v`); used instead of `root` when >= 0.
+  int root_fd = -1;
+  int sock_fd = -1;  // our end of the sentry's socketpair
+  // A read-write gofer also allows the calls that change the tree.
   bool read_only = true;
   // Install the gofer's seccomp filter (off only in tests that trace it).
   bool seccomp = true;

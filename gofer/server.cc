@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -24,6 +25,14 @@ namespace {
 // Open flags a client may ask for; anything else is EINVAL.
 constexpr uint32_t kAllowedOpenFlags =
     O_ACCMODE | O_APPEND | O_DIRECTORY | O_NONBLOCK | O_TRUNC | O_NOATIME;
+// Open flags a Create may carry.
+constexpr uint32_t kAllowedCreateFlags =
+    O_ACCMODE | O_APPEND | O_NONBLOCK | O_NOATIME;
+
+// A time of a SetAttr: a valid timespec, or UTIME_NOW/UTIME_OMIT.
+bool IsValidTime(const proto::Timespec& t) {
+  return t.nsec < 1000000000 || t.nsec == UTIME_NOW || t.nsec == UTIME_OMIT;
+}
 
 struct linux_dirent64 {
   uint64_t d_ino;
@@ -136,6 +145,30 @@ std::vector<uint8_t> Server::Handle(const uint8_t* data, size_t size,
     case proto::MsgType::kClose:
       return Dispatch<proto::CloseRequest>(
           *p, [&](const auto& r) { return Close(r); });
+    case proto::MsgType::kCreate:
+      return Dispatch<proto::CreateRequest>(
+          *p, [&](const auto& r) { return Create(r, donate); });
+    case proto::MsgType::kMkdir:
+      return Dispatch<proto::MkdirRequest>(
+          *p, [&](const auto& r) { return Mkdir(r); });
+    case proto::MsgType::kMknod:
+      return Dispatch<proto::MkdirRequest>(
+          *p, [&](const auto& r) { return Mknod(r); });
+    case proto::MsgType::kSymlink:
+      return Dispatch<proto::SymlinkRequest>(
+          *p, [&](const auto& r) { return Symlink(r); });
+    case proto::MsgType::kLink:
+      return Dispatch<proto::LinkRequest>(
+          *p, [&](const auto& r) { return Link(r); });
+    case proto::MsgType::kUnlink:
+      return Dispatch<proto::UnlinkRequest>(
+          *p, [&](const auto& r) { return Unlink(r); });
+    case proto::MsgType::kRename:
+      return Dispatch<proto::RenameRequest>(
+          *p, [&](const auto& r) { return Rename(r); });
+    case proto::MsgType::kSetAttr:
+      return Dispatch<proto::SetAttrRequest>(
+          *p, [&](const auto& r) { return SetAttr(r); });
     default:
       return proto::Encode(
           static_cast<uint16_t>(proto::MsgType::kError) | proto::kReplyBit,
@@ -200,7 +233,12 @@ SysResult<proto::Node> Server::AddHandle(HostFd fd) {
 }
 
 SysResult<HostFd> Server::Reopen(const Entry& e, int flags) const {
-  std::string name = std::to_string(e.fd.get());
+  return ReopenFd(e.fd.get(), flags);
+}
+
+SysResult<HostFd> Server::ReopenFd(int held, int flags) const {
+  // Never O_NOFOLLOW here: that would open the magic link itself.
+  std::string name = std::to_string(held);
   int fd =
       openat(proc_self_fd_.get(), name.c_str(), flags | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return Errno::FromHost();
@@ -359,6 +397,196 @@ SysResult<proto::StatFsReply> Server::StatFs(const proto::HandleRequest& req) {
 SysResult<proto::Empty> Server::Close(const proto::CloseRequest& req) {
   for (uint64_t h : req.handles) handles_.erase(h);
   return proto::Empty{};
+}
+
+SysResult<const Server::Entry*> Server::LookupDirForChange(
+    uint64_t handle, const std::string& name) const {
+  SENTRY_ASSIGN_OR_RETURN(const Entry* dir, LookupContents(handle));
+  if (dir->mode != S_IFDIR) return Errno(ENOTDIR);
+  if (!proto::IsValidName(name)) return Errno(EINVAL);
+  if (options_.read_only) return Errno(EROFS);
+  return dir;
+}
+
+SysResult<void> Server::Chown(int fd, uint32_t uid, uint32_t gid) const {
+  if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) == 0) return sentry::Ok();
+  // EPERM: no CAP_CHOWN. EINVAL: an id this user namespace cannot map.
+  if (errno == EPERM || errno == EINVAL) {
+    VLOG(1) << "gofer: no chown to " << uid << ":" << gid
+            << " (not privileged); the file keeps the gofer's owner";
+    return sentry::Ok();
+  }
+  return Errno::FromHost();
+}
+
+SysResult<proto::Node> Server::AdoptNew(const Entry& dir,
+                                        const std::string& name, uint32_t uid,
+                                        uint32_t gid) {
+  // O_NOFOLLOW: if the name is a symlink by now (a host process raced us),
+  // the handle is the symlink itself, still inside the tree.
+  HostFd fd(
+      openat(dir.fd.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return Errno::FromHost();
+  SENTRY_RETURN_IF_ERROR(Chown(fd.get(), uid, gid));
+  return AddHandle(std::move(fd));
+}
+
+SysResult<proto::Node> Server::Create(const proto::CreateRequest& req,
+                                      HostFd* donate) {
+  SENTRY_ASSIGN_OR_RETURN(const Entry* dir,
+                          LookupDirForChange(req.dir, req.name));
+  if ((req.flags & ~kAllowedCreateFlags) != 0 ||
+      (req.flags & O_ACCMODE) == O_ACCMODE || (req.mode & ~07777u) != 0) {
+    return Errno(EINVAL);
+  }
+  if (handles_.size() >= options_.max_handles) return Errno(ENFILE);
+  // O_EXCL never follows a symlink, not even a dangling one.
+  HostFd file(openat(dir->fd.get(), req.name.c_str(),
+                     static_cast<int>(req.flags) | O_CREAT | O_EXCL |
+                         O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                     req.mode));
+  if (!file.valid()) return Errno::FromHost();
+  // The handle is the file just opened, whatever the name holds now.
+  SENTRY_ASSIGN_OR_RETURN(HostFd path, ReopenFd(file.get(), O_PATH));
+  SENTRY_RETURN_IF_ERROR(Chown(path.get(), req.uid, req.gid));
+  // A chown clears set-user-ID and set-group-ID: give them back.
+  if ((req.mode & (S_ISUID | S_ISGID)) != 0 &&
+      fchmodat(proc_self_fd_.get(), std::to_string(path.get()).c_str(),
+               req.mode, 0) != 0) {
+    return Errno::FromHost();
+  }
+  SENTRY_ASSIGN_OR_RETURN(proto::Node node, AddHandle(std::move(path)));
+  *donate = std::move(file);
+  return node;
+}
+
+SysResult<proto::Node> Server::Mkdir(const proto::MkdirRequest& req) {
+  SENTRY_ASSIGN_OR_RETURN(const Entry* dir,
+                          LookupDirForChange(req.dir, req.name));
+  if ((req.mode & ~07777u) != 0) return Errno(EINVAL);
+  if (handles_.size() >= options_.max_handles) return Errno(ENFILE);
+  if (mkdirat(dir->fd.get(), req.name.c_str(), req.mode) != 0)
+    return Errno::FromHost();
+  return AdoptNew(*dir, req.name, req.uid, req.gid);
+}
+
+SysResult<proto::Node> Server::Mknod(const proto::MkdirRequest& req) {
+  SENTRY_ASSIGN_OR_RETURN(const Entry* dir,
+                          LookupDirForChange(req.dir, req.name));
+  uint32_t type = req.mode & S_IFMT;
+  // No devices and no sockets: only what a guest may make anywhere.
+  if ((type != S_IFIFO && type != S_IFREG) || (req.mode & ~(S_IFMT | 07777u)))
+    return Errno(EPERM);
+  if (handles_.size() >= options_.max_handles) return Errno(ENFILE);
+  if (mknodat(dir->fd.get(), req.name.c_str(), req.mode, 0) != 0)
+    return Errno::FromHost();
+  return AdoptNew(*dir, req.name, req.uid, req.gid);
+}
+
+SysResult<proto::Node> Server::Symlink(const proto::SymlinkRequest& req) {
+  SENTRY_ASSIGN_OR_RETURN(const Entry* dir,
+                          LookupDirForChange(req.dir, req.name));
+  if (req.target.empty() || req.target.size() >= proto::kMaxString ||
+      req.target.find('\0') != std::string::npos) {
+    return Errno(req.target.empty() ? ENOENT : EINVAL);
+  }
+  if (handles_.size() >= options_.max_handles) return Errno(ENFILE);
+  if (symlinkat(req.target.c_str(), dir->fd.get(), req.name.c_str()) != 0)
+    return Errno::FromHost();
+  return AdoptNew(*dir, req.name, req.uid, req.gid);
+}
+
+SysResult<proto::Empty> Server::Link(const proto::LinkRequest& req) {
+  SENTRY_ASSIGN_OR_RETURN(const Entry* dir,
+                          LookupDirForChange(req.dir, req.name));
+  SENTRY_ASSIGN_OR_RETURN(const Entry* target, LookupContents(req.target));
+  if (target->mode == S_IFDIR) return Errno(EPERM);
+  // The magic link of /proc/self/fd names the handle's file itself (a
+  // symlink included), with no path walked: AT_EMPTY_PATH would need
+  // CAP_DAC_READ_SEARCH in the initial namespace.
+  std::string fd_name = std::to_string(target->fd.get());
+  if (linkat(proc_self_fd_.get(), fd_name.c_str(), dir->fd.get(),
+             req.name.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    return Errno::FromHost();
+  }
+  return proto::Empty{};
+}
+
+SysResult<proto::Empty> Server::Unlink(const proto::UnlinkRequest& req) {
+  SENTRY_ASSIGN_OR_RETURN(const Entry* dir,
+                          LookupDirForChange(req.dir, req.name));
+  if ((req.flags & ~static_cast<uint32_t>(AT_REMOVEDIR)) != 0)
+    return Errno(EINVAL);
+  if (unlinkat(dir->fd.get(), req.name.c_str(), static_cast<int>(req.flags)) !=
+      0) {
+    return Errno::FromHost();
+  }
+  return proto::Empty{};
+}
+
+SysResult<proto::Empty> Server::Rename(const proto::RenameRequest& req) {
+  SENTRY_ASSIGN_OR_RETURN(const Entry* old_dir,
+                          LookupDirForChange(req.old_dir, req.old_name));
+  SENTRY_ASSIGN_OR_RETURN(const Entry* new_dir,
+                          LookupDirForChange(req.new_dir, req.new_name));
+  if ((req.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 ||
+      req.flags == (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+    return Errno(EINVAL);
+  }
+  if (syscall(SYS_renameat2, old_dir->fd.get(), req.old_name.c_str(),
+              new_dir->fd.get(), req.new_name.c_str(), req.flags) != 0) {
+    return Errno::FromHost();
+  }
+  return proto::Empty{};
+}
+
+SysResult<proto::Attr> Server::SetAttr(const proto::SetAttrRequest& req) {
+  SENTRY_ASSIGN_OR_RETURN(const Entry* e, LookupContents(req.handle));
+  if ((req.valid & ~proto::kSetAttrAll) != 0 || (req.mode & ~07777u) != 0 ||
+      !IsValidTime(req.atime) || !IsValidTime(req.mtime)) {
+    return Errno(EINVAL);
+  }
+  if (options_.read_only) return Errno(EROFS);
+  // Mode, size and times go through the handle's magic link, which a
+  // symlink's would not name safely; Linux changes none of them on a
+  // symlink through a path either.
+  bool contents = (req.valid & (proto::kSetAttrMode | proto::kSetAttrSize |
+                                proto::kSetAttrAtime | proto::kSetAttrMtime));
+  if (contents && e->mode == S_IFLNK) return Errno(EOPNOTSUPP);
+  if ((req.valid & proto::kSetAttrSize) != 0) {
+    if (e->mode == S_IFDIR) return Errno(EISDIR);
+    if (e->mode != S_IFREG) return Errno(EINVAL);
+    if (req.size > static_cast<uint64_t>(INT64_MAX)) return Errno(EFBIG);
+    SENTRY_ASSIGN_OR_RETURN(HostFd f, Reopen(*e, O_WRONLY | O_NONBLOCK));
+    if (ftruncate(f.get(), static_cast<off_t>(req.size)) != 0)
+      return Errno::FromHost();
+  }
+  if ((req.valid & (proto::kSetAttrUid | proto::kSetAttrGid)) != 0) {
+    uid_t uid = (req.valid & proto::kSetAttrUid) != 0 ? req.uid : -1;
+    gid_t gid = (req.valid & proto::kSetAttrGid) != 0 ? req.gid : -1;
+    if (fchownat(e->fd.get(), "", uid, gid, AT_EMPTY_PATH) != 0)
+      return Errno::FromHost();
+  }
+  std::string fd_name = std::to_string(e->fd.get());
+  // After a chown, which may have cleared set-ID bits the mode now sets.
+  if ((req.valid & proto::kSetAttrMode) != 0 &&
+      fchmodat(proc_self_fd_.get(), fd_name.c_str(), req.mode, 0) != 0) {
+    return Errno::FromHost();
+  }
+  if ((req.valid & (proto::kSetAttrAtime | proto::kSetAttrMtime)) != 0) {
+    struct timespec ts[2];
+    const proto::Timespec* in[2] = {&req.atime, &req.mtime};
+    const uint32_t bits[2] = {proto::kSetAttrAtime, proto::kSetAttrMtime};
+    for (int i = 0; i < 2; i++) {
+      ts[i].tv_sec = static_cast<time_t>(in[i]->sec);
+      ts[i].tv_nsec = (req.valid & bits[i]) != 0 ? in[i]->nsec : UTIME_OMIT;
+    }
+    if (utimensat(proc_self_fd_.get(), fd_name.c_str(), ts, 0) != 0)
+      return Errno::FromHost();
+  }
+  struct stat st;
+  if (fstat(e->fd.get(), &st) != 0) return Errno::FromHost();
+  return AttrFromStat(st);
 }
 
 }  // namespace gofer

@@ -5,7 +5,16 @@
 // gets an errno reply; nothing a client sends can crash the server, make it
 // open anything outside its root, or leak a descriptor.
 //
-// Single-threaded; not thread-safe.
+// Changes (create, mkdir, mknod, symlink, link, unlink, rename, setattr,
+// open for writing) are made with *at() calls relative to held handles, each
+// on one validated name, never through a symlink and never inside a kernel
+// pseudo filesystem. New files get exactly the requested mode, so the process
+// umask must be 0 (RunGofer sets it), and the requested owner (fchownat after
+// the create; a gofer without CAP_CHOWN keeps its own ids).
+//
+// Single-threaded; not thread-safe. Each request runs to its end before the
+// next: no other request of the client can come between a create and the
+// chown that follows it.
 
 #ifndef GOFER_SERVER_H_
 #define GOFER_SERVER_H_
@@ -72,6 +81,28 @@ class Server final {
       const proto::HandleRequest& req);
   sentry::SysResult<proto::StatFsReply> StatFs(const proto::HandleRequest& req);
   sentry::SysResult<proto::Empty> Close(const proto::CloseRequest& req);
+  sentry::SysResult<proto::Node> Create(const proto::CreateRequest& req,
+                                        sentry::HostFd* donate);
+  sentry::SysResult<proto::Node> Mkdir(const proto::MkdirRequest& req);
+  sentry::SysResult<proto::Node> Mknod(const proto::MkdirRequest& req);
+  sentry::SysResult<proto::Node> Symlink(const proto::SymlinkRequest& req);
+  sentry::SysResult<proto::Empty> Link(const proto::LinkRequest& req);
+  sentry::SysResult<proto::Empty> Unlink(const proto::UnlinkRequest& req);
+  sentry::SysResult<proto::Empty> Rename(const proto::RenameRequest& req);
+  sentry::SysResult<proto::Attr> SetAttr(const proto::SetAttrRequest& req);
+
+  // The directory a change is made in: a writable server, a handle of a
+  // directory that is not opaque, and a valid `name`.
+  sentry::SysResult<const Entry*> LookupDirForChange(
+      uint64_t handle, const std::string& name) const;
+  // Gives the file just made as `name` in `dir` the owner uid:gid and
+  // returns a handle of it. The name is opened with O_NOFOLLOW.
+  sentry::SysResult<proto::Node> AdoptNew(const Entry& dir,
+                                          const std::string& name, uint32_t uid,
+                                          uint32_t gid);
+  // fchownat of an O_PATH fd; EPERM (a gofer without CAP_CHOWN) is not an
+  // error: the file keeps the gofer's ids.
+  sentry::SysResult<void> Chown(int fd, uint32_t uid, uint32_t gid) const;
 
   sentry::SysResult<const Entry*> Lookup(uint64_t handle) const;
   // Lookup for calls that reach a file's contents: EACCES if opaque.
@@ -79,6 +110,7 @@ class Server final {
   sentry::SysResult<proto::Node> AddHandle(sentry::HostFd fd);
   // Reopens a handle's file with `flags` through /proc/self/fd.
   sentry::SysResult<sentry::HostFd> Reopen(const Entry& e, int flags) const;
+  sentry::SysResult<sentry::HostFd> ReopenFd(int held, int flags) const;
 
   sentry::HostFd root_;
   sentry::HostFd proc_self_fd_;

@@ -2,22 +2,32 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "runsc/boot_config.pb.h"
 #include "runsc/flags.h"
 #include "sentry/base/host_fd.h"
+#include "sentry/fs/devpts/console.h"
 
 extern char** environ;
 
@@ -85,6 +95,137 @@ void ForwardSignal(int sig) {
   errno = saved;
 }
 
+// ---- The console of `runsc do -t` ----
+
+// The host terminal's modes before raw mode, restored on every way out:
+// the normal end, and signals that stop or end runsc (from their
+// handlers, hence plain globals and async-signal-safe calls only).
+struct termios saved_termios;
+volatile sig_atomic_t raw_mode = 0;
+// Written by SIGWINCH's handler, read by the copy loop.
+int winch_pipe[2] = {-1, -1};
+
+void EnterRawMode() {
+  struct termios raw = saved_termios;
+  cfmakeraw(&raw);
+  // Output stays processed by the host terminal as it was: the pty inside
+  // already did ONLCR.
+  tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+  raw_mode = 1;
+}
+
+void RestoreTerminal() {
+  if (raw_mode) tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+  raw_mode = 0;
+}
+
+void OnWinch(int) {
+  int saved = errno;
+  (void)!write(winch_pipe[1], "w", 1);
+  errno = saved;
+}
+
+// Ctrl-Z cannot reach runsc in raw mode, but `kill -TSTP` can: give the
+// terminal back while stopped, and take it again when continued.
+void OnStop(int sig) {
+  int saved = errno;
+  bool was_raw = raw_mode;
+  RestoreTerminal();
+  signal(sig, SIG_DFL);
+  raise(sig);
+  // Continued.
+  struct sigaction sa = {};
+  sa.sa_handler = OnStop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, nullptr);
+  if (was_raw) EnterRawMode();
+  (void)!write(winch_pipe[1], "w", 1);  // the size may have changed
+  errno = saved;
+}
+
+// A fatal signal runsc does not forward: the terminal is restored first.
+void OnFatal(int sig) {
+  RestoreTerminal();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+// Sends a type byte and `len` bytes as one message.
+bool SendMessage(int fd, char type, const void* data, size_t len) {
+  char buf[4097];
+  buf[0] = type;
+  memcpy(buf + 1, data, len);
+  ssize_t n;
+  do {
+    n = send(fd, buf, len + 1, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(len + 1);
+}
+
+void SendWindowSize(int sock) {
+  struct winsize ws;
+  if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+    SendMessage(sock, sentry::fs::devpts::kConsoleResize, &ws, sizeof(ws));
+  }
+}
+
+bool WriteAll(int fd, const char* buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      struct pollfd p = {fd, POLLOUT, 0};
+      poll(&p, 1, -1);
+      continue;
+    }
+    if (n <= 0) return false;
+    buf += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Copies between the host terminal and the console socket until the
+// sandbox closes its end (it has exited).
+void CopyConsole(int sock) {
+  SendWindowSize(sock);
+  bool stdin_open = true;
+  std::vector<char> buf(65536);
+  for (;;) {
+    struct pollfd fds[3] = {{sock, POLLIN, 0},
+                            {winch_pipe[0], POLLIN, 0},
+                            {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
+    int r = poll(fds, 3, -1);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if ((fds[1].revents & POLLIN) != 0) {
+      char drain[64];
+      (void)!read(winch_pipe[0], drain, sizeof(drain));
+      SendWindowSize(sock);
+    }
+    if (fds[0].revents != 0) {
+      ssize_t n = recv(sock, buf.data(), buf.size(), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // the sandbox is gone
+      WriteAll(STDOUT_FILENO, buf.data(), static_cast<size_t>(n));
+    }
+    if (stdin_open && fds[2].revents != 0) {
+      ssize_t n = read(STDIN_FILENO, buf.data(), 4096);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) {
+        stdin_open = false;  // the guest sees no more input
+        continue;
+      }
+      if (!SendMessage(sock, sentry::fs::devpts::kConsoleInput, buf.data(),
+                       static_cast<size_t>(n))) {
+        return;
+      }
+    }
+  }
+}
+
 // The sandbox reports a guest's death by signal N as exit code 128 + N; the
 // sandbox process itself dying by a signal means the sentry crashed or was
 // killed, which is runsc's own failure (125, as runc and Docker use).
@@ -99,8 +240,64 @@ int ExitCodeOf(int status) {
 
 }  // namespace
 
+absl::StatusOr<std::vector<VolumeSpec>> ParseVolumes(
+    const std::vector<std::string>& values) {
+  std::vector<VolumeSpec> out;
+  for (const std::string& value : values) {
+    auto bad = [&](const std::string& why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("-v ", value, ": ", why, " (expected HOST:GUEST[:ro])"));
+    };
+    std::vector<std::string> parts = absl::StrSplit(value, ':');
+    VolumeSpec v;
+    if (parts.size() == 3 && (parts[2] == "ro" || parts[2] == "rw")) {
+      v.read_only = parts[2] == "ro";
+    } else if (parts.size() != 2) {
+      return bad(
+          "neither path may contain ':' and the only options are ro "
+          "and rw");
+    }
+    if (parts[0].empty() || parts[1].empty()) return bad("an empty path");
+    char real[PATH_MAX];
+    if (realpath(parts[0].c_str(), real) == nullptr) {
+      return bad(absl::StrCat("host path ", parts[0], ": ", strerror(errno)));
+    }
+    struct stat st;
+    if (stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return bad(absl::StrCat("host path ", parts[0],
+                              " is not a directory (only directories can be "
+                              "volumes)"));
+    }
+    v.host = real;
+    if (parts[1][0] != '/') return bad("GUEST must be an absolute path");
+    std::vector<std::string> names;
+    for (absl::string_view c : absl::StrSplit(parts[1], '/')) {
+      if (c.empty()) continue;
+      if (c == "." || c == "..") return bad("GUEST may not contain . or ..");
+      names.emplace_back(c);
+    }
+    if (names.empty()) return bad("GUEST may not be /");
+    if (names[0] == "proc" || names[0] == "sys" || names[0] == "dev") {
+      return bad(absl::StrCat("GUEST may not be in /", names[0],
+                              ", which the sandbox provides itself"));
+    }
+    v.guest = "/" + absl::StrJoin(names, "/");
+    for (const VolumeSpec& o : out) {
+      if (o.guest == v.guest) return bad(absl::StrCat(v.guest, " given twice"));
+    }
+    out.push_back(std::move(v));
+  }
+  // A parent before anything mounted below it.
+  std::sort(out.begin(), out.end(),
+            [](const VolumeSpec& a, const VolumeSpec& b) {
+              return a.guest < b.guest;
+            });
+  return out;
+}
+
 absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
-                          const std::vector<std::string>& env_overrides) {
+                          const std::vector<std::string>& env_overrides,
+                          const std::vector<std::string>& volume_values) {
   if (command.empty())
     return absl::InvalidArgumentError("runsc do: no command given");
   BootConfig cfg;
@@ -142,6 +339,41 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
     return absl::InvalidArgumentError("--max_tasks must be at least 1");
   }
   cfg.set_max_tasks(FLAGS_max_tasks);
+  cfg.set_read_only_root(!FLAGS_overlay);
+
+  // Each volume: its host directory, opened now (the gofer serves this
+  // directory, whatever the path names later), and a socket to its gofer.
+  // The sandbox gets the sockets from kVolumeFdBase on.
+  constexpr int kVolumeFdBase = 7;
+  struct VolumeSetup {
+    VolumeSpec spec;
+    HostFd root, gofer_end, sentry_end;
+    pid_t pid = -1;
+  };
+  absl::StatusOr<std::vector<VolumeSpec>> specs = ParseVolumes(volume_values);
+  if (!specs.ok()) return specs.status();
+  std::vector<VolumeSetup> volumes;
+  for (VolumeSpec& spec : *specs) {
+    VolumeSetup v;
+    v.root.Reset(open(spec.host.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!v.root.valid()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("-v: ", spec.host, ": ", strerror(errno)));
+    }
+    int vs[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, vs) != 0) {
+      return absl::InternalError(absl::StrCat("socketpair: ", strerror(errno)));
+    }
+    v.gofer_end.Reset(vs[0]);
+    v.sentry_end.Reset(vs[1]);
+    Volume* pb = cfg.add_volumes();
+    pb->set_host(spec.host);
+    pb->set_guest(spec.guest);
+    pb->set_read_only(spec.read_only);
+    pb->set_gofer_fd(kVolumeFdBase + static_cast<int>(volumes.size()));
+    v.spec = std::move(spec);
+    volumes.push_back(std::move(v));
+  }
 
   HostFd config(
       static_cast<int>(syscall(SYS_memfd_create, "runsc-config", MFD_CLOEXEC)));
@@ -167,6 +399,27 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
   }
   HostFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
 
+  // A terminal of its own for the guest: asked for, or by default when
+  // runsc runs on one both ways (output captured from a pipe must not get
+  // a terminal's "\r\n").
+  gflags::CommandLineFlagInfo t_info;
+  gflags::GetCommandLineFlagInfo("t", &t_info);
+  bool console = t_info.is_default
+                     ? isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+                     : FLAGS_t;
+  if (console && tcgetattr(STDIN_FILENO, &saved_termios) != 0) {
+    return absl::FailedPreconditionError("-t: runsc's stdin is not a terminal");
+  }
+  HostFd console_runsc, console_sandbox;
+  if (console) {
+    int cv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cv) != 0) {
+      return absl::InternalError(absl::StrCat("socketpair: ", strerror(errno)));
+    }
+    console_runsc.Reset(cv[0]);
+    console_sandbox.Reset(cv[1]);
+  }
+
   std::vector<std::string> gofer_args = {
       "runsc-gofer", "gofer", "--gofer_root=/", "--gofer_fd=3",
       absl::StrCat("--log_fd=", log.valid() ? 4 : -1)};
@@ -177,6 +430,39 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
   if (log.valid()) gofer_fds[4] = log.get();
   absl::StatusOr<pid_t> gofer = Spawn(gofer_args, gofer_fds, false);
   if (!gofer.ok()) return gofer.status();
+  // Every gofer, the root's first, to be killed and reaped at the end.
+  std::vector<pid_t> gofers = {*gofer};
+  auto stop_gofers = [&gofers] {
+    for (pid_t pid : gofers) {
+      if (pid <= 0) continue;
+      kill(pid, SIGKILL);
+      while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+  };
+  for (VolumeSetup& v : volumes) {
+    std::vector<std::string> args = {
+        "runsc-gofer",
+        "gofer",
+        absl::StrCat("--gofer_root=", v.spec.host),
+        "--gofer_root_fd=5",
+        absl::StrCat("--gofer_read_only=", v.spec.read_only ? "true" : "false"),
+        "--gofer_fd=3",
+        absl::StrCat("--log_fd=", log.valid() ? 4 : -1)};
+    std::map<int, int> fds = {{0, devnull.get()},
+                              {1, devnull.get()},
+                              {2, STDERR_FILENO},
+                              {3, v.gofer_end.get()},
+                              {5, v.root.get()}};
+    fds[4] = log.valid() ? log.get() : devnull.get();  // no gap to inherit
+    absl::StatusOr<pid_t> pid = Spawn(args, fds, false);
+    if (!pid.ok()) {
+      stop_gofers();
+      return pid.status();
+    }
+    v.pid = *pid;
+    gofers.push_back(*pid);
+  }
 
   std::vector<std::string> boot_args = {
       "runsc-sandbox",
@@ -184,22 +470,39 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
       "--config_fd=3",
       "--gofer_fd=4",
       absl::StrCat("--log_fd=", log.valid() ? 5 : -1),
-      absl::StrCat("--debug=", FLAGS_debug ? "true" : "false")};
-  std::map<int, int> boot_fds = {{0, STDIN_FILENO},
-                                 {1, STDOUT_FILENO},
+      absl::StrCat("--debug=", FLAGS_debug ? "true" : "false"),
+      absl::StrCat("--console_fd=", console ? 6 : -1)};
+  // With a console the sandbox gets no host terminal at all: the guest's
+  // stdio is the pty inside. Its own messages still go to stderr.
+  std::map<int, int> boot_fds = {{0, console ? devnull.get() : STDIN_FILENO},
+                                 {1, console ? devnull.get() : STDOUT_FILENO},
                                  {2, STDERR_FILENO},
                                  {3, config.get()},
                                  {4, sentry_end.get()}};
   if (log.valid()) boot_fds[5] = log.get();
+  if (console) boot_fds[6] = console_sandbox.get();
+  for (size_t i = 0; i < volumes.size(); i++) {
+    boot_fds[kVolumeFdBase + static_cast<int>(i)] = volumes[i].sentry_end.get();
+  }
+  // No fd of runsc's in a gap below the volumes' sockets.
+  if (!volumes.empty()) {
+    for (int fd = 5; fd < kVolumeFdBase; fd++)
+      boot_fds.emplace(fd, devnull.get());
+  }
   absl::StatusOr<pid_t> sandbox = Spawn(boot_args, boot_fds, true);
   if (!sandbox.ok()) {
-    kill(*gofer, SIGKILL);
-    waitpid(*gofer, nullptr, 0);
+    stop_gofers();
     return sandbox.status();
+  }
+  for (VolumeSetup& v : volumes) {
+    v.gofer_end.Reset();
+    v.sentry_end.Reset();
+    v.root.Reset();
   }
   gofer_end.Reset();
   sentry_end.Reset();
   config.Reset();
+  console_sandbox.Reset();
 
   // A terminal's Ctrl-C, Ctrl-\ and hangup, and a supervisor's SIGTERM,
   // go to runsc (the sandbox has a session of its own); pass them on to
@@ -210,14 +513,58 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
   sa.sa_handler = ForwardSignal;
   sigemptyset(&sa.sa_mask);
   for (int sig : kForwarded) sigaction(sig, &sa, nullptr);
+  if (console) {
+    if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+      return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+    }
+    struct sigaction h = {};
+    sigemptyset(&h.sa_mask);
+    h.sa_handler = OnWinch;
+    h.sa_flags = SA_RESTART;
+    sigaction(SIGWINCH, &h, nullptr);
+    h.sa_handler = OnStop;
+    for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU}) sigaction(sig, &h, nullptr);
+    h.sa_handler = OnFatal;
+    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE, SIGPIPE, SIGALRM,
+                    SIGUSR1, SIGUSR2}) {
+      sigaction(sig, &h, nullptr);
+    }
+    EnterRawMode();
+    CopyConsole(console_runsc.get());
+    RestoreTerminal();
+  }
   int status = 0;
-  while (waitpid(*sandbox, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    int child_status = 0;
+    pid_t pid = waitpid(-1, &child_status, 0);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0 || pid == *sandbox) {
+      status = child_status;
+      break;
+    }
+    // A gofer died before the sandbox: its files now fail with EIO inside,
+    // and the sandbox runs on. Say which. (A gofer that exits 0 saw the
+    // sandbox hang up: the sandbox is ending.)
+    for (size_t i = 0; i < gofers.size(); i++) {
+      if (gofers[i] != pid) continue;
+      gofers[i] = -1;
+      if (WIFEXITED(child_status) && WEXITSTATUS(child_status) == 0) continue;
+      std::string what = i == 0
+                             ? std::string("the root filesystem")
+                             : absl::StrCat("volume ", volumes[i - 1].spec.host,
+                                            ":", volumes[i - 1].spec.guest);
+      std::string how =
+          WIFSIGNALED(child_status)
+              ? absl::StrCat("killed by signal ", WTERMSIG(child_status))
+              : absl::StrCat("exited with status ", WEXITSTATUS(child_status));
+      fprintf(stderr,
+              "runsc: the gofer of %s (pid %d) %s; its files fail with EIO\n",
+              what.c_str(), pid, how.c_str());
+    }
   }
   forward_to = -1;
-  // The gofer exits when the sentry's end of the socket closes; make sure.
-  kill(*gofer, SIGKILL);
-  while (waitpid(*gofer, nullptr, 0) < 0 && errno == EINTR) {
-  }
+  // A gofer exits when the sentry's end of its socket closes; make sure.
+  stop_gofers();
   return ExitCodeOf(status);
 }
 

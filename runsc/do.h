@@ -12,9 +12,25 @@
 namespace runsc {
 
 // Starts the gofer and the sandbox, waits for the program, and returns its
-// exit status (128 + N for death by signal N).
+// exit status (128 + N for death by signal N). `volumes` are the values of
+// -v/--volume, "HOST:GUEST[:ro]": each gets a gofer of its own.
 absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
-                          const std::vector<std::string>& env_overrides);
+                          const std::vector<std::string>& env_overrides,
+                          const std::vector<std::string>& volumes = {});
+
+// A parsed -v/--volume.
+struct VolumeSpec {
+  std::string host;   // canonical absolute path of a directory
+  std::string guest;  // absolute, normalized
+  bool read_only = false;
+};
+
+// Parses and checks every -v value: HOST must be an existing directory;
+// GUEST absolute, with no "." or ".." component, not "/" and not in /proc,
+// /sys or /dev; no GUEST twice. Sorted so a parent is mounted before what
+// lies below it.
+absl::StatusOr<std::vector<VolumeSpec>> ParseVolumes(
+    const std::vector<std::string>& values);
 
 }  // namespace runsc
 

@@ -10,15 +10,31 @@ DEFINE_string(debug_log, "",
 DEFINE_string(cwd, "",
               "Working directory of the program (default: the caller's).");
 DEFINE_string(hostname, "sandbox", "Host name inside the sandbox.");
+DEFINE_bool(overlay, true,
+            "Put the host root under a sandbox-private in-memory overlay, so "
+            "writes succeed inside and never reach the host; false mounts it "
+            "read-only.");
 DEFINE_bool(debug, false, "Verbose logs (to --debug_log).");
 DEFINE_int32(max_tasks, 4096,
              "The most threads the sandbox may hold at once; fork and clone "
              "beyond it fail with EAGAIN.");
 
+DEFINE_bool(t, false,
+            "Run the program on a terminal of its own inside the sandbox "
+            "(a pseudo-terminal, its controlling terminal), connected to "
+            "runsc's terminal in raw mode. The default when runsc's stdin "
+            "and stdout are terminals; -t=false turns it off.");
+
 DEFINE_int32(config_fd, -1, "(internal) fd of the boot configuration.");
 DEFINE_int32(gofer_fd, -1, "(internal) fd of the sentry-gofer socket.");
 DEFINE_int32(log_fd, -1, "(internal) fd to write logs to.");
+DEFINE_int32(console_fd, -1,
+             "(internal) fd of the console socket of `runsc do -t`.");
 DEFINE_string(gofer_root, "/", "(internal) the tree the gofer serves.");
+DEFINE_int32(gofer_root_fd, -1,
+             "(internal) O_PATH fd of the tree the gofer serves (a volume).");
+DEFINE_bool(gofer_read_only, true,
+            "(internal) the gofer refuses every change (EROFS).");
 
 DEFINE_string(format, "table",
               "Output format of `runsc syscalls`: table or markdown.");

@@ -13,12 +13,17 @@ DECLARE_string(cwd);
 DECLARE_string(hostname);
 DECLARE_bool(debug);
 DECLARE_int32(max_tasks);
+DECLARE_bool(overlay);
+DECLARE_bool(t);
 
 // Hidden verbs that runsc runs itself.
 DECLARE_int32(config_fd);
 DECLARE_int32(gofer_fd);
 DECLARE_int32(log_fd);
+DECLARE_int32(console_fd);
 DECLARE_string(gofer_root);
+DECLARE_int32(gofer_root_fd);
+DECLARE_bool(gofer_read_only);
 
 // `runsc syscalls`
 DECLARE_string(format);

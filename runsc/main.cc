@@ -44,19 +44,29 @@ constexpr char kUsage[] =
     "  --debug              verbose logs\n"
     "  --cwd=DIR            working directory (default: the current one)\n"
     "  --env=KEY=VALUE      set an environment variable (repeatable)\n"
-    "  --hostname=NAME      host name inside the sandbox (default sandbox)\n";
+    "  -v, --volume=HOST:GUEST[:ro]\n"
+    "                       bind the host directory HOST at GUEST, read-write\n"
+    "                       (writes reach the host) or with :ro read-only;\n"
+    "                       GUEST is absolute, not under /proc, /sys or /dev\n"
+    "                       (repeatable)\n"
+    "  --hostname=NAME      host name inside the sandbox (default sandbox)\n"
+    "  --overlay=false      mount the host root read-only instead of under a\n"
+    "                       sandbox-private in-memory overlay\n"
+    "  -t[=false]           run on a pseudo-terminal connected to this one\n"
+    "                       (default: when stdin and stdout are terminals)\n";
 
 struct Parsed {
   std::string verb;
-  std::vector<std::string> flags;  // for gflags
-  std::vector<std::string> env;    // every --env, in order
-  std::vector<std::string> rest;   // the command
+  std::vector<std::string> flags;    // for gflags
+  std::vector<std::string> env;      // every --env, in order
+  std::vector<std::string> volumes;  // every -v/--volume, in order
+  std::vector<std::string> rest;     // the command
 };
 
 // Splits `runsc VERB [flags] [--] [args]`. Flags stop at "--" or at the
 // first argument that is not a flag, so a command's own flags are never
-// taken for runsc's. --env may repeat, so it is collected here rather than
-// by gflags, which keeps only the last value of a flag.
+// taken for runsc's. --env and -v/--volume may repeat, so they are collected
+// here rather than by gflags, which keeps only the last value of a flag.
 absl::StatusOr<Parsed> Split(int argc, char** argv) {
   Parsed p;
   int i = 1;
@@ -77,7 +87,9 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
       if (has_value) value = body.substr(body.find('=') + 1);
       gflags::CommandLineFlagInfo info;
       bool known = gflags::GetCommandLineFlagInfo(name.c_str(), &info);
-      bool takes_value = name == "env" || (known && info.type != "bool");
+      bool volume = name == "v" || name == "volume";
+      bool takes_value =
+          name == "env" || volume || (known && info.type != "bool");
       if (takes_value && !has_value) {
         if (i + 1 >= argc)
           return absl::InvalidArgumentError(absl::StrCat(a, " needs a value"));
@@ -86,6 +98,8 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
       }
       if (name == "env") {
         p.env.push_back(value);
+      } else if (volume) {
+        p.volumes.push_back(value);
       } else if (!known && name != "help") {
         return absl::InvalidArgumentError(absl::StrCat("unknown flag ", a));
       } else {
@@ -139,7 +153,12 @@ int Boot() {
   o.gid = cfg.gid();
   o.hostname = cfg.hostname();
   o.gofer_fd = FLAGS_gofer_fd;
+  o.console_fd = FLAGS_console_fd;
   if (cfg.max_tasks() > 0) o.max_tasks = cfg.max_tasks();
+  o.root_overlay = !cfg.read_only_root();
+  for (const Volume& v : cfg.volumes()) {
+    o.volumes.push_back({v.host(), v.guest(), v.read_only(), v.gofer_fd()});
+  }
   absl::StatusOr<int> code = sentry::boot::RunSandbox(o);
   if (!code.ok()) {
     fprintf(stderr, "runsc: %s\n", code.status().ToString().c_str());
@@ -155,7 +174,9 @@ int Gofer() {
   InitLogging("runsc-gofer", FLAGS_log_fd, FLAGS_debug);
   gofer::GoferConfig c;
   c.root = FLAGS_gofer_root;
+  c.root_fd = FLAGS_gofer_root_fd;
   c.sock_fd = FLAGS_gofer_fd;
+  c.read_only = FLAGS_gofer_read_only;
   absl::Status s = gofer::RunGofer(c);
   if (!s.ok()) {
     fprintf(stderr, "runsc: %s\n", s.ToString().c_str());
@@ -220,7 +241,7 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&fargc, &fargs, /*remove_flags=*/true);
 
   if (p->verb == "do") {
-    absl::StatusOr<int> code = runsc::RunDo(p->rest, p->env);
+    absl::StatusOr<int> code = runsc::RunDo(p->rest, p->env, p->volumes);
     if (!code.ok()) {
       fprintf(stderr, "runsc: %s\n",
               std::string(code.status().message()).c_str());

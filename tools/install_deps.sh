@@ -6,14 +6,15 @@ set -euo pipefail
 # bazel-bootstrap is Bazel 4.2.3 (offline); clang is for libFuzzer
 # (tools/fuzz); libunwind and liblzma for the static link of glog; python3
 # and make (with g++'s gcc) run in the end-to-end tests, musl-tools and
-# golang-go build two of their programs.
+# golang-go build two of their programs; tmux drives the interactive
+# shell of test/e2e:pty_test.
 PACKAGES=(
   bazel-bootstrap
   g++ clang clang-format
   libseccomp-dev libabsl-dev libprotobuf-dev protobuf-compiler
   libgflags-dev libgoogle-glog-dev libgtest-dev libgmock-dev libbenchmark-dev
   libunwind-dev liblzma-dev
-  python3 make musl-tools golang-go
+  python3 make musl-tools golang-go tmux
 )
 
 missing=()

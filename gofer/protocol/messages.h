@@ -32,6 +32,15 @@ enum class MsgType : uint16_t {
   kReadLink = 6,
   kStatFs = 7,
   kClose = 8,
+  // Changes to the tree; a read-only server answers each with EROFS.
+  kCreate = 9,
+  kMkdir = 10,
+  kMknod = 11,
+  kSymlink = 12,
+  kLink = 13,
+  kUnlink = 14,
+  kRename = 15,
+  kSetAttr = 16,
   kError = 0x7fff,
 };
 inline constexpr uint16_t kReplyBit = 0x8000;
@@ -209,6 +218,113 @@ struct CloseRequest {
   template <typename V>
   void Visit(V& v) {
     v(handles);
+  }
+};
+
+// Create: a new regular file `name` in `dir` (O_CREAT | O_EXCL, never
+// through a symlink), owned by uid:gid with exactly `mode` (07777 bits).
+// The reply is the new file's Node; the file opened with `flags` (an access
+// mode, O_APPEND, O_NONBLOCK, O_NOATIME) comes with it as SCM_RIGHTS.
+struct CreateRequest {
+  uint64_t dir = 0;
+  std::string name;
+  uint32_t flags = 0;
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  template <typename V>
+  void Visit(V& v) {
+    v(dir), v(name), v(flags), v(mode), v(uid), v(gid);
+  }
+};
+
+// Mkdir: MkdirRequest -> Node. Mknod: the same, with the file type in
+// `mode` (S_IFIFO or S_IFREG only) -> Node.
+struct MkdirRequest {
+  uint64_t dir = 0;
+  std::string name;
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  template <typename V>
+  void Visit(V& v) {
+    v(dir), v(name), v(mode), v(uid), v(gid);
+  }
+};
+
+// Symlink: SymlinkRequest -> Node. The target is text, never resolved by
+// the gofer.
+struct SymlinkRequest {
+  uint64_t dir = 0;
+  std::string name;
+  std::string target;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  template <typename V>
+  void Visit(V& v) {
+    v(dir), v(name), v(target), v(uid), v(gid);
+  }
+};
+
+// Link: a new name `name` in `dir` for the file of handle `target` (not a
+// directory) -> Empty.
+struct LinkRequest {
+  uint64_t dir = 0;
+  std::string name;
+  uint64_t target = 0;
+  template <typename V>
+  void Visit(V& v) {
+    v(dir), v(name), v(target);
+  }
+};
+
+// Unlink: removes `name` from `dir`; with flags AT_REMOVEDIR, an empty
+// directory, otherwise anything but a directory -> Empty.
+struct UnlinkRequest {
+  uint64_t dir = 0;
+  std::string name;
+  uint32_t flags = 0;
+  template <typename V>
+  void Visit(V& v) {
+    v(dir), v(name), v(flags);
+  }
+};
+
+// Rename: renameat2(2) of `old_name` in `old_dir` to `new_name` in
+// `new_dir`; flags RENAME_NOREPLACE or RENAME_EXCHANGE -> Empty.
+struct RenameRequest {
+  uint64_t old_dir = 0;
+  std::string old_name;
+  uint64_t new_dir = 0;
+  std::string new_name;
+  uint32_t flags = 0;
+  template <typename V>
+  void Visit(V& v) {
+    v(old_dir), v(old_name), v(new_dir), v(new_name), v(flags);
+  }
+};
+
+// SetAttr: changes the fields named in `valid` -> the file's new Attr. A
+// time whose bit is clear is left alone (UTIME_OMIT); nsec may also be
+// UTIME_NOW. Size applies to regular files only.
+inline constexpr uint32_t kSetAttrMode = 1;
+inline constexpr uint32_t kSetAttrUid = 2;
+inline constexpr uint32_t kSetAttrGid = 4;
+inline constexpr uint32_t kSetAttrSize = 8;
+inline constexpr uint32_t kSetAttrAtime = 16;
+inline constexpr uint32_t kSetAttrMtime = 32;
+inline constexpr uint32_t kSetAttrAll = 63;
+struct SetAttrRequest {
+  uint64_t handle = 0;
+  uint32_t valid = 0;
+  uint32_t mode = 0;  // 07777 bits
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  Timespec atime, mtime;
+  template <typename V>
+  void Visit(V& v) {
+    v(handle), v(valid), v(mode), v(uid), v(gid), v(size), v(atime), v(mtime);
   }
 };
 

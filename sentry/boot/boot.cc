@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -17,9 +18,13 @@
 #include "platform/platform.h"
 #include "sentry/boot/sentry_seccomp.h"
 #include "sentry/fs/dev/devfs.h"
+#include "sentry/fs/devpts/console.h"
+#include "sentry/fs/devpts/devpts.h"
 #include "sentry/fs/gofer/gofer_fs.h"
 #include "sentry/fs/host/host_file.h"
+#include "sentry/fs/overlay/overlay.h"
 #include "sentry/fs/proc/procfs.h"
+#include "sentry/fs/sys/sysfs.h"
 #include "sentry/fs/tmpfs/tmpfs.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/strace/strace.h"
@@ -27,6 +32,7 @@
 #include "sentry/vdso/vdso_clock.h"
 #include "sentry/vdso/vdso_image.h"
 #include "sentry/vfs/kernel_context.h"
+#include "sentry/vfs/ops.h"
 #include "sentry/vfs/resolve.h"
 
 namespace sentry::boot {
@@ -50,6 +56,48 @@ void MountAt(vfs::MountNamespace& ns, const std::string& path,
       ns.Attach(*at, std::make_shared<vfs::Mount>(fs, root, flags, source));
   if (!m.ok())
     LOG(WARNING) << "mounting on " << path << ": " << strerror(m.err());
+}
+
+// Mounts a -v volume's gofer tree at its guest path, making the missing
+// directories of that path first.
+absl::Status MountVolume(vfs::MountNamespace& ns,
+                         const BootOptions::Volume& v) {
+  SysResult<std::shared_ptr<fs::gofer::GoferFilesystem>> fs =
+      fs::gofer::GoferFilesystem::Create(HostFd(v.gofer_fd));
+  if (!fs.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("attaching to the gofer of volume ", v.guest, ": ",
+                     strerror(fs.err())));
+  }
+  vfs::KernelContext ctx;  // the kernel itself, as root
+  vfs::PathContext pc{&ns, ns.Root(), ns.Root()};
+  std::string path;
+  for (size_t at = 1; at <= v.guest.size(); at++) {
+    if (at != v.guest.size() && v.guest[at] != '/') continue;
+    path = v.guest.substr(0, at);
+    SysResult<void> made = vfs::MkdirAt(ctx, pc, path, 0755);
+    if (!made.ok() && made.err() != EEXIST) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("making the mountpoint ", path, " of volume ", v.host,
+                       ": ", strerror(made.err())));
+    }
+  }
+  vfs::Resolver r(ctx, ns, ns.Root(), ns.Root());
+  SysResult<vfs::VirtualDentry> at = r.Resolve(v.guest);
+  if (!at.ok() || !at->dentry->inode()->IsDir()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the mountpoint ", v.guest, " of volume ", v.host,
+                     " is not a directory"));
+  }
+  SysResult<void> m = ns.Attach(
+      *at,
+      std::make_shared<vfs::Mount>(
+          *fs, (*fs)->root(), v.read_only ? vfs::kMountReadOnly : 0, v.host));
+  if (!m.ok()) {
+    return absl::InternalError(absl::StrCat("mounting ", v.host, " on ",
+                                            v.guest, ": ", strerror(m.err())));
+  }
+  return absl::OkStatus();
 }
 
 std::string ReadHostFile(const char* path) {
@@ -156,6 +204,11 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   fs::proc::ProcOptions proc_options;
   proc_options.cpuinfo = ReadHostFile("/proc/cpuinfo");
   int ncpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  fs::sys::SysOptions sys_options;
+  sys_options.ncpus = ncpus > 0 ? ncpus : 1;
+  sys_options.thp_always =
+      ReadHostFile("/sys/kernel/mm/transparent_hugepage/enabled")
+          .find("[always]") != std::string::npos;
   // Every file a guest opens, every tmpfs file and every shared mapping
   // holds a host fd in the sentry: use all the host lets us have.
   struct rlimit nofile;
@@ -177,22 +230,45 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
     return absl::UnavailableError(
         absl::StrCat("attaching to the gofer: ", strerror(gofer.err())));
   }
-  auto ns = std::make_shared<vfs::MountNamespace>(std::make_shared<vfs::Mount>(
-      *gofer, (*gofer)->root(), vfs::kMountReadOnly, "/"));
+  std::shared_ptr<vfs::Mount> root_mount;
+  if (options.root_overlay) {
+    SysResult<std::shared_ptr<fs::overlay::OverlayFilesystem>> overlay =
+        fs::overlay::OverlayFilesystem::Create(
+            *gofer, (*gofer)->root(),
+            fs::tmpfs::TmpfsFilesystem::Create(0755, 0, 0));
+    if (!overlay.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "setting up the root overlay: ", strerror(overlay.err())));
+    }
+    root_mount = std::make_shared<vfs::Mount>(*overlay, (*overlay)->root(), 0,
+                                              "overlay");
+  } else {
+    root_mount = std::make_shared<vfs::Mount>(*gofer, (*gofer)->root(),
+                                              vfs::kMountReadOnly, "/");
+  }
+  auto ns = std::make_shared<vfs::MountNamespace>(std::move(root_mount));
 
-  // The guest's stdio are the host's, and /dev/tty is the host terminal if
-  // the sandbox runs on one.
+  // The guest's stdio are the host's, and the host terminal, if the
+  // sandbox runs on one, is init's controlling terminal. With a console
+  // (`runsc do -t`) they are a pty's instead, set up once /dev/pts is.
   std::vector<std::shared_ptr<vfs::FileDescription>> stdio;
-  std::shared_ptr<HostFd> terminal;
-  for (int fd = 0; fd < 3; fd++) {
+  std::shared_ptr<fs::HostTerminal> terminal;
+  dev_t terminal_rdev = 0;
+  for (int fd = 0; fd < 3 && options.console_fd < 0; fd++) {
     int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     if (copy < 0) {
       stdio.push_back(nullptr);
       continue;
     }
-    if (!terminal && isatty(copy)) {
+    struct stat st;
+    bool tty = isatty(copy) && fstat(copy, &st) == 0;
+    if (!terminal && tty) {
       int t = fcntl(copy, F_DUPFD_CLOEXEC, 3);
-      if (t >= 0) terminal = std::make_shared<HostFd>(t);
+      if (t >= 0) {
+        terminal =
+            std::make_shared<fs::HostTerminal>(std::make_shared<HostFd>(t));
+        terminal_rdev = st.st_rdev;
+      }
     }
     // What the host calls it ("/dev/pts/0", "pipe:[123]"), for
     // /proc/PID/fd: read now, while the host's /proc is still reachable.
@@ -202,6 +278,11 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
     SysResult<std::shared_ptr<vfs::FileDescription>> f = fs::ImportHostFd(
         HostFd(copy), n > 0 ? std::string(name, static_cast<size_t>(n)) : "");
 
+    // Stdio on the same terminal shares its job control.
+    if (f.ok() && terminal && tty && st.st_rdev == terminal_rdev) {
+      if (auto* h = dynamic_cast<fs::HostFileFD*>(f->get()))
+        h->set_terminal(terminal);
+    }
     stdio.push_back(f.ok() ? *f : nullptr);
   }
 
@@ -229,15 +310,18 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
 
   auto devfs = fs::dev::CreateDevfs(terminal);
   MountAt(*ns, "/dev", devfs, devfs->root(), 0, "devtmpfs");
+  auto devpts = fs::devpts::DevptsFilesystem::Create(k);
+  MountAt(*ns, "/dev/pts", devpts, devpts->root(),
+          vfs::kMountNoSuid | vfs::kMountNoExec, "devpts");
   auto shm = fs::tmpfs::TmpfsFilesystem::Create(01777, 0, 0);
   MountAt(*ns, "/dev/shm", shm, shm->root(),
           vfs::kMountNoSuid | vfs::kMountNoDev, "shm");
   auto tmp = fs::tmpfs::TmpfsFilesystem::Create(01777, 0, 0);
   MountAt(*ns, "/tmp", tmp, tmp->root(), vfs::kMountNoSuid | vfs::kMountNoDev,
           "tmpfs");
-  // Until sysfs exists (#4), /sys is an empty read-only directory: the
-  // host's sysfs stays hidden (the gofer refuses it too).
-  auto sys = fs::tmpfs::TmpfsFilesystem::Create(0555, 0, 0, "sysfs");
+  // The sentry's own small sysfs: the host's stays hidden (the gofer
+  // refuses it too).
+  auto sys = fs::sys::SysFilesystem::Create(sys_options);
   MountAt(*ns, "/sys", sys, sys->root(),
           vfs::kMountReadOnly | vfs::kMountNoSuid | vfs::kMountNoDev |
               vfs::kMountNoExec,
@@ -246,6 +330,12 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
 
   MountAt(*ns, "/proc", proc, proc->root(),
           vfs::kMountNoSuid | vfs::kMountNoDev | vfs::kMountNoExec, "proc");
+
+  // After the sandbox's own mounts, so a volume may go below /tmp.
+  for (const BootOptions::Volume& v : options.volumes) {
+    absl::Status s = MountVolume(*ns, v);
+    if (!s.ok()) return s;
+  }
 
   if (options.lockdown) {
     absl::Status s = LockDown();
@@ -260,12 +350,30 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
     if (!s.ok()) return s;
   }
 
+  // Like the kernel, the console lives until the process exits: its
+  // thread copies until then.
+  fs::devpts::HostConsole* console = nullptr;
+  std::shared_ptr<kernel::Terminal> init_tty = terminal;
+  if (options.console_fd >= 0) {
+    SysResult<std::unique_ptr<fs::devpts::HostConsole>> c =
+        fs::devpts::HostConsole::Create(*ns, HostFd(options.console_fd));
+    if (!c.ok()) {
+      return absl::InternalError(
+          absl::StrCat("making the console pty: ", strerror(c.err())));
+    }
+    console = c->release();
+    stdio.assign(3, console->slave());
+    init_tty = console->terminal();
+    console->Start();
+  }
+
   kernel::InitProcess init;
   init.argv = options.argv;
   init.envp = options.env;
   init.cwd = options.cwd;
   init.creds = auth::Credentials::ForUser(options.uid, options.gid);
   init.stdio = std::move(stdio);
+  init.tty = std::move(init_tty);
   k->StartInit(std::move(init));
   std::thread([k, forwarded] {
     for (;;) {
@@ -275,6 +383,8 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
     }
   }).detach();
   kernel::ExitStatus status = k->WaitForExit();
+  // What the guest wrote last reaches runsc before the sandbox exits.
+  if (console) console->Flush(absl::Seconds(2));
   return status.ShellStatus();
 }
 

@@ -21,9 +21,25 @@ struct BootOptions {
   std::string hostname = "sandbox";
   int gofer_fd = -1;  // the sentry's end of the gofer socket
   int max_tasks = 4096;
+  // The root is the host's root under a tmpfs overlay (writes succeed and
+  // stay in the sandbox); false mounts the host's root read-only.
+  bool root_overlay = true;
+  // The sentry's end of runsc's console socket (`runsc do -t`): the guest
+  // runs on a pty served over it (sentry/fs/devpts/console.h). -1: the
+  // guest's stdio are the sandbox's own.
+  int console_fd = -1;
   // After setting up, give up the host filesystem: a private mount
   // namespace whose root is an empty read-only tmpfs.
   bool lockdown = true;
+  // `runsc do -v`: a gofer's tree mounted at `guest` (made in the root if
+  // missing), read-only or read-write.
+  struct Volume {
+    std::string host;   // shown as the mount's source
+    std::string guest;  // absolute, normalized
+    bool read_only = false;
+    int gofer_fd = -1;  // the sentry's end of the volume's gofer socket
+  };
+  std::vector<Volume> volumes;
 };
 
 // Sets up the kernel, its mounts and the init process, runs the sandbox

@@ -92,6 +92,7 @@ absl::Status InstallSentryFilter() {
       SCMP_SYS(brk),
       SCMP_SYS(memfd_create),
       SCMP_SYS(ftruncate),
+      SCMP_SYS(fallocate),  // tmpfs files are memfds
       // Threads, locks and time.
       SCMP_SYS(futex),
       SCMP_SYS(set_robust_list),
@@ -183,6 +184,10 @@ absl::Status InstallSentryFilter() {
                           SCMP_A1(SCMP_CMP_EQ, cmd));
     if (rc != 0) return fail("ioctl rule", rc);
   }
+  // futimens(2) on a memfd (tmpfs times): utimensat with no path only.
+  rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(utimensat), 1,
+                        SCMP_A1(SCMP_CMP_EQ, 0));
+  if (rc != 0) return fail("utimensat rule", rc);
   // Opening by path is refused with EPERM rather than trapped: libraries
   // may probe files (locale data, time zones), and refusing is correct.
   for (int nr : {SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(openat2)}) {

@@ -8,6 +8,7 @@
 
 #include "absl/time/clock.h"
 #include "glog/logging.h"
+#include "sentry/kernel/job_control.h"
 #include "sentry/kernel/task.h"
 
 namespace sentry::kernel {
@@ -298,7 +299,10 @@ void Kernel::StartInit(InitProcess init) {
     task = std::make_shared<Task>(this, tid, shared, init.creds);
     init_ = shared.tg.get();
     init_->unkillable = true;
-    foreground_pgrp_ = terminal_sid_ = tid;
+    if (init.tty) {
+      shared.tg->tty = init.tty;
+      init.tty->sid = init.tty->fg_pgrp = tid;
+    }
     groups_[tid] = shared.tg;
     tasks_[tid] = task;
     shared.tg->tasks.push_back(task.get());
@@ -393,8 +397,24 @@ ExitStatus Kernel::WaitForExit() {
 
 void Kernel::SendExternalSignal(int sig) {
   absl::MutexLock l(&mu_);
+  int pgid = 0;
+  if (init_ != nullptr) {
+    pgid = init_->pgid;
+    if (init_->tty && init_->tty->sid == init_->sid && init_->tty->fg_pgrp)
+      pgid = init_->tty->fg_pgrp;
+  }
+  SendExternalSignalToGroupLocked(pgid, sig);
+}
+
+std::vector<ThreadGroup*> Kernel::ThreadGroupsLocked() const {
+  std::vector<ThreadGroup*> out;
+  for (const auto& [id, g] : groups_) out.push_back(g.get());
+  return out;
+}
+
+void Kernel::SendExternalSignalToGroupLocked(int pgid, int sig) {
   siginfo_t info = MakeSigInfo(sig, SI_KERNEL);
-  std::vector<ThreadGroup*> members = ProcessGroupLocked(foreground_pgrp_);
+  std::vector<ThreadGroup*> members = ProcessGroupLocked(pgid);
   if (members.empty() && init_ != nullptr && !init_->zombie) {
     members.push_back(init_);
   }
@@ -546,6 +566,7 @@ SysResult<void> Kernel::SendGroupSignalLocked(ThreadGroup* tg,
       bool queued,
       NewlyQueued(tg->pending.Enqueue(info, SigpendingRoomLocked(tg), origin)));
   if (!queued) return Ok();
+  tg->signal_events()->Notify(kEventIn);
   Task* target = PickSignalTargetLocked(tg, sig);
   if (target == nullptr) return Ok();
   // A signal whose default action kills, with no handler, ends the whole
@@ -574,6 +595,7 @@ SysResult<void> Kernel::SendTaskSignalLocked(Task* t, const siginfo_t& info,
       bool queued,
       NewlyQueued(t->pending_.Enqueue(info, SigpendingRoomLocked(tg), origin)));
   if (!queued) return Ok();
+  tg->signal_events()->Notify(kEventIn);
   if (((t->signal_mask()) & SigBit(sig)) != 0) return Ok();
   const SigAction& act = t->sighand().actions[sig - 1];
   if (act.handler == kSigDfl && !tg->unkillable &&
@@ -620,6 +642,7 @@ void Kernel::NotifyParentLocked(ThreadGroup* tg, int code, int status) {
 
 void Kernel::ProcessExitedLocked(ThreadGroup* tg) {
   tg->zombie = true;
+  ReleaseTerminalOnExitLocked(*this, tg);
   tg->exit_status = tg->group_exit_status_set ? tg->group_exit_status
                                               : tg->leader_exit_status;
   CancelTimersLocked(tg);

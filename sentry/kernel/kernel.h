@@ -13,7 +13,9 @@
 // Lock order: Kernel::mu_ (the task lock) before the FutexTable's, a
 // ThreadGroup's leaf locks (rlimits, exec info), FsContext::mu, the timer
 // service's and WaitQueue locks. Kernel::mu_ guards the task tree, pids,
-// sessions and process groups, and every piece of signal state (pending
+// sessions and process groups, controlling terminals (ThreadGroup::tty and
+// each Terminal's session and foreground group; terminal.h), and every
+// piece of signal state (pending
 // signals, masks, dispositions, group stop and exit): one lock, because a
 // signal changes several processes at once (a child's exit signals its
 // parent; SIGCONT reports to the parent). It is never held across a
@@ -45,6 +47,7 @@
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/signal.h"
 #include "sentry/kernel/syscall_table.h"
+#include "sentry/kernel/terminal.h"
 #include "sentry/kernel/timers.h"
 #include "sentry/loader/loader.h"
 #include "sentry/mm/mm.h"
@@ -172,6 +175,13 @@ class ThreadGroup {
   WaitQueue& child_events() { return child_events_; }
   // Notified when this process exits (pidfd readiness).
   WaitQueue& exit_events() { return exit_events_; }
+  // Notified when a signal is queued to this process or one of its
+  // threads, blocked or not, and when a signalfd's mask changes: signalfd
+  // readers and pollers wait here (Linux's sighand->signalfd_wqh). Shared,
+  // so that an epoll watching a signalfd may outlive the process.
+  const std::shared_ptr<WaitQueue>& signal_events() const {
+    return signal_events_;
+  }
 
   // ---- Guarded by Kernel::mu_. ----
   ThreadGroup* parent = nullptr;         // null for the sandbox's init
@@ -179,6 +189,9 @@ class ThreadGroup {
   std::vector<Task*> tasks;              // live threads
   int pgid = 0;
   int sid = 0;
+  // The controlling terminal (job_control.h): inherited by fork, dropped
+  // by setsid, or null.
+  std::shared_ptr<Terminal> tty;
   int exit_signal = SIGCHLD;  // sent to the parent at exit (0: none)
   bool subreaper = false;     // PR_SET_CHILD_SUBREAPER
   // Group exit: exit_group(2), a fatal signal, or execve killing the other
@@ -239,6 +252,8 @@ class ThreadGroup {
   const absl::Time start_time_;
   WaitQueue child_events_;
   WaitQueue exit_events_;
+  const std::shared_ptr<WaitQueue> signal_events_ =
+      std::make_shared<WaitQueue>();
   mutable absl::Mutex mu_;  // leaf: the fields below
   struct rlimit rlimits_[RLIM_NLIMITS] ABSL_GUARDED_BY(mu_);
   std::shared_ptr<vfs::FileDescription> executable_ ABSL_GUARDED_BY(mu_);
@@ -254,6 +269,10 @@ struct InitProcess {
   auth::Credentials creds;
   // The guest's stdin, stdout and stderr.
   std::vector<std::shared_ptr<vfs::FileDescription>> stdio;
+  // Init's controlling terminal (the host terminal the sandbox runs on, or
+  // the pty of `runsc do -t`), with init's group in the foreground; or
+  // null.
+  std::shared_ptr<Terminal> tty;
 };
 
 struct KernelOptions {
@@ -290,8 +309,15 @@ class Kernel {
   ExitStatus WaitForExit();
 
   // Sends `sig` from outside the sandbox (runsc forwarding a terminal's
-  // SIGINT) to the foreground process group of the sandbox's terminal.
+  // SIGINT) to the foreground process group of init's controlling
+  // terminal (init's own group if it has none).
   void SendExternalSignal(int sig);
+  // Sends `sig` from outside the sandbox to process group `pgid` (init's
+  // if the group is empty). Init is not shielded from it: a fatal signal
+  // with its default action ends it, as it would end the program outside
+  // a sandbox.
+  void SendExternalSignalToGroupLocked(int pgid, int sig)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   platform::Platform& platform() { return *options_.platform; }
   vfs::MountNamespace& mount_ns() { return *options_.mount_ns; }
@@ -376,17 +402,9 @@ class Kernel {
   ThreadGroup* FindThreadGroupLocked(int tgid) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   Task* FindTaskLocked(int tid) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // The foreground process group of the sandbox's terminal.
-  int foreground_pgrp() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return foreground_pgrp_;
-  }
-  void set_foreground_pgrp(int pgid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    foreground_pgrp_ = pgid;
-  }
-  // The session that owns the sandbox's terminal.
-  int terminal_session() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return terminal_sid_;
-  }
+  // Every process that has not been reaped (zombies included).
+  std::vector<ThreadGroup*> ThreadGroupsLocked() const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Whether process group `pgid` is orphaned (no member has a parent in
   // the same session but another group): stop signals from the terminal
   // are then discarded.
@@ -481,8 +499,6 @@ class Kernel {
   ThreadGroup* init_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool init_done_ ABSL_GUARDED_BY(mu_) = false;
   ExitStatus init_status_ ABSL_GUARDED_BY(mu_);
-  int foreground_pgrp_ ABSL_GUARDED_BY(mu_) = 0;
-  int terminal_sid_ ABSL_GUARDED_BY(mu_) = 0;
   int host_threads_ ABSL_GUARDED_BY(mu_) = 0;
   TimerService::Id cpu_tick_ ABSL_GUARDED_BY(mu_) = 0;
 };

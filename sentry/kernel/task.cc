@@ -247,7 +247,14 @@ void Task::InterruptGuestOnly() {
 
 // ---- The loop ----
 
+namespace {
+thread_local Task* current_task = nullptr;
+}  // namespace
+
+Task* Task::Current() { return current_task; }
+
 void Task::Run(std::function<void(Task&)> start) {
+  current_task = this;
   {
     absl::MutexLock l(&ctx_mu_);
     ctx_ = kernel_->platform().NewContext();
@@ -299,6 +306,7 @@ void Task::Run(std::function<void(Task&)> start) {
     }
   }
   Finish();
+  current_task = nullptr;
 }
 
 void Task::HandleSyscall() {
@@ -540,6 +548,10 @@ void Task::Finish() {
     }
   }
   if (vfork_done_ != nullptr) vfork_done_->Complete();
+  // Close the files now, as Linux's exit_files: the last user of a table
+  // releases its descriptions and its record locks, while the task may
+  // linger (a zombie, /proc) with an empty table.
+  std::atomic_exchange(&shared_.fds, std::make_shared<vfs::FdTable>()).reset();
   std::shared_ptr<mm::MemoryManager> mm = shared_.mm;
   auto maxrss = std::make_shared<std::atomic<uint64_t>>(0);
   if (mm != nullptr) {

@@ -242,6 +242,11 @@ class Task final : public vfs::CallContext,
   // host thread.
   void Run(std::function<void(Task&)> start);
 
+  // The task whose host thread calls this, or null on any other thread
+  // (the timer service, runsc's). For what depends on the caller but gets
+  // no context: a signalfd's readiness is its poller's pending signals.
+  static Task* Current();
+
   // Wakes the task from a wait or from running guest code, to look at its
   // signals. Any thread.
   void Interrupt();

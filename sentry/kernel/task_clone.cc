@@ -107,6 +107,7 @@ SysResult<int> Task::Clone(const CloneArgs& a) {
       child_tg->set_auxv(g.auxv());
       child_tg->pgid = g.pgid;
       child_tg->sid = g.sid;
+      child_tg->tty = g.tty;
       // CLONE_PARENT makes a sibling: it gets the caller's parent, and
       // the caller's exit signal whatever was asked.
       bool sibling = (f & CLONE_PARENT) != 0;

@@ -2,6 +2,19 @@
 
 namespace sentry::vfs {
 
+FdTable::~FdTable() {
+  for (const Entry& e : fds_) {
+    if (e.file) ReleaseLocks(e.file.get());
+  }
+}
+
+void FdTable::ReleaseLocks(const FileDescription* file) const {
+  if (file == nullptr || file->vd().dentry == nullptr) return;
+  if (FileLocks* locks = file->inode()->locks_if_any()) {
+    locks->ReleaseOwner(this);
+  }
+}
+
 SysResult<int> FdTable::Add(std::shared_ptr<FileDescription> file, bool cloexec,
                             int min_fd, uint64_t limit) {
   if (min_fd < 0) return Errno(EINVAL);
@@ -20,11 +33,15 @@ SysResult<std::shared_ptr<FileDescription>> FdTable::Set(
     int fd, std::shared_ptr<FileDescription> file, bool cloexec,
     uint64_t limit) {
   if (fd < 0 || static_cast<uint64_t>(fd) >= limit) return Errno(EBADF);
-  absl::MutexLock l(&mu_);
-  size_t i = static_cast<size_t>(fd);
-  if (i >= fds_.size()) fds_.resize(i + 1);
-  std::shared_ptr<FileDescription> old = std::move(fds_[i].file);
-  fds_[i] = Entry{std::move(file), cloexec};
+  std::shared_ptr<FileDescription> old;
+  {
+    absl::MutexLock l(&mu_);
+    size_t i = static_cast<size_t>(fd);
+    if (i >= fds_.size()) fds_.resize(i + 1);
+    old = std::move(fds_[i].file);
+    fds_[i] = Entry{std::move(file), cloexec};
+  }
+  ReleaseLocks(old.get());
   return old;
 }
 
@@ -38,12 +55,16 @@ SysResult<std::shared_ptr<FileDescription>> FdTable::Get(int fd,
 }
 
 SysResult<std::shared_ptr<FileDescription>> FdTable::Remove(int fd) {
-  absl::MutexLock l(&mu_);
-  if (fd < 0 || static_cast<size_t>(fd) >= fds_.size() || !fds_[fd].file)
-    return Errno(EBADF);
-  std::shared_ptr<FileDescription> f = std::move(fds_[fd].file);
-  fds_[fd] = Entry{};
-  while (!fds_.empty() && !fds_.back().file) fds_.pop_back();
+  std::shared_ptr<FileDescription> f;
+  {
+    absl::MutexLock l(&mu_);
+    if (fd < 0 || static_cast<size_t>(fd) >= fds_.size() || !fds_[fd].file)
+      return Errno(EBADF);
+    f = std::move(fds_[fd].file);
+    fds_[fd] = Entry{};
+    while (!fds_.empty() && !fds_.back().file) fds_.pop_back();
+  }
+  ReleaseLocks(f.get());
   return f;
 }
 
@@ -57,14 +78,17 @@ SysResult<void> FdTable::SetCloexec(int fd, bool cloexec) {
 
 std::vector<std::shared_ptr<FileDescription>> FdTable::RemoveCloexec() {
   std::vector<std::shared_ptr<FileDescription>> removed;
-  absl::MutexLock l(&mu_);
-  for (Entry& e : fds_) {
-    if (e.file && e.cloexec) {
-      removed.push_back(std::move(e.file));
-      e = Entry{};
+  {
+    absl::MutexLock l(&mu_);
+    for (Entry& e : fds_) {
+      if (e.file && e.cloexec) {
+        removed.push_back(std::move(e.file));
+        e = Entry{};
+      }
     }
+    while (!fds_.empty() && !fds_.back().file) fds_.pop_back();
   }
-  while (!fds_.empty() && !fds_.back().file) fds_.pop_back();
+  for (const auto& f : removed) ReleaseLocks(f.get());
   return removed;
 }
 

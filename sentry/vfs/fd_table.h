@@ -1,5 +1,9 @@
 // A process's file descriptor table. Shared between threads (and between
 // processes created with CLONE_FILES) by shared_ptr.
+//
+// The table owns its traditional POSIX record locks, as Linux's
+// files_struct does: closing any fd of a file (close, dup2 over it,
+// close-on-exec, the table's end) drops every lock the table holds on it.
 
 #ifndef SENTRY_VFS_FD_TABLE_H_
 #define SENTRY_VFS_FD_TABLE_H_
@@ -17,6 +21,7 @@ namespace sentry::vfs {
 class FdTable final {
  public:
   FdTable() = default;
+  ~FdTable();
   FdTable(const FdTable&) = delete;
   FdTable& operator=(const FdTable&) = delete;
 
@@ -56,6 +61,10 @@ class FdTable final {
   size_t Count() const;
 
  private:
+  // Drops this table's record locks on `file`'s inode (after an fd of it
+  // left the table).
+  void ReleaseLocks(const FileDescription* file) const;
+
   struct Entry {
     std::shared_ptr<FileDescription> file;
     bool cloexec = false;

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "sentry/vfs/inotify.h"
+
 namespace sentry::vfs {
 
 namespace {
@@ -75,6 +77,16 @@ SysResult<int64_t> FileDescription::Ioctl(CallContext&, uint32_t, uint64_t) {
 
 SysResult<void> FileDescription::IterDirents(CallContext&, const DirentSink&) {
   return Errno(ENOTDIR);
+}
+
+FileDescription::~FileDescription() {
+  if (vd_.dentry == nullptr) return;
+  if (!is_path()) {
+    NotifyFile(vd_, writable() ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE);
+  }
+  if (FileLocks* locks = vd_.dentry->inode()->locks_if_any()) {
+    locks->ReleaseOwner(this);
+  }
 }
 
 SysResult<MmapTarget> FileDescription::GetMmapTarget() { return Errno(ENODEV); }

@@ -23,7 +23,8 @@ class FileDescription : public std::enable_shared_from_this<FileDescription> {
  public:
   // `flags` are the open flags; creation-only flags are dropped.
   FileDescription(VirtualDentry vd, int flags);
-  virtual ~FileDescription() = default;
+  // Releases the description's flock and OFD locks.
+  virtual ~FileDescription();
   FileDescription(const FileDescription&) = delete;
   FileDescription& operator=(const FileDescription&) = delete;
 

@@ -5,9 +5,12 @@
 #ifndef SENTRY_VFS_OPS_H_
 #define SENTRY_VFS_OPS_H_
 
+#include <time.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sentry/base/sys_result.h"
 #include "sentry/vfs/file.h"
@@ -24,11 +27,15 @@ struct PathContext {
   VirtualDentry start;
 };
 
-// open(2). `mode` is the creation mode with the umask already applied.
+// open(2). `mode` is the creation mode with the umask already applied;
+// `resolve` holds openat2(2)'s RESOLVE_* restrictions (see Resolver). With
+// RESOLVE_BENEATH or RESOLVE_IN_ROOT, O_CREAT does not follow a symlink in
+// the last component (EXDEV).
 SysResult<std::shared_ptr<FileDescription>> OpenAt(CallContext& ctx,
                                                    const PathContext& pc,
                                                    std::string_view path,
-                                                   int flags, uint32_t mode);
+                                                   int flags, uint32_t mode,
+                                                   unsigned resolve = 0);
 
 // Opens an already-resolved location (after its permission checks).
 SysResult<std::shared_ptr<FileDescription>> OpenResolved(
@@ -58,6 +65,32 @@ SysResult<void> Chmod(CallContext& ctx, const VirtualDentry& vd, uint32_t mode);
 // non-directories.
 SysResult<void> Chown(CallContext& ctx, const VirtualDentry& vd, uint32_t uid,
                       uint32_t gid);
+
+// rename(2) and renameat2(2); `flags` may hold RENAME_NOREPLACE or
+// RENAME_EXCHANGE (RENAME_WHITEOUT is refused with EINVAL).
+SysResult<void> RenameAt(CallContext& ctx, const PathContext& old_pc,
+                         std::string_view old_path, const PathContext& new_pc,
+                         std::string_view new_path, unsigned flags);
+
+// utimensat(2) on the file at `vd`: `times` (atime, mtime) may use
+// UTIME_NOW and UTIME_OMIT; null sets both to now. Explicit times need the
+// owner or CAP_FOWNER; "now" also allows anyone who may write the file.
+SysResult<void> SetTimes(CallContext& ctx, const VirtualDentry& vd,
+                         const struct timespec* times);
+
+// Extended attributes of the file at `vd`, with Linux's namespace rules:
+// "user." on regular files and directories by file permission, "trusted."
+// and "security." with CAP_SYS_ADMIN (for setting; trusted ones stay
+// hidden from others), anything else EOPNOTSUPP.
+SysResult<std::string> GetXattr(CallContext& ctx, const VirtualDentry& vd,
+                                const std::string& name);
+SysResult<void> SetXattr(CallContext& ctx, const VirtualDentry& vd,
+                         const std::string& name, const std::string& value,
+                         int flags);
+SysResult<std::vector<std::string>> ListXattr(CallContext& ctx,
+                                              const VirtualDentry& vd);
+SysResult<void> RemoveXattr(CallContext& ctx, const VirtualDentry& vd,
+                            const std::string& name);
 
 // Checks `may` (auth::kMay* bits) against the file at `vd` for the caller,
 // including EROFS for writes to read-only mounts.

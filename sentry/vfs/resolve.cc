@@ -30,6 +30,19 @@ SysResult<void> CheckSearch(CallContext& ctx, const VirtualDentry& dir) {
 
 }  // namespace
 
+void Resolver::Restrict(unsigned resolve) {
+  resolve_ = resolve;
+  if ((resolve & kResolveInRoot) != 0) root_ = start_;
+}
+
+SysResult<void> Resolver::CheckXdev(const VirtualDentry& from,
+                                    const VirtualDentry& to) const {
+  if ((resolve_ & kResolveNoXdev) != 0 && from.mount != to.mount) {
+    return Errno(EXDEV);
+  }
+  return Ok();
+}
+
 SysResult<VirtualDentry> Resolver::Resolve(std::string_view path,
                                            ResolveOptions opts) {
   return Walk(start_, path, opts.follow_final, opts.must_be_dir, 0);
@@ -49,6 +62,7 @@ SysResult<ParentAndName> Resolver::ResolveParent(std::string_view path) {
                   end - (slash == std::string_view::npos ? 0 : slash + 1)));
   if (name.size() > kMaxName) return Errno(ENAMETOOLONG);
   VirtualDentry parent;
+  if (absolute && (resolve_ & kResolveBeneath) != 0) return Errno(EXDEV);
   if (slash == std::string_view::npos) {
     parent = start_;
   } else if (slash == 0 || path.substr(0, slash).find_first_not_of('/') ==
@@ -69,7 +83,11 @@ SysResult<VirtualDentry> Resolver::Walk(VirtualDentry cur,
                                         int depth) {
   if (path.empty()) return Errno(ENOENT);
   if (path.size() >= kMaxPath) return Errno(ENAMETOOLONG);
-  if (path[0] == '/') cur = root_;
+  if (path[0] == '/') {
+    if ((resolve_ & kResolveBeneath) != 0) return Errno(EXDEV);
+    SENTRY_RETURN_IF_ERROR(CheckXdev(cur, root_));
+    cur = root_;
+  }
   bool trailing_slash = path.back() == '/';
   std::vector<std::string> parts = SplitPath(path);
   for (size_t i = 0; i < parts.size(); i++) {
@@ -79,14 +97,25 @@ SysResult<VirtualDentry> Resolver::Walk(VirtualDentry cur,
     SENTRY_RETURN_IF_ERROR(CheckSearch(ctx_, cur));
     if (name == ".") continue;
     if (name == "..") {
-      cur = Parent(cur);
+      // RESOLVE_BENEATH: ".." may not climb above the start. The walk has
+      // stayed beneath it so far, so only the start itself is the edge.
+      if ((resolve_ & kResolveBeneath) != 0 && cur == start_) {
+        return Errno(EXDEV);
+      }
+      VirtualDentry up = Parent(cur);
+      SENTRY_RETURN_IF_ERROR(CheckXdev(cur, up));
+      cur = std::move(up);
       continue;
     }
     if (name.size() > kMaxName) return Errno(ENAMETOOLONG);
     SENTRY_ASSIGN_OR_RETURN(VirtualDentry next, Step(cur, name));
+    SENTRY_RETURN_IF_ERROR(CheckXdev(cur, next));
     if (next.dentry->inode()->IsSymlink() &&
         (!last || follow_final || trailing_slash)) {
+      if ((resolve_ & kResolveNoSymlinks) != 0) return Errno(ELOOP);
+      VirtualDentry link = next;
       SENTRY_ASSIGN_OR_RETURN(next, FollowLink(cur, next, depth));
+      SENTRY_RETURN_IF_ERROR(CheckXdev(link, next));
     }
     cur = std::move(next);
   }
@@ -132,9 +161,20 @@ SysResult<VirtualDentry> Resolver::FollowLink(const VirtualDentry& dir,
   const std::shared_ptr<Inode>& inode = link.dentry->inode();
   SENTRY_ASSIGN_OR_RETURN(std::optional<VirtualDentry> magic,
                           inode->FollowMagic(ctx_));
-  if (magic.has_value()) return *std::move(magic);
+  if (magic.has_value()) {
+    // A magic link jumps anywhere: never within RESOLVE_BENEATH's or
+    // RESOLVE_IN_ROOT's bounds.
+    if ((resolve_ & kResolveNoMagiclinks) != 0) return Errno(ELOOP);
+    if ((resolve_ & (kResolveBeneath | kResolveInRoot)) != 0) {
+      return Errno(EXDEV);
+    }
+    return *std::move(magic);
+  }
   SENTRY_ASSIGN_OR_RETURN(std::string target, inode->ReadLink(ctx_));
   if (target.empty()) return Errno(ENOENT);
+  if (target[0] == '/' && (resolve_ & kResolveBeneath) != 0) {
+    return Errno(EXDEV);
+  }
   return Walk(target[0] == '/' ? root_ : dir, target, /*follow_final=*/true,
               /*must_be_dir=*/false, depth + 1);
 }

@@ -21,6 +21,14 @@ struct ResolveOptions {
   bool must_be_dir = false;  // the result must be a directory
 };
 
+// openat2(2)'s RESOLVE_* restrictions, as <linux/openat2.h> numbers them.
+inline constexpr unsigned kResolveNoXdev = 0x01;
+inline constexpr unsigned kResolveNoMagiclinks = 0x02;
+inline constexpr unsigned kResolveNoSymlinks = 0x04;
+inline constexpr unsigned kResolveBeneath = 0x08;
+inline constexpr unsigned kResolveInRoot = 0x10;
+inline constexpr unsigned kResolveCached = 0x20;
+
 // The location of the last component of a path, for calls that create or
 // remove it.
 struct ParentAndName {
@@ -35,6 +43,12 @@ class Resolver {
   Resolver(CallContext& ctx, const MountNamespace& ns, VirtualDentry root,
            VirtualDentry start)
       : ctx_(ctx), ns_(ns), root_(std::move(root)), start_(std::move(start)) {}
+
+  // Applies openat2(2)'s RESOLVE_* flags (kResolve*) to every walk:
+  // RESOLVE_IN_ROOT makes the start the root; RESOLVE_BENEATH refuses to
+  // leave it (EXDEV); RESOLVE_NO_XDEV refuses mount crossings (EXDEV);
+  // RESOLVE_NO_SYMLINKS and RESOLVE_NO_MAGICLINKS refuse links (ELOOP).
+  void Restrict(unsigned resolve);
 
   SysResult<VirtualDentry> Resolve(std::string_view path,
                                    ResolveOptions opts = {});
@@ -51,11 +65,16 @@ class Resolver {
   SysResult<VirtualDentry> FollowLink(const VirtualDentry& dir,
                                       const VirtualDentry& link, int depth);
 
+  // Checks a step from `from` to `to` against RESOLVE_NO_XDEV.
+  SysResult<void> CheckXdev(const VirtualDentry& from,
+                            const VirtualDentry& to) const;
+
   CallContext& ctx_;
   const MountNamespace& ns_;
-  const VirtualDentry root_;
+  VirtualDentry root_;
   const VirtualDentry start_;
   int symlinks_ = 0;
+  unsigned resolve_ = 0;
 };
 
 }  // namespace sentry::vfs

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <list>
 
+#include "sentry/vfs/inotify.h"
+
 namespace sentry::vfs {
 
 namespace {
@@ -83,11 +85,82 @@ SysResult<void> Inode::Rmdir(CallContext&, const std::string&) {
 
 SysResult<void> Inode::Truncate(uint64_t) { return Errno(EINVAL); }
 
+SysResult<void> Inode::Allocate(int, uint64_t, uint64_t) {
+  return Errno(EOPNOTSUPP);
+}
+
+SysResult<void> Inode::Rename(CallContext&, const std::string&, Inode&, Inode&,
+                              const std::string&, Inode*, unsigned) {
+  return Errno(EPERM);
+}
+
+SysResult<std::string> Inode::GetXattr(CallContext&, const std::string&) {
+  return Errno(EOPNOTSUPP);
+}
+
+SysResult<void> Inode::SetXattr(CallContext&, const std::string&,
+                                const std::string&, int) {
+  return Errno(EOPNOTSUPP);
+}
+
+SysResult<std::vector<std::string>> Inode::ListXattr(CallContext&) {
+  return std::vector<std::string>();
+}
+
+SysResult<void> Inode::RemoveXattr(CallContext&, const std::string&) {
+  return Errno(EOPNOTSUPP);
+}
+
+Inode::~Inode() {
+  delete locks_.load();
+  delete watches_.load();
+}
+
+InodeWatches& Inode::watches() {
+  InodeWatches* cur = watches_.load(std::memory_order_acquire);
+  if (cur != nullptr) return *cur;
+  auto* made = new InodeWatches();
+  if (watches_.compare_exchange_strong(cur, made)) return *made;
+  delete made;
+  return *cur;
+}
+
+FileLocks& Inode::locks() {
+  FileLocks* cur = locks_.load(std::memory_order_acquire);
+  if (cur != nullptr) return *cur;
+  auto* made = new FileLocks();
+  if (locks_.compare_exchange_strong(cur, made)) return *made;
+  delete made;  // another thread won; `cur` holds its table
+  return *cur;
+}
+
 Dentry::Dentry(std::shared_ptr<Dentry> parent, std::string name,
                std::shared_ptr<Inode> inode)
     : parent_(std::move(parent)),
       name_(std::move(name)),
       inode_(std::move(inode)) {}
+
+namespace {
+
+// The tree lock: every dentry's parent and name change together under it
+// (rename), and readers copy them under it. A leaf: nothing else is taken
+// while holding it.
+absl::Mutex& TreeMu() {
+  static auto* mu = new absl::Mutex();
+  return *mu;
+}
+
+}  // namespace
+
+std::shared_ptr<Dentry> Dentry::parent() const {
+  absl::ReaderMutexLock l(&TreeMu());
+  return parent_;
+}
+
+std::string Dentry::name() const {
+  absl::ReaderMutexLock l(&TreeMu());
+  return name_;
+}
 
 namespace {
 
@@ -179,6 +252,47 @@ void Dentry::Forget(const std::string& name) {
   children_.erase(name);
 }
 
+void Dentry::Move(Dentry& old_dir, const std::string& old_name, Dentry& new_dir,
+                  const std::string& new_name, bool exchange) {
+  std::shared_ptr<Dentry> moved, other;
+  {
+    absl::MutexLock l(&old_dir.mu_);
+    auto it = old_dir.children_.find(old_name);
+    if (it != old_dir.children_.end()) {
+      moved = it->second.lock();
+      old_dir.children_.erase(it);
+    }
+  }
+  {
+    absl::MutexLock l(&new_dir.mu_);
+    auto it = new_dir.children_.find(new_name);
+    if (it != new_dir.children_.end()) {
+      other = it->second.lock();
+      new_dir.children_.erase(it);
+    }
+  }
+  if (other != nullptr && !exchange) other->deleted.store(true);
+  {
+    absl::MutexLock l(&TreeMu());
+    if (moved != nullptr) {
+      moved->parent_ = new_dir.shared_from_this();
+      moved->name_ = new_name;
+    }
+    if (other != nullptr && exchange) {
+      other->parent_ = old_dir.shared_from_this();
+      other->name_ = old_name;
+    }
+  }
+  if (moved != nullptr) {
+    absl::MutexLock l(&new_dir.mu_);
+    new_dir.children_[new_name] = moved;
+  }
+  if (other != nullptr && exchange) {
+    absl::MutexLock l(&old_dir.mu_);
+    old_dir.children_[old_name] = other;
+  }
+}
+
 std::shared_ptr<Dentry> Dentry::Insert(const std::string& name,
                                        std::shared_ptr<Inode> inode) {
   auto child =
@@ -226,6 +340,40 @@ SysResult<void> MountNamespace::Attach(const VirtualDentry& at,
   return Ok();
 }
 
+SysResult<void> MountNamespace::Detach(const std::shared_ptr<Mount>& mount,
+                                       bool lazy) {
+  std::vector<std::shared_ptr<Mount>> released;  // dropped outside the lock
+  absl::MutexLock l(&mu_);
+  if (mount == root_) return Errno(EINVAL);
+  if (std::find(order_.begin(), order_.end(), mount) == order_.end()) {
+    return Errno(EINVAL);
+  }
+  // The mount and, lazily, everything mounted below it.
+  std::vector<std::shared_ptr<Mount>> victims = {mount};
+  for (size_t i = 0; i < victims.size(); i++) {
+    for (const std::shared_ptr<Mount>& m : order_) {
+      if (m->parent_.lock() == victims[i]) {
+        if (!lazy) return Errno(EBUSY);
+        victims.push_back(m);
+      }
+    }
+  }
+  for (const std::shared_ptr<Mount>& v : victims) {
+    std::shared_ptr<Mount> parent = v->parent_.lock();
+    auto it = mounts_.find(Key{parent.get(), v->mountpoint_.get()});
+    if (it != mounts_.end()) {
+      auto& stack = it->second;
+      stack.erase(std::remove(stack.begin(), stack.end(), v), stack.end());
+      if (stack.empty()) mounts_.erase(it);
+    }
+    if (v->mountpoint_ != nullptr) v->mountpoint_->mount_count.fetch_sub(1);
+    order_.erase(std::remove(order_.begin(), order_.end(), v), order_.end());
+    v->parent_.reset();
+    released.push_back(v);
+  }
+  return Ok();
+}
+
 std::shared_ptr<Mount> MountNamespace::MountedAt(const Mount* m,
                                                  const Dentry* d) const {
   absl::MutexLock l(&mu_);
@@ -241,7 +389,7 @@ std::vector<std::shared_ptr<Mount>> MountNamespace::Mounts() const {
 
 std::string MountNamespace::PathOf(const VirtualDentry& vd,
                                    const VirtualDentry& root) const {
-  std::vector<const std::string*> parts;
+  std::vector<std::string> parts;
   VirtualDentry cur = vd;
   while (cur.valid() && cur != root) {
     if (cur.dentry == cur.mount->root()) {
@@ -250,14 +398,19 @@ std::string MountNamespace::PathOf(const VirtualDentry& vd,
       cur = std::move(mp);
       continue;
     }
-    parts.push_back(&cur.dentry->name());
-    cur = {cur.mount, cur.dentry->parent()};
+    std::shared_ptr<Dentry> parent;
+    {
+      absl::ReaderMutexLock l(&TreeMu());
+      parts.push_back(cur.dentry->name_);
+      parent = cur.dentry->parent_;
+    }
+    cur = {cur.mount, std::move(parent)};
   }
   if (parts.empty()) return "/";
   std::string path;
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
     path += '/';
-    path += **it;
+    path += *it;
   }
   if (vd.dentry->deleted.load()) path += " (deleted)";
   return path;

@@ -6,9 +6,11 @@
 // and the mountpoint it covers. VirtualDentry (mount + dentry) is what paths
 // resolve to, what fd tables and cwd hold, and is always owning.
 //
-// Lock order: MountNamespace::mu_ before Dentry::mu_; Dentry::mu_ of a parent
-// before a child's. No filesystem call (Inode::*) is made with a Dentry lock
-// held, since filesystems may block on the gofer.
+// Lock order: RenameSerializer (held across a whole rename, filesystem call
+// included) before MountNamespace::mu_ before Dentry::mu_ (a parent's before
+// a child's) before the tree lock that guards every dentry's parent and
+// name. No filesystem call (Inode::*) is made with a Dentry lock or the tree
+// lock held, since filesystems may block on the gofer.
 
 #ifndef SENTRY_VFS_VFS_H_
 #define SENTRY_VFS_VFS_H_
@@ -29,12 +31,15 @@
 #include "sentry/base/guest_addr.h"
 #include "sentry/base/sys_result.h"
 #include "sentry/base/waiter.h"
+#include "sentry/vfs/lock.h"
 
 namespace sentry::vfs {
 
 class Dentry;
 class FileDescription;
+class FileLocks;
 class Inode;
+class InodeWatches;
 class Mount;
 
 // File attributes as statx reports them.
@@ -152,7 +157,7 @@ struct VirtualDentry {
 class Inode {
  public:
   explicit Inode(uint32_t type) : type_(type & S_IFMT) {}
-  virtual ~Inode() = default;
+  virtual ~Inode();
   Inode(const Inode&) = delete;
   Inode& operator=(const Inode&) = delete;
 
@@ -213,14 +218,59 @@ class Inode {
     std::optional<uint32_t> mode;  // permission bits (07777)
     std::optional<uint32_t> uid;
     std::optional<uint32_t> gid;
+    // utimensat(2): the VFS has resolved UTIME_NOW; ctime becomes now.
+    std::optional<struct timespec> atime;
+    std::optional<struct timespec> mtime;
   };
   virtual SysResult<void> SetAttr(CallContext& ctx, const AttrChange& change);
 
   // Regular files: sets the size (truncate(2)).
   virtual SysResult<void> Truncate(uint64_t size);
 
+  // Regular files: fallocate(2) with Linux's `mode` bits; the VFS has
+  // checked the range and that the file is open for writing. Filesystems
+  // without it say EOPNOTSUPP.
+  virtual SysResult<void> Allocate(int mode, uint64_t offset, uint64_t len);
+
+  // Directories: rename(2) of the child `old_name` to `new_name` in
+  // `new_dir`, a directory of the same filesystem (possibly this one).
+  // `flags` holds RENAME_NOREPLACE or RENAME_EXCHANGE. The VFS has checked
+  // names, permissions, mounts and that a directory is not moved below
+  // itself; under its own lock the filesystem checks what can race: that
+  // the names exist (ENOENT, EEXIST), that the types agree (ENOTDIR,
+  // EISDIR) and that a replaced directory is empty (ENOTEMPTY).
+  // `moved` is the inode at `old_name` and `replaced` the one at
+  // `new_name` (or null), as the VFS found them.
+  virtual SysResult<void> Rename(CallContext& ctx, const std::string& old_name,
+                                 Inode& moved, Inode& new_dir,
+                                 const std::string& new_name, Inode* replaced,
+                                 unsigned flags);
+
+  // Extended attributes (the VFS has checked names, namespaces and
+  // permissions). `flags` holds XATTR_CREATE or XATTR_REPLACE. Filesystems
+  // without them say EOPNOTSUPP (get, set, remove) and list nothing.
+  virtual SysResult<std::string> GetXattr(CallContext& ctx,
+                                          const std::string& name);
+  virtual SysResult<void> SetXattr(CallContext& ctx, const std::string& name,
+                                   const std::string& value, int flags);
+  virtual SysResult<std::vector<std::string>> ListXattr(CallContext& ctx);
+  virtual SysResult<void> RemoveXattr(CallContext& ctx,
+                                      const std::string& name);
+
+  // Advisory locks on this file (flock(2), fcntl(2) record locks), and the
+  // same if they were ever used (null otherwise), for releasing.
+  FileLocks& locks();
+  FileLocks* locks_if_any() const { return locks_.load(); }
+
+  // inotify watches on this file, made on first use (inotify.h).
+  InodeWatches& watches();
+  InodeWatches* watches_if_any() const { return watches_.load(); }
+
  private:
   const uint32_t type_;
+  // Made on first use; most files are never locked.
+  std::atomic<FileLocks*> locks_{nullptr};
+  std::atomic<InodeWatches*> watches_{nullptr};
 };
 
 class Dentry : public std::enable_shared_from_this<Dentry> {
@@ -232,8 +282,10 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   Dentry& operator=(const Dentry&) = delete;
 
   const std::shared_ptr<Inode>& inode() const { return inode_; }
-  const std::shared_ptr<Dentry>& parent() const { return parent_; }
-  const std::string& name() const { return name_; }
+  // Where the dentry is now: rename(2) moves it, so these are copies taken
+  // under the tree lock.
+  std::shared_ptr<Dentry> parent() const;
+  std::string name() const;
 
   // The child `name`, from the cache or the filesystem.
   SysResult<std::shared_ptr<Dentry>> Child(CallContext& ctx,
@@ -246,6 +298,14 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   std::shared_ptr<Dentry> Insert(const std::string& name,
                                  std::shared_ptr<Inode> inode);
 
+  // Moves the cached dentry `old_name` of `old_dir` to `new_name` in
+  // `new_dir` after the filesystem renamed it: a dentry cached at the new
+  // name is the replaced file, now deleted. With `exchange` the two swap.
+  // Open files and working directories keep their dentries and so follow
+  // the file to its new path, as on Linux.
+  static void Move(Dentry& old_dir, const std::string& old_name,
+                   Dentry& new_dir, const std::string& new_name, bool exchange);
+
   // Counts mounts stacked on this dentry, so path walks skip the mount table
   // for the common case.
   std::atomic<int> mount_count{0};
@@ -255,8 +315,9 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   std::atomic<bool> deleted{false};
 
  private:
-  const std::shared_ptr<Dentry> parent_;
-  const std::string name_;
+  friend class MountNamespace;  // PathOf reads the chain under the tree lock
+  std::shared_ptr<Dentry> parent_;  // guarded by the tree lock (vfs.cc)
+  std::string name_;                // guarded by the tree lock (vfs.cc)
   const std::shared_ptr<Inode> inode_;
   absl::Mutex mu_;
   // Weak: the dentry cache's recency list, and the dentry's users, keep
@@ -278,8 +339,10 @@ class Mount {
 
   const std::shared_ptr<Filesystem>& fs() const { return fs_; }
   const std::shared_ptr<Dentry>& root() const { return root_; }
-  int flags() const { return flags_; }
-  bool readonly() const { return (flags_ & kMountReadOnly) != 0; }
+  int flags() const { return flags_.load(); }
+  bool readonly() const { return (flags() & kMountReadOnly) != 0; }
+  // mount(2) with MS_REMOUNT: new kMount* flags.
+  void set_flags(int flags) { flags_.store(flags); }
   uint64_t id() const { return id_; }
   const std::string& source() const { return source_; }
 
@@ -290,7 +353,7 @@ class Mount {
   friend class MountNamespace;
   const std::shared_ptr<Filesystem> fs_;
   const std::shared_ptr<Dentry> root_;
-  const int flags_;
+  std::atomic<int> flags_;
   const uint64_t id_;
   const std::string source_;
   // Set once when attached; the parent mount outlives its children.
@@ -306,6 +369,11 @@ class MountNamespace {
 
   // Attaches `mount` on `at`, covering what is there.
   SysResult<void> Attach(const VirtualDentry& at, std::shared_ptr<Mount> mount);
+
+  // Detaches `mount` (not the root): EINVAL if it is not attached, EBUSY
+  // if other mounts sit on it, unless `lazy`, which detaches them too
+  // (umount2's MNT_DETACH).
+  SysResult<void> Detach(const std::shared_ptr<Mount>& mount, bool lazy);
 
   // The topmost mount on (m, d), or null.
   std::shared_ptr<Mount> MountedAt(const Mount* m, const Dentry* d) const;

@@ -62,20 +62,31 @@ out=$("$RUNSC" do -- /bin/sh -c '/usr/bin/python3 -c "import os; os.abort()"; ec
 rc=$?
 [ $rc == 139 ] && ok "abort() as pid 1 ends in SIGSEGV, as Linux's init" || bad "abort() as pid 1 gave $rc"
 
-# The root is the host's, read-only; /tmp and /dev/shm are the sandbox's.
-out=$("$RUNSC" do -- /usr/bin/python3 -c '
+# The root is the host's under the sandbox's overlay: a write succeeds
+# inside and never reaches the host. With --overlay=false it is read-only.
+# /tmp and /dev/shm are the sandbox's.
+prog='
 import errno, os
 try:
-    open("/etc/uks-should-not-exist", "w")
+    open("/etc/uks-should-not-exist", "w").write("x")
+    print("written")
 except OSError as e:
     print(errno.errorcode[e.errno])
 open("/tmp/x", "w").write("inside")
 print(open("/tmp/x").read(), os.path.exists("/etc/uks-should-not-exist"))
 os.mkdir("/dev/shm/d"); print(os.listdir("/dev/shm"))
-')
+'
+out=$("$RUNSC" do -- /usr/bin/python3 -c "$prog")
+[ "$out" == "written
+inside True
+['d']" ] && [ ! -e /etc/uks-should-not-exist ] &&
+  ok "overlay root: writes stay inside, writable tmpfs" ||
+  bad "overlay root, writable tmpfs: $out"
+out=$("$RUNSC" do --overlay=false -- /usr/bin/python3 -c "$prog")
 [ "$out" == "EROFS
 inside False
-['d']" ] && ok "read-only root, writable tmpfs" || bad "read-only root, writable tmpfs: $out"
+['d']" ] && ok "--overlay=false: read-only root, writable tmpfs" ||
+  bad "read-only root, writable tmpfs: $out"
 [ ! -e /etc/uks-should-not-exist ] && ok "no write reached the host" || bad "a write reached the host"
 
 # /proc and /dev.

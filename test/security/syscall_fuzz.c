@@ -1,9 +1,9 @@
 // A guest-side system call fuzzer for the task model: processes and
 // threads, exec, wait, signals and signal frames, futexes and robust lists,
-// timers, scheduling, credentials, resource limits, pidfds, arch_prctl and
-// memory mappings. Whatever a guest passes, the kernel under it must not
-// crash, hang or leak; test/security/syscall_fuzz_test.sh runs this in the
-// sandbox and checks.
+// timers, eventfd, timerfd and signalfd, scheduling, credentials, resource
+// limits, pidfds, arch_prctl and memory mappings. Whatever a guest passes, the
+// kernel under it must not crash, hang or leak;
+// test/security/syscall_fuzz_test.sh runs this in the sandbox and checks.
 //
 //   syscall_fuzz SEED ITERATIONS [FIRST]
 //
@@ -71,6 +71,10 @@
 // x86-64 system call numbers, spelled out: the C library's headers may
 // predate the newer ones.
 enum {
+  NR_read = 0,
+  NR_write = 1,
+  NR_close = 3,
+  NR_poll = 7,
   NR_mmap = 9,
   NR_mprotect = 10,
   NR_munmap = 11,
@@ -159,6 +163,13 @@ enum {
   NR_sched_setattr = 314,
   NR_sched_getattr = 315,
   NR_execveat = 322,
+  NR_signalfd = 282,
+  NR_timerfd_create = 283,
+  NR_eventfd = 284,
+  NR_timerfd_settime = 286,
+  NR_timerfd_gettime = 287,
+  NR_signalfd4 = 289,
+  NR_eventfd2 = 290,
   NR_rseq = 334,
   NR_pidfd_send_signal = 424,
   NR_pidfd_open = 434,
@@ -2162,6 +2173,80 @@ static void fam_pidfd(void) {
   }
 }
 
+// eventfd, timerfd and signalfd: made with random flags, clocks and
+// masks, read, written, re-armed and polled. Reads that may block run
+// under the wake timer.
+static void fam_anonfd(void) {
+  static int fds[MAX_IDS];
+  static int nfds;
+  int fd = nfds > 0 && !one_in(4) ? fds[rnd_below(nfds)] : (int)rand_arg();
+  // Reads, writes and polls only of the fds made here: never of the
+  // fuzzer's own stdout or stderr.
+  int own = nfds > 0 ? fds[rnd_below(nfds)] : -1;
+  long r = -1;
+  switch (rnd_below(8)) {
+    case 0:
+      r = one_in(4) ? FZ1(NR_eventfd, rand_arg())
+                    : FZ2(NR_eventfd2, rnd_below(4),
+                          one_in(4) ? rand_arg() : rnd_below(2) << 11);
+      break;
+    case 1:
+      r = FZ2(NR_timerfd_create,
+              one_in(2) ? rnd_below(2) : (uint64_t)rand_clockid(),
+              one_in(4) ? rand_arg() : rnd_below(2) << 11);
+      break;
+    case 2:
+      r = FZ4(one_in(4) ? NR_signalfd : NR_signalfd4,
+              one_in(2) ? (uint64_t)-1 : (uint64_t)fd, rand_ptr(8),
+              one_in(6) ? rand_arg() : 8, one_in(4) ? rand_arg() : 04000);
+      break;
+    case 3: {
+      uint64_t bad;
+      int64_t* its = struct_or_bad(32, &bad);
+      if (its != NULL) {
+        static const int64_t ns[] = {0, 1, 1000, 50000, 1000000};
+        its[0] = 0;
+        its[1] = one_in(6) ? (int64_t)rand_arg() : PICK(ns);
+        its[2] = one_in(8) ? (int64_t)rand_arg() : 0;
+        its[3] = one_in(6) ? (int64_t)rand_arg() : (int64_t)rnd_below(2000000);
+      }
+      FZ4(NR_timerfd_settime, fd, one_in(4) ? rand_arg() : rnd_below(4), bad,
+          one_in(2) ? 0 : rand_ptr(32));
+      break;
+    }
+    case 4:
+      FZ2(NR_timerfd_gettime, fd, rand_ptr(32));
+      break;
+    case 5: {
+      wake_arm();
+      static const uint64_t lens[] = {0, 7, 8, 16, 128, 256, 4096};
+      FZ3(NR_read, own, rand_ptr(4096), one_in(6) ? rand_arg() : PICK(lens));
+      wake_disarm();
+      break;
+    }
+    case 6: {
+      wake_arm();
+      uint64_t* v = salloc(8, 8);
+      static const uint64_t vals[] = {0, 1, 0xfffffffffffffffeULL, ~0ULL};
+      *v = one_in(4) ? rand_arg() : PICK(vals);
+      FZ3(NR_write, own, one_in(6) ? rand_ptr(8) : (uint64_t)v,
+          one_in(6) ? rand_arg() : 8);
+      wake_disarm();
+      break;
+    }
+    default: {
+      wake_arm();
+      int16_t* p = salloc(8, 8);
+      memcpy(p, &own, 4);
+      p[2] = (int16_t)(one_in(4) ? rand_arg() : 1 | 4);
+      p[3] = 0;
+      FZ3(NR_poll, (uint64_t)p, 1, one_in(2) ? 0 : 5);
+      wake_disarm();
+    }
+  }
+  if (r >= 0 && nfds < MAX_IDS) fds[nfds++] = (int)r;
+}
+
 static void fam_arch_prctl(void) {
   static const uint64_t codes[] = {
       0x1001, 0x1002, 0x1003, 0x1004, 0x1011, 0x1012, 0x1021, 0x1022,
@@ -2354,7 +2439,7 @@ static const struct family families[] = {
     {fam_usage, 1},      {fam_sched, 3},       {fam_pgrp, 2},
     {fam_caps, 2},       {fam_ids, 3},         {fam_rlimit, 2},
     {fam_pidfd, 2},      {fam_arch_prctl, 2},  {fam_mm, 5},
-    {fam_misc, 1},
+    {fam_misc, 1},       {fam_anonfd, 2},
 };
 
 // ---- The child ----

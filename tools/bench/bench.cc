@@ -39,6 +39,10 @@ DEFINE_string(runsc, "",
               "The runsc binary (default: next to this program's runfiles).");
 DEFINE_string(getpid_loop, "", "The getpid loop helper.");
 DEFINE_string(task_loops, "", "The task-model loop helper (task_loops.c).");
+DEFINE_string(fs_loops, "", "The filesystem loop helper (fs_loops.c).");
+DEFINE_int32(file_mib, 256,
+             "Size in MiB of the file the sequential read and write "
+             "workloads transfer.");
 DEFINE_int64(getpid_calls, 20000, "getpid calls per sample.");
 DEFINE_double(scale, 1.0,
               "Multiplies every workload's loop count (e.g. 0.1 for a quick "
@@ -203,10 +207,27 @@ int main(int argc, char** argv) {
   std::string runsc = Absolute(FLAGS_runsc);
   std::string getpid_loop = Absolute(FLAGS_getpid_loop);
   std::string task_loops = Absolute(FLAGS_task_loops);
+  std::string fs_loops = Absolute(FLAGS_fs_loops);
+  // A host directory for the filesystem workloads: natively they use it on
+  // the host's disk; in the sandbox the same path is in the root overlay,
+  // and a volume (-v) mounts it at /mnt/bench.
+  char dir_template[] = "/var/tmp/uks-bench.XXXXXX";
+  std::string host_dir = mkdtemp(dir_template) ? dir_template : "";
+  if (host_dir.empty()) {
+    perror("mkdtemp");
+    return 1;
+  }
+  auto wrap_with = [&](bool sandbox, std::vector<std::string> flags,
+                       std::vector<std::string> args) {
+    if (!sandbox) return args;
+    std::vector<std::string> cmd = {runsc, "do", "--platform=ptrace"};
+    cmd.insert(cmd.end(), flags.begin(), flags.end());
+    cmd.push_back("--");
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    return cmd;
+  };
   auto wrap = [&](bool sandbox, std::vector<std::string> args) {
-    if (sandbox)
-      args.insert(args.begin(), {runsc, "do", "--platform=ptrace", "--"});
-    return args;
+    return wrap_with(sandbox, {}, std::move(args));
   };
   auto failure = [](bool sandbox, const RunResult& r) {
     std::string why = LastLine(r.err);
@@ -233,6 +254,24 @@ int main(int argc, char** argv) {
   auto task = [&](const char* name, int64_t n, double divisor) {
     return loop({task_loops, name, count(n)}, divisor);
   };
+  // A filesystem workload in `native_dir` natively and in `sandbox_dir`
+  // (with `flags`) in the sandbox.
+  auto fs = [&](const char* name, int64_t n, std::string native_dir,
+                std::string sandbox_dir, std::vector<std::string> flags) {
+    return [&wrap_with, &failure, &fs_loops, name, n, native_dir, sandbox_dir,
+            flags](bool sb) {
+      std::string arg = std::to_string(n);
+      RunResult r = Run(wrap_with(
+          sb, flags, {fs_loops, name, arg, sb ? sandbox_dir : native_dir}));
+      char* end = nullptr;
+      double v = strtod(r.out.c_str(), &end);
+      if (r.status != 0 || end == r.out.c_str() || !(v > 0))
+        return failure(sb, r);
+      return Sample{v, ""};
+    };
+  };
+  int64_t mib = FLAGS_file_mib;
+  std::vector<std::string> volume = {"-v", host_dir + ":/mnt/bench"};
 
   // Loop counts give each workload about 1.5-2 s per pair of samples on the
   // 2-core development VM, where a sandboxed fork+wait takes ~2.5 ms, a
@@ -256,6 +295,35 @@ int main(int argc, char** argv) {
        task("clock_vdso", 1000000, 1)},
       {"clock_syscall", "clock_gettime syscall", "ns/call",
        task("clock_syscall", 40000, 1)},
+      // Files: natively on the host's disk (or /dev/shm for tmpfs); in the
+      // sandbox on its overlay root (memory), its /tmp, or a volume of the
+      // same host directory. Throughputs are MiB/s: higher is better.
+      {"open_read_close", "open+read+close 4K", "us/op",
+       [&, f = fs("open_read_close", std::stoll(count(3000)), host_dir,
+                  host_dir, {})](bool sb) {
+         Sample s = f(sb);
+         s.value /= 1e3;
+         return s;
+       }},
+      {"stat", "stat", "us/op",
+       [&, f = fs("stat", std::stoll(count(5000)), host_dir, host_dir, {})](
+           bool sb) {
+         Sample s = f(sb);
+         s.value /= 1e3;
+         return s;
+       }},
+      {"write_tmpfs", "write 256M tmpfs", "MiB/s",
+       fs("seq_write", mib, "/dev/shm", "/tmp", {})},
+      {"read_tmpfs", "read 256M tmpfs", "MiB/s",
+       fs("seq_read", mib, "/dev/shm", "/tmp", {})},
+      {"write_overlay", "write 256M overlay", "MiB/s",
+       fs("seq_write", mib, host_dir, host_dir, {})},
+      {"read_overlay", "read 256M overlay", "MiB/s",
+       fs("seq_read", mib, host_dir, host_dir, {})},
+      {"write_volume", "write 256M volume", "MiB/s",
+       fs("seq_write", mib, host_dir, "/mnt/bench", volume)},
+      {"read_volume", "read 256M volume", "MiB/s",
+       fs("seq_read", mib, host_dir, "/mnt/bench", volume)},
   };
 
   std::vector<std::string> names;
@@ -326,6 +394,7 @@ int main(int argc, char** argv) {
     results.push_back(res);
   }
   double suite_seconds = NowSeconds() - suite_start;
+  rmdir(host_dir.c_str());
 
   printf("%-22s %-9s %12s %12s %9s\n", "workload", "unit", "native", "ptrace",
          "ratio");

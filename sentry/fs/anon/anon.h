@@ -28,6 +28,15 @@ class AnonInode final : public vfs::Inode {
   vfs::Attr attr_;
 };
 
+// Marks a file description whose reads move whole records (an eventfd's
+// 8-byte counter, a timerfd's count, a signalfd's 128-byte siginfos).
+// Linux hands even a read of nothing to such a file, which fails it with
+// EINVAL; for other files the syscall layer answers it with 0 itself.
+class RecordReads {
+ public:
+  virtual ~RecordReads() = default;
+};
+
 // A new nameless file of mode `mode` (type and permission bits) on the
 // internal filesystem `fs_type`, owned by `uid`/`gid`.
 vfs::VirtualDentry NewAnonFile(const std::string& fs_type, uint32_t mode,

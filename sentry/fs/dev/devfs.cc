@@ -8,6 +8,8 @@
 
 #include "glog/logging.h"
 #include "sentry/fs/host/host_file.h"
+#include "sentry/kernel/job_control.h"
+#include "sentry/kernel/task.h"
 #include "sentry/vfs/file.h"
 
 namespace sentry::fs::dev {
@@ -103,23 +105,35 @@ class MemDevice final : public DeviceInode {
   const Kind kind_;
 };
 
-// /dev/tty and /dev/console: the host terminal the sandbox runs on.
-class TerminalDevice final : public DeviceInode {
+// /dev/tty: the caller's controlling terminal, whichever it is.
+class TtyDevice final : public DeviceInode {
  public:
-  TerminalDevice(TmpfsFilesystem* fs, std::shared_ptr<HostFd> terminal,
-                 uint32_t minor)
-      : DeviceInode(fs, minor == 0 ? 0666 : 0600, 5, minor),
-        terminal_(std::move(terminal)) {}
+  explicit TtyDevice(TmpfsFilesystem* fs) : DeviceInode(fs, 0666, 5, 0) {}
 
   SysResult<std::shared_ptr<vfs::FileDescription>> Open(
-      vfs::CallContext&, const vfs::VirtualDentry& vd, int flags) override {
-    if (!terminal_) return Errno(ENXIO);  // no controlling terminal
-    return std::shared_ptr<vfs::FileDescription>(
-        std::make_shared<HostFileFD>(vd, flags, terminal_, /*seekable=*/false));
+      vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) override {
+    auto* task = dynamic_cast<kernel::Task*>(&ctx);
+    std::shared_ptr<kernel::Terminal> tty =
+        task != nullptr ? kernel::ControllingTerminal(*task) : nullptr;
+    if (!tty) return Errno(ENXIO);  // no controlling terminal
+    return tty->OpenTty(ctx, vd, flags);
+  }
+};
+
+// /dev/console: the host terminal the sandbox runs on, if any.
+class ConsoleDevice final : public DeviceInode {
+ public:
+  ConsoleDevice(TmpfsFilesystem* fs, std::shared_ptr<kernel::Terminal> console)
+      : DeviceInode(fs, 0600, 5, 1), console_(std::move(console)) {}
+
+  SysResult<std::shared_ptr<vfs::FileDescription>> Open(
+      vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) override {
+    if (!console_) return Errno(ENXIO);
+    return console_->OpenTty(ctx, vd, flags);
   }
 
  private:
-  const std::shared_ptr<HostFd> terminal_;
+  const std::shared_ptr<kernel::Terminal> console_;
 };
 
 void Add(TmpfsDir& dir, const std::string& name,
@@ -129,7 +143,8 @@ void Add(TmpfsDir& dir, const std::string& name,
 
 }  // namespace
 
-std::shared_ptr<TmpfsFilesystem> CreateDevfs(std::shared_ptr<HostFd> terminal) {
+std::shared_ptr<TmpfsFilesystem> CreateDevfs(
+    std::shared_ptr<kernel::Terminal> console) {
   auto fs = TmpfsFilesystem::Create(0755, 0, 0, "devtmpfs");
   auto& root = static_cast<TmpfsDir&>(*fs->root()->inode());
   TmpfsFilesystem* raw = fs.get();
@@ -138,8 +153,12 @@ std::shared_ptr<TmpfsFilesystem> CreateDevfs(std::shared_ptr<HostFd> terminal) {
   Add(root, "full", std::make_shared<MemDevice>(raw, Kind::kFull, 7));
   Add(root, "random", std::make_shared<MemDevice>(raw, Kind::kRandom, 8));
   Add(root, "urandom", std::make_shared<MemDevice>(raw, Kind::kRandom, 9));
-  Add(root, "tty", std::make_shared<TerminalDevice>(raw, terminal, 0));
-  Add(root, "console", std::make_shared<TerminalDevice>(raw, terminal, 1));
+  Add(root, "tty", std::make_shared<TtyDevice>(raw));
+  Add(root, "console",
+      std::make_shared<ConsoleDevice>(raw, std::move(console)));
+  // Pseudo-terminals: devpts is mounted on /dev/pts.
+  Add(root, "ptmx",
+      std::make_shared<tmpfs::TmpfsSymlink>(raw, 0, 0, "pts/ptmx"));
   Add(root, "fd",
       std::make_shared<tmpfs::TmpfsSymlink>(raw, 0, 0, "/proc/self/fd"));
   Add(root, "stdin",

@@ -1,6 +1,7 @@
 // devfs: the sandbox's /dev. A tmpfs holding the character devices a
 // program expects (null, zero, full, random, urandom, tty, console), the
-// /proc/self/fd links, and mountpoints for /dev/shm and /dev/pts.
+// /proc/self/fd links, ptmx (a link to pts/ptmx), and mountpoints for
+// /dev/shm and /dev/pts (devpts).
 
 #ifndef SENTRY_FS_DEV_DEVFS_H_
 #define SENTRY_FS_DEV_DEVFS_H_
@@ -9,14 +10,15 @@
 
 #include "sentry/base/host_fd.h"
 #include "sentry/fs/tmpfs/tmpfs.h"
+#include "sentry/kernel/terminal.h"
 
 namespace sentry::fs::dev {
 
-// Builds /dev. `terminal` is the host terminal the sandbox was started on
-// (shared with its stdio), or null: /dev/tty and /dev/console open it, or
-// fail with ENXIO as they do without a controlling terminal.
+// Builds /dev. /dev/tty opens the caller's controlling terminal (ENXIO
+// without one); /dev/console opens `console`, the host terminal the sandbox
+// was started on, or fails with ENXIO if null.
 std::shared_ptr<tmpfs::TmpfsFilesystem> CreateDevfs(
-    std::shared_ptr<HostFd> terminal);
+    std::shared_ptr<kernel::Terminal> console);
 
 }  // namespace sentry::fs::dev
 

@@ -19,11 +19,34 @@ namespace {
 class GoferFileFD final : public HostFileFD {
  public:
   GoferFileFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<HostFd> fd,
-              uint64_t dev)
+              uint64_t dev, std::shared_ptr<std::atomic<uint64_t>> generation)
       : HostFileFD(std::move(vd), flags, std::move(fd), /*seekable=*/true),
-        dev_(dev) {}
+        dev_(dev),
+        generation_(std::move(generation)) {}
+
+  ~GoferFileFD() override {
+    // Writes through a shared mapping change the file with no call here.
+    if (writable()) generation_->fetch_add(1);
+  }
+
+  // A write changes size and times that stat of the path reports.
+  SysResult<size_t> Write(vfs::CallContext& ctx, const char* buf, size_t len,
+                          int64_t* offset) override {
+    SysResult<size_t> n = HostFileFD::Write(ctx, buf, len, offset);
+    generation_->fetch_add(1);
+    return n;
+  }
+
+  SysResult<vfs::MmapTarget> GetMmapTarget() override {
+    if (writable()) generation_->fetch_add(1);
+    return HostFileFD::GetMmapTarget();
+  }
 
   SysResult<vfs::Attr> Stat() override {
+    // Opened through an overlay: the overlay's view names the file.
+    if (dynamic_cast<GoferInode*>(inode().get()) == nullptr) {
+      return inode()->GetAttr();
+    }
     struct stat st;
     if (fstat(host_fd(), &st) != 0) return Errno::FromHost();
     return AttrFromHostStat(st, dev_);
@@ -31,7 +54,21 @@ class GoferFileFD final : public HostFileFD {
 
  private:
   const uint64_t dev_;
+  const std::shared_ptr<std::atomic<uint64_t>> generation_;
 };
+
+// A donated fd must be what was asked for: a regular file.
+SysResult<void> CheckRegular(const HostFd& fd) {
+  struct stat st;
+  if (!fd.valid() || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+    return Errno(EIO);
+  return Ok();
+}
+
+proto::Timespec ToProto(const struct timespec& t) {
+  return proto::Timespec{static_cast<int64_t>(t.tv_sec),
+                         static_cast<uint32_t>(t.tv_nsec)};
+}
 
 }  // namespace
 
@@ -143,7 +180,8 @@ GoferInode::GoferInode(const std::shared_ptr<GoferFilesystem>& fs,
       fs_(fs),
       dev_(fs->dev()),
       handle_(node.handle),
-      attr_(AttrFromProto(node.attr, fs->dev())) {}
+      attr_(AttrFromProto(node.attr, fs->dev())),
+      attr_generation_(fs->generation()->load()) {}
 
 SysResult<std::shared_ptr<GoferFilesystem>> GoferInode::Fs() const {
   std::shared_ptr<GoferFilesystem> fs = fs_.lock();
@@ -163,10 +201,24 @@ GoferInode::~GoferInode() {
 }
 
 SysResult<vfs::Attr> GoferInode::GetAttr() {
-  // Attributes are those of the walk that created the inode: the host root
-  // a sandbox sees is read-only to it, and fstat on an open file asks the
-  // host directly.
+  // Attributes are those of the walk that created the inode until the
+  // sandbox changes something in this filesystem; fstat on an open file
+  // asks the host directly.
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
+  uint64_t generation = fs->generation()->load();
+  {
+    absl::MutexLock l(&mu_);
+    if (attr_generation_ == generation) return attr_;
+  }
+  SENTRY_ASSIGN_OR_RETURN(proto::Attr a, fs->client().Call<proto::Attr>(
+                                             proto::MsgType::kGetAttr,
+                                             proto::HandleRequest{handle_}));
+  // A handle names one file for its life: its type cannot change.
+  if ((a.mode & S_IFMT) != type()) return Errno(EIO);
   absl::MutexLock l(&mu_);
+  // Fetched after `generation` began: current at least as of it.
+  attr_ = AttrFromProto(a, dev_);
+  attr_generation_ = generation;
   return attr_;
 }
 
@@ -245,16 +297,202 @@ SysResult<std::shared_ptr<vfs::FileDescription>> GoferInode::Open(
   }
   if (!IsRegular())
     return Errno(EPERM);  // the gofer serves no devices or FIFOs
+  HostFd fd;
+  {
+    // Just made by Create, open read-write: reads and writes are checked
+    // against the description's own flags, so it serves any access mode.
+    absl::MutexLock l(&mu_);
+    fd = std::move(created_fd_);
+  }
+  if (fd.valid()) {
+    if ((flags & O_TRUNC) != 0 && ftruncate(fd.get(), 0) != 0)
+      return Errno::FromHost();
+    return std::shared_ptr<vfs::FileDescription>(std::make_shared<GoferFileFD>(
+        vd, flags, std::make_shared<HostFd>(std::move(fd)), dev_,
+        fs->generation()));
+  }
   uint32_t want = static_cast<uint32_t>(
       flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_NOATIME));
-  HostFd fd;
   SENTRY_RETURN_IF_ERROR(fs->client().Call<proto::Empty>(
       proto::MsgType::kOpen, proto::OpenRequest{handle_, want}, &fd));
-  if (!fd.valid()) return Errno(EIO);  // an Open reply without its fd
-  struct stat st;
-  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return Errno(EIO);
+  // An Open reply without its fd, or with something else, is a broken gofer.
+  SENTRY_RETURN_IF_ERROR(CheckRegular(fd));
+  if ((want & (O_TRUNC | O_ACCMODE)) != O_RDONLY) fs->Changed();
   return std::shared_ptr<vfs::FileDescription>(std::make_shared<GoferFileFD>(
-      vd, flags, std::make_shared<HostFd>(std::move(fd)), dev_));
+      vd, flags, std::make_shared<HostFd>(std::move(fd)), dev_,
+      fs->generation()));
+}
+
+void GoferInode::NewOwner(vfs::CallContext& ctx, uint32_t* uid, uint32_t* gid) {
+  *uid = ctx.creds().fsuid;
+  *gid = ctx.creds().fsgid;
+  SysResult<vfs::Attr> dir = GetAttr();
+  if (dir.ok() && (dir->mode & S_ISGID) != 0) *gid = dir->gid;
+}
+
+SysResult<std::shared_ptr<vfs::Inode>> GoferInode::Made(
+    const std::shared_ptr<GoferFilesystem>& fs, const proto::Node& node) {
+  fs->Changed();
+  return std::shared_ptr<vfs::Inode>(std::make_shared<GoferInode>(fs, node));
+}
+
+SysResult<std::shared_ptr<vfs::Inode>> GoferInode::Create(
+    vfs::CallContext& ctx, const std::string& name, uint32_t mode) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
+  proto::CreateRequest req{handle_, name, O_RDWR, mode & 07777};
+  NewOwner(ctx, &req.uid, &req.gid);
+  HostFd fd;
+  SENTRY_ASSIGN_OR_RETURN(
+      proto::Node node,
+      fs->client().Call<proto::Node>(proto::MsgType::kCreate, req, &fd));
+  fs->Changed();
+  auto inode = std::make_shared<GoferInode>(fs, node);
+  if (!S_ISREG(node.attr.mode) || !CheckRegular(fd).ok()) return Errno(EIO);
+  {
+    absl::MutexLock l(&inode->mu_);
+    inode->created_fd_ = std::move(fd);
+  }
+  return std::shared_ptr<vfs::Inode>(std::move(inode));
+}
+
+SysResult<std::shared_ptr<vfs::Inode>> GoferInode::Mkdir(
+    vfs::CallContext& ctx, const std::string& name, uint32_t mode) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
+  proto::MkdirRequest req{handle_, name, mode & 07777};
+  NewOwner(ctx, &req.uid, &req.gid);
+  // A set-group-ID directory passes the bit on to its subdirectories.
+  SysResult<vfs::Attr> dir = GetAttr();
+  if (dir.ok() && (dir->mode & S_ISGID) != 0) req.mode |= S_ISGID;
+  SENTRY_ASSIGN_OR_RETURN(proto::Node node, fs->client().Call<proto::Node>(
+                                                proto::MsgType::kMkdir, req));
+  if (!S_ISDIR(node.attr.mode)) return Errno(EIO);
+  return Made(fs, node);
+}
+
+SysResult<std::shared_ptr<vfs::Inode>> GoferInode::Mknod(
+    vfs::CallContext& ctx, const std::string& name, uint32_t mode) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
+  uint32_t type = mode & S_IFMT;
+  if (type == 0) type = S_IFREG;
+  if (type != S_IFREG && type != S_IFIFO) return Errno(EPERM);
+  proto::MkdirRequest req{handle_, name, type | (mode & 07777)};
+  NewOwner(ctx, &req.uid, &req.gid);
+  SENTRY_ASSIGN_OR_RETURN(proto::Node node, fs->client().Call<proto::Node>(
+                                                proto::MsgType::kMknod, req));
+  if ((node.attr.mode & S_IFMT) != type) return Errno(EIO);
+  return Made(fs, node);
+}
+
+SysResult<std::shared_ptr<vfs::Inode>> GoferInode::Symlink(
+    vfs::CallContext& ctx, const std::string& name, const std::string& target) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
+  proto::SymlinkRequest req{handle_, name, target};
+  NewOwner(ctx, &req.uid, &req.gid);
+  SENTRY_ASSIGN_OR_RETURN(proto::Node node, fs->client().Call<proto::Node>(
+                                                proto::MsgType::kSymlink, req));
+  if (!S_ISLNK(node.attr.mode)) return Errno(EIO);
+  return Made(fs, node);
+}
+
+SysResult<void> GoferInode::Unlink(vfs::CallContext&, const std::string& name) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
+  SENTRY_RETURN_IF_ERROR(fs->client().Call<proto::Empty>(
+      proto::MsgType::kUnlink, proto::UnlinkRequest{handle_, name, 0}));
+  fs->Changed();
+  return Ok();
+}
+
+SysResult<void> GoferInode::Rmdir(vfs::CallContext&, const std::string& name) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
+  SENTRY_RETURN_IF_ERROR(fs->client().Call<proto::Empty>(
+      proto::MsgType::kUnlink,
+      proto::UnlinkRequest{handle_, name,
+                           static_cast<uint32_t>(AT_REMOVEDIR)}));
+  fs->Changed();
+  return Ok();
+}
+
+SysResult<void> GoferInode::Link(vfs::CallContext&, const std::string& name,
+                                 const std::shared_ptr<vfs::Inode>& target) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
+  auto* t = dynamic_cast<GoferInode*>(target.get());
+  if (t == nullptr || t->fs_.lock() != fs) return Errno(EXDEV);
+  SENTRY_RETURN_IF_ERROR(fs->client().Call<proto::Empty>(
+      proto::MsgType::kLink, proto::LinkRequest{handle_, name, t->handle_}));
+  fs->Changed();
+  return Ok();
+}
+
+SysResult<void> GoferInode::Rename(vfs::CallContext&,
+                                   const std::string& old_name, vfs::Inode&,
+                                   vfs::Inode& new_dir,
+                                   const std::string& new_name, vfs::Inode*,
+                                   unsigned flags) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
+  auto* to = dynamic_cast<GoferInode*>(&new_dir);
+  if (to == nullptr || to->fs_.lock() != fs) return Errno(EXDEV);
+  SENTRY_RETURN_IF_ERROR(fs->client().Call<proto::Empty>(
+      proto::MsgType::kRename,
+      proto::RenameRequest{handle_, old_name, to->handle_, new_name, flags}));
+  fs->Changed();
+  return Ok();
+}
+
+SysResult<void> GoferInode::SetAttr(vfs::CallContext&,
+                                    const AttrChange& change) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
+  proto::SetAttrRequest req;
+  req.handle = handle_;
+  if (change.mode) {
+    req.valid |= proto::kSetAttrMode;
+    req.mode = *change.mode & 07777;
+  }
+  if (change.uid) {
+    req.valid |= proto::kSetAttrUid;
+    req.uid = *change.uid;
+  }
+  if (change.gid) {
+    req.valid |= proto::kSetAttrGid;
+    req.gid = *change.gid;
+  }
+  if (change.atime) {
+    req.valid |= proto::kSetAttrAtime;
+    req.atime = ToProto(*change.atime);
+  }
+  if (change.mtime) {
+    req.valid |= proto::kSetAttrMtime;
+    req.mtime = ToProto(*change.mtime);
+  }
+  if (req.valid == 0) return Ok();
+  SysResult<proto::Attr> r =
+      fs->client().Call<proto::Attr>(proto::MsgType::kSetAttr, req);
+  fs->Changed();
+  return r.status();
+}
+
+SysResult<void> GoferInode::Truncate(uint64_t size) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
+  proto::SetAttrRequest req;
+  req.handle = handle_;
+  req.valid = proto::kSetAttrSize;
+  req.size = size;
+  SysResult<proto::Attr> r =
+      fs->client().Call<proto::Attr>(proto::MsgType::kSetAttr, req);
+  fs->Changed();
+  return r.status();
+}
+
+SysResult<void> GoferInode::Allocate(int mode, uint64_t offset, uint64_t len) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<GoferFilesystem> fs, Fs());
+  HostFd fd;
+  SENTRY_RETURN_IF_ERROR(fs->client().Call<proto::Empty>(
+      proto::MsgType::kOpen, proto::OpenRequest{handle_, O_WRONLY}, &fd));
+  SENTRY_RETURN_IF_ERROR(CheckRegular(fd));
+  int rc = fallocate(fd.get(), mode, static_cast<off_t>(offset),
+                     static_cast<off_t>(len));
+  fs->Changed();
+  if (rc != 0) return Errno::FromHost();
+  return Ok();
 }
 
 }  // namespace sentry::fs::gofer

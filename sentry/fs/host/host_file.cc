@@ -196,6 +196,15 @@ SysResult<void> HostFileFD::Sync() {
   return HostCall(fsync(fd_->get()));
 }
 
+SysResult<std::shared_ptr<vfs::FileDescription>> HostTerminal::OpenTty(
+    vfs::CallContext&, const vfs::VirtualDentry& vd, int flags) {
+  auto f = std::make_shared<HostFileFD>(
+      vd, flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC), fd_,
+      /*seekable=*/false);
+  f->set_terminal(shared_from_this());
+  return std::shared_ptr<vfs::FileDescription>(std::move(f));
+}
+
 HostInode::HostInode(std::shared_ptr<HostFd> fd, uint32_t type, uint64_t dev,
                      std::string host_name)
     : Inode(type),

@@ -9,11 +9,12 @@
 #include <memory>
 
 #include "sentry/base/host_fd.h"
+#include "sentry/kernel/terminal.h"
 #include "sentry/vfs/file.h"
 
 namespace sentry::fs {
 
-class HostFileFD : public vfs::FileDescription {
+class HostFileFD : public vfs::FileDescription, public kernel::TerminalFile {
  public:
   // `fd` may be shared with other descriptions (a tmpfs inode's memfd).
   // With `host_position`, the position is the host fd's own (inherited
@@ -43,6 +44,16 @@ class HostFileFD : public vfs::FileDescription {
   bool Pollable() const override { return !seekable_; }
   bool IsTerminal() const override { return terminal_; }
 
+  // The host terminal's job-control state, for a terminal the sandbox
+  // inherited (see HostTerminal); set once, before the guest sees the
+  // file.
+  void set_terminal(std::shared_ptr<kernel::Terminal> t) {
+    job_terminal_ = std::move(t);
+  }
+  std::shared_ptr<kernel::Terminal> terminal() const override {
+    return job_terminal_;
+  }
+
   int host_fd() const { return fd_->get(); }
   // For inherited host fds, the host's own name of the file ("/dev/pts/0",
   // "pipe:[123]"), which /proc/PID/fd shows.
@@ -60,6 +71,7 @@ class HostFileFD : public vfs::FileDescription {
   const bool host_position_;
   const std::string host_name_;
   const bool terminal_;
+  std::shared_ptr<kernel::Terminal> job_terminal_;
   // Appends must find the end and write there as one step.
   absl::Mutex append_mu_;
 };
@@ -87,6 +99,20 @@ class HostInode final : public vfs::Inode {
 // (its /proc/self/fd link), read before the sentry gave up the host's /proc.
 SysResult<std::shared_ptr<vfs::FileDescription>> ImportHostFd(
     HostFd fd, std::string host_name);
+
+// The host terminal the sandbox runs on (without `runsc do -t`): its modes
+// and size are the host's, its foreground process group and session are
+// the sandbox's. /dev/tty and /dev/console open it.
+class HostTerminal final : public kernel::Terminal,
+                           public std::enable_shared_from_this<HostTerminal> {
+ public:
+  explicit HostTerminal(std::shared_ptr<HostFd> fd) : fd_(std::move(fd)) {}
+  SysResult<std::shared_ptr<vfs::FileDescription>> OpenTty(
+      vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) override;
+
+ private:
+  const std::shared_ptr<HostFd> fd_;
+};
 
 // Converts a host stat, keeping its inode number but reporting `dev`.
 vfs::Attr AttrFromHostStat(const struct stat& st, uint64_t dev);

@@ -220,6 +220,101 @@ SysResult<size_t> Pipe::SetCapacity(size_t size) {
   return rounded;
 }
 
+SysResult<bool> Pipe::WaitReadable(vfs::CallContext& ctx, bool nonblock) {
+  std::optional<ScopedWait> wait;
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      if (size_ > 0) return true;
+      if (writers_ == 0) return false;
+      if (nonblock) return Errno(EAGAIN);
+    }
+    if (!wait) {
+      if (ctx.waiter() == nullptr) return Errno(EAGAIN);
+      wait.emplace(&queue_, ctx.waiter(), kEventIn | kEventHup);
+      continue;
+    }
+    SENTRY_RETURN_IF_ERROR(ctx.Block(std::nullopt));
+  }
+}
+
+SysResult<size_t> Pipe::WaitWritable(vfs::CallContext& ctx, bool nonblock) {
+  std::optional<ScopedWait> wait;
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      if (readers_ == 0) return Errno(EPIPE);
+      if (capacity_ > size_) return capacity_ - size_;
+      if (nonblock) return Errno(EAGAIN);
+    }
+    if (!wait) {
+      if (ctx.waiter() == nullptr) return Errno(EAGAIN);
+      wait.emplace(&queue_, ctx.waiter(), kEventOut | kEventErr);
+      continue;
+    }
+    SENTRY_RETURN_IF_ERROR(ctx.Block(std::nullopt));
+  }
+}
+
+SysResult<void> Pipe::Append(const char* buf, size_t len) {
+  absl::MutexLock l(&mu_);
+  if (readers_ == 0) return Errno(EPIPE);
+  if (len == 0) return Ok();
+  if (chunks_.empty() || chunks_.back().packet) chunks_.push_back(Chunk{});
+  chunks_.back().data.append(buf, len);
+  size_ += len;
+  queue_.Notify(kEventIn);
+  return Ok();
+}
+
+// Both locks are taken through pointers ordered by address, which the
+// thread-safety analysis cannot follow.
+SysResult<size_t> Pipe::Transfer(vfs::CallContext& ctx, Pipe& from, Pipe& to,
+                                 size_t len, bool nonblock, Consume consume)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  if (&from == &to) return Errno(EINVAL);
+  if (len == 0) return size_t{0};
+  for (;;) {
+    SENTRY_ASSIGN_OR_RETURN(bool has_data, from.WaitReadable(ctx, nonblock));
+    if (!has_data) return size_t{0};
+    SENTRY_RETURN_IF_ERROR(to.WaitWritable(ctx, nonblock).status());
+    absl::Mutex* first = &from < &to ? &from.mu_ : &to.mu_;
+    absl::Mutex* second = &from < &to ? &to.mu_ : &from.mu_;
+    absl::MutexLock l1(first);
+    absl::MutexLock l2(second);
+    if (to.readers_ == 0) return Errno(EPIPE);
+    size_t room = to.capacity_ > to.size_ ? to.capacity_ - to.size_ : 0;
+    // Another reader or writer got there first: wait again.
+    if (from.size_ == 0 || room == 0) continue;
+    size_t n = std::min({len, from.size_, room});
+    if (to.chunks_.empty() || to.chunks_.back().packet) {
+      to.chunks_.push_back(Chunk{});
+    }
+    std::string& dst = to.chunks_.back().data;
+    size_t copied = 0;
+    for (auto it = from.chunks_.begin(); copied < n; ++it) {
+      size_t take = std::min(n - copied, it->data.size() - it->off);
+      dst.append(it->data, it->off, take);
+      copied += take;
+    }
+    if (consume == Consume::kYes) {
+      size_t left = n;
+      while (left > 0) {
+        Chunk& c = from.chunks_.front();
+        size_t take = std::min(left, c.data.size() - c.off);
+        c.off += take;
+        left -= take;
+        if (c.off == c.data.size()) from.chunks_.pop_front();
+      }
+      from.size_ -= n;
+      from.queue_.Notify(kEventOut);
+    }
+    to.size_ += n;
+    to.queue_.Notify(kEventIn);
+    return n;
+  }
+}
+
 PipeFD::PipeFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<Pipe> pipe)
     : FileDescription(std::move(vd), flags),
       pipe_(std::move(pipe)),

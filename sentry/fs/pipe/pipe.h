@@ -6,7 +6,9 @@
 // writer; with every writer gone it returns 0 (end of file). A write with
 // every reader gone fails with EPIPE (the syscall layer raises SIGPIPE).
 //
-// Lock order: Pipe::mu_ is a leaf; waits happen with it released.
+// Lock order: Pipe::mu_ is a leaf; waits happen with it released. Only
+// Pipe::Transfer (splice and tee between two pipes) holds two pipes' mu_,
+// taken in address order.
 
 #ifndef SENTRY_FS_PIPE_PIPE_H_
 #define SENTRY_FS_PIPE_PIPE_H_
@@ -64,6 +66,30 @@ class Pipe final {
   size_t capacity();
   // F_SETPIPE_SZ: EBUSY if more bytes are buffered than `size` holds.
   SysResult<size_t> SetCapacity(size_t size);
+
+  // For splice(2), tee(2) and vmsplice(2), which move data in pieces they
+  // bound themselves. Nothing here is atomic in the PIPE_BUF sense: like
+  // Linux's splice, pieces land in whatever room there is.
+  //
+  // Waits (unless `nonblock`) until the pipe holds data and says true, or
+  // says false once it is empty with every writer gone.
+  SysResult<bool> WaitReadable(vfs::CallContext& ctx, bool nonblock);
+  // Waits (unless `nonblock`) until the pipe has room and returns how much;
+  // EPIPE with every reader gone.
+  SysResult<size_t> WaitWritable(vfs::CallContext& ctx, bool nonblock);
+  // Appends `len` bytes the caller found room for with WaitWritable,
+  // without waiting or checking the capacity again: a writer that slipped
+  // in between makes the pipe overshoot by at most `len` (Linux orders the
+  // two under its pipe lock). EPIPE with every reader gone.
+  SysResult<void> Append(const char* buf, size_t len);
+  // Moves up to `len` bytes from `from` to `to` (with kNo, copies them and
+  // leaves `from` as it was: tee(2)) under both pipes' locks, waiting
+  // (unless `nonblock`) for data in `from` and room in `to`. 0 once `from`
+  // is empty with no writer; EPIPE when `to` has no reader; EINVAL if they
+  // are the same pipe.
+  enum class Consume { kNo, kYes };
+  static SysResult<size_t> Transfer(vfs::CallContext& ctx, Pipe& from, Pipe& to,
+                                    size_t len, bool nonblock, Consume consume);
 
   WaitQueue& queue() { return queue_; }
 

@@ -234,6 +234,98 @@ MemStats MemStatsOf(const mm::MemoryManager& mm, std::optional<vfs::Attr> exe) {
   return s;
 }
 
+// /proc/meminfo: every line Linux's meminfo_proc_show prints (as a kernel
+// built without CMA, hugetlb pools or zswap would), in its layout. Totals
+// come from sysinfo(2) of the host, as the sysinfo system call reports
+// them; the sentry cannot see the host's page cache or its LRU lists, so
+// every figure sysinfo does not give reads 0, and MemAvailable is free
+// plus buffer memory.
+std::string MemInfo() {
+  struct sysinfo si = {};
+  sysinfo(&si);
+  uint64_t unit = si.mem_unit != 0 ? si.mem_unit : 1;
+  auto kb = [unit](uint64_t v) { return v * unit / 1024; };
+  const std::pair<const char*, uint64_t> lines[] = {
+      {"MemTotal", kb(si.totalram)},
+      {"MemFree", kb(si.freeram)},
+      {"MemAvailable", kb(si.freeram + si.bufferram)},
+      {"Buffers", kb(si.bufferram)},
+      {"Cached", 0},
+      {"SwapCached", 0},
+      {"Active", 0},
+      {"Inactive", 0},
+      {"Active(anon)", 0},
+      {"Inactive(anon)", 0},
+      {"Active(file)", 0},
+      {"Inactive(file)", 0},
+      {"Unevictable", 0},
+      {"Mlocked", 0},
+      {"SwapTotal", kb(si.totalswap)},
+      {"SwapFree", kb(si.freeswap)},
+      {"Dirty", 0},
+      {"Writeback", 0},
+      {"AnonPages", 0},
+      {"Mapped", 0},
+      {"Shmem", kb(si.sharedram)},
+      {"KReclaimable", 0},
+      {"Slab", 0},
+      {"SReclaimable", 0},
+      {"SUnreclaim", 0},
+      {"KernelStack", 0},
+      {"PageTables", 0},
+      {"NFS_Unstable", 0},
+      {"Bounce", 0},
+      {"WritebackTmp", 0},
+      {"CommitLimit", kb(si.totalram / 2 + si.totalswap)},
+      {"Committed_AS", 0},
+      {"VmallocTotal", 34359738367},
+      {"VmallocUsed", 0},
+      {"VmallocChunk", 0},
+      {"Percpu", 0},
+      {"AnonHugePages", 0},
+      {"ShmemHugePages", 0},
+      {"ShmemPmdMapped", 0},
+      {"FileHugePages", 0},
+      {"FilePmdMapped", 0},
+  };
+  std::string out;
+  for (const auto& [key, value] : lines) {
+    out += absl::StrFormat("%-16s%8u kB\n", absl::StrCat(key, ":"), value);
+  }
+  out +=
+      "HugePages_Total:       0\nHugePages_Free:        0\n"
+      "HugePages_Rsvd:        0\nHugePages_Surp:        0\n"
+      "Hugepagesize:       2048 kB\nHugetlb:               0 kB\n";
+  return out;
+}
+
+// A path or source as /proc/PID/mounts and mountinfo print it: space, tab,
+// newline and backslash in octal (Linux's mangle), so fields stay fields.
+std::string MangleField(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\\') {
+      out += absl::StrFormat("\\%03o", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Where a mount's root lies inside its filesystem ("/" unless it is a
+// bind mount of a subdirectory).
+std::string RootWithinFs(const std::shared_ptr<vfs::Dentry>& root) {
+  std::vector<std::string> names;
+  for (std::shared_ptr<vfs::Dentry> d = root; d && d->parent();
+       d = d->parent()) {
+    names.push_back(d->name());
+  }
+  std::string out;
+  for (auto it = names.rbegin(); it != names.rend(); ++it) out += "/" + *it;
+  return out.empty() ? "/" : out;
+}
+
 // /proc/PID/limits: the names and units of Linux's fs/proc/base.c.
 struct LimitName {
   const char* name;
@@ -272,6 +364,8 @@ struct ThreadView {
   // zombie.
   std::shared_ptr<kernel::Task> any;
   bool zombie = false;  // the whole process
+  int tty_nr = 0;       // the controlling terminal's device, encoded
+  int tpgid = -1;       // its foreground process group
   bool stopped = false;
   bool dumpable = true;
   bool did_exec = false;
@@ -330,10 +424,13 @@ class ProcBuilder {
                      [](vfs::CallContext&) -> SysResult<std::string> {
                        return std::string("self/mounts");
                      }));
+    // The filesystem types the sentry has, in the layout of Linux's
+    // (nodev: needs no block device; all of them here).
     e.push_back(
         File("filesystems", "/filesystems", 0444, [](vfs::CallContext&) {
           return SysResult<std::string>(
-              "nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\t9p\n");
+              "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n"
+              "nodev\tpipefs\nnodev\tdevpts\nnodev\toverlay\nnodev\t9p\n");
         }));
     e.push_back(File("uptime", "/uptime", 0444, [this](vfs::CallContext&) {
       return SysResult<std::string>(Uptime());
@@ -351,17 +448,7 @@ class ProcBuilder {
           "Linux version ", u.release, " (uksandbox) #1 SMP uksandbox\n"));
     }));
     e.push_back(File("meminfo", "/meminfo", 0444, [](vfs::CallContext&) {
-      struct sysinfo si;
-      sysinfo(&si);
-      uint64_t unit = si.mem_unit;
-      return SysResult<std::string>(absl::StrFormat(
-          "MemTotal:       %8u kB\nMemFree:        %8u kB\nMemAvailable:   "
-          "%8u kB\n"
-          "Buffers:        %8u kB\nSwapTotal:      %8u kB\nSwapFree:       "
-          "%8u kB\n",
-          si.totalram * unit / 1024, si.freeram * unit / 1024,
-          (si.freeram + si.bufferram) * unit / 1024, si.bufferram * unit / 1024,
-          si.totalswap * unit / 1024, si.freeswap * unit / 1024));
+      return SysResult<std::string>(MemInfo());
     }));
     e.push_back(File("cpuinfo", "/cpuinfo", 0444, [this](vfs::CallContext&) {
       return SysResult<std::string>(fs_->options().cpuinfo);
@@ -503,6 +590,12 @@ class ProcBuilder {
     v.ppid = g.parent != nullptr ? g.parent->tgid() : 0;
     v.pgid = g.pgid;
     v.sid = g.sid;
+    if (g.tty) {
+      v.tpgid = g.tty->fg_pgrp;
+      uint64_t dev = g.tty->DeviceNumber();
+      v.tty_nr = static_cast<int>((minor(dev) & 0xff) | (major(dev) << 8) |
+                                  ((minor(dev) & ~0xffu) << 12));
+    }
     // Linux counts an exited leader until the process is reaped.
     v.threads = static_cast<int>(g.tasks.size()) + (leader_lives ? 0 : 1);
     // Threads other than the leader have no exit signal (-1 in Linux).
@@ -691,6 +784,12 @@ class ProcBuilder {
                 vfs::CallContext&) -> SysResult<std::string> {
            if (!v.any) return Errno(EINVAL);  // as Linux, for a zombie
            return Mounts(*v.any);
+         });
+    file("mountinfo", 0444,
+         [this](const ThreadView& v,
+                vfs::CallContext&) -> SysResult<std::string> {
+           if (!v.any) return Errno(EINVAL);
+           return MountInfo(*v.any);
          });
     e.push_back(Link("exe", base + "/exe", LinkText(ref, tid, ExeOf),
                      LinkMagic(ref, tid, ExeOf), uid));
@@ -1050,8 +1149,8 @@ class ProcBuilder {
     add(v.ppid);                                     // 4 ppid
     add(v.pgid);                                     // 5 pgrp
     add(v.sid);                                      // 6 session
-    add(0);                                          // 7 tty_nr
-    add(-1);                                         // 8 tpgid
+    add(v.tty_nr);                                   // 7 tty_nr
+    add(v.tpgid);                                    // 8 tpgid
     add(flags);                                      // 9 flags
     for (int i = 0; i < 4; i++) add(0);              // 10-13 faults
     add(Ticks(u.user));                              // 14 utime
@@ -1119,8 +1218,32 @@ class ProcBuilder {
     vfs::MountNamespace& ns = k_->mount_ns();
     for (const auto& m : ns.Mounts()) {
       std::string path = t.PathOf(vfs::VirtualDentry{m, m->root()});
-      absl::StrAppend(&out, m->source(), " ", path, " ", m->fs()->type(), " ",
-                      ModeOptions(m->flags()), " 0 0\n");
+      absl::StrAppend(&out, MangleField(m->source()), " ", MangleField(path),
+                      " ", m->fs()->type(), " ", ModeOptions(m->flags()),
+                      " 0 0\n");
+    }
+    return out;
+  }
+
+  // /proc/PID/mountinfo, as proc(5) documents it: mount ID, parent ID
+  // (the mount's own for the root of the tree), major:minor, root within
+  // the filesystem, mount point, mount options, no optional fields (no
+  // mount is shared), "-", type, source, superblock options.
+  std::string MountInfo(kernel::Task& t) {
+    std::string out;
+    vfs::MountNamespace& ns = k_->mount_ns();
+    for (const auto& m : ns.Mounts()) {
+      vfs::VirtualDentry at = m->mountpoint();
+      uint64_t parent = at.mount ? at.mount->id() : m->id();
+      uint64_t dev = m->fs()->dev();
+      std::string path = t.PathOf(vfs::VirtualDentry{m, m->root()});
+      absl::StrAppend(&out,
+                      absl::StrFormat("%d %d %d:%d ", m->id(), parent,
+                                      major(dev), minor(dev)),
+                      MangleField(RootWithinFs(m->root())), " ",
+                      MangleField(path), " ", ModeOptions(m->flags()), " - ",
+                      m->fs()->type(), " ", MangleField(m->source()), " ",
+                      m->readonly() ? "ro" : "rw", "\n");
     }
     return out;
   }

@@ -2,9 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "sentry/fs/host/host_file.h"
@@ -71,6 +73,55 @@ SysResult<void> TmpfsInode::SetAttr(vfs::CallContext&,
   if (change.mode) attr_.mode = (attr_.mode & S_IFMT) | (*change.mode & 07777);
   if (change.uid) attr_.uid = *change.uid;
   if (change.gid) attr_.gid = *change.gid;
+  if (change.atime) attr_.atime = *change.atime;
+  if (change.mtime) attr_.mtime = *change.mtime;
+  attr_.ctime = Now();
+  return Ok();
+}
+
+SysResult<std::string> TmpfsInode::GetXattr(vfs::CallContext&,
+                                            const std::string& name) {
+  absl::MutexLock l(&attr_mu_);
+  auto it = xattrs_.find(name);
+  if (it == xattrs_.end()) return Errno(ENODATA);
+  return it->second;
+}
+
+SysResult<void> TmpfsInode::SetXattr(vfs::CallContext&, const std::string& name,
+                                     const std::string& value, int flags) {
+  absl::MutexLock l(&attr_mu_);
+  auto it = xattrs_.find(name);
+  if ((flags & XATTR_CREATE) != 0 && it != xattrs_.end()) {
+    return Errno(EEXIST);
+  }
+  if ((flags & XATTR_REPLACE) != 0 && it == xattrs_.end()) {
+    return Errno(ENODATA);
+  }
+  size_t old = it == xattrs_.end() ? 0 : name.size() + it->second.size();
+  size_t bytes = xattr_bytes_ - old + name.size() + value.size();
+  // A bound per inode, as Linux's tmpfs bounds its xattr space.
+  if (bytes > kMaxXattrBytes) return Errno(ENOSPC);
+  xattrs_[name] = value;
+  xattr_bytes_ = bytes;
+  attr_.ctime = Now();
+  return Ok();
+}
+
+SysResult<std::vector<std::string>> TmpfsInode::ListXattr(vfs::CallContext&) {
+  absl::MutexLock l(&attr_mu_);
+  std::vector<std::string> names;
+  names.reserve(xattrs_.size());
+  for (const auto& [name, value] : xattrs_) names.push_back(name);
+  return names;
+}
+
+SysResult<void> TmpfsInode::RemoveXattr(vfs::CallContext&,
+                                        const std::string& name) {
+  absl::MutexLock l(&attr_mu_);
+  auto it = xattrs_.find(name);
+  if (it == xattrs_.end()) return Errno(ENODATA);
+  xattr_bytes_ -= name.size() + it->second.size();
+  xattrs_.erase(it);
   attr_.ctime = Now();
   return Ok();
 }
@@ -92,7 +143,7 @@ void TmpfsInode::Touch(bool modify) {
 
 SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Lookup(
     vfs::CallContext&, const std::string& name) {
-  absl::MutexLock l(&mu_);
+  absl::MutexLock l(&fs()->tree_mu());
   auto it = children_.find(name);
   if (it == children_.end()) return Errno(ENOENT);
   return std::shared_ptr<vfs::Inode>(it->second);
@@ -101,7 +152,7 @@ SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Lookup(
 SysResult<std::vector<vfs::Dirent>> TmpfsDir::ReadDir(vfs::CallContext&) {
   std::vector<std::pair<std::string, std::shared_ptr<TmpfsInode>>> kids;
   {
-    absl::MutexLock l(&mu_);
+    absl::MutexLock l(&fs()->tree_mu());
     kids.assign(children_.begin(), children_.end());
   }
   std::vector<vfs::Dirent> out;
@@ -122,7 +173,7 @@ SysResult<std::shared_ptr<vfs::FileDescription>> TmpfsDir::Open(
 SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::AddNew(
     const std::string& name, std::shared_ptr<TmpfsInode> child) {
   {
-    absl::MutexLock l(&mu_);
+    absl::MutexLock l(&fs()->tree_mu());
     if (!children_.emplace(name, child).second) return Errno(EEXIST);
   }
   child->AdjustLinks(1);
@@ -135,6 +186,27 @@ SysResult<void> TmpfsDir::AddChild(const std::string& name,
                                    std::shared_ptr<TmpfsInode> child) {
   SENTRY_RETURN_IF_ERROR(AddNew(name, std::move(child)));
   return Ok();
+}
+
+SysResult<void> TmpfsDir::AddWhiteout(const std::string& name) {
+  return AddChild(name, std::make_shared<TmpfsWhiteout>(fs()));
+}
+
+void TmpfsDir::DropWhiteouts() {
+  std::vector<std::shared_ptr<TmpfsInode>> dropped;
+  {
+    absl::MutexLock l(&fs()->tree_mu());
+    for (auto it = children_.begin(); it != children_.end();) {
+      if (dynamic_cast<TmpfsWhiteout*>(it->second.get()) != nullptr) {
+        dropped.push_back(std::move(it->second));
+        it = children_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  // Released outside the lock: their attribute locks come after it.
+  dropped.clear();
 }
 
 SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Create(vfs::CallContext& ctx,
@@ -183,7 +255,7 @@ SysResult<void> TmpfsDir::Link(vfs::CallContext&, const std::string& name,
   auto inode = std::dynamic_pointer_cast<TmpfsInode>(target);
   if (inode == nullptr || inode->fs() != fs()) return Errno(EXDEV);
   {
-    absl::MutexLock l(&mu_);
+    absl::MutexLock l(&fs()->tree_mu());
     if (!children_.emplace(name, inode).second) return Errno(EEXIST);
   }
   inode->AdjustLinks(1);
@@ -194,7 +266,7 @@ SysResult<void> TmpfsDir::Link(vfs::CallContext&, const std::string& name,
 SysResult<void> TmpfsDir::Unlink(vfs::CallContext&, const std::string& name) {
   std::shared_ptr<TmpfsInode> child;
   {
-    absl::MutexLock l(&mu_);
+    absl::MutexLock l(&fs()->tree_mu());
     auto it = children_.find(name);
     if (it == children_.end()) return Errno(ENOENT);
     if (it->second->IsDir()) return Errno(EISDIR);
@@ -210,21 +282,76 @@ SysResult<void> TmpfsDir::Rmdir(vfs::CallContext& ctx,
                                 const std::string& name) {
   std::shared_ptr<TmpfsInode> child;
   {
-    absl::MutexLock l(&mu_);
+    absl::MutexLock l(&fs()->tree_mu());
     auto it = children_.find(name);
     if (it == children_.end()) return Errno(ENOENT);
     if (!it->second->IsDir()) return Errno(ENOTDIR);
     auto* dir = static_cast<TmpfsDir*>(it->second.get());
-    {
-      absl::MutexLock cl(&dir->mu_);
-      if (!dir->children_.empty()) return Errno(ENOTEMPTY);
-    }
+    if (!dir->children_.empty()) return Errno(ENOTEMPTY);
     child = std::move(it->second);
     children_.erase(it);
   }
   child->AdjustLinks(-2);  // its name and its "."
   AdjustLinks(-1);         // its ".."
   Touch(/*modify=*/true);
+  return Ok();
+}
+
+SysResult<void> TmpfsDir::Rename(vfs::CallContext&, const std::string& old_name,
+                                 vfs::Inode&, vfs::Inode& new_dir_inode,
+                                 const std::string& new_name, vfs::Inode*,
+                                 unsigned flags) {
+  auto* new_dir = dynamic_cast<TmpfsDir*>(&new_dir_inode);
+  if (new_dir == nullptr || new_dir->fs() != fs()) return Errno(EXDEV);
+  bool exchange = (flags & RENAME_EXCHANGE) != 0;
+  std::shared_ptr<TmpfsInode> src, dst;
+  {
+    absl::MutexLock l(&fs()->tree_mu());
+    auto from = children_.find(old_name);
+    if (from == children_.end()) return Errno(ENOENT);
+    src = from->second;
+    auto to = new_dir->children_.find(new_name);
+    if (to != new_dir->children_.end()) dst = to->second;
+    if (exchange) {
+      if (dst == nullptr) return Errno(ENOENT);
+      std::swap(from->second, to->second);
+    } else {
+      if (dst != nullptr) {
+        if ((flags & RENAME_NOREPLACE) != 0) return Errno(EEXIST);
+        if (src->IsDir() && !dst->IsDir()) return Errno(ENOTDIR);
+        if (!src->IsDir() && dst->IsDir()) return Errno(EISDIR);
+        if (dst->IsDir() &&
+            !static_cast<TmpfsDir*>(dst.get())->children_.empty()) {
+          return Errno(ENOTEMPTY);
+        }
+      }
+      new_dir->children_[new_name] = src;
+      children_.erase(old_name);
+    }
+  }
+  // A directory's ".." counts as a link of its parent.
+  if (new_dir != this) {
+    if (src->IsDir()) {
+      AdjustLinks(-1);
+      new_dir->AdjustLinks(1);
+    }
+    if (exchange && dst->IsDir()) {
+      new_dir->AdjustLinks(-1);
+      AdjustLinks(1);
+    }
+  }
+  if (!exchange && dst != nullptr) {
+    if (dst->IsDir()) {
+      dst->AdjustLinks(-2);
+      new_dir->AdjustLinks(-1);
+    } else {
+      dst->AdjustLinks(-1);
+    }
+  }
+  src->Touch(/*modify=*/false);
+  if (exchange) dst->Touch(/*modify=*/false);
+  Touch(/*modify=*/true);
+  if (new_dir != this) new_dir->Touch(/*modify=*/true);
   return Ok();
 }
 
@@ -236,9 +363,10 @@ TmpfsFile::TmpfsFile(TmpfsFilesystem* fs, uint32_t mode, uint32_t uid,
 
 SysResult<std::shared_ptr<TmpfsFile>> TmpfsFile::New(TmpfsFilesystem* fs,
                                                      uint32_t mode,
-                                                     uint32_t uid,
-                                                     uint32_t gid) {
-  int fd = static_cast<int>(syscall(SYS_memfd_create, "tmpfs", MFD_CLOEXEC));
+                                                     uint32_t uid, uint32_t gid,
+                                                     bool allow_sealing) {
+  unsigned flags = MFD_CLOEXEC | (allow_sealing ? MFD_ALLOW_SEALING : 0);
+  int fd = static_cast<int>(syscall(SYS_memfd_create, "tmpfs", flags));
   if (fd < 0) return Errno::FromHost();
   return std::make_shared<TmpfsFile>(fs, mode, uid, gid,
                                      std::make_shared<HostFd>(fd));
@@ -251,6 +379,7 @@ SysResult<vfs::Attr> TmpfsFile::GetAttr() {
   a.size = static_cast<uint64_t>(st.st_size);
   a.blocks = static_cast<uint64_t>(st.st_blocks);
   // Writes go straight to the memfd, so its times are the file's.
+  a.atime = st.st_atim;
   a.mtime = st.st_mtim;
   if (st.st_ctim.tv_sec > a.ctime.tv_sec ||
       (st.st_ctim.tv_sec == a.ctime.tv_sec &&
@@ -267,6 +396,27 @@ SysResult<std::shared_ptr<vfs::FileDescription>> TmpfsFile::Open(
   }
   return std::shared_ptr<vfs::FileDescription>(
       std::make_shared<HostFileFD>(vd, flags, memfd_, /*seekable=*/true));
+}
+
+SysResult<void> TmpfsFile::SetAttr(vfs::CallContext& ctx,
+                                   const AttrChange& change) {
+  if (change.atime || change.mtime) {
+    // The memfd keeps the file's times (GetAttr reads them back).
+    struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+    if (change.atime) ts[0] = *change.atime;
+    if (change.mtime) ts[1] = *change.mtime;
+    if (futimens(memfd_->get(), ts) != 0) return Errno::FromHost();
+  }
+  return TmpfsInode::SetAttr(ctx, change);
+}
+
+SysResult<void> TmpfsFile::Allocate(int mode, uint64_t offset, uint64_t len) {
+  if (fallocate(memfd_->get(), mode, static_cast<off_t>(offset),
+                static_cast<off_t>(len)) != 0) {
+    return Errno::FromHost();
+  }
+  Touch(/*modify=*/true);
+  return Ok();
 }
 
 SysResult<void> TmpfsFile::Truncate(uint64_t size) {
@@ -306,6 +456,24 @@ TmpfsFifo::TmpfsFifo(TmpfsFilesystem* fs, uint32_t mode, uint32_t uid,
 SysResult<std::shared_ptr<vfs::FileDescription>> TmpfsFifo::Open(
     vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) {
   return pipe::OpenFifo(ctx, vd, flags, pipe_);
+}
+
+SysResult<vfs::VirtualDentry> NewMemfd(const std::string& name, uint32_t uid,
+                                       uint32_t gid, bool allow_sealing) {
+  // One internal filesystem for every memfd, never mounted anywhere.
+  static const auto* memfs = [] {
+    auto fs = TmpfsFilesystem::Create(01777, 0, 0);
+    return new std::pair<std::shared_ptr<TmpfsFilesystem>,
+                         std::shared_ptr<vfs::Mount>>(
+        fs, std::make_shared<vfs::Mount>(fs, fs->root(), 0, "memfd"));
+  }();
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<TmpfsFile> file,
+                          TmpfsFile::New(memfs->first.get(), S_IFREG | 0777,
+                                         uid, gid, allow_sealing));
+  auto dentry = std::make_shared<vfs::Dentry>(memfs->first->root(),
+                                              "memfd:" + name, std::move(file));
+  dentry->deleted.store(true);
+  return vfs::VirtualDentry{memfs->second, std::move(dentry)};
 }
 
 }  // namespace sentry::fs::tmpfs

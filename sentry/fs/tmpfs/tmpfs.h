@@ -1,7 +1,8 @@
 // tmpfs: an in-memory filesystem whose regular files are memfds, so the
 // guest's shared mappings and its reads and writes see the same pages.
 //
-// Lock order: a directory's mu_ before a child's attribute lock.
+// Lock order: the filesystem's tree_mu_ (every directory's entries) before
+// an inode's attribute lock.
 
 #ifndef SENTRY_FS_TMPFS_TMPFS_H_
 #define SENTRY_FS_TMPFS_TMPFS_H_
@@ -31,7 +32,12 @@ class TmpfsFilesystem final
   const std::shared_ptr<vfs::Dentry>& root() const { return root_; }
   uint64_t NextIno() { return next_ino_.fetch_add(1); }
 
+  // Guards the entries of every directory of this filesystem, so a rename
+  // between two directories changes both atomically.
+  absl::Mutex& tree_mu() ABSL_LOCK_RETURNED(tree_mu_) { return tree_mu_; }
+
  private:
+  absl::Mutex tree_mu_;
   explicit TmpfsFilesystem(std::string type) : Filesystem(std::move(type)) {}
   std::shared_ptr<vfs::Dentry> root_;
   std::atomic<uint64_t> next_ino_{1};
@@ -46,9 +52,24 @@ class TmpfsInode : public vfs::Inode {
   SysResult<void> SetAttr(vfs::CallContext& ctx,
                           const AttrChange& change) override;
 
+  SysResult<std::string> GetXattr(vfs::CallContext& ctx,
+                                  const std::string& name) override;
+  SysResult<void> SetXattr(vfs::CallContext& ctx, const std::string& name,
+                           const std::string& value, int flags) override;
+  SysResult<std::vector<std::string>> ListXattr(vfs::CallContext& ctx) override;
+  SysResult<void> RemoveXattr(vfs::CallContext& ctx,
+                              const std::string& name) override;
+
+  // The most bytes of names and values one inode may hold.
+  static constexpr size_t kMaxXattrBytes = 64 << 10;
+
   void AdjustLinks(int delta);
   void Touch(bool modify);
   TmpfsFilesystem* fs() const { return fs_; }
+
+  // For an overlay's upper layer: the inode number of the lower file this
+  // one was copied up from (0 if none), which the overlay keeps reporting.
+  std::atomic<uint64_t> overlay_origin{0};
 
  protected:
   mutable absl::Mutex attr_mu_;
@@ -56,6 +77,8 @@ class TmpfsInode : public vfs::Inode {
  private:
   TmpfsFilesystem* const fs_;  // outlives its inodes: every mount holds it
   vfs::Attr attr_ ABSL_GUARDED_BY(attr_mu_);
+  std::map<std::string, std::string> xattrs_ ABSL_GUARDED_BY(attr_mu_);
+  size_t xattr_bytes_ ABSL_GUARDED_BY(attr_mu_) = 0;
 };
 
 class TmpfsDir final : public TmpfsInode {
@@ -85,32 +108,50 @@ class TmpfsDir final : public TmpfsInode {
                         const std::string& name) override;
   SysResult<void> Link(vfs::CallContext& ctx, const std::string& name,
                        const std::shared_ptr<vfs::Inode>& target) override;
+  SysResult<void> Rename(vfs::CallContext& ctx, const std::string& old_name,
+                         vfs::Inode& moved, vfs::Inode& new_dir,
+                         const std::string& new_name, vfs::Inode* replaced,
+                         unsigned flags) override;
 
   // Adds a child made elsewhere (devfs populating itself).
   SysResult<void> AddChild(const std::string& name,
                            std::shared_ptr<TmpfsInode> child);
 
+  // For an overlay's upper layer: a whiteout hides the lower file `name`
+  // (EEXIST if the name is taken); DropWhiteouts empties a directory of
+  // them before it is removed. An opaque directory hides the lower one.
+  SysResult<void> AddWhiteout(const std::string& name);
+  void DropWhiteouts();
+  std::atomic<bool> opaque{false};
+
  private:
   SysResult<std::shared_ptr<vfs::Inode>> AddNew(
       const std::string& name, std::shared_ptr<TmpfsInode> child);
 
-  absl::Mutex mu_;
-  std::map<std::string, std::shared_ptr<TmpfsInode>> children_
-      ABSL_GUARDED_BY(mu_);
+  // Guarded by fs()->tree_mu().
+  std::map<std::string, std::shared_ptr<TmpfsInode>> children_;
 };
 
 class TmpfsFile final : public TmpfsInode {
  public:
   TmpfsFile(TmpfsFilesystem* fs, uint32_t mode, uint32_t uid, uint32_t gid,
             std::shared_ptr<HostFd> memfd);
+  // `allow_sealing` leaves the memfd open to F_ADD_SEALS (memfd_create's
+  // MFD_ALLOW_SEALING); otherwise it is sealed against sealing.
   static SysResult<std::shared_ptr<TmpfsFile>> New(TmpfsFilesystem* fs,
                                                    uint32_t mode, uint32_t uid,
-                                                   uint32_t gid);
+                                                   uint32_t gid,
+                                                   bool allow_sealing = false);
 
   SysResult<vfs::Attr> GetAttr() override;
+  SysResult<void> SetAttr(vfs::CallContext& ctx,
+                          const AttrChange& change) override;
   SysResult<std::shared_ptr<vfs::FileDescription>> Open(
       vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) override;
   SysResult<void> Truncate(uint64_t size) override;
+  SysResult<void> Allocate(int mode, uint64_t offset, uint64_t len) override;
+  // The memfd holding the bytes (an overlay copies a file up into it).
+  const std::shared_ptr<HostFd>& memfd() const { return memfd_; }
 
  private:
   const std::shared_ptr<HostFd> memfd_;
@@ -129,6 +170,17 @@ class TmpfsSymlink final : public TmpfsInode {
   const std::string target_;
 };
 
+// An overlay whiteout: a character device 0/0, as overlayfs marks one.
+// Only the overlay sees it; it cannot be opened.
+class TmpfsWhiteout final : public TmpfsInode {
+ public:
+  explicit TmpfsWhiteout(TmpfsFilesystem* fs) : TmpfsInode(fs, S_IFCHR, 0, 0) {}
+  SysResult<std::shared_ptr<vfs::FileDescription>> Open(
+      vfs::CallContext&, const vfs::VirtualDentry&, int) override {
+    return Errno(ENXIO);
+  }
+};
+
 // A named pipe: every open shares one pipe.
 class TmpfsFifo final : public TmpfsInode {
  public:
@@ -139,6 +191,12 @@ class TmpfsFifo final : public TmpfsInode {
  private:
   const std::shared_ptr<pipe::Pipe> pipe_;
 };
+
+// memfd_create(2): a file of the sandbox's internal memfd filesystem with
+// no name in any directory; /proc/PID/fd shows it as "/memfd:NAME
+// (deleted)", as Linux does.
+SysResult<vfs::VirtualDentry> NewMemfd(const std::string& name, uint32_t uid,
+                                       uint32_t gid, bool allow_sealing);
 
 }  // namespace sentry::fs::tmpfs
 

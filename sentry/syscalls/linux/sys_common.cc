@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "sentry/fs/anon/anon.h"
+#include "sentry/vfs/inotify.h"
 #include "sentry/vfs/resolve.h"
 
 namespace sentry::syscalls {
@@ -59,6 +61,9 @@ SysResult<size_t> ReadToGuest(Task& t, vfs::FileDescription& f, GuestAddr addr,
   count = std::min(count, kMaxRwCount);
   if (!RangeOk(t, addr, count)) return Errno(EFAULT);
   std::vector<char>& buf = Bounce();
+  if (count == 0 && dynamic_cast<fs::anon::RecordReads*>(&f) != nullptr) {
+    return f.Read(t, buf.data(), 0, offset);
+  }
   size_t done = 0;
   while (done < count) {
     size_t want = std::min(count - done, buf.size());
@@ -79,6 +84,7 @@ SysResult<size_t> ReadToGuest(Task& t, vfs::FileDescription& f, GuestAddr addr,
     done += *n;
     if (*n < want || !f.seekable() || offset == nullptr) break;
   }
+  if (done > 0) vfs::NotifyFile(f.vd(), IN_ACCESS);
   return done;
 }
 
@@ -107,6 +113,7 @@ SysResult<size_t> WriteFromGuest(Task& t, vfs::FileDescription& f,
     done += *n;
     if (*n < *c || *c < want) break;
   }
+  if (done > 0) vfs::NotifyFile(f.vd(), IN_MODIFY);
   return done;
 }
 

@@ -62,6 +62,11 @@ SysResult<uint64_t> RaiseSigpipe(Task& t, SysResult<uint64_t> r);
 // if `mask_addr` is NULL, EINVAL unless `size` is the kernel's sigset size.
 SysResult<void> ApplySigmask(Task& t, GuestAddr mask_addr, uint64_t size);
 
+// fcntl(2)'s record-lock commands (sys_lock.cc).
+SysResult<uint64_t> FcntlLock(Task& t,
+                              const std::shared_ptr<vfs::FileDescription>& f,
+                              int cmd, GuestAddr addr);
+
 // True if the range [addr, addr+len) lies in the guest's address space.
 bool RangeOk(Task& t, GuestAddr addr, uint64_t len);
 

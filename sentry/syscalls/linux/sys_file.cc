@@ -6,13 +6,19 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 
+#include "sentry/fs/host/host_file.h"
 #include "sentry/fs/pipe/pipe.h"
+#include "sentry/fs/tmpfs/tmpfs.h"
+#include "sentry/kernel/job_control.h"
 #include "sentry/syscalls/linux/sys_common.h"
+#include "sentry/vfs/inotify.h"
 #include "sentry/vfs/ops.h"
 #include "sentry/vfs/resolve.h"
 
@@ -28,15 +34,23 @@ constexpr int kOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC |
                            O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH;
 
 SysResult<uint64_t> DoOpen(Task& t, int dirfd, GuestAddr path_addr, int flags,
-                           uint32_t mode) {
+                           uint32_t mode, unsigned resolve = 0) {
   if ((flags & __O_TMPFILE) == __O_TMPFILE)
     return Errno(EOPNOTSUPP);  // TODO(#4): O_TMPFILE
   flags &= kOpenFlags;
   SENTRY_ASSIGN_OR_RETURN(std::string path, t.CopyInPath(path_addr));
   if (path.empty()) return Errno(ENOENT);
-  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, PathAt(t, dirfd, path));
+  // RESOLVE_BENEATH and RESOLVE_IN_ROOT are relative to dirfd even for an
+  // absolute path (which the first refuses and the second roots there).
+  bool anchored = (resolve & (vfs::kResolveBeneath | vfs::kResolveInRoot)) != 0;
+  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, anchored
+                                                   ? t.PathContextAt(dirfd)
+                                                   : PathAt(t, dirfd, path));
+  if (anchored && !pc.start.dentry->inode()->IsDir()) return Errno(ENOTDIR);
   uint32_t create_mode = mode & ~t.umask() & 07777;
-  SENTRY_ASSIGN_OR_RETURN(auto f, vfs::OpenAt(t, pc, path, flags, create_mode));
+  SENTRY_ASSIGN_OR_RETURN(
+      auto f, vfs::OpenAt(t, pc, path, flags, create_mode, resolve));
+  if ((flags & O_PATH) == 0) vfs::NotifyFile(f->vd(), IN_OPEN);
   SENTRY_ASSIGN_OR_RETURN(int fd,
                           t.NewFd(std::move(f), (flags & O_CLOEXEC) != 0));
   return static_cast<uint64_t>(fd);
@@ -52,6 +66,43 @@ SENTRY_SYSCALL(SysOpen) {
 // Implements Linux syscall openat(2).
 SENTRY_SYSCALL(SysOpenat) {
   return DoOpen(t, a.Int(0), a.Addr(1), a.Int(2), a.U32(3));
+}
+
+// Implements Linux syscall openat2(2).
+SENTRY_SYSCALL(SysOpenat2) {
+  // struct open_how { u64 flags; u64 mode; u64 resolve; }, extensible: a
+  // larger struct is accepted if the tail is zero.
+  constexpr size_t kOpenHowSize = 24;
+  uint64_t size = a.U64(3);
+  if (size < kOpenHowSize) return Errno(EINVAL);
+  if (size > 4096) return Errno(E2BIG);
+  std::vector<uint8_t> raw(size);
+  SENTRY_RETURN_IF_ERROR(t.CopyInFull(a.Addr(2), raw.data(), raw.size()));
+  for (size_t i = kOpenHowSize; i < raw.size(); i++) {
+    if (raw[i] != 0) return Errno(E2BIG);
+  }
+  uint64_t how[3];
+  memcpy(how, raw.data(), sizeof(how));
+  uint64_t flags = how[0], mode = how[1], resolve = how[2];
+  // Unlike open(2), unknown flags are refused.
+  constexpr uint64_t kKnown = kOpenFlags | __O_TMPFILE;
+  if ((flags & ~kKnown) != 0) return Errno(EINVAL);
+  bool creates = (flags & O_CREAT) != 0 || (flags & __O_TMPFILE) == __O_TMPFILE;
+  if (mode > 07777 || (!creates && mode != 0)) return Errno(EINVAL);
+  constexpr uint64_t kResolveAll =
+      vfs::kResolveNoXdev | vfs::kResolveNoMagiclinks |
+      vfs::kResolveNoSymlinks | vfs::kResolveBeneath | vfs::kResolveInRoot |
+      vfs::kResolveCached;
+  if ((resolve & ~kResolveAll) != 0) return Errno(EINVAL);
+  if ((resolve & vfs::kResolveBeneath) != 0 &&
+      (resolve & vfs::kResolveInRoot) != 0) {
+    return Errno(EINVAL);
+  }
+  // RESOLVE_CACHED asks to fail rather than wait on a filesystem; the
+  // caller retries without it, which Linux allows us to make it do.
+  if ((resolve & vfs::kResolveCached) != 0) return Errno(EAGAIN);
+  return DoOpen(t, a.Int(0), a.Addr(1), static_cast<int>(flags),
+                static_cast<uint32_t>(mode), static_cast<unsigned>(resolve));
 }
 
 // Implements Linux syscall creat(2).
@@ -125,8 +176,8 @@ SENTRY_SYSCALL(SysDup3) {
   return DoDup3(t, a.Int(0), a.Int(1), a.Int(2));
 }
 
-// Implements Linux syscall fcntl(2). Record locks, leases, pipe sizes,
-// seals and owner signals are not implemented yet (see the table note).
+// Implements Linux syscall fcntl(2). Leases and owner signals are not
+// implemented yet (see the table note).
 SENTRY_SYSCALL(SysFcntl) {
   int fd = a.Int(0);
   int cmd = a.Int(1);
@@ -184,10 +235,21 @@ SENTRY_SYSCALL(SysFcntl) {
     case F_OFD_GETLK:
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
-      // TODO(#4): record locks. ENOLCK is what Linux answers when it has
-      // no lock to give.
-      if (f->is_path()) return Errno(EBADF);
-      return Errno(ENOLCK);
+      return FcntlLock(t, f, cmd, a.Addr(2));
+    case F_ADD_SEALS:
+    case F_GET_SEALS: {
+      // Seals live on the host memfd behind a memfd_create(2) file, which
+      // enforces them on writes and mappings alike; other files have none.
+      auto* h = dynamic_cast<fs::HostFileFD*>(f.get());
+      if (h == nullptr || f->is_path() ||
+          f->vd().mount->fs()->type() != "tmpfs") {
+        return Errno(EINVAL);
+      }
+      if (cmd == F_ADD_SEALS && !f->writable()) return Errno(EPERM);
+      int r = fcntl(h->host_fd(), cmd, a.U32(2));
+      if (r < 0) return Errno::FromHost();
+      return static_cast<uint64_t>(r);
+    }
     default:
       return Errno(EINVAL);
   }
@@ -214,37 +276,28 @@ SENTRY_SYSCALL(SysIoctl) {
       return 0;
     }
     case TIOCGPGRP:
-    case TIOCGSID: {
-      // Job control on the sandbox's terminal: the foreground process
-      // group lives in the sentry; the host terminal never sees it.
-      if (!f->IsTerminal()) return Errno(ENOTTY);
-      int32_t v;
-      {
-        absl::MutexLock l(&t.kernel().mu());
-        kernel::Kernel& k = t.kernel();
-        if (t.tg().sid != k.terminal_session()) return Errno(ENOTTY);
-        v = cmd == TIOCGPGRP ? k.foreground_pgrp() : k.terminal_session();
-      }
-      SENTRY_RETURN_IF_ERROR(t.CopyOutObj(a.Addr(2), v));
-      return 0;
-    }
-    case TIOCSPGRP: {
-      if (!f->IsTerminal()) return Errno(ENOTTY);
-      int32_t pgid;
-      SENTRY_RETURN_IF_ERROR(t.CopyInObj(a.Addr(2), &pgid));
-      absl::MutexLock l(&t.kernel().mu());
-      kernel::Kernel& k = t.kernel();
-      if (t.tg().sid != k.terminal_session()) return Errno(ENOTTY);
-      if (pgid < 0) return Errno(EINVAL);
-      // No such group is ESRCH; one of another session, EPERM.
-      if (k.ProcessGroupLocked(pgid).empty()) return Errno(ESRCH);
-      if (!k.ProcessGroupExistsInSessionLocked(pgid, t.tg().sid)) {
-        return Errno(EPERM);
-      }
-      k.set_foreground_pgrp(pgid);
-      return 0;
+    case TIOCGSID:
+    case TIOCSPGRP:
+    case TIOCSCTTY:
+    case TIOCNOTTY: {
+      // Job control lives in the kernel, per terminal; a host terminal
+      // never sees it.
+      auto* tf = dynamic_cast<kernel::TerminalFile*>(f.get());
+      if (tf == nullptr) return Errno(ENOTTY);
+      SENTRY_ASSIGN_OR_RETURN(int64_t r,
+                              kernel::JobControlIoctl(t, *tf, cmd, a.Addr(2)));
+      return static_cast<uint64_t>(r);
     }
     default: {
+      // Changing a terminal's settings from a background process group
+      // raises SIGTTOU (Linux's tty_check_change).
+      if (kernel::IsSettingsChange(cmd)) {
+        auto* tf = dynamic_cast<kernel::TerminalFile*>(f.get());
+        if (tf != nullptr && !tf->is_pty_master() && tf->terminal()) {
+          SENTRY_RETURN_IF_ERROR(
+              kernel::CheckBackground(t, *tf->terminal(), SIGTTOU));
+        }
+      }
       SENTRY_ASSIGN_OR_RETURN(int64_t r, f->Ioctl(t, cmd, a.U64(2)));
       return static_cast<uint64_t>(r);
     }
@@ -570,6 +623,7 @@ SysResult<uint64_t> DoTruncate(Task& t, const vfs::VirtualDentry& vd,
   if (inode->IsDir()) return Errno(EISDIR);
   if (!inode->IsRegular()) return Errno(EINVAL);
   SENTRY_RETURN_IF_ERROR(inode->Truncate(static_cast<uint64_t>(length)));
+  vfs::NotifyFile(vd, IN_MODIFY);
   return 0;
 }
 }  // namespace
@@ -639,6 +693,139 @@ SENTRY_SYSCALL(SysGetdents64) {
   if (too_small) return Errno(EINVAL);
   SENTRY_RETURN_IF_ERROR(t.CopyOutFull(a.Addr(1), buf.data(), buf.size()));
   return buf.size();
+}
+
+namespace {
+
+SysResult<uint64_t> DoRename(Task& t, int old_dirfd, GuestAddr old_addr,
+                             int new_dirfd, GuestAddr new_addr,
+                             unsigned flags) {
+  SENTRY_ASSIGN_OR_RETURN(std::string old_path, t.CopyInPath(old_addr));
+  SENTRY_ASSIGN_OR_RETURN(std::string new_path, t.CopyInPath(new_addr));
+  if (old_path.empty() || new_path.empty()) return Errno(ENOENT);
+  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext old_pc,
+                          PathAt(t, old_dirfd, old_path));
+  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext new_pc,
+                          PathAt(t, new_dirfd, new_path));
+  SENTRY_RETURN_IF_ERROR(
+      vfs::RenameAt(t, old_pc, old_path, new_pc, new_path, flags));
+  return 0;
+}
+
+}  // namespace
+
+// Implements Linux syscall rename(2).
+SENTRY_SYSCALL(SysRename) {
+  return DoRename(t, AT_FDCWD, a.Addr(0), AT_FDCWD, a.Addr(1), 0);
+}
+
+// Implements Linux syscall renameat(2).
+SENTRY_SYSCALL(SysRenameat) {
+  return DoRename(t, a.Int(0), a.Addr(1), a.Int(2), a.Addr(3), 0);
+}
+
+// Implements Linux syscall renameat2(2).
+SENTRY_SYSCALL(SysRenameat2) {
+  return DoRename(t, a.Int(0), a.Addr(1), a.Int(2), a.Addr(3), a.U32(4));
+}
+
+// Implements Linux syscall getdents(2): the old record, with the type in
+// the last byte.
+SENTRY_SYSCALL(SysGetdents) {
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
+  size_t count = std::min<uint64_t>(a.U32(2), kMaxRwCount);
+  if (!f->vd().dentry->inode()->IsDir()) return Errno(ENOTDIR);
+  // struct linux_dirent { u64 d_ino; s64 d_off; u16 d_reclen; char
+  // d_name[]; then a NUL and the type byte }.
+  constexpr size_t kNameOffset = 8 + 8 + 2;
+  std::vector<char> buf;
+  bool too_small = false;
+  SENTRY_RETURN_IF_ERROR(
+      f->IterDirents(t, [&](const vfs::Dirent& d, int64_t next) {
+        size_t reclen = (kNameOffset + d.name.size() + 2 + 7) & ~size_t{7};
+        if (buf.size() + reclen > count) {
+          too_small = buf.empty();
+          return false;
+        }
+        size_t at = buf.size();
+        buf.resize(at + reclen, '\0');
+        char* rec = buf.data() + at;
+        uint64_t ino = d.ino;
+        int64_t off = next;
+        uint16_t len = static_cast<uint16_t>(reclen);
+        memcpy(rec, &ino, 8);
+        memcpy(rec + 8, &off, 8);
+        memcpy(rec + 16, &len, 2);
+        memcpy(rec + kNameOffset, d.name.data(), d.name.size());
+        rec[reclen - 1] = static_cast<char>(d.type);
+        return true;
+      }));
+  if (too_small) return Errno(EINVAL);
+  SENTRY_RETURN_IF_ERROR(t.CopyOutFull(a.Addr(1), buf.data(), buf.size()));
+  return buf.size();
+}
+
+// Implements Linux syscall fallocate(2).
+SENTRY_SYSCALL(SysFallocate) {
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
+  int mode = a.Int(1);
+  int64_t offset = a.Long(2), len = a.Long(3);
+  if (offset < 0 || len <= 0) return Errno(EINVAL);
+  if (!f->writable()) return Errno(EBADF);
+  const auto& inode = f->inode();
+  if (inode->IsDir()) return Errno(EISDIR);
+  if (inode->type() == S_IFIFO) return Errno(ESPIPE);
+  if (!inode->IsRegular()) return Errno(ENODEV);
+  int64_t end;
+  if (__builtin_add_overflow(offset, len, &end)) return Errno(EFBIG);
+  if (f->vd().mount->readonly()) return Errno(EROFS);
+  SENTRY_RETURN_IF_ERROR(inode->Allocate(mode, static_cast<uint64_t>(offset),
+                                         static_cast<uint64_t>(len)));
+  return 0;
+}
+
+// Implements Linux syscall sync(2). The sandbox's own filesystems are in
+// memory; files written through the gofer reach the host's page cache at
+// once, and fsync(2) on them reaches the disk.
+SENTRY_SYSCALL(SysSync) { return 0; }
+
+// Implements Linux syscall syncfs(2); see sync(2).
+SENTRY_SYSCALL(SysSyncfs) {
+  SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0), /*allow_path=*/true));
+  (void)f;
+  return 0;
+}
+
+// Implements Linux syscall memfd_create(2).
+SENTRY_SYSCALL(SysMemfdCreate) {
+  unsigned flags = a.U32(1);
+  constexpr unsigned kNoexecSeal = 0x0008U;  // MFD_NOEXEC_SEAL (6.3)
+  constexpr unsigned kExec = 0x0010U;        // MFD_EXEC (6.3)
+  if ((flags & MFD_HUGETLB) != 0) return Errno(EINVAL);  // no huge pages
+  if ((flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | kNoexecSeal | kExec)) != 0 ||
+      ((flags & kNoexecSeal) != 0 && (flags & kExec) != 0)) {
+    return Errno(EINVAL);
+  }
+  // NAME_MAX less the "memfd:" prefix.
+  constexpr size_t kMaxMemfdName = 249;
+  SysResult<std::string> name = t.CopyInString(a.Addr(0), kMaxMemfdName);
+  if (!name.ok()) {
+    return name.err() == ENAMETOOLONG ? Errno(EINVAL) : name.error();
+  }
+  bool sealing = (flags & (MFD_ALLOW_SEALING | kNoexecSeal)) != 0;
+  SENTRY_ASSIGN_OR_RETURN(
+      vfs::VirtualDentry vd,
+      fs::tmpfs::NewMemfd(*name, t.creds().fsuid, t.creds().fsgid, sealing));
+  if ((flags & kNoexecSeal) != 0) {
+    vfs::Inode::AttrChange change;
+    change.mode = 0666;
+    SENTRY_RETURN_IF_ERROR(vd.dentry->inode()->SetAttr(t, change));
+  }
+  SENTRY_ASSIGN_OR_RETURN(auto f,
+                          vfs::OpenResolved(t, vd, O_RDWR | O_LARGEFILE));
+  SENTRY_ASSIGN_OR_RETURN(int fd,
+                          t.NewFd(std::move(f), (flags & MFD_CLOEXEC) != 0));
+  return static_cast<uint64_t>(fd);
 }
 
 }  // namespace sentry::syscalls

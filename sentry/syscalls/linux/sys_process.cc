@@ -124,6 +124,8 @@ SENTRY_SYSCALL(SysSetsid) {
     return Errno(EPERM);
   }
   self.sid = self.pgid = self.tgid();
+  // A new session has no controlling terminal.
+  self.tty = nullptr;
   return static_cast<uint64_t>(self.sid);
 }
 
@@ -822,8 +824,11 @@ SENTRY_SYSCALL(SysSetrlimit) {
 namespace {
 
 // A task named by a scheduler call's pid (0: the caller), or ESRCH.
-SysResult<std::shared_ptr<Task>> SchedTarget(Task& t, int pid) {
-  if (pid < 0) return Errno(EINVAL);
+// The task `pid` names (0: the caller). A negative pid is EINVAL for most
+// calls and ESRCH for the affinity calls, which look it up as any other.
+SysResult<std::shared_ptr<Task>> SchedTarget(Task& t, int pid,
+                                             int negative = EINVAL) {
+  if (pid < 0) return Errno(negative);
   if (pid == 0) return t.shared_from_this();
   std::shared_ptr<Task> other = t.kernel().FindTask(pid);
   if (other == nullptr) return Errno(ESRCH);
@@ -842,7 +847,7 @@ SENTRY_SYSCALL(SysSchedYield) {
 // use, unless the task narrowed its own set.
 SENTRY_SYSCALL(SysSchedGetaffinity) {
   SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<Task> target,
-                          SchedTarget(t, a.Int(0)));
+                          SchedTarget(t, a.Int(0), ESRCH));
   uint64_t size = a.U64(1);
   long ncpu = t.kernel().ncpus();
   uint64_t need = ((static_cast<uint64_t>(ncpu) + 63) / 64) * 8;
@@ -860,7 +865,7 @@ SENTRY_SYSCALL(SysSchedGetaffinity) {
 // and the stub thread that runs its guest code, move to the set.
 SENTRY_SYSCALL(SysSchedSetaffinity) {
   SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<Task> target,
-                          SchedTarget(t, a.Int(0)));
+                          SchedTarget(t, a.Int(0), ESRCH));
   uint64_t size = std::min<uint64_t>(a.U64(1), 4096);
   std::vector<uint8_t> mask(size, 0);
   SENTRY_RETURN_IF_ERROR(t.CopyInFull(a.Addr(2), mask.data(), size));
@@ -888,6 +893,15 @@ SENTRY_SYSCALL(SysSchedGetparam) {
   return 0;
 }
 
+// Implements Linux syscall sched_rr_get_interval(2): 0 for the policies
+// the sandbox runs (no task is SCHED_RR), as Linux reports for them.
+SENTRY_SYSCALL(SysSchedRrGetInterval) {
+  SENTRY_RETURN_IF_ERROR(SchedTarget(t, a.Int(0)).status());
+  struct timespec ts = {0, 0};
+  SENTRY_RETURN_IF_ERROR(t.CopyOutObj(a.Addr(1), ts));
+  return 0;
+}
+
 // Implements Linux syscall sched_getscheduler(2).
 SENTRY_SYSCALL(SysSchedGetscheduler) {
   SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<Task> target,
@@ -899,7 +913,11 @@ namespace {
 
 SysResult<uint64_t> SetScheduler(Task& t, int pid, int policy,
                                  GuestAddr param) {
-  policy &= ~SCHED_RESET_ON_FORK;
+  // -1 is sched_setparam's "keep the policy"; other negatives are bad.
+  if (policy != -1) {
+    if (policy < 0) return Errno(EINVAL);
+    policy &= ~SCHED_RESET_ON_FORK;
+  }
   if (param.IsNull()) return Errno(EINVAL);
   SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<Task> target, SchedTarget(t, pid));
   struct sched_param p;

@@ -198,6 +198,39 @@ SENTRY_SYSCALL(SysPoll);
 SENTRY_SYSCALL(SysPpoll);
 SENTRY_SYSCALL(SysSelect);
 SENTRY_SYSCALL(SysPselect6);
+SENTRY_SYSCALL(SysSendfile);
+SENTRY_SYSCALL(SysSplice);
+SENTRY_SYSCALL(SysTee);
+SENTRY_SYSCALL(SysVmsplice);
+SENTRY_SYSCALL(SysCopyFileRange);
+SENTRY_SYSCALL(SysEventfd);
+SENTRY_SYSCALL(SysEventfd2);
+SENTRY_SYSCALL(SysTimerfdCreate);
+SENTRY_SYSCALL(SysTimerfdSettime);
+SENTRY_SYSCALL(SysTimerfdGettime);
+SENTRY_SYSCALL(SysSignalfd);
+SENTRY_SYSCALL(SysSignalfd4);
+SENTRY_SYSCALL(SysGetdents);
+SENTRY_SYSCALL(SysOpenat2);
+SENTRY_SYSCALL(SysMount);
+SENTRY_SYSCALL(SysUmount2);
+SENTRY_SYSCALL(SysSchedRrGetInterval);
+SENTRY_SYSCALL(SysInotifyInit);
+SENTRY_SYSCALL(SysInotifyInit1);
+SENTRY_SYSCALL(SysInotifyAddWatch);
+SENTRY_SYSCALL(SysInotifyRmWatch);
+SENTRY_SYSCALL(SysRename);
+SENTRY_SYSCALL(SysRenameat);
+SENTRY_SYSCALL(SysRenameat2);
+SENTRY_SYSCALL(SysUtimensat);
+SENTRY_SYSCALL(SysUtimes);
+SENTRY_SYSCALL(SysFutimesat);
+SENTRY_SYSCALL(SysUtime);
+SENTRY_SYSCALL(SysFlock);
+SENTRY_SYSCALL(SysFallocate);
+SENTRY_SYSCALL(SysSync);
+SENTRY_SYSCALL(SysSyncfs);
+SENTRY_SYSCALL(SysMemfdCreate);
 
 namespace {
 
@@ -255,10 +288,27 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_ppoll, SysPpoll, "puppu");
     Full(SYS_select, SysSelect, "dpppp");
     Full(SYS_pselect6, SysPselect6, "dppppp");
+    Partial(SYS_sendfile, SysSendfile, "ffpu",
+            "also reads files Linux cannot splice from (/proc/PID files) "
+            "instead of failing with EINVAL");
+    Partial(SYS_splice, SysSplice, "fpfpux",
+            "copies (no zero-copy); a pipe fills to the byte, not in "
+            "pages; bytes a file refuses after leaving a pipe are lost; "
+            "SPLICE_F_MOVE and SPLICE_F_MORE are accepted hints");
+    Full(SYS_tee, SysTee, "ffux");
+    Partial(SYS_vmsplice, SysVmsplice, "fpux",
+            "copies the data (SPLICE_F_GIFT is ignored); a pipe fills to the "
+            "byte, not in pages");
+    Full(SYS_copy_file_range, SysCopyFileRange, "fpfpux");
     Partial(SYS_ioctl, SysIoctl, "fip",
-            "FIOCLEX, FIONCLEX, FIONBIO; host terminals: TCGETS, TCSETS*, "
-            "TIOCGWINSZ, "
-            "TIOCSWINSZ; anything else ENOTTY");
+            "FIOCLEX, FIONCLEX, FIONBIO; job control on terminals "
+            "(TIOCGPGRP, TIOCSPGRP, TIOCGSID, TIOCSCTTY, TIOCNOTTY; SIGTTOU "
+            "for background settings changes); ptys: TCGETS, TCSETS*, "
+            "TIOCGWINSZ, TIOCSWINSZ, FIONREAD, TIOCOUTQ, TCFLSH, TIOCGPTN, "
+            "TIOCSPTLCK, TIOCGPTLCK, TIOCGPTPEER, TIOCGETD/TIOCSETD (no "
+            "TIOCPKT, TIOCSTI, TCGETA/TCSETA*, TCGETS2); host terminals: "
+            "TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ; pipes: FIONREAD; "
+            "anything else ENOTTY");
     Full(SYS_pread64, SysPread64, "fBul");
     Full(SYS_pwrite64, SysPwrite64, "fbul");
     Full(SYS_readv, SysReadv, "fpd");
@@ -291,11 +341,11 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_execveat, SysExecveat, "fsaeA");
     Partial(SYS_waitid, SysWaitid, "ddpdp", "the rusage holds CPU times only");
     Full(SYS_uname, SysUname, "p");
-    Partial(
-        SYS_fcntl, SysFcntl, "fdx",
-        "DUPFD, DUPFD_CLOEXEC, GETFD, SETFD, GETFL, SETFL; record locks fail "
-        "with "
-        "ENOLCK; pipe sizes, seals, leases and owners fail with EINVAL (#4)");
+    Partial(SYS_fcntl, SysFcntl, "fdx",
+            "DUPFD, DUPFD_CLOEXEC, GETFD, SETFD, GETFL, SETFL, record locks "
+            "(GETLK, SETLK, SETLKW and the OFD forms), GET/SETPIPE_SZ, "
+            "ADD/GET_SEALS (memfds); leases, notify and owners fail with "
+            "EINVAL");
     Full(SYS_fsync, SysFsync, "f");
     Full(SYS_fdatasync, SysFsync, "f");
     Full(SYS_truncate, SysTruncate, "sl");
@@ -392,6 +442,47 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Partial(SYS_sched_getaffinity, SysSchedGetaffinity, "dup",
             "reports every CPU of the sandbox");
     Full(SYS_getdents64, SysGetdents64, "fpu");
+    Full(SYS_getdents, SysGetdents, "fpu");
+    Partial(SYS_mount, SysMount, "sssxs",
+            "with CAP_SYS_ADMIN in the sandbox: tmpfs (mode, uid, gid; size "
+            "and nr_inodes are accepted, not enforced), more mounts of the "
+            "sandbox's proc, sysfs and devpts, MS_BIND (without MS_REC's "
+            "submounts), MS_REMOUNT of the flags, propagation flags (no "
+            "effect: one mount namespace); MS_MOVE and other types fail "
+            "with EINVAL and ENODEV");
+    Partial(SYS_umount2, SysUmount2, "sx",
+            "MNT_EXPIRE always fails with EAGAIN");
+    Full(SYS_sched_rr_get_interval, SysSchedRrGetInterval, "dp");
+    Partial(SYS_inotify_init, SysInotifyInit, "",
+            "events for changes made in the sandbox (not by the host behind "
+            "a gofer mount); IN_DELETE_SELF comes at the last unlink, not at "
+            "the last close; /proc/PID/fdinfo lists no watches");
+    Partial(SYS_inotify_init1, SysInotifyInit1, "x", "see inotify_init");
+    Full(SYS_inotify_add_watch, SysInotifyAddWatch, "fsx");
+    Full(SYS_inotify_rm_watch, SysInotifyRmWatch, "fd");
+    Partial(SYS_openat2, SysOpenat2, "fspu",
+            "every RESOLVE_ flag; RESOLVE_CACHED always fails with EAGAIN; "
+            "O_CREAT through a final symlink with RESOLVE_BENEATH or "
+            "RESOLVE_IN_ROOT fails with EXDEV; O_TMPFILE with EOPNOTSUPP");
+    Full(SYS_rename, SysRename, "ss");
+    Full(SYS_renameat, SysRenameat, "fsfs");
+    Partial(SYS_renameat2, SysRenameat2, "fsfsx",
+            "RENAME_NOREPLACE and RENAME_EXCHANGE; RENAME_WHITEOUT fails "
+            "with EINVAL");
+    Full(SYS_utimensat, SysUtimensat, "fspA");
+    Full(SYS_utimes, SysUtimes, "sp");
+    Full(SYS_futimesat, SysFutimesat, "fsp");
+    Full(SYS_utime, SysUtime, "sp");
+    Full(SYS_flock, SysFlock, "fd");
+    Partial(SYS_fallocate, SysFallocate, "fdll",
+            "tmpfs files (every mode the host's shmem has); other "
+            "filesystems fail with EOPNOTSUPP");
+    Partial(SYS_sync, SysSync, "",
+            "flushes nothing: sandbox filesystems are in memory and gofer "
+            "files are written through to the host at once");
+    Partial(SYS_syncfs, SysSyncfs, "f", "see sync");
+    Partial(SYS_memfd_create, SysMemfdCreate, "sx",
+            "MFD_HUGETLB fails with EINVAL");
     Full(SYS_set_tid_address, SysSetTidAddress, "p");
     Full(SYS_fadvise64, SysFadvise64, "flld");
     Partial(SYS_clock_gettime, SysClockGettime, "cp",
@@ -411,6 +502,17 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_timer_gettime, SysTimerGettime, "dp");
     Full(SYS_timer_getoverrun, SysTimerGetoverrun, "d");
     Full(SYS_timer_delete, SysTimerDelete, "d");
+    Full(SYS_eventfd, SysEventfd, "u");
+    Full(SYS_eventfd2, SysEventfd2, "ux");
+    Partial(SYS_timerfd_create, SysTimerfdCreate, "cx",
+            "REALTIME, MONOTONIC, BOOTTIME; the *_ALARM clocks fail with "
+            "EPERM (no guest has CAP_WAKE_ALARM)");
+    Partial(SYS_timerfd_settime, SysTimerfdSettime, "fxpp",
+            "TFD_TIMER_CANCEL_ON_SET is accepted but never cancels: guests "
+            "cannot set the realtime clock");
+    Full(SYS_timerfd_gettime, SysTimerfdGettime, "fp");
+    Full(SYS_signalfd, SysSignalfd, "fpu");
+    Full(SYS_signalfd4, SysSignalfd4, "fpux");
 
     Full(SYS_exit_group, SysExitGroup, "d");
     Full(SYS_tgkill, SysTgkill, "ddS");
@@ -448,9 +550,10 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
             "fail with ENOSYS");
 
     const char* kNoXattr =
-        "no sentry filesystem supports xattrs yet (#4): get/set/remove fail "
-        "with EOPNOTSUPP, "
-        "list is empty";
+        "user., trusted. and security. attributes on tmpfs and on files of "
+        "the root overlay (copied up); host files behind the gofer have "
+        "none (ENODATA under the overlay); system. (POSIX ACLs) fails with "
+        "EOPNOTSUPP";
     Partial(SYS_getxattr, SysGetxattr, "sspu", kNoXattr);
     Partial(SYS_lgetxattr, SysLgetxattr, "sspu", kNoXattr);
     Partial(SYS_fgetxattr, SysFgetxattr, "fspu", kNoXattr);

@@ -308,6 +308,7 @@ TEST(SchedTest, AffinityErrors) {
   EXPECT_ERRNO(syscall(SYS_sched_getaffinity, 0, 4, &set), EINVAL);
   EXPECT_ERRNO(syscall(SYS_sched_getaffinity, 0, 0, &set), EINVAL);
   EXPECT_ERRNO(sched_getaffinity(UnusedPid(), sizeof(set), &set), ESRCH);
+  EXPECT_ERRNO(sched_getaffinity(-1, sizeof(set), &set), ESRCH);
   // A mask naming no CPU that exists.
   cpu_set_t none;
   CPU_ZERO(&none);
@@ -357,9 +358,23 @@ TEST(SchedTest, SetschedulerChecksThePriority) {
     p.sched_priority = 0;
     ASSERT_OK(sched_setscheduler(0, SCHED_BATCH, &p));
     EXPECT_EQ(sched_getscheduler(0), SCHED_BATCH);
+    // sched_setparam keeps the policy (glibc's posix_spawn calls it).
+    ASSERT_OK(sched_setparam(0, &p));
+    EXPECT_EQ(sched_getscheduler(0), SCHED_BATCH);
+    EXPECT_ERRNO(sched_setscheduler(0, -2, &p), EINVAL);
+    EXPECT_ERRNO(sched_setparam(-1, &p), EINVAL);
     ASSERT_OK(sched_setscheduler(0, SCHED_OTHER, &p));
     EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);
   });
+}
+
+TEST(SchedTest, RrGetInterval) {
+  struct timespec ts = {1, 1};
+  ASSERT_OK(sched_rr_get_interval(0, &ts));
+  EXPECT_EQ(ts.tv_sec, 0);
+  EXPECT_EQ(ts.tv_nsec, 0);
+  EXPECT_ERRNO(sched_rr_get_interval(-1, &ts), EINVAL);
+  EXPECT_ERRNO(sched_rr_get_interval(UnusedPid(), &ts), ESRCH);
 }
 
 TEST(SchedTest, PriorityRanges) {

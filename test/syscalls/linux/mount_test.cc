@@ -1,0 +1,124 @@
+// mount(2) and umount2(2) by a privileged process: a tmpfs, a bind mount,
+// a remount read-only, busy and lazy unmounts, and the errors.
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "test/util/process_util.h"
+#include "test/util/test_util.h"
+
+namespace {
+
+using testing_util::ReadFile;
+using testing_util::TempPath;
+using testing_util::WriteFile;
+
+constexpr long kTmpfsMagic = 0x01021994;
+
+bool Mounted(const std::string& path) {
+  std::ifstream in("/proc/self/mounts");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(" " + path + " ") != std::string::npos) return true;
+  }
+  return false;
+}
+
+class MountTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "mount(2) needs CAP_SYS_ADMIN";
+    mnt_ = dir_ / "mnt";
+    ASSERT_EQ(mkdir(mnt_.c_str(), 0755), 0);
+  }
+  void TearDown() override {
+    if (!mnt_.empty()) umount2(mnt_.c_str(), MNT_DETACH);
+  }
+
+  TempPath dir_;
+  std::string mnt_;
+};
+
+TEST_F(MountTest, TmpfsMountAndUnmount) {
+  WriteFile(mnt_ + "/under", "hidden");
+  ASSERT_EQ(mount("mytmp", mnt_.c_str(), "tmpfs", 0, "mode=0700"), 0);
+  EXPECT_TRUE(Mounted(mnt_));
+  struct statfs sf;
+  ASSERT_EQ(statfs(mnt_.c_str(), &sf), 0);
+  EXPECT_EQ(sf.f_type, kTmpfsMagic);
+  struct stat st;
+  ASSERT_EQ(stat(mnt_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_ERRNO(stat((mnt_ + "/under").c_str(), &st), ENOENT);
+  WriteFile(mnt_ + "/inside", "x");
+  EXPECT_EQ(ReadFile(mnt_ + "/inside"), "x");
+  ASSERT_EQ(umount2(mnt_.c_str(), 0), 0);
+  EXPECT_FALSE(Mounted(mnt_));
+  EXPECT_EQ(ReadFile(mnt_ + "/under"), "hidden");
+  EXPECT_ERRNO(stat((mnt_ + "/inside").c_str(), &st), ENOENT);
+}
+
+TEST_F(MountTest, BusyAndLazyUnmount) {
+  ASSERT_EQ(mount("none", mnt_.c_str(), "tmpfs", 0, nullptr), 0);
+  WriteFile(mnt_ + "/f", "data");
+  int fd = open((mnt_ + "/f").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_ERRNO(umount2(mnt_.c_str(), 0), EBUSY);
+  ASSERT_EQ(umount2(mnt_.c_str(), MNT_DETACH), 0);
+  EXPECT_FALSE(Mounted(mnt_));
+  // The open file still works after the lazy unmount.
+  char buf[4] = {};
+  EXPECT_EQ(read(fd, buf, 4), 4);
+  EXPECT_EQ(std::string(buf, 4), "data");
+  close(fd);
+}
+
+TEST_F(MountTest, BindMountAndRemountReadOnly) {
+  std::string src = dir_ / "src";
+  ASSERT_EQ(mkdir(src.c_str(), 0755), 0);
+  WriteFile(src + "/f", "bound");
+  ASSERT_EQ(mount(src.c_str(), mnt_.c_str(), nullptr, MS_BIND, nullptr), 0);
+  EXPECT_EQ(ReadFile(mnt_ + "/f"), "bound");
+  WriteFile(mnt_ + "/g", "through");
+  EXPECT_EQ(ReadFile(src + "/g"), "through");
+  ASSERT_EQ(mount(nullptr, mnt_.c_str(), nullptr,
+                  MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr),
+            0);
+  EXPECT_ERRNO(open((mnt_ + "/h").c_str(), O_CREAT | O_WRONLY, 0644), EROFS);
+  // The source stays writable.
+  WriteFile(src + "/h", "ok");
+  ASSERT_EQ(umount2(mnt_.c_str(), 0), 0);
+}
+
+TEST_F(MountTest, PropagationChangesAreAccepted) {
+  ASSERT_EQ(mount("none", mnt_.c_str(), "tmpfs", 0, nullptr), 0);
+  EXPECT_EQ(mount(nullptr, mnt_.c_str(), nullptr, MS_PRIVATE, nullptr), 0);
+  EXPECT_ERRNO(
+      mount(nullptr, mnt_.c_str(), nullptr, MS_PRIVATE | MS_SHARED, nullptr),
+      EINVAL);
+  ASSERT_EQ(umount2(mnt_.c_str(), 0), 0);
+}
+
+TEST_F(MountTest, Errors) {
+  EXPECT_ERRNO(mount("none", mnt_.c_str(), "no-such-fs", 0, nullptr), ENODEV);
+  EXPECT_ERRNO(mount("none", (dir_ / "missing").c_str(), "tmpfs", 0, nullptr),
+               ENOENT);
+  EXPECT_ERRNO(mount("none", mnt_.c_str(), "tmpfs", 0, "bogus=1"), EINVAL);
+  EXPECT_ERRNO(umount2(mnt_.c_str(), 0), EINVAL);  // not a mount point
+  EXPECT_ERRNO(umount2(mnt_.c_str(), 0x100), EINVAL);
+  EXPECT_ERRNO(umount2((dir_ / "missing").c_str(), 0), ENOENT);
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0755), 0);
+  testing_util::InForkedChild([&] {
+    testing_util::BecomeUser(65534, 65534);
+    EXPECT_ERRNO(mount("none", mnt_.c_str(), "tmpfs", 0, nullptr), EPERM);
+    EXPECT_ERRNO(umount2("/proc", 0), EPERM);
+  });
+}
+
+}  // namespace
