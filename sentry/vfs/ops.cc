@@ -186,6 +186,30 @@ SysResult<std::shared_ptr<FileDescription>> OpenCreate(
 
 }  // namespace
 
+SysResult<std::shared_ptr<FileDescription>> OpenTmpfile(CallContext& ctx,
+                                                        const PathContext& pc,
+                                                        std::string_view path,
+                                                        int flags,
+                                                        uint32_t mode) {
+  int acc = flags & O_ACCMODE;
+  if (acc != O_WRONLY && acc != O_RDWR) return Errno(EINVAL);
+  Resolver r(ctx, *pc.ns, pc.root, pc.start);
+  ResolveOptions opts;
+  opts.must_be_dir = true;
+  SENTRY_ASSIGN_OR_RETURN(VirtualDentry dir, r.Resolve(path, opts));
+  SENTRY_RETURN_IF_ERROR(CheckDirWritable(ctx, dir));
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode,
+                          dir.dentry->inode()->CreateTmpfile(ctx, mode));
+  inode->linkable_tmpfile.store((flags & O_EXCL) == 0);
+  SENTRY_ASSIGN_OR_RETURN(Attr a, inode->GetAttr());
+  // Named as Linux names it in /proc/PID/fd: "#INO (deleted)".
+  auto dentry = std::make_shared<Dentry>(
+      dir.dentry, "#" + std::to_string(a.ino), std::move(inode));
+  dentry->deleted.store(true);
+  VirtualDentry vd{dir.mount, std::move(dentry)};
+  return vd.dentry->inode()->Open(ctx, vd, flags & ~(O_CREAT | O_EXCL));
+}
+
 SysResult<void> MkdirAt(CallContext& ctx, const PathContext& pc,
                         std::string_view path, uint32_t mode) {
   Resolver r(ctx, *pc.ns, pc.root, pc.start);
@@ -290,6 +314,9 @@ SysResult<void> LinkAt(CallContext& ctx, const VirtualDentry& old,
                        const PathContext& pc, std::string_view new_path) {
   const std::shared_ptr<Inode>& inode = old.dentry->inode();
   if (inode->IsDir()) return Errno(EPERM);
+  // A file with no links stays unnamed, but for an O_TMPFILE one.
+  SENTRY_ASSIGN_OR_RETURN(Attr la, inode->GetAttr());
+  if (la.nlink == 0 && !inode->linkable_tmpfile.load()) return Errno(ENOENT);
   Resolver r(ctx, *pc.ns, pc.root, pc.start);
   SENTRY_ASSIGN_OR_RETURN(ParentAndName pn, r.ResolveParent(new_path));
   if (pn.name.empty() || IsDotOrDotDot(pn.name)) return Errno(EEXIST);
@@ -299,6 +326,7 @@ SysResult<void> LinkAt(CallContext& ctx, const VirtualDentry& old,
   if (pn.parent.mount != old.mount) return Errno(EXDEV);
   SENTRY_RETURN_IF_ERROR(CheckDirWritable(ctx, pn.parent));
   SENTRY_RETURN_IF_ERROR(pn.parent.dentry->inode()->Link(ctx, pn.name, inode));
+  inode->linkable_tmpfile.store(false);
   pn.parent.dentry->Insert(pn.name, inode);
   NotifyInode(*inode, IN_ATTRIB);
   NotifyDirEntry(*pn.parent.dentry, pn.name, IN_CREATE);

@@ -41,6 +41,14 @@ SysResult<std::shared_ptr<FileDescription>> OpenAt(CallContext& ctx,
 SysResult<std::shared_ptr<FileDescription>> OpenResolved(
     CallContext& ctx, const VirtualDentry& vd, int flags);
 
+// open(2) with O_TMPFILE: an unnamed file in the directory at `path`.
+// `mode` has the umask applied.
+SysResult<std::shared_ptr<FileDescription>> OpenTmpfile(CallContext& ctx,
+                                                        const PathContext& pc,
+                                                        std::string_view path,
+                                                        int flags,
+                                                        uint32_t mode);
+
 SysResult<void> MkdirAt(CallContext& ctx, const PathContext& pc,
                         std::string_view path, uint32_t mode);
 SysResult<void> SymlinkAt(CallContext& ctx, const PathContext& pc,

@@ -55,6 +55,10 @@ SysResult<std::shared_ptr<Inode>> Inode::Mkdir(CallContext&, const std::string&,
   return Errno(EPERM);
 }
 
+SysResult<std::shared_ptr<Inode>> Inode::CreateTmpfile(CallContext&, uint32_t) {
+  return Errno(EOPNOTSUPP);
+}
+
 SysResult<std::shared_ptr<Inode>> Inode::Mknod(CallContext&, const std::string&,
                                                uint32_t) {
   return Errno(EPERM);

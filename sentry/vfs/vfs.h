@@ -196,6 +196,13 @@ class Inode {
   virtual SysResult<std::shared_ptr<Inode>> Mkdir(CallContext& ctx,
                                                   const std::string& name,
                                                   uint32_t mode);
+  // open(2) with O_TMPFILE in this directory: a regular file with no name
+  // (a link count of 0). Filesystems without it say EOPNOTSUPP.
+  virtual SysResult<std::shared_ptr<Inode>> CreateTmpfile(CallContext& ctx,
+                                                          uint32_t mode);
+  // An O_TMPFILE file opened without O_EXCL may be given a name once by
+  // linkat(2); any other file without links may not (ENOENT).
+  std::atomic<bool> linkable_tmpfile{false};
   // mknod(2) of a FIFO or a regular file (`mode` holds the type and the
   // permission bits, umask applied). Filesystems without it say EPERM.
   virtual SysResult<std::shared_ptr<Inode>> Mknod(CallContext& ctx,

@@ -354,6 +354,15 @@ SysResult<std::shared_ptr<vfs::Inode>> OverlayInode::Mkdir(
   return Wrap(name, std::move(made));
 }
 
+SysResult<std::shared_ptr<vfs::Inode>> OverlayInode::CreateTmpfile(
+    vfs::CallContext& ctx, uint32_t mode) {
+  absl::MutexLock l(&fs_->copy_mu_);
+  SENTRY_RETURN_IF_ERROR(CopyUpLocked(ctx, true));
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::Inode> made,
+                          upper_dir()->CreateTmpfile(ctx, mode));
+  return Wrap("", std::move(made));
+}
+
 SysResult<std::shared_ptr<vfs::Inode>> OverlayInode::Mknod(
     vfs::CallContext& ctx, const std::string& name, uint32_t mode) {
   absl::MutexLock l(&fs_->copy_mu_);

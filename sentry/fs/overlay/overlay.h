@@ -82,6 +82,8 @@ class OverlayInode final : public vfs::Inode,
   SysResult<std::shared_ptr<vfs::Inode>> Mkdir(vfs::CallContext& ctx,
                                                const std::string& name,
                                                uint32_t mode) override;
+  SysResult<std::shared_ptr<vfs::Inode>> CreateTmpfile(vfs::CallContext& ctx,
+                                                       uint32_t mode) override;
   SysResult<std::shared_ptr<vfs::Inode>> Mknod(vfs::CallContext& ctx,
                                                const std::string& name,
                                                uint32_t mode) override;

@@ -218,6 +218,14 @@ SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Create(vfs::CallContext& ctx,
   return AddNew(name, std::move(file));
 }
 
+SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::CreateTmpfile(
+    vfs::CallContext& ctx, uint32_t mode) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<TmpfsFile> file,
+                          TmpfsFile::New(fs(), S_IFREG | (mode & 07777),
+                                         ctx.creds().fsuid, ctx.creds().fsgid));
+  return std::shared_ptr<vfs::Inode>(std::move(file));
+}
+
 SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Mkdir(vfs::CallContext& ctx,
                                                        const std::string& name,
                                                        uint32_t mode) {

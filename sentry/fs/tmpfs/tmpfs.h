@@ -96,6 +96,8 @@ class TmpfsDir final : public TmpfsInode {
   SysResult<std::shared_ptr<vfs::Inode>> Mkdir(vfs::CallContext& ctx,
                                                const std::string& name,
                                                uint32_t mode) override;
+  SysResult<std::shared_ptr<vfs::Inode>> CreateTmpfile(vfs::CallContext& ctx,
+                                                       uint32_t mode) override;
   SysResult<std::shared_ptr<vfs::Inode>> Symlink(
       vfs::CallContext& ctx, const std::string& name,
       const std::string& target) override;

@@ -26,8 +26,8 @@ namespace sentry::syscalls {
 
 namespace {
 
-// Flags open(2) accepts; the rest are ignored by Linux too, except that
-// O_TMPFILE is refused until tmpfile support lands.
+// Flags open(2) passes on; the rest are ignored by Linux too (O_TMPFILE is
+// taken apart first).
 constexpr int kOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC |
                            O_APPEND | O_NONBLOCK | O_DSYNC | O_ASYNC |
                            O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW |
@@ -35,8 +35,9 @@ constexpr int kOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC |
 
 SysResult<uint64_t> DoOpen(Task& t, int dirfd, GuestAddr path_addr, int flags,
                            uint32_t mode, unsigned resolve = 0) {
-  if ((flags & __O_TMPFILE) == __O_TMPFILE)
-    return Errno(EOPNOTSUPP);  // TODO(#4): O_TMPFILE
+  bool tmpfile = (flags & __O_TMPFILE) == __O_TMPFILE;
+  // O_TMPFILE is __O_TMPFILE with O_DIRECTORY; half of it is invalid.
+  if (tmpfile && (flags & O_DIRECTORY) == 0) return Errno(EINVAL);
   flags &= kOpenFlags;
   SENTRY_ASSIGN_OR_RETURN(std::string path, t.CopyInPath(path_addr));
   if (path.empty()) return Errno(ENOENT);
@@ -48,6 +49,14 @@ SysResult<uint64_t> DoOpen(Task& t, int dirfd, GuestAddr path_addr, int flags,
                                                    : PathAt(t, dirfd, path));
   if (anchored && !pc.start.dentry->inode()->IsDir()) return Errno(ENOTDIR);
   uint32_t create_mode = mode & ~t.umask() & 07777;
+  if (tmpfile) {
+    SENTRY_ASSIGN_OR_RETURN(
+        auto f,
+        vfs::OpenTmpfile(t, pc, path, flags & ~O_DIRECTORY, create_mode));
+    SENTRY_ASSIGN_OR_RETURN(int fd,
+                            t.NewFd(std::move(f), (flags & O_CLOEXEC) != 0));
+    return static_cast<uint64_t>(fd);
+  }
   SENTRY_ASSIGN_OR_RETURN(
       auto f, vfs::OpenAt(t, pc, path, flags, create_mode, resolve));
   if ((flags & O_PATH) == 0) vfs::NotifyFile(f->vd(), IN_OPEN);

@@ -252,7 +252,9 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     // r rlimit resource, i ioctl request, k access mode.
     Full(SYS_read, SysRead, "fBu");
     Full(SYS_write, SysWrite, "fbu");
-    Partial(SYS_open, SysOpen, "som", "O_TMPFILE fails with EOPNOTSUPP (#4)");
+    Partial(SYS_open, SysOpen, "som",
+            "O_TMPFILE on tmpfs and the root overlay; elsewhere it fails "
+            "with EOPNOTSUPP");
     Full(SYS_close, SysClose, "f");
     Full(SYS_stat, SysStat, "sp");
     Full(SYS_fstat, SysFstat, "fp");
@@ -463,7 +465,8 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Partial(SYS_openat2, SysOpenat2, "fspu",
             "every RESOLVE_ flag; RESOLVE_CACHED always fails with EAGAIN; "
             "O_CREAT through a final symlink with RESOLVE_BENEATH or "
-            "RESOLVE_IN_ROOT fails with EXDEV; O_TMPFILE with EOPNOTSUPP");
+            "RESOLVE_IN_ROOT fails with EXDEV; O_TMPFILE ignores the RESOLVE_ "
+            "flags");
     Full(SYS_rename, SysRename, "ss");
     Full(SYS_renameat, SysRenameat, "fsfs");
     Partial(SYS_renameat2, SysRenameat2, "fsfsx",
@@ -516,7 +519,7 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
 
     Full(SYS_exit_group, SysExitGroup, "d");
     Full(SYS_tgkill, SysTgkill, "ddS");
-    Full(SYS_openat, SysOpenat, "fsom");
+    Partial(SYS_openat, SysOpenat, "fsom", "see open");
     Full(SYS_mkdirat, SysMkdirat, "fsm");
     Full(SYS_newfstatat, SysNewfstatat, "fspA");
     Full(SYS_unlinkat, SysUnlinkat, "fsA");
