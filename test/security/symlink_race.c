@@ -69,7 +69,7 @@ static void P(char* out, size_t size, const char* rel) {
 static void ReadPath(const char* rel) {
   char path[4096], buf[128];
   P(path, sizeof(path), rel);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return;
   ssize_t n = read(fd, buf, sizeof(buf) - 1);
   close(fd);
@@ -102,7 +102,7 @@ static void* Writer(void* arg) {
     switch ((i + (unsigned)id) % 12) {
       case 0: {
         P(path, sizeof(path), "d/secret");
-        int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        int fd = open(path, O_WRONLY | O_TRUNC | O_NONBLOCK | O_CLOEXEC);
         if (fd >= 0) {
           (void)!write(fd, "written\n", 8);
           close(fd);
@@ -111,7 +111,7 @@ static void* Writer(void* arg) {
       }
       case 1: {
         P(path, sizeof(path), "d/new");
-        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0644);
         if (fd >= 0) {
           (void)!write(fd, "created\n", 8);
           close(fd);
@@ -170,7 +170,7 @@ static void* Writer(void* arg) {
       case 10: {
         // Through a file symlink in a real directory.
         P(path, sizeof(path), "d/f");
-        int fd = open(path, O_RDWR | O_CLOEXEC);
+        int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
         if (fd >= 0) {
           (void)!write(fd, "inside\n", 7);
           (void)ftruncate(fd, 7);
