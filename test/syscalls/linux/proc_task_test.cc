@@ -412,8 +412,13 @@ TEST(ProcTaskTest, EveryThreadIsListedWithItsOwnFiles) {
     EXPECT_STREQ(name, "renamed");
     close(release[1]);
     for (Worker& w : workers) pthread_join(w.thread, nullptr);
-    EXPECT_EQ(ListDir("/proc/self/task"),
-              std::set<std::string>{std::to_string(pid)});
+    // pthread_join returns when the thread clears its tid, a moment before
+    // Linux releases the task: its entry may linger that long.
+    std::set<std::string> only_main = {std::to_string(pid)};
+    for (int i = 0; i < 2000 && ListDir("/proc/self/task") != only_main; i++) {
+      usleep(1000);
+    }
+    EXPECT_EQ(ListDir("/proc/self/task"), only_main);
     close(release[0]);
     close(ready[0]);
     close(ready[1]);
