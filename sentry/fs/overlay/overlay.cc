@@ -267,6 +267,7 @@ SysResult<void> OverlayInode::CopyUpLocked(vfs::CallContext& ctx, bool data) {
           done += static_cast<size_t>(w);
         }
       }
+      file->Remeasure();
       if (!copied.ok()) {
         // Leave no half-copied file behind.
         (void)pdir->Unlink(ctx, name);

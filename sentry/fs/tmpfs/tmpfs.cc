@@ -2,12 +2,15 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "sentry/fs/host/host_file.h"
 #include "sentry/vfs/file.h"
@@ -34,18 +37,21 @@ std::shared_ptr<TmpfsFilesystem> TmpfsFilesystem::Create(uint32_t root_mode,
       fs.get(), S_IFDIR | (root_mode & 07777), uid, gid);
   root->AdjustLinks(1);  // "." of the root; its ".." is itself
   fs->root_ = std::make_shared<vfs::Dentry>(nullptr, "", std::move(root));
+  // Linux's default bound: half the RAM.
+  long pages = sysconf(_SC_PHYS_PAGES);
+  fs->set_size_limit(static_cast<uint64_t>(pages > 0 ? pages : 0) / 2 *
+                     static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
   return fs;
 }
 
 SysResult<vfs::StatFs> TmpfsFilesystem::GetStatFs() {
   vfs::StatFs s;
   s.type = kTmpfsMagic;
-  // Memory-backed: report the host's RAM as capacity, as Linux's tmpfs
-  // reports half of it by default.
-  long pages = sysconf(_SC_PHYS_PAGES);
-  long avail = sysconf(_SC_AVPHYS_PAGES);
-  s.blocks = static_cast<uint64_t>(pages / 2);
-  s.bfree = s.bavail = static_cast<uint64_t>(avail / 2);
+  uint64_t limit = space_->limit.load();
+  int64_t used = std::max<int64_t>(space_->used.load(), 0);
+  s.blocks = limit / s.bsize;
+  s.bfree = s.bavail =
+      limit > static_cast<uint64_t>(used) ? (limit - used) / s.bsize : 0;
   s.files = s.ffree = s.blocks;
   return s;
 }
@@ -127,9 +133,19 @@ SysResult<void> TmpfsInode::RemoveXattr(vfs::CallContext&,
 }
 
 void TmpfsInode::AdjustLinks(int delta) {
+  bool gone;
+  {
+    absl::MutexLock l(&attr_mu_);
+    attr_.nlink = static_cast<uint32_t>(static_cast<int>(attr_.nlink) + delta);
+    attr_.ctime = Now();
+    gone = delta < 0 && attr_.nlink == 0;
+  }
+  if (gone) OnUnlinked();
+}
+
+uint32_t TmpfsInode::links() const {
   absl::MutexLock l(&attr_mu_);
-  attr_.nlink = static_cast<uint32_t>(static_cast<int>(attr_.nlink) + delta);
-  attr_.ctime = Now();
+  return attr_.nlink;
 }
 
 void TmpfsInode::Touch(bool modify) {
@@ -367,7 +383,97 @@ SysResult<void> TmpfsDir::Rename(vfs::CallContext&, const std::string& old_name,
 
 TmpfsFile::TmpfsFile(TmpfsFilesystem* fs, uint32_t mode, uint32_t uid,
                      uint32_t gid, std::shared_ptr<HostFd> memfd)
-    : TmpfsInode(fs, mode, uid, gid), memfd_(std::move(memfd)) {}
+    : TmpfsInode(fs, mode, uid, gid),
+      memfd_(std::move(memfd)),
+      space_(fs->space()) {}
+
+TmpfsFile::~TmpfsFile() { space_->used.fetch_sub(charged_.load()); }
+
+void TmpfsFile::Opened() { opens_.fetch_add(1); }
+
+void TmpfsFile::Closed() {
+  if (opens_.fetch_sub(1) == 1 && links() == 0) Release();
+}
+
+void TmpfsFile::OnUnlinked() {
+  if (opens_.load() == 0) Release();
+}
+
+void TmpfsFile::Release() {
+  // The dentry cache may keep the inode a while; its memory goes now, as
+  // Linux frees an unlinked file's pages at its last close.
+  if (ftruncate(memfd_->get(), 0) == 0) Remeasure();
+}
+
+void TmpfsFile::Remeasure() {
+  struct stat st;
+  if (fstat(memfd_->get(), &st) != 0) return;
+  int64_t now = static_cast<int64_t>(st.st_blocks) * 512;
+  space_->used.fetch_add(now - charged_.exchange(now));
+}
+
+SysResult<size_t> TmpfsFile::Room(int64_t offset, size_t len) {
+  uint64_t limit = space_->limit.load();
+  int64_t used = space_->used.load();
+  int64_t room = static_cast<int64_t>(limit) - used;
+  if (static_cast<int64_t>(len) <= room) return len;
+  // Worst case it does not fit: count what the write would newly allocate,
+  // the holes in its range (an overwrite allocates nothing).
+  int fd = memfd_->get();
+  struct stat st;
+  if (fstat(fd, &st) != 0) return Errno::FromHost();
+  int64_t start = offset < 0 ? st.st_size : offset;
+  int64_t end = start + static_cast<int64_t>(len);
+  int64_t fresh = 0;
+  for (int64_t at = start; at < end;) {
+    off_t data = lseek(fd, at, SEEK_DATA);
+    if (data < 0 || data >= end) {
+      fresh += end - at;
+      break;
+    }
+    fresh += data - at;
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) break;
+    at = hole;
+  }
+  if (fresh <= room) return len;
+  // A prefix: as much as the free space holds (a write stops at the first
+  // page it cannot allocate, as Linux's does).
+  if (room < 4096) return Errno(ENOSPC);
+  return static_cast<size_t>(room & ~int64_t{4095});
+}
+
+namespace {
+
+// A tmpfs file opened: writes are bounded by the filesystem's size and
+// charged to it.
+class TmpfsFileFD final : public HostFileFD {
+ public:
+  TmpfsFileFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<HostFd> fd,
+              TmpfsFile* file)
+      : HostFileFD(std::move(vd), flags, std::move(fd), /*seekable=*/true),
+        file_(file) {
+    file_->Opened();
+  }
+  ~TmpfsFileFD() override { file_->Closed(); }
+
+  SysResult<size_t> Write(vfs::CallContext& ctx, const char* buf, size_t len,
+                          int64_t* offset) override {
+    if (len == 0) return HostFileFD::Write(ctx, buf, len, offset);
+    bool at_end = offset == nullptr || (flags() & O_APPEND) != 0;
+    SENTRY_ASSIGN_OR_RETURN(size_t fits,
+                            file_->Room(at_end ? -1 : *offset, len));
+    SysResult<size_t> n = HostFileFD::Write(ctx, buf, fits, offset);
+    file_->Remeasure();
+    return n;
+  }
+
+ private:
+  // Kept alive by the description's dentry (or the overlay inode above it).
+  TmpfsFile* const file_;
+};
+
+}  // namespace
 
 SysResult<std::shared_ptr<TmpfsFile>> TmpfsFile::New(TmpfsFilesystem* fs,
                                                      uint32_t mode,
@@ -403,7 +509,7 @@ SysResult<std::shared_ptr<vfs::FileDescription>> TmpfsFile::Open(
     SENTRY_RETURN_IF_ERROR(Truncate(0));
   }
   return std::shared_ptr<vfs::FileDescription>(
-      std::make_shared<HostFileFD>(vd, flags, memfd_, /*seekable=*/true));
+      std::make_shared<TmpfsFileFD>(vd, flags, memfd_, this));
 }
 
 SysResult<void> TmpfsFile::SetAttr(vfs::CallContext& ctx,
@@ -419,10 +525,16 @@ SysResult<void> TmpfsFile::SetAttr(vfs::CallContext& ctx,
 }
 
 SysResult<void> TmpfsFile::Allocate(int mode, uint64_t offset, uint64_t len) {
-  if (fallocate(memfd_->get(), mode, static_cast<off_t>(offset),
-                static_cast<off_t>(len)) != 0) {
-    return Errno::FromHost();
+  // Only an allocation must fit; punching holes frees space.
+  if ((mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE)) == 0) {
+    SENTRY_ASSIGN_OR_RETURN(size_t fits,
+                            Room(static_cast<int64_t>(offset), len));
+    if (fits < len) return Errno(ENOSPC);
   }
+  int r = fallocate(memfd_->get(), mode, static_cast<off_t>(offset),
+                    static_cast<off_t>(len));
+  Remeasure();
+  if (r != 0) return Errno::FromHost();
   Touch(/*modify=*/true);
   return Ok();
 }
@@ -431,6 +543,7 @@ SysResult<void> TmpfsFile::Truncate(uint64_t size) {
   if (size > static_cast<uint64_t>(INT64_MAX)) return Errno(EFBIG);
   if (ftruncate(memfd_->get(), static_cast<off_t>(size)) != 0)
     return Errno::FromHost();
+  Remeasure();
   Touch(/*modify=*/true);
   return Ok();
 }

@@ -18,6 +18,14 @@
 
 namespace sentry::fs::tmpfs {
 
+// The bytes a tmpfs's files hold (the pages their memfds allocated) and
+// its bound (mount -o size=). Shared by the filesystem and its files, which
+// may outlive it.
+struct TmpfsSpace {
+  std::atomic<int64_t> used{0};
+  std::atomic<uint64_t> limit{0};
+};
+
 class TmpfsFilesystem final
     : public vfs::Filesystem,
       public std::enable_shared_from_this<TmpfsFilesystem> {
@@ -36,8 +44,15 @@ class TmpfsFilesystem final
   // between two directories changes both atomically.
   absl::Mutex& tree_mu() ABSL_LOCK_RETURNED(tree_mu_) { return tree_mu_; }
 
+  // The size bound in bytes; Create sets Linux's default, half the RAM.
+  // Writes and fallocate past it fail with ENOSPC. Pages a guest touches
+  // through a shared mapping count at the file's next write or size change.
+  void set_size_limit(uint64_t bytes) { space_->limit.store(bytes); }
+  const std::shared_ptr<TmpfsSpace>& space() const { return space_; }
+
  private:
   absl::Mutex tree_mu_;
+  const std::shared_ptr<TmpfsSpace> space_ = std::make_shared<TmpfsSpace>();
   explicit TmpfsFilesystem(std::string type) : Filesystem(std::move(type)) {}
   std::shared_ptr<vfs::Dentry> root_;
   std::atomic<uint64_t> next_ino_{1};
@@ -64,6 +79,7 @@ class TmpfsInode : public vfs::Inode {
   static constexpr size_t kMaxXattrBytes = 64 << 10;
 
   void AdjustLinks(int delta);
+  uint32_t links() const;
   void Touch(bool modify);
   TmpfsFilesystem* fs() const { return fs_; }
 
@@ -72,6 +88,9 @@ class TmpfsInode : public vfs::Inode {
   std::atomic<uint64_t> overlay_origin{0};
 
  protected:
+  // The last link went (called with no lock held).
+  virtual void OnUnlinked() {}
+
   mutable absl::Mutex attr_mu_;
 
  private:
@@ -155,8 +174,25 @@ class TmpfsFile final : public TmpfsInode {
   // The memfd holding the bytes (an overlay copies a file up into it).
   const std::shared_ptr<HostFd>& memfd() const { return memfd_; }
 
+  ~TmpfsFile() override;
+  // How many of `len` bytes written at `offset` (-1: at the end) fit in
+  // the filesystem's bound: all of them, or a prefix, or ENOSPC.
+  SysResult<size_t> Room(int64_t offset, size_t len);
+  // Charges the filesystem for what the memfd holds now (after a write, a
+  // size change, or a copy into memfd()).
+  void Remeasure();
+  // Open descriptions (mappings hold theirs): an unlinked file's pages are
+  // freed when the last one closes.
+  void Opened();
+  void Closed();
+
  private:
+  void OnUnlinked() override;
+  void Release();
+  std::atomic<int> opens_{0};
   const std::shared_ptr<HostFd> memfd_;
+  const std::shared_ptr<TmpfsSpace> space_;
+  std::atomic<int64_t> charged_{0};  // bytes this file counts in space_
 };
 
 class TmpfsSymlink final : public TmpfsInode {

@@ -5,7 +5,9 @@
 // (which change nothing: the sandbox has one mount namespace).
 
 #include <sys/mount.h>
+#include <unistd.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,12 +42,45 @@ SysResult<vfs::VirtualDentry> ResolvePath(Task& t, const std::string& path,
   return r.Resolve(path, opts);
 }
 
-// tmpfs options: mode=, uid=, gid= are applied; size=, nr_inodes= and the
-// rest Linux knows are accepted (the sandbox bounds memory as a whole);
-// anything else is EINVAL, as tmpfs says.
+// A tmpfs size: bytes with an optional k, m, g or t suffix, or a
+// percentage of the RAM, as tmpfs(5) spells it.
+SysResult<uint64_t> ParseSize(const std::string& v) {
+  if (v.empty()) return Errno(EINVAL);
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long n = strtoull(v.c_str(), &end, 10);
+  if (end == v.c_str() || errno != 0) return Errno(EINVAL);
+  std::string suffix(end);
+  uint64_t shift = 0;
+  if (suffix == "%") {
+    if (n > 100) return Errno(EINVAL);
+    long pages = sysconf(_SC_PHYS_PAGES);
+    return static_cast<uint64_t>(pages > 0 ? pages : 0) *
+           static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) / 100 * n;
+  }
+  if (suffix == "k" || suffix == "K") {
+    shift = 10;
+  } else if (suffix == "m" || suffix == "M") {
+    shift = 20;
+  } else if (suffix == "g" || suffix == "G") {
+    shift = 30;
+  } else if (suffix == "t" || suffix == "T") {
+    shift = 40;
+  } else if (!suffix.empty()) {
+    return Errno(EINVAL);
+  }
+  if (n > (UINT64_MAX >> shift)) return Errno(EINVAL);
+  // Whole pages, as tmpfs rounds it.
+  return ((n << shift) + 4095) & ~uint64_t{4095};
+}
+
+// tmpfs options: mode=, uid=, gid= and size= are applied (size=0 means no
+// bound, as on Linux); nr_inodes= and the rest tmpfs knows are accepted
+// and not enforced; anything else is EINVAL, as tmpfs says.
 SysResult<std::shared_ptr<fs::tmpfs::TmpfsFilesystem>> NewTmpfs(
-    Task& t, const std::string& data) {
+    const std::string& data) {
   uint32_t mode = 01777, uid = 0, gid = 0;
+  std::optional<uint64_t> size;
   for (absl::string_view opt : absl::StrSplit(data, ',', absl::SkipEmpty())) {
     std::pair<std::string, std::string> kv =
         absl::StrSplit(opt, absl::MaxSplits('=', 1));
@@ -60,16 +95,19 @@ SysResult<std::shared_ptr<fs::tmpfs::TmpfsFilesystem>> NewTmpfs(
     } else if (k == "uid" || k == "gid") {
       if (!absl::SimpleAtoi(v, &n)) return Errno(EINVAL);
       (k == "uid" ? uid : gid) = n;
-    } else if (k == "size" || k == "nr_blocks" || k == "nr_inodes" ||
-               k == "huge" || k == "mpol" || k == "inode32" || k == "inode64" ||
+    } else if (k == "size") {
+      SENTRY_ASSIGN_OR_RETURN(size, ParseSize(v));
+    } else if (k == "nr_blocks" || k == "nr_inodes" || k == "huge" ||
+               k == "mpol" || k == "inode32" || k == "inode64" ||
                k == "noswap") {
       continue;
     } else {
       return Errno(EINVAL);
     }
   }
-  (void)t;
-  return fs::tmpfs::TmpfsFilesystem::Create(mode, uid, gid);
+  auto fs = fs::tmpfs::TmpfsFilesystem::Create(mode, uid, gid);
+  if (size) fs->set_size_limit(*size == 0 ? UINT64_MAX / 2 : *size);
+  return fs;
 }
 
 // The mount of filesystem type `type` already in the namespace, for
@@ -139,7 +177,7 @@ SENTRY_SYSCALL(SysMount) {
       SENTRY_ASSIGN_OR_RETURN(source, t.CopyInString(a.Addr(0), 4095));
     }
     if (type == "tmpfs") {
-      SENTRY_ASSIGN_OR_RETURN(auto fs, NewTmpfs(t, data));
+      SENTRY_ASSIGN_OR_RETURN(auto fs, NewTmpfs(data));
       mount = std::make_shared<vfs::Mount>(fs, fs->root(), MountFlags(flags),
                                            source.empty() ? "none" : source);
     } else if (type == "proc" || type == "sysfs" || type == "devpts") {

@@ -446,8 +446,8 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_getdents64, SysGetdents64, "fpu");
     Full(SYS_getdents, SysGetdents, "fpu");
     Partial(SYS_mount, SysMount, "sssxs",
-            "with CAP_SYS_ADMIN in the sandbox: tmpfs (mode, uid, gid; size "
-            "and nr_inodes are accepted, not enforced), more mounts of the "
+            "with CAP_SYS_ADMIN in the sandbox: tmpfs (mode, uid, gid, size; "
+            "nr_inodes is accepted, not enforced), more mounts of the "
             "sandbox's proc, sysfs and devpts, MS_BIND (without MS_REC's "
             "submounts), MS_REMOUNT of the flags, propagation flags (no "
             "effect: one mount namespace); MS_MOVE and other types fail "

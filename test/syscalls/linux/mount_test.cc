@@ -64,6 +64,48 @@ TEST_F(MountTest, TmpfsMountAndUnmount) {
   EXPECT_ERRNO(stat((mnt_ + "/inside").c_str(), &st), ENOENT);
 }
 
+TEST_F(MountTest, TmpfsSizeLimitGivesEnospc) {
+  ASSERT_EQ(mount("none", mnt_.c_str(), "tmpfs", 0, "size=1m"), 0);
+  struct statfs sf;
+  ASSERT_EQ(statfs(mnt_.c_str(), &sf), 0);
+  EXPECT_EQ(static_cast<uint64_t>(sf.f_blocks) * sf.f_bsize, 1u << 20);
+  std::string path = mnt_ + "/big";
+  int fd = open(path.c_str(), O_CREAT | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0);
+  std::string chunk(64 << 10, 'x');
+  size_t total = 0;
+  ssize_t n;
+  while ((n = write(fd, chunk.data(), chunk.size())) > 0) {
+    total += static_cast<size_t>(n);
+    ASSERT_LE(total, 2u << 20) << "the size bound is not enforced";
+  }
+  EXPECT_EQ(n, -1);
+  EXPECT_EQ(errno, ENOSPC);
+  EXPECT_GE(total, 900u << 10);
+  EXPECT_LE(total, 1u << 20);
+  ASSERT_EQ(statfs(mnt_.c_str(), &sf), 0);
+  EXPECT_LT(sf.f_bfree, 16u);
+  // fallocate past the bound fails too; overwriting in place does not.
+  EXPECT_ERRNO(fallocate(fd, 0, 0, 4 << 20), ENOSPC);
+  EXPECT_EQ(pwrite(fd, "y", 1, 0), 1);
+  // A sparse file costs nothing until written.
+  int sparse = open((mnt_ + "/sparse").c_str(), O_CREAT | O_WRONLY, 0644);
+  ASSERT_GE(sparse, 0);
+  EXPECT_EQ(ftruncate(sparse, 100 << 20), 0);
+  close(sparse);
+  close(fd);
+  // Removing the file gives the space back.
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  ASSERT_EQ(statfs(mnt_.c_str(), &sf), 0);
+  EXPECT_GT(static_cast<uint64_t>(sf.f_bfree) * sf.f_bsize, 900u << 10);
+  fd = open(path.c_str(), O_CREAT | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(write(fd, chunk.data(), chunk.size()),
+            static_cast<ssize_t>(chunk.size()));
+  close(fd);
+  ASSERT_EQ(umount2(mnt_.c_str(), 0), 0);
+}
+
 TEST_F(MountTest, BusyAndLazyUnmount) {
   ASSERT_EQ(mount("none", mnt_.c_str(), "tmpfs", 0, nullptr), 0);
   WriteFile(mnt_ + "/f", "data");
