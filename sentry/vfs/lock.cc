@@ -152,6 +152,8 @@ SysResult<void> FileLocks::SetRecord(CallContext& ctx, const RecordLock& want,
                                      ShouldBlock block) {
   if (want.type == F_UNLCK) {
     absl::MutexLock l(&mu_);
+    // Unlocking the middle of a range splits it in two.
+    if (records_.size() + 1 > kMaxRecords) return Errno(ENOLCK);
     ApplyRecord(want);
     queue_.Notify(kEventAll);
     return Ok();
@@ -164,6 +166,8 @@ SysResult<void> FileLocks::SetRecord(CallContext& ctx, const RecordLock& want,
       absl::MutexLock l(&mu_);
       const RecordLock* c = RecordConflict(want);
       if (c == nullptr) {
+        // A lock may split one of the owner's in two, and add itself.
+        if (records_.size() + 2 > kMaxRecords) return Errno(ENOLCK);
         // Changing a lock's type or range may free bytes others wait for.
         ApplyRecord(want);
         queue_.Notify(kEventAll);

@@ -58,9 +58,15 @@ class FileLocks final {
   // F_GETLK: the first lock that would conflict with `want`, or nothing.
   std::optional<RecordLock> TestRecord(const RecordLock& want);
 
+  // The most record locks one file holds: a guest splitting ranges cannot
+  // grow the sentry without bound (ENOLCK, as Linux when it has no memory
+  // for another lock).
+  static constexpr size_t kMaxRecords = 1 << 16;
+
   // F_SETLK/F_SETLKW (F_UNLCK unlocks): replaces, splits and merges the
   // owner's own locks over the range. EAGAIN without blocking; EDEADLK when
-  // waiting would close a cycle of traditional lock owners.
+  // waiting would close a cycle of traditional lock owners; ENOLCK past
+  // kMaxRecords.
   SysResult<void> SetRecord(CallContext& ctx, const RecordLock& want,
                             ShouldBlock block);
 

@@ -336,6 +336,7 @@ SysResult<void> MountNamespace::Attach(const VirtualDentry& at,
   if (!at.valid() || !at.dentry->inode()->IsDir()) return Errno(ENOTDIR);
   absl::MutexLock l(&mu_);
   if (mount->parent_.lock() != nullptr) return Errno(EBUSY);
+  if (order_.size() >= kMaxMounts) return Errno(ENOSPC);
   mount->parent_ = at.mount;
   mount->mountpoint_ = at.dentry;
   mounts_[Key{at.mount.get(), at.dentry.get()}].push_back(mount);

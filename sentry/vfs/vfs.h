@@ -374,6 +374,9 @@ class MountNamespace {
 
   VirtualDentry Root() const;
 
+  // Linux's default fs.mount-max: past it, Attach fails with ENOSPC.
+  static constexpr size_t kMaxMounts = 100000;
+
   // Attaches `mount` on `at`, covering what is there.
   SysResult<void> Attach(const VirtualDentry& at, std::shared_ptr<Mount> mount);
 
