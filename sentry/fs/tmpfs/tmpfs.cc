@@ -5,6 +5,7 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -381,13 +382,40 @@ SysResult<void> TmpfsDir::Rename(vfs::CallContext&, const std::string& old_name,
 
 // --- regular files ---
 
+namespace {
+
+// Every tmpfs file holds a host memfd, and the sentry's host fd limit is
+// finite (20000 on the development VM, which root cannot raise): files stop
+// short of it, leaving the sentry fds for its own work (pipes, waiters,
+// the gofer's donations). Past it, creating a file fails with ENOSPC, as a
+// tmpfs out of inodes does.
+std::atomic<int64_t> memfds_in_use{0};
+
+int64_t MaxMemfds() {
+  static const int64_t max = [] {
+    struct rlimit rl;
+    int64_t n =
+        getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+            ? static_cast<int64_t>(rl.rlim_cur)
+            : 1 << 20;
+    int64_t reserve = std::min<int64_t>(4096, n / 4);
+    return n - reserve;
+  }();
+  return max;
+}
+
+}  // namespace
+
 TmpfsFile::TmpfsFile(TmpfsFilesystem* fs, uint32_t mode, uint32_t uid,
                      uint32_t gid, std::shared_ptr<HostFd> memfd)
     : TmpfsInode(fs, mode, uid, gid),
       memfd_(std::move(memfd)),
       space_(fs->space()) {}
 
-TmpfsFile::~TmpfsFile() { space_->used.fetch_sub(charged_.load()); }
+TmpfsFile::~TmpfsFile() {
+  space_->used.fetch_sub(charged_.load());
+  memfds_in_use.fetch_sub(1);
+}
 
 void TmpfsFile::Opened() { opens_.fetch_add(1); }
 
@@ -479,9 +507,17 @@ SysResult<std::shared_ptr<TmpfsFile>> TmpfsFile::New(TmpfsFilesystem* fs,
                                                      uint32_t mode,
                                                      uint32_t uid, uint32_t gid,
                                                      bool allow_sealing) {
+  if (memfds_in_use.fetch_add(1) >= MaxMemfds()) {
+    memfds_in_use.fetch_sub(1);
+    return Errno(ENOSPC);
+  }
   unsigned flags = MFD_CLOEXEC | (allow_sealing ? MFD_ALLOW_SEALING : 0);
   int fd = static_cast<int>(syscall(SYS_memfd_create, "tmpfs", flags));
-  if (fd < 0) return Errno::FromHost();
+  if (fd < 0) {
+    memfds_in_use.fetch_sub(1);
+    return errno == EMFILE || errno == ENFILE ? Errno(ENOSPC)
+                                              : Errno::FromHost();
+  }
   return std::make_shared<TmpfsFile>(fs, mode, uid, gid,
                                      std::make_shared<HostFd>(fd));
 }
