@@ -726,6 +726,13 @@ SysResult<void> Task::Execve(const std::string& filename,
   if (shared_.fds.use_count() > 1) {
     std::atomic_store(&shared_.fds, shared_.fds->Fork());
   }
+  {
+    // Before the close-on-exec files go, as Linux bumps the exec id before
+    // do_close_on_exec: a parent that sees such a pipe close must find
+    // setpgid refused (EACCES).
+    absl::MutexLock l(&kernel_->mu_);
+    tg().did_exec = true;
+  }
   for (auto& f : fds().RemoveCloexec()) f.reset();
   {
     absl::MutexLock l(&kernel_->mu_);
@@ -749,7 +756,6 @@ SysResult<void> Task::Execve(const std::string& filename,
   }
   {
     absl::MutexLock l(&kernel_->mu_);
-    tg().did_exec = true;
     tg().dumpable = true;
   }
   tg().set_executable(image->executable);
