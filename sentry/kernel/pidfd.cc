@@ -7,7 +7,7 @@
 namespace sentry::kernel {
 
 PidFD::PidFD(vfs::VirtualDentry vd, std::shared_ptr<ThreadGroup> tg, int flags)
-    : FileDescription(std::move(vd), flags), tg_(std::move(tg)) {}
+    : StreamFD(std::move(vd), flags), tg_(std::move(tg)) {}
 
 uint32_t PidFD::Readiness(uint32_t mask) {
   absl::MutexLock l(&tg_->kernel().mu());

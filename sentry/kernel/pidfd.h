@@ -13,13 +13,12 @@
 
 namespace sentry::kernel {
 
-class PidFD final : public vfs::FileDescription {
+class PidFD final : public vfs::StreamFD {
  public:
   PidFD(vfs::VirtualDentry vd, std::shared_ptr<ThreadGroup> tg, int flags);
 
   const std::shared_ptr<ThreadGroup>& tg() const { return tg_; }
 
-  bool seekable() const override { return false; }
   SysResult<size_t> Read(vfs::CallContext&, char*, size_t, int64_t*) override {
     return Errno(EINVAL);
   }
@@ -32,7 +31,6 @@ class PidFD final : public vfs::FileDescription {
   std::shared_ptr<WaitQueue> EventQueue() override {
     return std::shared_ptr<WaitQueue>(tg_, &tg_->exit_events());
   }
-  bool Pollable() const override { return true; }
   std::string AnonName() const override { return "anon_inode:[pidfd]"; }
 
  private:

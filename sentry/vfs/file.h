@@ -143,6 +143,15 @@ class DirectoryFD : public FileDescription {
   bool have_snapshot_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// A stream (pipe, terminal, eventfd, ...): no position, so the base's
+// lseek says ESPIPE and fsync EINVAL; readiness changes, so epoll takes it.
+class StreamFD : public FileDescription {
+ public:
+  using FileDescription::FileDescription;
+  bool seekable() const override { return false; }
+  bool Pollable() const override { return true; }
+};
+
 // A description opened with O_PATH: it names a file but allows no I/O.
 class PathFD final : public FileDescription {
  public:

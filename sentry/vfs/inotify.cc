@@ -13,6 +13,10 @@ namespace {
 
 std::atomic<uint32_t> next_cookie{1};
 
+// Watches alive in the whole sentry: with none, every read, write and
+// close skips inotify at the cost of one load.
+std::atomic<int64_t> live_watches{0};
+
 // Events a watch's mask selects (the IN_* flags that are not events are
 // left out, and these always reach a watch).
 constexpr uint32_t kAlwaysDelivered = IN_IGNORED | IN_UNMOUNT | IN_Q_OVERFLOW;
@@ -47,23 +51,26 @@ void Deliver(InodeWatches* watches, uint32_t mask, uint32_t cookie,
 void InodeWatches::Add(const Entry& e) {
   absl::MutexLock l(&mu_);
   entries_.push_back(e);
+  live_watches.fetch_add(1, std::memory_order_relaxed);
 }
 
 void InodeWatches::Remove(const InotifyInstance* instance, int wd) {
   absl::MutexLock l(&mu_);
+  size_t before = entries_.size();
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
                                 [&](const Entry& e) {
-                                  return e.wd == wd &&
-                                         e.instance.lock().get() == instance;
+                                  return e.wd == wd && e.owner == instance;
                                 }),
                  entries_.end());
+  live_watches.fetch_sub(static_cast<int64_t>(before - entries_.size()),
+                         std::memory_order_relaxed);
 }
 
 void InodeWatches::Update(const InotifyInstance* instance, int wd,
                           uint32_t mask) {
   absl::MutexLock l(&mu_);
   for (Entry& e : entries_) {
-    if (e.wd == wd && e.instance.lock().get() == instance) e.mask = mask;
+    if (e.wd == wd && e.owner == instance) e.mask = mask;
   }
 }
 
@@ -108,7 +115,7 @@ SysResult<int> InotifyInstance::AddWatch(const VirtualDentry& vd,
   int wd = next_wd_++;
   uint32_t m = mask & ~(IN_MASK_ADD | IN_MASK_CREATE);
   watches_[wd] = Watch{vd.dentry, m};
-  iw.Add(InodeWatches::Entry{weak_from_this(), wd, m});
+  iw.Add(InodeWatches::Entry{weak_from_this(), this, wd, m});
   return wd;
 }
 
@@ -211,7 +218,7 @@ bool InotifyInstance::HasEvents() const {
 // ---- InotifyFD ----
 
 InotifyFD::InotifyFD(VirtualDentry vd, int flags)
-    : FileDescription(std::move(vd), flags) {}
+    : StreamFD(std::move(vd), flags) {}
 
 SysResult<size_t> InotifyFD::Read(CallContext& ctx, char* buf, size_t len,
                                   int64_t*) {
@@ -261,6 +268,7 @@ void NotifyChild(Dentry* parent, const std::string& name, Inode& child,
 }
 
 void NotifyFile(const VirtualDentry& vd, uint32_t mask) {
+  if (live_watches.load(std::memory_order_relaxed) == 0) return;
   if (vd.dentry == nullptr) return;
   Inode& inode = *vd.dentry->inode();
   std::shared_ptr<Dentry> parent = vd.dentry->parent();

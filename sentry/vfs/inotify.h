@@ -37,6 +37,9 @@ class InodeWatches final {
  public:
   struct Entry {
     std::weak_ptr<InotifyInstance> instance;
+    // The same instance, for matching: the weak pointer no longer locks
+    // while the instance is being destroyed.
+    const InotifyInstance* owner;
     int wd;
     uint32_t mask;
   };
@@ -106,20 +109,16 @@ class InotifyInstance final
   const std::shared_ptr<WaitQueue> queue_ = std::make_shared<WaitQueue>();
 };
 
-class InotifyFD final : public FileDescription {
+class InotifyFD final : public StreamFD {
  public:
   InotifyFD(VirtualDentry vd, int flags);
   const std::shared_ptr<InotifyInstance>& instance() const { return instance_; }
 
-  bool seekable() const override { return false; }
   SysResult<size_t> Read(CallContext& ctx, char* buf, size_t len,
                          int64_t* offset) override;
   SysResult<size_t> Write(CallContext&, const char*, size_t,
                           int64_t*) override {
     return Errno(EINVAL);
-  }
-  SysResult<int64_t> Seek(int64_t, int, int64_t*) override {
-    return Errno(ESPIPE);
   }
   SysResult<int64_t> Ioctl(CallContext& ctx, uint32_t cmd,
                            uint64_t arg) override;
@@ -127,7 +126,6 @@ class InotifyFD final : public FileDescription {
   std::shared_ptr<WaitQueue> EventQueue() override {
     return instance_->queue();
   }
-  bool Pollable() const override { return true; }
   std::string AnonName() const override { return "anon_inode:inotify"; }
 
  private:

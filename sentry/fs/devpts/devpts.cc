@@ -870,7 +870,7 @@ void DevptsFilesystem::Remove(int index) {
 // ---- MasterFD ----
 
 MasterFD::MasterFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<Pty> pty)
-    : FileDescription(std::move(vd), flags), pty_(std::move(pty)) {
+    : StreamFD(std::move(vd), flags), pty_(std::move(pty)) {
   pty_->MasterOpened();
 }
 
@@ -905,7 +905,7 @@ uint32_t MasterFD::Readiness(uint32_t mask) {
 // ---- SlaveFD ----
 
 SlaveFD::SlaveFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<Pty> pty)
-    : FileDescription(std::move(vd), flags), pty_(std::move(pty)) {
+    : StreamFD(std::move(vd), flags), pty_(std::move(pty)) {
   pty_->SlaveOpened();
 }
 

@@ -231,29 +231,22 @@ class DevptsFilesystem final
 };
 
 // The master side of a pair.
-class MasterFD final : public vfs::FileDescription,
-                       public kernel::TerminalFile {
+class MasterFD final : public vfs::StreamFD, public kernel::TerminalFile {
  public:
   MasterFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<Pty> pty);
   ~MasterFD() override;
 
-  bool seekable() const override { return false; }
   SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,
                          int64_t* offset) override;
   SysResult<size_t> Write(vfs::CallContext& ctx, const char* buf, size_t len,
                           int64_t* offset) override;
-  SysResult<int64_t> Seek(int64_t, int, int64_t*) override {
-    return Errno(ESPIPE);
-  }
   SysResult<int64_t> Ioctl(vfs::CallContext& ctx, uint32_t cmd,
                            uint64_t arg) override;
   uint32_t Readiness(uint32_t mask) override;
   std::shared_ptr<WaitQueue> EventQueue() override {
     return std::shared_ptr<WaitQueue>(pty_, &pty_->master_queue());
   }
-  bool Pollable() const override { return true; }
   bool IsTerminal() const override { return true; }
-  SysResult<void> Sync() override { return Errno(EINVAL); }
 
   std::shared_ptr<kernel::Terminal> terminal() const override { return pty_; }
   bool is_pty_master() const override { return true; }
@@ -268,28 +261,22 @@ class MasterFD final : public vfs::FileDescription,
 };
 
 // The slave side: /dev/pts/N, or /dev/tty standing for it.
-class SlaveFD final : public vfs::FileDescription, public kernel::TerminalFile {
+class SlaveFD final : public vfs::StreamFD, public kernel::TerminalFile {
  public:
   SlaveFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<Pty> pty);
   ~SlaveFD() override;
 
-  bool seekable() const override { return false; }
   SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,
                          int64_t* offset) override;
   SysResult<size_t> Write(vfs::CallContext& ctx, const char* buf, size_t len,
                           int64_t* offset) override;
-  SysResult<int64_t> Seek(int64_t, int, int64_t*) override {
-    return Errno(ESPIPE);
-  }
   SysResult<int64_t> Ioctl(vfs::CallContext& ctx, uint32_t cmd,
                            uint64_t arg) override;
   uint32_t Readiness(uint32_t mask) override;
   std::shared_ptr<WaitQueue> EventQueue() override {
     return std::shared_ptr<WaitQueue>(pty_, &pty_->slave_queue());
   }
-  bool Pollable() const override { return true; }
   bool IsTerminal() const override { return true; }
-  SysResult<void> Sync() override { return Errno(EINVAL); }
 
   std::shared_ptr<kernel::Terminal> terminal() const override { return pty_; }
 

@@ -23,8 +23,7 @@ void EpollFD::Item::Notify(uint32_t events) {
 }
 
 EpollFD::EpollFD(vfs::VirtualDentry vd, int flags)
-    : FileDescription(std::move(vd), flags),
-      queue_(std::make_shared<WaitQueue>()) {}
+    : StreamFD(std::move(vd), flags), queue_(std::make_shared<WaitQueue>()) {}
 
 EpollFD::~EpollFD() {
   absl::MutexLock l(&mu_);

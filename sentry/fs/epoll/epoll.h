@@ -38,7 +38,7 @@ struct __attribute__((packed)) GuestEpollEvent {
 };
 static_assert(sizeof(GuestEpollEvent) == 12);
 
-class EpollFD final : public vfs::FileDescription {
+class EpollFD final : public vfs::StreamFD {
  public:
   EpollFD(vfs::VirtualDentry vd, int flags);
   ~EpollFD() override;
@@ -55,7 +55,6 @@ class EpollFD final : public vfs::FileDescription {
   // Host fds of watched host-served files, for a waiter to poll.
   void HostPollFds(uint32_t events, std::vector<struct pollfd>* out) override;
 
-  bool seekable() const override { return false; }
   SysResult<size_t> Read(vfs::CallContext&, char*, size_t, int64_t*) override {
     return Errno(EINVAL);
   }
@@ -65,7 +64,6 @@ class EpollFD final : public vfs::FileDescription {
   }
   uint32_t Readiness(uint32_t mask) override;
   std::shared_ptr<WaitQueue> EventQueue() override { return queue_; }
-  bool Pollable() const override { return true; }
   std::string AnonName() const override { return "anon_inode:[eventpoll]"; }
 
   // Whether `other` is this set or watches it, through nested sets up to

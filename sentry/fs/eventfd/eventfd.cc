@@ -12,7 +12,7 @@ namespace sentry::fs::eventfd {
 
 EventFD::EventFD(vfs::VirtualDentry vd, int flags, uint64_t initial,
                  bool semaphore)
-    : FileDescription(std::move(vd), flags),
+    : StreamFD(std::move(vd), flags),
       semaphore_(semaphore),
       queue_(std::make_shared<WaitQueue>()),
       count_(initial) {}

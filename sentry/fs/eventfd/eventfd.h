@@ -26,13 +26,12 @@ namespace sentry::fs::eventfd {
 
 inline constexpr uint64_t kMaxCount = 0xfffffffffffffffeULL;
 
-class EventFD final : public vfs::FileDescription, public anon::RecordReads {
+class EventFD final : public vfs::StreamFD, public anon::RecordReads {
  public:
   // `flags`: O_NONBLOCK and the access mode; `semaphore` for
   // EFD_SEMAPHORE.
   EventFD(vfs::VirtualDentry vd, int flags, uint64_t initial, bool semaphore);
 
-  bool seekable() const override { return false; }
   // Reads and writes move exactly one 8-byte value in host byte order.
   SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,
                          int64_t* offset) override;
@@ -42,7 +41,6 @@ class EventFD final : public vfs::FileDescription, public anon::RecordReads {
   SysResult<int64_t> Seek(int64_t, int, int64_t* pos) override { return *pos; }
   uint32_t Readiness(uint32_t mask) override;
   std::shared_ptr<WaitQueue> EventQueue() override { return queue_; }
-  bool Pollable() const override { return true; }
   std::string AnonName() const override { return "anon_inode:[eventfd]"; }
 
   uint64_t count();

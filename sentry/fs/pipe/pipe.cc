@@ -316,7 +316,7 @@ SysResult<size_t> Pipe::Transfer(vfs::CallContext& ctx, Pipe& from, Pipe& to,
 }
 
 PipeFD::PipeFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<Pipe> pipe)
-    : FileDescription(std::move(vd), flags),
+    : StreamFD(std::move(vd), flags),
       pipe_(std::move(pipe)),
       read_end_((flags & O_ACCMODE) != O_WRONLY),
       write_end_((flags & O_ACCMODE) != O_RDONLY),

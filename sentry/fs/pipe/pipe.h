@@ -112,29 +112,23 @@ class Pipe final {
 };
 
 // One end of a pipe.
-class PipeFD final : public vfs::FileDescription {
+class PipeFD final : public vfs::StreamFD {
  public:
   PipeFD(vfs::VirtualDentry vd, int flags, std::shared_ptr<Pipe> pipe);
   const std::shared_ptr<Pipe>& pipe_ptr() const { return pipe_; }
   ~PipeFD() override;
 
-  bool seekable() const override { return false; }
   SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,
                          int64_t* offset) override;
   SysResult<size_t> Write(vfs::CallContext& ctx, const char* buf, size_t len,
                           int64_t* offset) override;
-  SysResult<int64_t> Seek(int64_t, int, int64_t*) override {
-    return Errno(ESPIPE);
-  }
   SysResult<int64_t> Ioctl(vfs::CallContext& ctx, uint32_t cmd,
                            uint64_t arg) override;
   uint32_t Readiness(uint32_t mask) override;
   std::shared_ptr<WaitQueue> EventQueue() override {
     return std::shared_ptr<WaitQueue>(pipe_, &pipe_->queue());
   }
-  bool Pollable() const override { return true; }
   std::string AnonName() const override;
-  SysResult<void> Sync() override { return Errno(EINVAL); }
 
   Pipe& pipe() { return *pipe_; }
 

@@ -133,7 +133,7 @@ struct signalfd_siginfo ToSignalfdSiginfo(const siginfo_t& info) {
 }
 
 SignalFD::SignalFD(vfs::VirtualDentry vd, int flags, SigSet mask)
-    : FileDescription(std::move(vd), flags), mask_(mask & ~kNeverRead) {}
+    : StreamFD(std::move(vd), flags), mask_(mask & ~kNeverRead) {}
 
 void SignalFD::SetMask(SigSet mask) {
   mask_.store(mask & ~kNeverRead);

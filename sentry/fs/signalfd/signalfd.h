@@ -31,7 +31,7 @@ namespace sentry::fs::signalfd {
 
 static_assert(sizeof(struct signalfd_siginfo) == 128);
 
-class SignalFD final : public vfs::FileDescription, public anon::RecordReads {
+class SignalFD final : public vfs::StreamFD, public anon::RecordReads {
  public:
   SignalFD(vfs::VirtualDentry vd, int flags, kernel::SigSet mask);
 
@@ -41,7 +41,6 @@ class SignalFD final : public vfs::FileDescription, public anon::RecordReads {
   // pollers, whose readiness may have changed.
   void SetMask(kernel::SigSet mask);
 
-  bool seekable() const override { return false; }
   // Reads as many pending signals as whole siginfos fit in `len`, waiting
   // (unless O_NONBLOCK) for the first. The caller must be a task.
   SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,
@@ -51,7 +50,6 @@ class SignalFD final : public vfs::FileDescription, public anon::RecordReads {
   // The calling task's view (Task::Current()): nothing off a task thread.
   uint32_t Readiness(uint32_t mask) override;
   std::shared_ptr<WaitQueue> EventQueue() override;
-  bool Pollable() const override { return true; }
   std::string AnonName() const override { return "anon_inode:[signalfd]"; }
 
  private:

@@ -32,7 +32,7 @@ absl::Time ToSentryTime(clockid_t clock, absl::Duration at) {
 
 TimerFD::TimerFD(vfs::VirtualDentry vd, int flags, clockid_t clock,
                  kernel::TimerService* service)
-    : FileDescription(std::move(vd), flags),
+    : StreamFD(std::move(vd), flags),
       clock_(clock),
       service_(service),
       queue_(std::make_shared<WaitQueue>()),

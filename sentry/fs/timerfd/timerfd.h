@@ -41,7 +41,7 @@ struct Setting {
   absl::Duration interval;
 };
 
-class TimerFD final : public vfs::FileDescription, public anon::RecordReads {
+class TimerFD final : public vfs::StreamFD, public anon::RecordReads {
  public:
   // `service` runs the expiries; it must outlive the file.
   TimerFD(vfs::VirtualDentry vd, int flags, clockid_t clock,
@@ -60,7 +60,6 @@ class TimerFD final : public vfs::FileDescription, public anon::RecordReads {
   // TFD_IOC_SET_TICKS: makes `ticks` (> 0) expirations readable.
   void SetTicks(uint64_t ticks);
 
-  bool seekable() const override { return false; }
   SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,
                          int64_t* offset) override;
   // Linux's noop_llseek: any seek "succeeds" and reports position 0.
@@ -69,7 +68,6 @@ class TimerFD final : public vfs::FileDescription, public anon::RecordReads {
                            uint64_t arg) override;
   uint32_t Readiness(uint32_t mask) override;
   std::shared_ptr<WaitQueue> EventQueue() override { return queue_; }
-  bool Pollable() const override { return true; }
   std::string AnonName() const override { return "anon_inode:[timerfd]"; }
 
  private:

@@ -33,15 +33,6 @@ int MountFlags(uint64_t ms) {
   return f;
 }
 
-SysResult<vfs::VirtualDentry> ResolvePath(Task& t, const std::string& path,
-                                          bool follow) {
-  SENTRY_ASSIGN_OR_RETURN(vfs::PathContext pc, t.PathContextAt(AT_FDCWD));
-  vfs::Resolver r(t, *pc.ns, pc.root, pc.start);
-  vfs::ResolveOptions opts;
-  opts.follow_final = follow;
-  return r.Resolve(path, opts);
-}
-
 // A tmpfs size: bytes with an optional k, m, g or t suffix, or a
 // percentage of the RAM, as tmpfs(5) spells it.
 SysResult<uint64_t> ParseSize(const std::string& v) {
@@ -128,9 +119,9 @@ SENTRY_SYSCALL(SysMount) {
   // The magic number of old mount(8)s, ignored as Linux does.
   if ((flags & MS_MGC_MSK) == MS_MGC_VAL) flags &= ~MS_MGC_MSK;
   // The target is looked up before the privilege check, as Linux does.
-  SENTRY_ASSIGN_OR_RETURN(std::string target_path, t.CopyInPath(a.Addr(1)));
-  SENTRY_ASSIGN_OR_RETURN(vfs::VirtualDentry target,
-                          ResolvePath(t, target_path, true));
+  SENTRY_ASSIGN_OR_RETURN(AtTarget at,
+                          ResolveAt(t, AT_FDCWD, a.Addr(1), true, false));
+  const vfs::VirtualDentry& target = at.vd;
   if (!t.creds().HasCapability(auth::Capability::kSysAdmin)) {
     return Errno(EPERM);
   }
@@ -153,9 +144,9 @@ SENTRY_SYSCALL(SysMount) {
   }
   std::shared_ptr<vfs::Mount> mount;
   if ((flags & MS_BIND) != 0) {
-    SENTRY_ASSIGN_OR_RETURN(std::string source_path, t.CopyInPath(a.Addr(0)));
-    SENTRY_ASSIGN_OR_RETURN(vfs::VirtualDentry source,
-                            ResolvePath(t, source_path, true));
+    SENTRY_ASSIGN_OR_RETURN(AtTarget from,
+                            ResolveAt(t, AT_FDCWD, a.Addr(0), true, false));
+    const vfs::VirtualDentry& source = from.vd;
     if (source.dentry->inode()->IsDir() != target.dentry->inode()->IsDir()) {
       return Errno(source.dentry->inode()->IsDir() ? ENOTDIR : EISDIR);
     }
@@ -203,9 +194,10 @@ SENTRY_SYSCALL(SysUmount2) {
   if ((flags & MNT_EXPIRE) != 0 && (flags & (MNT_FORCE | MNT_DETACH)) != 0) {
     return Errno(EINVAL);
   }
-  SENTRY_ASSIGN_OR_RETURN(std::string path, t.CopyInPath(a.Addr(0)));
-  SENTRY_ASSIGN_OR_RETURN(vfs::VirtualDentry target,
-                          ResolvePath(t, path, (flags & UMOUNT_NOFOLLOW) == 0));
+  SENTRY_ASSIGN_OR_RETURN(
+      AtTarget at,
+      ResolveAt(t, AT_FDCWD, a.Addr(0), (flags & UMOUNT_NOFOLLOW) == 0, false));
+  const vfs::VirtualDentry& target = at.vd;
   if (!t.creds().HasCapability(auth::Capability::kSysAdmin)) {
     return Errno(EPERM);
   }
