@@ -139,6 +139,11 @@ class Context {
   virtual sentry::SysResult<void> SetFPState(
       AddressSpace& as, const std::vector<uint8_t>& xsave) = 0;
 
+  // Tells the Context that its sentry thread's CPU affinity changed, so the
+  // host thread running the guest must follow it (the guest reads its CPU
+  // with rdtscp/getcpu). Called on the owning thread.
+  virtual void AffinityChanged() {}
+
   // Ends this Context's use of `as`. Must be called, on the owning thread,
   // before `as` is destroyed if this Context ever switched into it.
   virtual void Release(AddressSpace& as) = 0;

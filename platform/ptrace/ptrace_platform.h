@@ -12,7 +12,7 @@
 //  - Stubs share the sentry's fd table (CLONE_FILES), so an injected mmap can
 //    name any sentry fd directly.
 //
-// Lock order: PtraceAddressSpace::mu_ is a leaf; Manager::mu_ is a leaf.
+// Lock order: PtraceAddressSpace::mu_ is a leaf; StubProcess::mu_ is a leaf.
 
 #ifndef PLATFORM_PTRACE_PTRACE_PLATFORM_H_
 #define PLATFORM_PTRACE_PTRACE_PLATFORM_H_
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "platform/platform.h"
+#include "platform/ptrace/stub_process.h"
 #include "sentry/base/host_fd.h"
 
 namespace platform::ptrace {
@@ -41,8 +42,7 @@ class PtracePlatform final : public Platform {
   sentry::SysResult<std::unique_ptr<AddressSpace>> NewAddressSpace() override;
   std::unique_ptr<Context> NewContext() override;
 
-  int stub_memfd() const { return stub_memfd_.get(); }
-  const sock_fprog* stub_filter() const { return &filter_prog_; }
+  const StubConfig& stub_config() const { return stub_config_; }
 
  private:
   PtracePlatform() = default;
@@ -50,6 +50,7 @@ class PtracePlatform final : public Platform {
   sentry::HostFd stub_memfd_;
   std::vector<sock_filter> filter_;
   sock_fprog filter_prog_{};
+  StubConfig stub_config_;
 };
 
 // Builds the seccomp filter every stub runs under: system calls issued from

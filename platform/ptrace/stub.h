@@ -11,6 +11,10 @@ extern const char uks_stub_syscall[];
 extern const char uks_stub_clone[];
 extern const char uks_stub_init[];
 extern const char uks_stub_atomic[];
+extern const char uks_systrap_clone[];
+extern const char uks_systrap_ready[];
+extern const char uks_systrap_handler[];
+extern const char uks_systrap_restorer[];
 extern const char uks_stub_end[];
 }
 

@@ -103,6 +103,133 @@ uks_stub_init:
   syscall
   jmp 2b
 
+// ---- The systrap platform (platform/systrap) ----
+//
+// Guest threads of a systrap stub run untraced. Each owns a 64 KiB slot
+// (a memfd page shared with the sentry, then its signal stack); the
+// layout is platform/systrap/sysmsg.h. Every guest system call traps
+// (SIGSYS), and every fault or interrupt raises a signal; all land in
+// uks_systrap_handler on the slot's signal stack, which publishes the
+// signal frame's address to the sentry, waits until the sentry has
+// answered (written the guest's next registers into that frame), and
+// returns through rt_sigreturn. All signals are blocked while it runs.
+
+// A new guest thread: clone(2) injected into the syscall thread with r12
+// = the thread's slot and r13 = the guest filter's sock_fprog. The child
+// sheds the sentry's fd table, takes its slot as its signal stack,
+// installs the guest filter, and parks in the handler at the int3.
+  .globl uks_systrap_clone
+uks_systrap_clone:
+  syscall
+  test %rax, %rax
+  jz 1f
+  int3
+1:
+  mov $436, %eax           // SYS_close_range(0, ~0U, 0)
+  xor %edi, %edi
+  mov $-1, %esi
+  xor %edx, %edx
+  syscall
+  test %rax, %rax
+  jnz 9f
+  lea 4096(%r12), %rax     // SYS_sigaltstack({slot + 4 KiB, 0, 60 KiB}, NULL)
+  mov %rax, 128(%r12)
+  movq $0, 136(%r12)
+  movq $61440, 144(%r12)
+  mov $131, %eax
+  lea 128(%r12), %rdi
+  xor %esi, %esi
+  syscall
+  test %rax, %rax
+  jnz 9f
+  mov $317, %eax           // SYS_seccomp(SECCOMP_SET_MODE_FILTER, 0, r13)
+  mov $1, %edi
+  xor %esi, %esi
+  mov %r13, %rdx
+  syscall
+  test %rax, %rax
+  jnz 9f
+  int3
+  .globl uks_systrap_ready
+uks_systrap_ready:
+9:
+  mov $60, %eax            // SYS_exit(1): the sentry sees the thread gone
+  mov $1, %edi
+  syscall
+
+// The handler: rdi = signal, rsi = siginfo, rdx = ucontext, rsp = the
+// frame (on the slot's signal stack, so the slot is rsp rounded down).
+  .globl uks_systrap_handler
+uks_systrap_handler:
+  mov %rsp, %rbx
+  and $-65536, %rbx
+  mov %rdx, 16(%rbx)       // ucontext
+  mov %rsi, 24(%rbx)       // siginfo
+  mov %rdi, 32(%rbx)       // signal
+  mov $2, %eax             // state = kEvent; xchg is a full barrier
+  xchg %eax, (%rbx)
+  cmpl $0, 8(%rbx)         // the sentry sleeps: wake it
+  je 1f
+  mov $202, %eax           // SYS_futex(&state, FUTEX_WAKE, 1)
+  mov %rbx, %rdi
+  mov $1, %esi
+  mov $1, %edx
+  syscall
+1:
+  mov 12(%rbx), %ecx       // spin this many times before sleeping
+2:
+  cmpl $2, (%rbx)
+  jne 4f
+  test %ecx, %ecx
+  jz 3f
+  pause
+  dec %ecx
+  jmp 2b
+3:
+  mov $1, %eax             // stub_sleeping = 1, then check once more
+  xchg %eax, 4(%rbx)
+  cmpl $2, (%rbx)
+  jne 5f
+  mov $202, %eax           // SYS_futex(&state, FUTEX_WAIT, kEvent, NULL)
+  mov %rbx, %rdi
+  xor %esi, %esi
+  mov $2, %edx
+  xor %r10d, %r10d
+  syscall
+5:
+  movl $0, 4(%rbx)
+  jmp 2b
+4:
+  cmpl $3, (%rbx)          // kExit
+  je 7f
+  cmpl $0, 56(%rbx)        // set_fs
+  je 6f
+  movl $0, 56(%rbx)
+  mov $158, %eax           // SYS_arch_prctl(ARCH_SET_FS, fs_base)
+  mov $0x1002, %edi
+  mov 40(%rbx), %rsi
+  syscall
+6:
+  cmpl $0, 60(%rbx)        // set_gs
+  je 8f
+  movl $0, 60(%rbx)
+  mov $158, %eax           // SYS_arch_prctl(ARCH_SET_GS, gs_base)
+  mov $0x1001, %edi
+  mov 48(%rbx), %rsi
+  syscall
+8:
+  ret                      // to the restorer, with rsp at the frame
+7:
+  mov $60, %eax            // SYS_exit(0)
+  xor %edi, %edi
+  syscall
+
+  .globl uks_systrap_restorer
+uks_systrap_restorer:
+  mov $15, %eax            // SYS_rt_sigreturn
+  syscall
+  int3
+
   .globl uks_stub_end
 uks_stub_end:
   .section .note.GNU-stack, "", @progbits

@@ -177,6 +177,20 @@ absl::Status InstallSentryFilter() {
   if (rc != 0) return fail("clone rule", rc);
   rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
   if (rc != 0) return fail("clone3 rule", rc);
+  // systrap: a new guest thread sheds the sentry's fd table, and the stub's
+  // handler sets a guest thread's fs/gs base; stubs inherit this filter.
+  rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(close_range), 0);
+  if (rc != 0) return fail("close_range rule", rc);
+  for (scmp_datum_t code :
+       {0x1001 /* ARCH_SET_GS */, 0x1002 /* ARCH_SET_FS */}) {
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(arch_prctl), 1,
+                          SCMP_A0(SCMP_CMP_EQ, code));
+    if (rc != 0) return fail("arch_prctl rule", rc);
+  }
+  // Another ABI (int 0x80) traps rather than kills, so that a systrap
+  // guest's 32-bit call reaches the sentry, which answers it with SIGSEGV.
+  rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP);
+  if (rc != 0) return fail("bad-arch action", rc);
   // Host terminal ioctls the guest's terminal passes through; nothing else.
   for (unsigned long cmd :
        {TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, TIOCSWINSZ}) {

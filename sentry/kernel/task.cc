@@ -437,6 +437,7 @@ void Task::ApplyAffinity() {
   if (sched_setaffinity(0, sizeof(set), &set) != 0) {
     PLOG(WARNING) << "task " << tid() << ": sched_setaffinity";
   }
+  if (ctx_) ctx_->AffinityChanged();
 }
 
 // ---- Exit ----

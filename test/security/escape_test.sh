@@ -47,8 +47,9 @@ for stub in $(pgrep -P "$sandbox"); do
   check "stub $stub runs under seccomp with no_new_privs" \
     test "$(field "$stub" Seccomp)/$(field "$stub" NoNewPrivs)" == 2/1
   # Guest memory: the program and its libraries, anonymous memory, and the
-  # sandbox's own vDSO (its image and the read-only clock page).
-  extra=$(grep -vE '/usr/bin/sleep|/usr/lib/|/memfd:uks-stub|/memfd:\[vdso\]|/memfd:vdso_params|\[vsyscall\]| 00:00 0 *$' "/proc/$stub/maps")
+  # sandbox's own vDSO (its image and the read-only clock page); on systrap
+  # also the guest threads' slots (their shared page and signal stack).
+  extra=$(grep -vE '/usr/bin/sleep|/usr/lib/|/memfd:uks-stub|/memfd:uks-systrap-slots|/memfd:\[vdso\]|/memfd:vdso_params|\[vsyscall\]| 00:00 0 *$' "/proc/$stub/maps")
   check "stub $stub maps only guest memory, the vDSO and the stub page" test -z "$extra"
   # Stubs share the sentry's fd table (see platform/ptrace/README.md); what
   # keeps those fds out of a guest's reach is the stub filter, which admits

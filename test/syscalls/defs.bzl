@@ -1,9 +1,7 @@
 """syscall_test: one gtest program, run natively and under each platform."""
 
+load("//test/platforms:defs.bzl", "PLATFORMS")
 load("//tools:build_defs.bzl", "COPTS")
-
-# Every platform a syscall test runs on besides native.
-PLATFORMS = ["ptrace"]
 
 def syscall_test(name, srcs, deps = [], size = "small", tags = []):
     """Builds `name` and declares `name_native` and `name_<platform>` tests.

@@ -1,0 +1,88 @@
+// The memory a systrap guest thread shares with the sentry: the first page
+// of its slot. The stub's handler (platform/ptrace/stub_amd64.S) uses the
+// offsets below as numbers; the static_asserts keep the two in step.
+//
+// Everything here is writable by guest code (it is in the guest's address
+// space), so the sentry reads each field once, checks it, and never follows
+// a pointer from it into its own memory without a bounds check.
+
+#ifndef PLATFORM_SYSTRAP_SYSMSG_H_
+#define PLATFORM_SYSTRAP_SYSMSG_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace platform::systrap {
+
+// A slot: the SysMsg page, then the thread's signal stack.
+inline constexpr uint64_t kSlotSize = 64 * 1024;
+inline constexpr uint64_t kSignalStackOffset = 4096;
+inline constexpr uint64_t kMaxThreadsPerProcess = 4096;
+inline constexpr uint64_t kSlotsSize = kSlotSize * kMaxThreadsPerProcess;
+
+// SysMsg::state.
+enum : uint32_t {
+  kStateInit = 0,   // the thread is starting
+  kStateRun = 1,    // sentry -> stub: run the guest with the frame's registers
+  kStateEvent = 2,  // stub -> sentry: a signal frame awaits the sentry
+  kStateExit = 3,   // sentry -> stub: exit the thread
+};
+
+struct SysMsg {
+  std::atomic<uint32_t> state;            // 0
+  std::atomic<uint32_t> stub_sleeping;    // 4: the stub waits on `state`
+  std::atomic<uint32_t> sentry_sleeping;  // 8: the sentry waits on `state`
+  std::atomic<uint32_t> spin;             // 12: stub spins before sleeping
+  std::atomic<uint64_t> ucontext;         // 16: stub address of the frame's
+  std::atomic<uint64_t> siginfo;          // 24: ucontext and siginfo
+  std::atomic<uint64_t> signo;            // 32
+  std::atomic<uint64_t> fs_base;          // 40: applied when set_fs != 0
+  std::atomic<uint64_t> gs_base;          // 48: applied when set_gs != 0
+  std::atomic<uint32_t> set_fs;           // 56
+  std::atomic<uint32_t> set_gs;           // 60
+  std::atomic<uint32_t> tid;              // 64: CLONE_CHILD_{SET,CLEAR}TID
+};
+
+static_assert(offsetof(SysMsg, state) == 0);
+static_assert(offsetof(SysMsg, stub_sleeping) == 4);
+static_assert(offsetof(SysMsg, sentry_sleeping) == 8);
+static_assert(offsetof(SysMsg, spin) == 12);
+static_assert(offsetof(SysMsg, ucontext) == 16);
+static_assert(offsetof(SysMsg, siginfo) == 24);
+static_assert(offsetof(SysMsg, signo) == 32);
+static_assert(offsetof(SysMsg, fs_base) == 40);
+static_assert(offsetof(SysMsg, gs_base) == 48);
+static_assert(offsetof(SysMsg, set_fs) == 56);
+static_assert(offsetof(SysMsg, set_gs) == 60);
+static_assert(offsetof(SysMsg, tid) == 64);
+// The stack_t the thread passes to sigaltstack(2) sits at offset 128.
+static_assert(sizeof(SysMsg) <= 128);
+
+// The kernel's x86-64 signal frame, as far as the sentry reads it.
+struct KSigcontext {
+  uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+  uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+  uint16_t cs, gs, fs, ss;
+  uint64_t err, trapno, oldmask, cr2;
+  uint64_t fpstate;
+  uint64_t reserved[8];
+};
+
+struct KUcontext {
+  uint64_t uc_flags;
+  uint64_t uc_link;
+  uint64_t ss_sp;
+  int32_t ss_flags;
+  int32_t pad;
+  uint64_t ss_size;
+  KSigcontext mcontext;
+  uint64_t sigmask;
+};
+
+static_assert(sizeof(KSigcontext) == 256);
+static_assert(offsetof(KUcontext, mcontext) == 40);
+
+}  // namespace platform::systrap
+
+#endif  // PLATFORM_SYSTRAP_SYSMSG_H_

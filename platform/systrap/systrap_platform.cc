@@ -1,0 +1,878 @@
+#include "platform/systrap/systrap_platform.h"
+
+#include <cpuid.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstring>
+#include <iterator>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "glog/logging.h"
+#include "platform/ptrace/stub.h"
+#include "platform/systrap/sysmsg.h"
+#include "sentry/base/guest_addr.h"
+
+namespace platform::systrap {
+namespace {
+
+using ptrace::kScratchStart;
+using ptrace::kStubEnd;
+using ptrace::kStubSize;
+using ptrace::kStubStart;
+using ptrace::StubAddr;
+using sentry::Errno;
+using sentry::SysResult;
+
+// Sent to a guest thread to make it stop (Context::Interrupt). Nothing
+// else in a stub uses it.
+constexpr int kInterruptSignal = SIGUSR2;
+
+// si_code of a SIGSYS raised by a seccomp filter.
+constexpr int kSysSeccomp = 1;
+
+// The slots lie under the ptrace stub's scratch page; guests get everything
+// beneath them.
+constexpr uint64_t kSlotsEnd = kScratchStart & ~(kSlotSize - 1);
+constexpr uint64_t kSlotsStart = kSlotsEnd - kSlotsSize;
+
+// Where the guest filter sits on the (read-only) stub page: a sock_fprog,
+// then its instructions.
+constexpr uint64_t kFilterProgOffset = 0x800;
+constexpr uint64_t kFilterOffset = 0x810;
+
+// The XSAVE image in a signal frame (arch/x86/include/uapi/asm/sigcontext.h).
+constexpr size_t kFxsaveSize = 512;
+constexpr size_t kXsaveHeaderSize = 64;
+constexpr size_t kSwBytesOffset = 464;
+constexpr uint32_t kFpXstateMagic1 = 0x46505853;
+
+struct FpxSwBytes {
+  uint32_t magic1;
+  uint32_t extended_size;
+  uint64_t xfeatures;
+  uint32_t xstate_size;
+  uint32_t padding[7];
+};
+static_assert(sizeof(FpxSwBytes) == 48);
+
+constexpr uint64_t kSaRestorer = 0x04000000;
+
+// How long a waiting sentry thread sleeps before it checks that the guest
+// thread still exists.
+constexpr absl::Duration kLivenessPeriod = absl::Milliseconds(50);
+// A guest thread that has not answered an interrupt after this long has
+// blocked the interrupt signal (only a forged signal frame can do that):
+// its process is killed.
+constexpr absl::Duration kInterruptDeadline = absl::Seconds(2);
+
+long Futex(std::atomic<uint32_t>* word, int op, uint32_t val,
+           const struct timespec* timeout) {
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, val, timeout,
+                 nullptr, 0);
+}
+
+void Wake(std::atomic<uint32_t>* word) { Futex(word, FUTEX_WAKE, 1, nullptr); }
+
+bool ThreadAlive(pid_t pid, pid_t tid) {
+  return syscall(SYS_tgkill, pid, tid, 0) == 0 || errno != ESRCH;
+}
+
+bool IsSynchronousFault(int sig) {
+  return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+         sig == SIGTRAP || sig == SIGSYS;
+}
+
+bool InStubPage(uint64_t addr) { return addr >= kStubStart && addr < kStubEnd; }
+
+// One guest thread: an untraced stub thread and its slot.
+struct GuestThread {
+  pid_t tid = -1;
+  size_t slot = 0;
+  uint64_t stub_base = 0;   // the slot's address in the stub
+  uint8_t* base = nullptr;  // the slot in the sentry
+  // The frame the thread is parked on, as offsets into the slot, checked
+  // when the event arrived.
+  uint64_t uc_off = 0;
+  uint64_t fp_off = 0;
+  // Whether the thread runs on the CPUs its sentry thread may use.
+  bool affinity_set = false;
+  // The thread's host fs/gs bases; ~0 until the sentry first sets them.
+  uint64_t fs_base = ~0ULL;
+  uint64_t gs_base = ~0ULL;
+
+  SysMsg* msg() const { return reinterpret_cast<SysMsg*>(base); }
+  KUcontext* uc() const { return reinterpret_cast<KUcontext*>(base + uc_off); }
+
+  // The offset in the slot of the `size` bytes at stub address `addr` if
+  // they lie in the signal stack, aligned to `align`; 0 otherwise.
+  uint64_t Translate(uint64_t addr, uint64_t size, uint64_t align) const {
+    if (addr < stub_base + kSignalStackOffset || addr % align != 0) return 0;
+    uint64_t off = addr - stub_base;
+    if (off > kSlotSize || size > kSlotSize - off) return 0;
+    return off;
+  }
+};
+
+enum class Wait { kEvent, kDied };
+
+// Puts the XSAVE image of a signal frame in the state of a fresh process.
+void ResetXsave(uint8_t* fp) {
+  uint32_t mxcsr_mask;
+  memcpy(&mxcsr_mask, fp + 28, sizeof(mxcsr_mask));
+  // The legacy area up to the software-reserved bytes, which describe the
+  // frame to the kernel and stay; then the XSAVE header: all zero means
+  // every component is in its initial state.
+  memset(fp, 0, kSwBytesOffset);
+  memset(fp + kFxsaveSize, 0, kXsaveHeaderSize);
+  const uint16_t fcw = 0x37f;     // x87: all exceptions masked
+  const uint32_t mxcsr = 0x1f80;  // SSE: all exceptions masked
+  memcpy(fp + 0, &fcw, sizeof(fcw));
+  memcpy(fp + 24, &mxcsr, sizeof(mxcsr));
+  memcpy(fp + 28, &mxcsr_mask, sizeof(mxcsr_mask));
+}
+
+// Reads the registers out of a checked frame.
+void RegsFromFrame(const KUcontext& uc, Registers& regs) {
+  const KSigcontext& sc = uc.mcontext;
+  regs.r8 = sc.r8;
+  regs.r9 = sc.r9;
+  regs.r10 = sc.r10;
+  regs.r11 = sc.r11;
+  regs.r12 = sc.r12;
+  regs.r13 = sc.r13;
+  regs.r14 = sc.r14;
+  regs.r15 = sc.r15;
+  regs.rdi = sc.rdi;
+  regs.rsi = sc.rsi;
+  regs.rbp = sc.rbp;
+  regs.rbx = sc.rbx;
+  regs.rdx = sc.rdx;
+  regs.rax = sc.rax;
+  regs.rcx = sc.rcx;
+  regs.rsp = sc.rsp;
+  regs.rip = sc.rip;
+  regs.eflags = sc.eflags;
+  regs.cs = sc.cs;
+  regs.ss = sc.ss;
+  regs.orig_rax = static_cast<uint64_t>(-1);
+}
+
+}  // namespace
+
+class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
+ public:
+  static SysResult<std::unique_ptr<AddressSpace>> Create(
+      const SystrapPlatform& platform, pid_t adopt = -1) {
+    auto as =
+        std::unique_ptr<SystrapAddressSpace>(new SystrapAddressSpace(platform));
+    std::string error;
+    SysResult<void> r = as->manager_.Start(&error, adopt);
+    if (!r.ok()) {
+      LOG(ERROR) << "systrap platform: " << error;
+      return r.error();
+    }
+    SENTRY_RETURN_IF_ERROR(as->SetUpSlots());
+    return std::unique_ptr<AddressSpace>(std::move(as));
+  }
+
+  ~SystrapAddressSpace() override {
+    ReleaseCaller();
+    {
+      absl::MutexLock l(&mu_);
+      for (const auto& [owner, t] : threads_) {
+        LOG(ERROR) << "address space destroyed while sentry thread " << owner
+                   << " still owns guest thread " << t->tid;
+      }
+    }
+    if (slots_ != nullptr) munmap(slots_, kSlotsSize);
+  }
+
+  pid_t pid() const { return manager_.pid(); }
+  const SystrapPlatform& platform() const { return platform_; }
+
+  SysResult<std::unique_ptr<AddressSpace>> Fork() override {
+    // A copy of the syscall thread alone, with the guest's memory; it idles
+    // in the stub's pause loop until its own manager seizes it, and gets
+    // slots of its own there (it inherits a mapping of ours).
+    SENTRY_ASSIGN_OR_RETURN(
+        int64_t child,
+        manager_.InjectOnManager(StubAddr(uks_stub_clone), SYS_clone,
+                                 {CLONE_FILES | SIGCHLD, 0, 0, 0, 0}));
+    if (child < 0) return Errno(static_cast<int>(-child));
+    return Create(platform_, static_cast<pid_t>(child));
+  }
+
+  SysResult<uint64_t> MaxRssKb() override {
+    SENTRY_ASSIGN_OR_RETURN(
+        int64_t rc, manager_.InjectOnManager(
+                        StubAddr(uks_stub_syscall), SYS_getrusage,
+                        {static_cast<uint64_t>(RUSAGE_SELF), kScratchStart}));
+    if (rc != 0) return Errno(static_cast<int>(-rc));
+    struct rusage ru;
+    SENTRY_ASSIGN_OR_RETURN(
+        size_t n,
+        ptrace::ReadStubMemory(pid(), kScratchStart, &ru, sizeof(ru)));
+    if (n != sizeof(ru)) return Errno(EFAULT);
+    return static_cast<uint64_t>(ru.ru_maxrss);
+  }
+
+  void SetMaxRssSink(std::shared_ptr<std::atomic<uint64_t>> sink) override {
+    manager_.SetMaxRssSink(std::move(sink));
+  }
+
+  SysResult<uint32_t> Atomic32(uint64_t addr, AtomicOp op, uint32_t operand,
+                               uint32_t expected) override {
+    if (addr % 4 != 0 || addr < kMinUserAddress || addr + 4 > kSlotsStart) {
+      return Errno(EFAULT);
+    }
+    Registers r = manager_.regs_template();
+    r.rdi = addr;
+    r.rsi = operand;
+    r.rdx = expected;
+    r.rcx = static_cast<uint64_t>(op);
+    SENTRY_ASSIGN_OR_RETURN(
+        int64_t old, manager_.InjectOnManager(StubAddr(uks_stub_atomic), 0,
+                                              {addr, operand, expected}, &r));
+    return static_cast<uint32_t>(old);
+  }
+
+  SysResult<size_t> Read(uint64_t addr, void* dst, size_t len) override {
+    return ptrace::ReadStubMemory(pid(), addr, dst, len);
+  }
+
+  SysResult<size_t> Write(uint64_t addr, const void* src, size_t len) override {
+    return ptrace::WriteStubMemory(pid(), addr, src, len);
+  }
+
+  // Returns the guest thread the calling sentry thread runs, creating one
+  // on first use. The thread is parked on a frame on return.
+  SysResult<GuestThread*> ThreadForCaller() {
+    pid_t me = ptrace::CurrentTid();
+    {
+      absl::MutexLock l(&mu_);
+      auto it = threads_.find(me);
+      if (it != threads_.end()) return it->second.get();
+    }
+    SENTRY_ASSIGN_OR_RETURN(std::unique_ptr<GuestThread> t, NewThread());
+    absl::MutexLock l(&mu_);
+    GuestThread* raw = t.get();
+    threads_[me] = std::move(t);
+    return raw;
+  }
+
+  // Ends the calling thread's use of this address space: its guest thread
+  // exits and its slot is free again.
+  void ReleaseCaller() {
+    pid_t me = ptrace::CurrentTid();
+    std::unique_ptr<GuestThread> t;
+    {
+      absl::MutexLock l(&mu_);
+      auto it = threads_.find(me);
+      if (it == threads_.end()) return;
+      t = std::move(it->second);
+      threads_.erase(it);
+    }
+    EndThread(*t);
+  }
+
+  // Waits until `t` publishes an event. `interrupted_since`, if not null,
+  // is when the sentry first asked the running thread to stop (0: not
+  // asked).
+  Wait AwaitEvent(GuestThread& t, uint32_t spin,
+                  const std::atomic<int64_t>* interrupted_since) {
+    SysMsg* m = t.msg();
+    for (uint32_t i = 0; i < spin; i++) {
+      if (m->state.load(std::memory_order_acquire) == kStateEvent) {
+        return Wait::kEvent;
+      }
+      __builtin_ia32_pause();
+    }
+    const struct timespec period = absl::ToTimespec(kLivenessPeriod);
+    for (;;) {
+      m->sentry_sleeping.exchange(1);
+      uint32_t s = m->state.load();
+      if (s != kStateEvent) Futex(&m->state, FUTEX_WAIT, s, &period);
+      m->sentry_sleeping.store(0);
+      if (m->state.load(std::memory_order_acquire) == kStateEvent) {
+        return Wait::kEvent;
+      }
+      if (!ThreadAlive(pid(), t.tid)) return Wait::kDied;
+      int64_t since =
+          interrupted_since != nullptr ? interrupted_since->load() : 0;
+      if (since != 0 &&
+          absl::Now() - absl::FromUnixNanos(since) > kInterruptDeadline) {
+        LOG(ERROR) << "systrap: guest thread " << t.tid << " of stub " << pid()
+                   << " ignores interrupts (its signal mask was forged); "
+                      "killing its process";
+        kill(pid(), SIGKILL);
+        return Wait::kDied;
+      }
+    }
+  }
+
+  // Copies out the frame `t` published, after checking that it (and its
+  // FPU state) lies in the thread's signal stack, and records where it is.
+  // Only guest code writing over the slot makes this fail.
+  bool TakeFrame(GuestThread& t, KUcontext& uc, siginfo_t& si) {
+    SysMsg* m = t.msg();
+    uint64_t uc_off = t.Translate(m->ucontext.load(), sizeof(KUcontext), 8);
+    uint64_t si_off = t.Translate(m->siginfo.load(), sizeof(siginfo_t), 8);
+    if (uc_off == 0 || si_off == 0) return false;
+    memcpy(&uc, t.base + uc_off, sizeof(uc));
+    memcpy(&si, t.base + si_off, sizeof(si));
+    uint64_t fp_off =
+        t.Translate(uc.mcontext.fpstate, platform_.xstate_size() + 4, 64);
+    if (fp_off == 0) return false;
+    t.uc_off = uc_off;
+    t.fp_off = fp_off;
+    return true;
+  }
+
+  // Reads the event `t` published into `regs` and says what it was.
+  SwitchResult ReadEvent(GuestThread& t, Registers& regs) {
+    SwitchResult result;
+    KUcontext uc;
+    siginfo_t si;
+    if (!TakeFrame(t, uc, si)) {
+      LOG(ERROR) << "systrap: guest thread " << t.tid << " of stub " << pid()
+                 << " published a frame outside its signal stack; killing "
+                    "its process";
+      kill(pid(), SIGKILL);
+      result.reason = StopReason::kDied;
+      return result;
+    }
+    RegsFromFrame(uc, regs);
+    regs.fs_base = t.fs_base;
+    regs.gs_base = t.gs_base;
+    int sig = si.si_signo;
+    bool syscall = sig == SIGSYS && si.si_code == kSysSeccomp;
+    if (InStubPage(regs.rip) && !syscall) {
+      // The stub's own code faulted (or a guest jumped into it and
+      // faulted): nothing a guest thread can continue from. (A system call
+      // the guest made from the stub page's `syscall` instruction is
+      // emulated like any other.)
+      LOG(ERROR) << "systrap: signal " << si.si_signo << " in stub code at 0x"
+                 << std::hex << regs.rip << std::dec << " (stub " << pid()
+                 << "); killing its process";
+      kill(pid(), SIGKILL);
+      result.reason = StopReason::kDied;
+      return result;
+    }
+    if (syscall) {
+      // A guest system call, from a `syscall` instruction or the vsyscall
+      // page (the kernel has done its `ret` already). Other ABIs (int 0x80,
+      // sysenter) get SIGSEGV, as on Linux without IA-32 emulation.
+      if (si.si_arch != AUDIT_ARCH_X86_64 ||
+          (static_cast<uint32_t>(si.si_syscall) & 0x40000000) != 0) {
+        result.reason = StopReason::kFault;
+        result.siginfo.si_signo = SIGSEGV;
+        result.siginfo.si_code = SI_KERNEL;
+        return result;
+      }
+      regs.orig_rax = static_cast<uint64_t>(si.si_syscall);
+      regs.rax = static_cast<uint64_t>(si.si_syscall);
+      result.reason = StopReason::kSyscall;
+      return result;
+    }
+    if (IsSynchronousFault(sig) && si.si_code > 0) {
+      result.reason = StopReason::kFault;
+      result.siginfo = si;
+      return result;
+    }
+    // The interrupt signal, or a signal some host process sent the stub.
+    result.reason = StopReason::kInterrupted;
+    return result;
+  }
+
+  // Writes `regs` into the frame `t` is parked on, for rt_sigreturn.
+  void WriteFrame(GuestThread& t, const Registers& regs) {
+    KSigcontext& sc = t.uc()->mcontext;
+    sc.r8 = regs.r8;
+    sc.r9 = regs.r9;
+    sc.r10 = regs.r10;
+    sc.r11 = regs.r11;
+    sc.r12 = regs.r12;
+    sc.r13 = regs.r13;
+    sc.r14 = regs.r14;
+    sc.r15 = regs.r15;
+    sc.rdi = regs.rdi;
+    sc.rsi = regs.rsi;
+    sc.rbp = regs.rbp;
+    sc.rbx = regs.rbx;
+    sc.rdx = regs.rdx;
+    sc.rax = regs.rax;
+    sc.rcx = regs.rcx;
+    sc.rsp = regs.rsp;
+    sc.rip = regs.rip;
+    sc.eflags = regs.eflags;
+    sc.cs = static_cast<uint16_t>(regs.cs);
+    sc.ss = static_cast<uint16_t>(regs.ss);
+    // Guest threads never block host signals; the interrupt signal must
+    // get through.
+    t.uc()->sigmask = 0;
+    SysMsg* m = t.msg();
+    if (regs.fs_base != t.fs_base) {
+      m->fs_base.store(regs.fs_base);
+      m->set_fs.store(1);
+      t.fs_base = regs.fs_base;
+    }
+    if (regs.gs_base != t.gs_base) {
+      m->gs_base.store(regs.gs_base);
+      m->set_gs.store(1);
+      t.gs_base = regs.gs_base;
+    }
+  }
+
+  // Lets `t` run: it returns from its frame into the guest.
+  void Resume(GuestThread& t, uint32_t spin) {
+    SysMsg* m = t.msg();
+    m->spin.store(spin, std::memory_order_relaxed);
+    m->state.exchange(kStateRun);
+    if (m->stub_sleeping.load() != 0) Wake(&m->state);
+  }
+
+  uint8_t* FpState(GuestThread& t) { return t.base + t.fp_off; }
+
+ private:
+  explicit SystrapAddressSpace(const SystrapPlatform& platform)
+      : InjectingAddressSpace(kSlotsStart),
+        platform_(platform),
+        manager_(platform.stub_config()) {}
+
+  SysResult<void> InjectChecked(long nr,
+                                std::initializer_list<uint64_t> args) override {
+    SENTRY_ASSIGN_OR_RETURN(
+        int64_t rc,
+        manager_.InjectOnManager(StubAddr(uks_stub_syscall), nr, args));
+    if (rc < 0 && rc > -4096) return Errno(static_cast<int>(-rc));
+    return sentry::Ok();
+  }
+
+  // A memfd for the slots, mapped in the sentry and over the stub's slot
+  // range (replacing the parent's, in a forked stub).
+  SysResult<void> SetUpSlots() {
+    int fd = static_cast<int>(
+        syscall(SYS_memfd_create, "uks-systrap-slots", MFD_CLOEXEC));
+    if (fd < 0) return Errno::FromHost();
+    slots_fd_.Reset(fd);
+    if (ftruncate(fd, kSlotsSize) != 0) return Errno::FromHost();
+    void* p =
+        mmap(nullptr, kSlotsSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return Errno::FromHost();
+    slots_ = static_cast<uint8_t*>(p);
+    SENTRY_ASSIGN_OR_RETURN(
+        int64_t rc,
+        manager_.InjectOnManager(
+            StubAddr(uks_stub_syscall), SYS_mmap,
+            {kSlotsStart, kSlotsSize, PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_FIXED, static_cast<uint64_t>(fd), 0}));
+    if (rc != static_cast<int64_t>(kSlotsStart)) {
+      LOG(ERROR) << "systrap: mapping the slots into stub " << pid()
+                 << " failed: " << rc;
+      return Errno(ENOMEM);
+    }
+    absl::MutexLock l(&mu_);
+    used_slots_.assign(kMaxThreadsPerProcess, false);
+    return sentry::Ok();
+  }
+
+  SysResult<std::unique_ptr<GuestThread>> NewThread() {
+    auto t = std::make_unique<GuestThread>();
+    {
+      absl::MutexLock l(&mu_);
+      size_t i = 0;
+      while (i < used_slots_.size() && used_slots_[i]) i++;
+      if (i == used_slots_.size()) return Errno(EAGAIN);
+      used_slots_[i] = true;
+      t->slot = i;
+    }
+    t->stub_base = kSlotsStart + t->slot * kSlotSize;
+    t->base = slots_ + t->slot * kSlotSize;
+    // The slot's previous thread, if any, has exited.
+    memset(t->base, 0, kSignalStackOffset);
+    Registers r = manager_.regs_template();
+    r.r12 = t->stub_base;
+    r.r13 = kStubStart + kFilterProgOffset;
+    constexpr uint64_t kFlags = CLONE_VM | CLONE_FS | CLONE_SIGHAND |
+                                CLONE_THREAD | CLONE_SYSVSEM |
+                                CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+    SysResult<int64_t> tid = manager_.InjectOnManager(
+        StubAddr(uks_systrap_clone), SYS_clone,
+        {kFlags, 0, 0, t->stub_base + offsetof(SysMsg, tid), 0}, &r);
+    if (!tid.ok() || *tid <= 0) {
+      FreeSlot(t->slot);
+      if (!tid.ok()) return tid.error();
+      return Errno(static_cast<int>(-*tid));
+    }
+    t->tid = static_cast<pid_t>(*tid);
+    // The thread parks in the handler at the int3 after its set-up, with
+    // a frame whose FPU state the kernel describes as CPUID does.
+    KUcontext uc;
+    siginfo_t si;
+    FpxSwBytes sw{};
+    bool ok = AwaitEvent(*t, 0, nullptr) == Wait::kEvent &&
+              TakeFrame(*t, uc, si) && si.si_signo == SIGTRAP &&
+              uc.mcontext.rip == StubAddr(uks_systrap_ready);
+    if (ok) {
+      memcpy(&sw, FpState(*t) + kSwBytesOffset, sizeof(sw));
+      ok = sw.magic1 == kFpXstateMagic1 &&
+           sw.xstate_size == platform_.xstate_size();
+    }
+    if (!ok) {
+      LOG(ERROR) << "systrap: guest thread " << t->tid << " of stub " << pid()
+                 << " did not start (FPU frame: magic 0x" << std::hex
+                 << sw.magic1 << std::dec << ", size " << sw.xstate_size
+                 << ", expected " << platform_.xstate_size() << ")";
+      EndThread(*t);
+      return Errno(EAGAIN);
+    }
+    // What the syscall thread had (the sentry's, once) is not the guest's.
+    ResetXsave(FpState(*t));
+    return t;
+  }
+
+  void FreeSlot(size_t slot) {
+    absl::MutexLock l(&mu_);
+    used_slots_[slot] = false;
+  }
+
+  // Makes `t` exit and waits until it has.
+  void EndThread(GuestThread& t) {
+    SysMsg* m = t.msg();
+    m->state.exchange(kStateExit);
+    Wake(&m->state);
+    const struct timespec period = absl::ToTimespec(kLivenessPeriod);
+    absl::Time deadline = absl::Now() + kInterruptDeadline;
+    for (;;) {
+      uint32_t tid = m->tid.load();
+      if (tid == 0 || !ThreadAlive(pid(), t.tid)) break;
+      if (absl::Now() > deadline) {
+        LOG(ERROR) << "systrap: guest thread " << t.tid << " of stub " << pid()
+                   << " does not exit; killing its process";
+        kill(pid(), SIGKILL);
+        break;
+      }
+      Futex(&m->tid, FUTEX_WAIT, tid, &period);
+    }
+    FreeSlot(t.slot);
+  }
+
+  const SystrapPlatform& platform_;
+  ptrace::StubProcess manager_;
+  sentry::HostFd slots_fd_;
+  uint8_t* slots_ = nullptr;
+
+  absl::Mutex mu_;
+  // Sentry thread tid -> the guest thread it runs in this process.
+  absl::flat_hash_map<pid_t, std::unique_ptr<GuestThread>> threads_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<bool> used_slots_ ABSL_GUARDED_BY(mu_);
+};
+
+namespace {
+
+class SystrapContext final : public Context {
+ public:
+  SystrapContext() = default;
+  ~SystrapContext() override = default;
+
+  SwitchResult Switch(AddressSpace& as, Registers& regs) override {
+    auto& sas = static_cast<SystrapAddressSpace&>(as);
+    SwitchResult result;
+    SysResult<GuestThread*> t_or = sas.ThreadForCaller();
+    if (!t_or.ok()) {
+      result.reason = StopReason::kDied;
+      return result;
+    }
+    GuestThread& t = **t_or;
+    {
+      absl::MutexLock l(&mu_);
+      pid_ = sas.pid();
+      tid_ = t.tid;
+    }
+    if (!t.affinity_set || affinity_changed_) {
+      // The guest thread runs where its sentry thread may: the guest reads
+      // its CPU number itself (rdtscp, the vDSO's getcpu).
+      cpu_set_t set;
+      if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        sched_setaffinity(t.tid, sizeof(set), &set);
+      }
+      t.affinity_set = true;
+      affinity_changed_ = false;
+    }
+    sas.WriteFrame(t, regs);
+    running_.store(true);
+    // Interrupt() checks running_ after setting the flag, so one of the two
+    // sees the other.
+    if (interrupt_pending_.exchange(false)) {
+      running_.store(false);
+      result.reason = StopReason::kInterrupted;
+      return result;
+    }
+    sas.Resume(t, 0);
+    Wait w = sas.AwaitEvent(t, 0, &interrupted_since_);
+    running_.store(false);
+    interrupted_since_.store(0);
+    if (w == Wait::kDied) {
+      result.reason = StopReason::kDied;
+      return result;
+    }
+    return sas.ReadEvent(t, regs);
+  }
+
+  void Interrupt() override {
+    interrupt_pending_.store(true);
+    if (!running_.load()) return;
+    absl::MutexLock l(&mu_);
+    if (tid_ <= 0) return;
+    int64_t zero = 0;
+    interrupted_since_.compare_exchange_strong(zero,
+                                               absl::GetCurrentTimeNanos());
+    syscall(SYS_tgkill, pid_, tid_, kInterruptSignal);
+  }
+
+  SysResult<void> ResetFPState(AddressSpace& as) override {
+    auto& sas = static_cast<SystrapAddressSpace&>(as);
+    SENTRY_ASSIGN_OR_RETURN(GuestThread * t, sas.ThreadForCaller());
+    ResetXsave(sas.FpState(*t));
+    return sentry::Ok();
+  }
+
+  // The image in the layout of ptrace's NT_X86_XSTATE: XCR0 where the
+  // frame has its software-reserved bytes.
+  SysResult<std::vector<uint8_t>> GetFPState(AddressSpace& as) override {
+    auto& sas = static_cast<SystrapAddressSpace&>(as);
+    SENTRY_ASSIGN_OR_RETURN(GuestThread * t, sas.ThreadForCaller());
+    const uint8_t* fp = sas.FpState(*t);
+    std::vector<uint8_t> buf(fp, fp + sas.platform().xstate_size());
+    FpxSwBytes sw{};
+    memcpy(&sw, &sas.platform().xcr0(), sizeof(uint64_t));
+    std::copy_n(reinterpret_cast<const uint8_t*>(&sw), sizeof(sw),
+                buf.begin() + kSwBytesOffset);
+    return buf;
+  }
+
+  SysResult<void> SetFPState(AddressSpace& as,
+                             const std::vector<uint8_t>& xsave) override {
+    auto& sas = static_cast<SystrapAddressSpace&>(as);
+    SENTRY_ASSIGN_OR_RETURN(GuestThread * t, sas.ThreadForCaller());
+    uint32_t size = sas.platform().xstate_size();
+    if (xsave.size() != size) return Errno(EINVAL);
+    // What XRSTOR would refuse (#GP), the kernel's checks for ptrace.
+    uint32_t mxcsr, mxcsr_mask;
+    memcpy(&mxcsr, xsave.data() + 24, sizeof(mxcsr));
+    memcpy(&mxcsr_mask, xsave.data() + 28, sizeof(mxcsr_mask));
+    if (mxcsr_mask == 0) mxcsr_mask = 0xffbf;
+    uint64_t header[8];
+    memcpy(header, xsave.data() + kFxsaveSize, sizeof(header));
+    if ((mxcsr & ~mxcsr_mask) != 0 ||
+        (header[0] & ~sas.platform().xcr0()) != 0 || header[1] != 0) {
+      return Errno(EINVAL);
+    }
+    for (int i = 2; i < 8; i++) {
+      if (header[i] != 0) return Errno(EINVAL);
+    }
+    uint8_t* fp = sas.FpState(*t);
+    memcpy(fp, xsave.data(), kSwBytesOffset);
+    memcpy(fp + kFxsaveSize, xsave.data() + kFxsaveSize, size - kFxsaveSize);
+    return sentry::Ok();
+  }
+
+  void AffinityChanged() override { affinity_changed_ = true; }
+
+  void Release(AddressSpace& as) override {
+    auto& sas = static_cast<SystrapAddressSpace&>(as);
+    {
+      absl::MutexLock l(&mu_);
+      if (pid_ == sas.pid()) pid_ = tid_ = -1;
+    }
+    sas.ReleaseCaller();
+  }
+
+ private:
+  // Set by AffinityChanged(); read and cleared by Switch (same thread).
+  bool affinity_changed_ = false;
+  std::atomic<bool> interrupt_pending_{false};
+  std::atomic<bool> running_{false};
+  // When Interrupt() first signalled the running thread (ns since the
+  // epoch); 0 when not.
+  std::atomic<int64_t> interrupted_since_{0};
+
+  absl::Mutex mu_;
+  pid_t pid_ ABSL_GUARDED_BY(mu_) = -1;
+  pid_t tid_ ABSL_GUARDED_BY(mu_) = -1;
+};
+
+uint64_t Xgetbv0() {
+  uint32_t lo, hi;
+  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+}  // namespace
+
+std::vector<sock_filter> BuildProcessFilter() {
+  static constexpr uint32_t kAllowed[] = {
+      // Injected by the sentry into the syscall thread.
+      SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_mremap, SYS_clone,
+      SYS_pause, SYS_gettid, SYS_tkill, SYS_exit, SYS_getrusage,
+      // A new guest thread's set-up, before it adds the guest filter.
+      SYS_close_range, SYS_sigaltstack, SYS_seccomp,
+      // The handler.
+      SYS_futex, SYS_rt_sigreturn, SYS_arch_prctl};
+  // Guest code can jump onto the stub page: anything else from there
+  // traps to the sentry like any guest system call.
+  return ptrace::BuildStubPageFilter(kAllowed, std::size(kAllowed),
+                                     SECCOMP_RET_TRAP, SECCOMP_RET_TRAP);
+}
+
+std::vector<sock_filter> BuildGuestFilter() {
+  constexpr uint32_t kStubHi = static_cast<uint32_t>(kStubStart >> 32);
+  constexpr uint32_t kStubLo = static_cast<uint32_t>(kStubStart);
+  constexpr uint32_t kStubEndLo = static_cast<uint32_t>(kStubEnd - 1);
+  std::vector<sock_filter> f;
+  auto stmt = [&](uint16_t code, uint32_t k) {
+    f.push_back(BPF_STMT(code, k));
+  };
+  auto jump = [&](uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
+    f.push_back(BPF_JUMP(code, k, jt, jf));
+  };
+  constexpr uint16_t kLoad = BPF_LD | BPF_W | BPF_ABS;
+  constexpr uint16_t kJeq = BPF_JMP | BPF_JEQ | BPF_K;
+  // Another ABI, or anywhere but the stub page: the sentry's business.
+  stmt(kLoad, offsetof(seccomp_data, arch));
+  jump(kJeq, AUDIT_ARCH_X86_64, 1, 0);
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+  stmt(kLoad, offsetof(seccomp_data, instruction_pointer) + 4);
+  jump(kJeq, kStubHi, 1, 0);
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+  stmt(kLoad, offsetof(seccomp_data, instruction_pointer));
+  jump(BPF_JMP | BPF_JGE | BPF_K, kStubLo, 1, 0);
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+  jump(BPF_JMP | BPF_JGT | BPF_K, kStubEndLo, 0, 1);
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+  // The stub page: only what the handler issues.
+  stmt(kLoad, offsetof(seccomp_data, nr));
+  jump(kJeq, SYS_futex, 0, 5);
+  stmt(kLoad, offsetof(seccomp_data, args[1]));  // the operation
+  jump(kJeq, FUTEX_WAIT, 2, 0);
+  jump(kJeq, FUTEX_WAKE, 1, 0);
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  jump(kJeq, SYS_arch_prctl, 0, 5);
+  stmt(kLoad, offsetof(seccomp_data, args[0]));  // the code
+  jump(kJeq, 0x1002 /* ARCH_SET_FS */, 2, 0);
+  jump(kJeq, 0x1001 /* ARCH_SET_GS */, 1, 0);
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  jump(kJeq, SYS_rt_sigreturn, 1, 0);
+  jump(kJeq, SYS_exit, 0, 1);
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  // A guest that jumps onto a stub `syscall` gets its call emulated.
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+  return f;
+}
+
+SysResult<std::unique_ptr<Platform>> SystrapPlatform::Create(
+    std::string* error) {
+  auto p = std::unique_ptr<SystrapPlatform>(new SystrapPlatform());
+  uint32_t action = SECCOMP_RET_TRAP;
+  if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) != 0) {
+    *error = std::string("seccomp cannot trap (SECCOMP_RET_TRAP): ") +
+             strerror(errno);
+    return Errno::FromHost();
+  }
+  // The sentry reads and writes the FPU state in signal frames, which the
+  // kernel lays out as XSAVE images of the size CPUID gives for XCR0.
+  unsigned eax, ebx, ecx, edx;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0 || (ecx & bit_OSXSAVE) == 0) {
+    *error = "the CPU or kernel lacks XSAVE";
+    return Errno(ENOSYS);
+  }
+  __cpuid_count(0xd, 0, eax, ebx, ecx, edx);
+  p->xstate_size_ = ebx;
+  p->xcr0_ = Xgetbv0();
+  if (p->xstate_size_ < kFxsaveSize + kXsaveHeaderSize ||
+      p->xstate_size_ > 32 * 1024) {
+    *error = "unexpected XSAVE size " + std::to_string(p->xstate_size_);
+    return Errno(ENOSYS);
+  }
+
+  // The stub page: the code, then the guest filter at a fixed offset.
+  size_t code_size = static_cast<size_t>(uks_stub_end - uks_stub_begin);
+  std::vector<sock_filter> guest = BuildGuestFilter();
+  CHECK_LE(code_size, kFilterProgOffset);
+  CHECK_LE(kFilterOffset + guest.size() * sizeof(sock_filter), kStubSize);
+  std::string page(kStubSize, '\xcc');  // int3 filler
+  memcpy(page.data(), uks_stub_begin, code_size);
+  struct {
+    uint16_t len;
+    uint16_t pad[3];
+    uint64_t filter;
+  } prog = {
+      static_cast<uint16_t>(guest.size()), {}, kStubStart + kFilterOffset};
+  static_assert(sizeof(prog) == sizeof(sock_fprog));
+  memcpy(page.data() + kFilterProgOffset, &prog, sizeof(prog));
+  memcpy(page.data() + kFilterOffset, guest.data(),
+         guest.size() * sizeof(sock_filter));
+  int fd = static_cast<int>(
+      syscall(SYS_memfd_create, "uks-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (fd < 0) {
+    *error = std::string("memfd_create: ") + strerror(errno);
+    return Errno::FromHost();
+  }
+  p->stub_memfd_.Reset(fd);
+  if (pwrite(fd, page.data(), page.size(), 0) !=
+          static_cast<ssize_t>(page.size()) ||
+      fcntl(fd, F_ADD_SEALS,
+            F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    *error = std::string("writing the stub memfd: ") + strerror(errno);
+    return Errno::FromHost();
+  }
+
+  p->filter_ = BuildProcessFilter();
+  p->filter_prog_.len = static_cast<unsigned short>(p->filter_.size());
+  p->filter_prog_.filter = p->filter_.data();
+  for (int sig :
+       {SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, kInterruptSignal}) {
+    ptrace::KernelSigaction act{};
+    act.handler = StubAddr(uks_systrap_handler);
+    act.flags = SA_SIGINFO | SA_ONSTACK | kSaRestorer;
+    act.restorer = StubAddr(uks_systrap_restorer);
+    act.mask = ~0ULL;  // nothing interrupts the handler
+    p->handlers_.push_back({sig, act});
+  }
+  p->stub_config_.memfd = p->stub_memfd_.get();
+  p->stub_config_.filter = &p->filter_prog_;
+  p->stub_config_.handlers = p->handlers_.data();
+  p->stub_config_.num_handlers = p->handlers_.size();
+  return std::unique_ptr<Platform>(std::move(p));
+}
+
+uint64_t SystrapPlatform::MaxUserAddress() const { return kSlotsStart; }
+
+SysResult<std::unique_ptr<AddressSpace>> SystrapPlatform::NewAddressSpace() {
+  return SystrapAddressSpace::Create(*this);
+}
+
+std::unique_ptr<Context> SystrapPlatform::NewContext() {
+  return std::make_unique<SystrapContext>();
+}
+
+}  // namespace platform::systrap
