@@ -81,6 +81,10 @@ constexpr absl::Duration kLivenessPeriod = absl::Milliseconds(50);
 // its process is killed.
 constexpr absl::Duration kInterruptDeadline = absl::Seconds(2);
 
+// GuestThread::cpu when not on one CPU.
+constexpr int kOnCpuUnknown = -2;
+constexpr int kSpread = -1;
+
 long Futex(std::atomic<uint32_t>* word, int op, uint32_t val,
            const struct timespec* timeout) {
   return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, val, timeout,
@@ -110,8 +114,10 @@ struct GuestThread {
   // when the event arrived.
   uint64_t uc_off = 0;
   uint64_t fp_off = 0;
-  // Whether the thread runs on the CPUs its sentry thread may use.
-  bool affinity_set = false;
+  // Where the thread may run: kOnCpuUnknown until placed, else the one CPU
+  // it shares with its sentry thread, or kSpread (every CPU the sentry
+  // thread may use but the one it is on, cpu_spread_from).
+  int cpu = kOnCpuUnknown;
   // The thread's host fs/gs bases; ~0 until the sentry first sets them.
   uint64_t fs_base = ~0ULL;
   uint64_t gs_base = ~0ULL;
@@ -130,6 +136,50 @@ struct GuestThread {
 };
 
 enum class Wait { kEvent, kDied };
+
+// Spinning: a side that expects the other to answer soon polls the state
+// word instead of sleeping, which saves two futex calls and a wake-up of
+// an idle CPU (on a VM, far dearer than the calls). It pays only while the
+// two threads run on two free CPUs; see SpinPolicy.
+constexpr int64_t kSentrySpinNs = 30'000;
+constexpr int64_t kStubSpinNs = 20'000;
+
+// Contexts whose guest thread is running or about to: each may want two
+// CPUs while it spins.
+std::atomic<int> contexts_in_switch{0};
+int online_cpus = 1;
+// `pause` instructions in kStubSpinNs, measured at start-up.
+uint32_t stub_spin_iterations = 0;
+
+// Whether spinning pays for one side of one context: every spin that ends
+// with the answer earns credit, every one that ends asleep costs more; out
+// of credit, the side sleeps at once for a while, then tries again. Under
+// load (no free CPU, or a busy host) spins miss and stop by themselves.
+class SpinPolicy {
+ public:
+  bool Allowed() {
+    if (cooldown_ > 0) {
+      cooldown_--;
+      return false;
+    }
+    return true;
+  }
+  void Hit() { credit_ = std::min(credit_ + 1, kMaxCredit); }
+  void Miss() {
+    credit_ -= 2;
+    if (credit_ <= 0) {
+      cooldown_ = kCooldown;
+      credit_ = kStartCredit;
+    }
+  }
+
+ private:
+  static constexpr int kMaxCredit = 8;
+  static constexpr int kStartCredit = 2;
+  static constexpr int kCooldown = 256;
+  int credit_ = kStartCredit;
+  int cooldown_ = 0;
+};
 
 // Puts the XSAVE image of a signal frame in the state of a fresh process.
 void ResetXsave(uint8_t* fp) {
@@ -294,14 +344,22 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
   // Waits until `t` publishes an event. `interrupted_since`, if not null,
   // is when the sentry first asked the running thread to stop (0: not
   // asked).
-  Wait AwaitEvent(GuestThread& t, uint32_t spin,
-                  const std::atomic<int64_t>* interrupted_since) {
+  // With `spin_ns`, polls that long first; `*caught_spinning` says whether
+  // the event came while polling.
+  Wait AwaitEvent(GuestThread& t, int64_t spin_ns,
+                  const std::atomic<int64_t>* interrupted_since,
+                  bool* caught_spinning = nullptr) {
     SysMsg* m = t.msg();
-    for (uint32_t i = 0; i < spin; i++) {
-      if (m->state.load(std::memory_order_acquire) == kStateEvent) {
-        return Wait::kEvent;
+    if (spin_ns > 0) {
+      int64_t deadline = absl::GetCurrentTimeNanos() + spin_ns;
+      for (uint32_t i = 1;; i++) {
+        if (m->state.load(std::memory_order_acquire) == kStateEvent) {
+          *caught_spinning = true;
+          return Wait::kEvent;
+        }
+        __builtin_ia32_pause();
+        if (i % 64 == 0 && absl::GetCurrentTimeNanos() > deadline) break;
       }
-      __builtin_ia32_pause();
     }
     const struct timespec period = absl::ToTimespec(kLivenessPeriod);
     for (;;) {
@@ -439,12 +497,16 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     }
   }
 
-  // Lets `t` run: it returns from its frame into the guest.
-  void Resume(GuestThread& t, uint32_t spin) {
+  // Lets `t` run: it returns from its frame into the guest. The thread
+  // spins `spin` times before it sleeps at its next event. Returns whether
+  // it had to be woken (it was not spinning).
+  bool Resume(GuestThread& t, uint32_t spin) {
     SysMsg* m = t.msg();
     m->spin.store(spin, std::memory_order_relaxed);
     m->state.exchange(kStateRun);
-    if (m->stub_sleeping.load() != 0) Wake(&m->state);
+    if (m->stub_sleeping.load() == 0) return false;
+    Wake(&m->state);
+    return true;
   }
 
   uint8_t* FpState(GuestThread& t) { return t.base + t.fp_off; }
@@ -606,16 +668,6 @@ class SystrapContext final : public Context {
       pid_ = sas.pid();
       tid_ = t.tid;
     }
-    if (!t.affinity_set || affinity_changed_) {
-      // The guest thread runs where its sentry thread may: the guest reads
-      // its CPU number itself (rdtscp, the vDSO's getcpu).
-      cpu_set_t set;
-      if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-        sched_setaffinity(t.tid, sizeof(set), &set);
-      }
-      t.affinity_set = true;
-      affinity_changed_ = false;
-    }
     sas.WriteFrame(t, regs);
     running_.store(true);
     // Interrupt() checks running_ after setting the flag, so one of the two
@@ -625,8 +677,32 @@ class SystrapContext final : public Context {
       result.reason = StopReason::kInterrupted;
       return result;
     }
-    sas.Resume(t, 0);
-    Wait w = sas.AwaitEvent(t, 0, &interrupted_since_);
+    // Spin only with a free CPU for each side of every running context.
+    bool free_cpus = 2 * (contexts_in_switch.fetch_add(1) + 1) <= online_cpus;
+    bool sentry_spin = free_cpus && sentry_spin_.Allowed();
+    bool stub_spin = free_cpus && stub_spin_.Allowed();
+    Place(t, sentry_spin || stub_spin);
+    bool woken = sas.Resume(t, stub_spin ? stub_spin_iterations : 0);
+    if (stub_spun_) {
+      // The thread spun at its last event: did the answer come in time?
+      if (woken) {
+        stub_spin_.Miss();
+      } else {
+        stub_spin_.Hit();
+      }
+    }
+    stub_spun_ = stub_spin;
+    bool caught = false;
+    Wait w = sas.AwaitEvent(t, sentry_spin ? kSentrySpinNs : 0,
+                            &interrupted_since_, &caught);
+    contexts_in_switch.fetch_sub(1);
+    if (sentry_spin) {
+      if (caught) {
+        sentry_spin_.Hit();
+      } else {
+        sentry_spin_.Miss();
+      }
+    }
     running_.store(false);
     interrupted_since_.store(0);
     if (w == Wait::kDied) {
@@ -696,6 +772,35 @@ class SystrapContext final : public Context {
 
   void AffinityChanged() override { affinity_changed_ = true; }
 
+  // Decides where the guest thread runs. Sleeping hand-offs are cheapest on
+  // one CPU: the wake-up is a direct switch, where a wake-up of another
+  // (idle) CPU costs an IPI and, on a VM, an exit. Spinning needs the two
+  // on different CPUs. Either way the guest thread stays within the CPUs
+  // its sentry thread may use, which are the guest's (it reads its CPU
+  // itself: rdtscp, getcpu).
+  void Place(GuestThread& t, bool spread) {
+    int cpu = sched_getcpu();
+    if (cpu < 0) return;
+    if (!spread) {
+      if (t.cpu == cpu && !affinity_changed_) return;
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      if (sched_setaffinity(t.tid, sizeof(one), &one) == 0) t.cpu = cpu;
+      affinity_changed_ = false;
+      return;
+    }
+    if (t.cpu == kSpread && spread_from_ == cpu && !affinity_changed_) return;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return;
+    if (CPU_COUNT(&set) > 1) CPU_CLR(cpu, &set);
+    if (sched_setaffinity(t.tid, sizeof(set), &set) == 0) {
+      t.cpu = kSpread;
+      spread_from_ = cpu;
+    }
+    affinity_changed_ = false;
+  }
+
   void Release(AddressSpace& as) override {
     auto& sas = static_cast<SystrapAddressSpace&>(as);
     {
@@ -708,6 +813,12 @@ class SystrapContext final : public Context {
  private:
   // Set by AffinityChanged(); read and cleared by Switch (same thread).
   bool affinity_changed_ = false;
+  // The CPU the sentry thread was on when its guest thread was spread.
+  int spread_from_ = -1;
+  SpinPolicy sentry_spin_;
+  SpinPolicy stub_spin_;
+  // Whether the guest thread was asked to spin at its next event.
+  bool stub_spun_ = false;
   std::atomic<bool> interrupt_pending_{false};
   std::atomic<bool> running_{false};
   // When Interrupt() first signalled the running thread (ns since the
@@ -858,6 +969,14 @@ SysResult<std::unique_ptr<Platform>> SystrapPlatform::Create(
     act.mask = ~0ULL;  // nothing interrupts the handler
     p->handlers_.push_back({sig, act});
   }
+  online_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  // How many `pause` instructions the stub's spin takes.
+  int64_t t0 = absl::GetCurrentTimeNanos();
+  constexpr int kCalibration = 20000;
+  for (int i = 0; i < kCalibration; i++) __builtin_ia32_pause();
+  int64_t per_pause =
+      std::max<int64_t>(1, (absl::GetCurrentTimeNanos() - t0) / kCalibration);
+  stub_spin_iterations = static_cast<uint32_t>(kStubSpinNs / per_pause);
   p->stub_config_.memfd = p->stub_memfd_.get();
   p->stub_config_.filter = &p->filter_prog_;
   p->stub_config_.handlers = p->handlers_.data();
