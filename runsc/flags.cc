@@ -1,6 +1,9 @@
 #include "runsc/flags.h"
 
-DEFINE_string(platform, "ptrace", "How guest code runs: ptrace.");
+DEFINE_string(platform, "auto",
+              "How guest code runs: systrap (seccomp traps, fast), ptrace "
+              "(PTRACE_SYSEMU, works wherever ptrace does), or auto (systrap "
+              "where the kernel supports it, else ptrace).");
 DEFINE_bool(strace, false,
             "Print every guest system call, with decoded arguments and its "
             "result, on stderr "
