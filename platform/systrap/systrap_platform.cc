@@ -969,10 +969,14 @@ SysResult<std::unique_ptr<Platform>> SystrapPlatform::Create(
     act.mask = ~0ULL;  // nothing interrupts the handler
     p->handlers_.push_back({sig, act});
   }
-  online_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  // The CPUs the sandbox may use (a cpuset or taskset narrows them).
+  cpu_set_t cpus;
+  online_cpus = sched_getaffinity(0, sizeof(cpus), &cpus) == 0
+                    ? CPU_COUNT(&cpus)
+                    : static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   // How many `pause` instructions the stub's spin takes.
   int64_t t0 = absl::GetCurrentTimeNanos();
-  constexpr int kCalibration = 20000;
+  constexpr int kCalibration = 2000;
   for (int i = 0; i < kCalibration; i++) __builtin_ia32_pause();
   int64_t per_pause =
       std::max<int64_t>(1, (absl::GetCurrentTimeNanos() - t0) / kCalibration);
