@@ -8,6 +8,8 @@
 //   fork          fork a child that _exit(0)s; waitpid for it
 //   exec          fork a child that execv("/bin/true"); waitpid for it
 //   pipe          one byte to a child process and back, over two pipes
+//   mmap          mmap 1 MiB of anonymous memory, write one byte to each of
+//                 its pages, munmap it
 //   futex         a round trip between two threads through FUTEX_WAKE and
 //                 FUTEX_WAIT (private) on one word
 //   clock_vdso    clock_gettime(CLOCK_MONOTONIC) through libc (the vDSO)
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -100,6 +103,21 @@ static void Pipe(long n) {
   close(to_parent[0]);
 }
 
+static void Mmap(long n) {
+  const size_t kSize = 1 << 20;
+  long page = sysconf(_SC_PAGESIZE);
+  for (long i = 0; i < n; i++) {
+    char* p = mmap(NULL, kSize, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) Die("mmap");
+    // Volatile, so that the compiler cannot drop the stores that fault the
+    // pages in.
+    for (size_t off = 0; off < kSize; off += (size_t)page)
+      ((volatile char*)p)[off] = 1;
+    if (munmap(p, kSize) != 0) Die("munmap");
+  }
+}
+
 // The futex word: 0 means the main thread's turn, 1 the partner's.
 static atomic_int futex_word;
 static long futex_rounds;
@@ -174,6 +192,7 @@ static const struct {
     {"fork", Fork},
     {"exec", Exec},
     {"pipe", Pipe},
+    {"mmap", Mmap},
     {"futex", Futex},
     {"clock_vdso", ClockVdso},
     {"clock_syscall", ClockSyscall},
