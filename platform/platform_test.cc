@@ -1,5 +1,7 @@
 // Tests of the platform contract, run against every platform.
 
+#include "platform/platform.h"
+
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -11,7 +13,6 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "platform/platform.h"
 #include "platform/ptrace/stub.h"
 
 // Guest code snippets, assembled here and copied into guest memory.
@@ -359,7 +360,7 @@ TEST_P(PlatformTest, ManyAddressSpacesLeaveNoProcesses) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllPlatforms, PlatformTest,
-                         ::testing::Values("ptrace"),
+                         ::testing::Values("ptrace", "systrap"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
