@@ -65,11 +65,6 @@ class PtraceAddressSpace final : public InjectingAddressSpace {
     // The calling thread may still hold a stub thread here (a task dropping
     // its last address space); release it so the process can be reaped.
     ReleaseCaller();
-    absl::MutexLock l(&mu_);
-    for (const auto& [tracer, stub_tid] : threads_) {
-      LOG(ERROR) << "address space destroyed while sentry thread " << tracer
-                 << " still traces stub thread " << stub_tid;
-    }
   }
 
   uint64_t id() const { return id_; }
@@ -133,58 +128,14 @@ class PtraceAddressSpace final : public InjectingAddressSpace {
     return WriteStubMemory(pid(), addr, src, len);
   }
 
-  // Returns the stub thread the calling sentry thread runs on, creating and
-  // seizing one on first use. The thread is stopped on return.
+  // Returns the stub thread the calling sentry thread runs on (see
+  // StubProcess::TracedThreadForCaller).
   SysResult<pid_t> ThreadForCaller() {
-    pid_t me = CurrentTid();
-    {
-      absl::MutexLock l(&mu_);
-      auto it = threads_.find(me);
-      if (it != threads_.end()) return it->second;
-    }
-    SENTRY_ASSIGN_OR_RETURN(pid_t tid, manager_.NewThread());
-    if (Ptrace(PTRACE_SEIZE, tid, 0, kPtraceOptions) != 0 ||
-        Ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0) {
-      Errno e = Errno::FromHost();
-      LOG(ERROR) << "cannot seize stub thread " << tid << ": "
-                 << strerror(e.value());
-      tgkill(pid(), tid, SIGKILL);
-      return e;
-    }
-    SENTRY_ASSIGN_OR_RETURN(int status, WaitFor(tid));
-    if (!WIFSTOPPED(status)) return Errno(ESRCH);
-    // The thread was cloned from one forked off a sentry thread: whatever
-    // that left in the vector registers must not reach the guest.
-    SENTRY_RETURN_IF_ERROR(ResetExtendedState(tid));
-    absl::MutexLock l(&mu_);
-    threads_[me] = tid;
-    return tid;
+    return manager_.TracedThreadForCaller();
   }
 
-  // Ends the calling thread's use of this address space: its stub thread
-  // exits (a traced thread must be reaped by its own tracer).
-  void ReleaseCaller() {
-    pid_t me = CurrentTid();
-    pid_t tid;
-    {
-      absl::MutexLock l(&mu_);
-      auto it = threads_.find(me);
-      if (it == threads_.end()) return;
-      tid = it->second;
-      threads_.erase(it);
-    }
-    SysResult<int64_t> r = Inject(tid, manager_.regs_template(),
-                                  StubAddr(uks_stub_syscall), SYS_exit, {0});
-    if (!r.ok()) {
-      // The thread did not exit as asked (its process was killed, say):
-      // make sure it is dead, then reap it, or the group leader's exit would
-      // never be reported and the manager would wait forever.
-      syscall(SYS_tgkill, pid(), tid, SIGKILL);
-      while (waitpid(tid, nullptr, __WALL | __WNOTHREAD) < 0 &&
-             errno == EINTR) {
-      }
-    }
-  }
+  // Ends the calling thread's use of this address space.
+  void ReleaseCaller() { manager_.ReleaseTracedThreadOfCaller(); }
 
   const Registers& regs_template() const { return manager_.regs_template(); }
 
@@ -212,9 +163,6 @@ class PtraceAddressSpace final : public InjectingAddressSpace {
   const uint64_t id_;
   const PtracePlatform& platform_;
   StubProcess manager_;
-  absl::Mutex mu_;
-  // Sentry thread tid -> the stub thread it traces in this process.
-  absl::flat_hash_map<pid_t, pid_t> threads_ ABSL_GUARDED_BY(mu_);
 };
 
 bool IsSynchronousFault(int sig) {

@@ -242,6 +242,13 @@ const char* StubSetupFailureName(int code) {
 
 StubProcess::~StubProcess() {
   {
+    absl::MutexLock l(&threads_mu_);
+    for (const auto& [tracer, stub_tid] : traced_) {
+      LOG(ERROR) << "stub process " << pid_ << " ends while sentry thread "
+                 << tracer << " still traces its thread " << stub_tid;
+    }
+  }
+  {
     absl::MutexLock l(&mu_);
     stopping_ = true;
   }
@@ -413,6 +420,54 @@ void StubProcess::Serve() {
         rss_sink_->store(static_cast<uint64_t>(ru.ru_maxrss));
       }
       break;
+    }
+  }
+}
+
+SysResult<pid_t> StubProcess::TracedThreadForCaller() {
+  pid_t me = CurrentTid();
+  {
+    absl::MutexLock l(&threads_mu_);
+    auto it = traced_.find(me);
+    if (it != traced_.end()) return it->second;
+  }
+  SENTRY_ASSIGN_OR_RETURN(pid_t tid, NewThread());
+  if (Ptrace(PTRACE_SEIZE, tid, 0, kPtraceOptions) != 0 ||
+      Ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0) {
+    Errno e = Errno::FromHost();
+    LOG(ERROR) << "cannot seize stub thread " << tid << ": "
+               << strerror(e.value());
+    syscall(SYS_tgkill, pid_, tid, SIGKILL);
+    return e;
+  }
+  SENTRY_ASSIGN_OR_RETURN(int status, WaitFor(tid));
+  if (!WIFSTOPPED(status)) return Errno(ESRCH);
+  // The thread was cloned from one forked off a sentry thread: whatever
+  // that left in the vector registers must not reach the guest.
+  SENTRY_RETURN_IF_ERROR(ResetExtendedState(tid));
+  absl::MutexLock l(&threads_mu_);
+  traced_[me] = tid;
+  return tid;
+}
+
+void StubProcess::ReleaseTracedThreadOfCaller() {
+  pid_t me = CurrentTid();
+  pid_t tid;
+  {
+    absl::MutexLock l(&threads_mu_);
+    auto it = traced_.find(me);
+    if (it == traced_.end()) return;
+    tid = it->second;
+    traced_.erase(it);
+  }
+  SysResult<int64_t> r =
+      Inject(tid, template_, StubAddr(uks_stub_syscall), SYS_exit, {0});
+  if (!r.ok()) {
+    // The thread did not exit as asked (its process was killed, say): make
+    // sure it is dead, then reap it, or the group leader's exit would never
+    // be reported and the manager would wait forever.
+    syscall(SYS_tgkill, pid_, tid, SIGKILL);
+    while (waitpid(tid, nullptr, __WALL | __WNOTHREAD) < 0 && errno == EINTR) {
     }
   }
 }

@@ -11,7 +11,7 @@
 // Stubs share the sentry's fd table (CLONE_FILES), so an injected mmap can
 // name any sentry fd directly.
 //
-// Lock order: StubProcess::mu_ is a leaf.
+// Lock order: StubProcess::mu_ and StubProcess::threads_mu_ are leaves.
 
 #ifndef PLATFORM_PTRACE_STUB_PROCESS_H_
 #define PLATFORM_PTRACE_STUB_PROCESS_H_
@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
 #include "sentry/base/sys_result.h"
@@ -167,6 +168,17 @@ class StubProcess final {
 
   void SetMaxRssSink(std::shared_ptr<std::atomic<uint64_t>> sink);
 
+  // Returns the stub thread the calling sentry thread traces in this
+  // process, creating and seizing one on first use (ptrace binds a tracee
+  // to one tracer thread, so each sentry thread injects into its own). The
+  // thread is stopped on return, its vector registers reset.
+  sentry::SysResult<pid_t> TracedThreadForCaller();
+
+  // Ends the calling thread's use of its traced stub thread, if any: the
+  // thread exits (a traced thread must be reaped by its own tracer). Must
+  // run on that sentry thread before the process goes.
+  void ReleaseTracedThreadOfCaller();
+
  private:
   void Fail(const std::string& message);
   bool Seize(pid_t pid);
@@ -186,6 +198,10 @@ class StubProcess final {
   bool failed_ ABSL_GUARDED_BY(mu_) = false;
   std::string error_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<std::atomic<uint64_t>> rss_sink_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex threads_mu_;
+  // Sentry thread tid -> the stub thread it traces in this process.
+  absl::flat_hash_map<pid_t, pid_t> traced_ ABSL_GUARDED_BY(threads_mu_);
 };
 
 }  // namespace platform::ptrace

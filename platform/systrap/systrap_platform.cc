@@ -260,19 +260,18 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     // A copy of the syscall thread alone, with the guest's memory; it idles
     // in the stub's pause loop until its own manager seizes it, and gets
     // slots of its own there (it inherits a mapping of ours).
-    SENTRY_ASSIGN_OR_RETURN(
-        int64_t child,
-        manager_.InjectOnManager(StubAddr(uks_stub_clone), SYS_clone,
-                                 {CLONE_FILES | SIGCHLD, 0, 0, 0, 0}));
+    SENTRY_ASSIGN_OR_RETURN(int64_t child,
+                            InjectHere(StubAddr(uks_stub_clone), SYS_clone,
+                                       {CLONE_FILES | SIGCHLD, 0, 0, 0, 0}));
     if (child < 0) return Errno(static_cast<int>(-child));
     return Create(platform_, static_cast<pid_t>(child));
   }
 
   SysResult<uint64_t> MaxRssKb() override {
     SENTRY_ASSIGN_OR_RETURN(
-        int64_t rc, manager_.InjectOnManager(
-                        StubAddr(uks_stub_syscall), SYS_getrusage,
-                        {static_cast<uint64_t>(RUSAGE_SELF), kScratchStart}));
+        int64_t rc,
+        InjectHere(StubAddr(uks_stub_syscall), SYS_getrusage,
+                   {static_cast<uint64_t>(RUSAGE_SELF), kScratchStart}));
     if (rc != 0) return Errno(static_cast<int>(-rc));
     struct rusage ru;
     SENTRY_ASSIGN_OR_RETURN(
@@ -296,9 +295,9 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     r.rsi = operand;
     r.rdx = expected;
     r.rcx = static_cast<uint64_t>(op);
-    SENTRY_ASSIGN_OR_RETURN(
-        int64_t old, manager_.InjectOnManager(StubAddr(uks_stub_atomic), 0,
-                                              {addr, operand, expected}, &r));
+    SENTRY_ASSIGN_OR_RETURN(int64_t old,
+                            InjectHere(StubAddr(uks_stub_atomic), 0,
+                                       {addr, operand, expected}, &r));
     return static_cast<uint32_t>(old);
   }
 
@@ -334,11 +333,13 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     {
       absl::MutexLock l(&mu_);
       auto it = threads_.find(me);
-      if (it == threads_.end()) return;
-      t = std::move(it->second);
-      threads_.erase(it);
+      if (it != threads_.end()) {
+        t = std::move(it->second);
+        threads_.erase(it);
+      }
     }
-    EndThread(*t);
+    if (t != nullptr) EndThread(*t);
+    manager_.ReleaseTracedThreadOfCaller();
   }
 
   // Waits until `t` publishes an event. `interrupted_since`, if not null,
@@ -519,11 +520,20 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
 
   SysResult<void> InjectChecked(long nr,
                                 std::initializer_list<uint64_t> args) override {
-    SENTRY_ASSIGN_OR_RETURN(
-        int64_t rc,
-        manager_.InjectOnManager(StubAddr(uks_stub_syscall), nr, args));
+    SENTRY_ASSIGN_OR_RETURN(int64_t rc,
+                            InjectHere(StubAddr(uks_stub_syscall), nr, args));
     if (rc < 0 && rc > -4096) return Errno(static_cast<int>(-rc));
     return sentry::Ok();
+  }
+
+  // Injects into the calling sentry thread's own traced stub thread: no
+  // hand-off to the manager thread (a wake-up of another CPU) per mmap.
+  SysResult<int64_t> InjectHere(uint64_t ip, long nr,
+                                std::initializer_list<uint64_t> args,
+                                const Registers* tmpl = nullptr) {
+    SENTRY_ASSIGN_OR_RETURN(pid_t tid, manager_.TracedThreadForCaller());
+    return ptrace::Inject(
+        tid, tmpl != nullptr ? *tmpl : manager_.regs_template(), ip, nr, args);
   }
 
   // A memfd for the slots, mapped in the sentry and over the stub's slot
@@ -574,9 +584,9 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     constexpr uint64_t kFlags = CLONE_VM | CLONE_FS | CLONE_SIGHAND |
                                 CLONE_THREAD | CLONE_SYSVSEM |
                                 CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
-    SysResult<int64_t> tid = manager_.InjectOnManager(
-        StubAddr(uks_systrap_clone), SYS_clone,
-        {kFlags, 0, 0, t->stub_base + offsetof(SysMsg, tid), 0}, &r);
+    SysResult<int64_t> tid =
+        InjectHere(StubAddr(uks_systrap_clone), SYS_clone,
+                   {kFlags, 0, 0, t->stub_base + offsetof(SysMsg, tid), 0}, &r);
     if (!tid.ok() || *tid <= 0) {
       FreeSlot(t->slot);
       if (!tid.ok()) return tid.error();

@@ -11,7 +11,8 @@
 //  - Each AddressSpace is one stub process whose first thread (the syscall
 //    thread) is traced by a manager thread of the sentry, exactly as on the
 //    ptrace platform (platform/ptrace/stub_process.h). The sentry changes
-//    the address space only by injecting system calls into that thread.
+//    the address space only by injecting system calls into traced stub
+//    threads: each sentry thread has one of its own in the process.
 //  - Each sentry task thread runs its guest thread on an untraced stub
 //    thread of its own, cloned from the syscall thread without the sentry's
 //    fd table, with a 64 KiB slot of shared memory (sysmsg.h).
