@@ -394,24 +394,8 @@ std::vector<sock_filter> BuildStubFilter() {
 SysResult<std::unique_ptr<Platform>> PtracePlatform::Create(
     std::string* error) {
   auto p = std::unique_ptr<PtracePlatform>(new PtracePlatform());
-  size_t code_size = static_cast<size_t>(uks_stub_end - uks_stub_begin);
-  CHECK_LE(code_size, kStubSize);
-  int fd = static_cast<int>(
-      syscall(SYS_memfd_create, "uks-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (fd < 0) {
-    *error = std::string("memfd_create: ") + strerror(errno);
-    return Errno::FromHost();
-  }
-  p->stub_memfd_.Reset(fd);
-  std::string page(kStubSize, '\xcc');  // int3 filler
-  memcpy(page.data(), uks_stub_begin, code_size);
-  if (pwrite(fd, page.data(), page.size(), 0) !=
-          static_cast<ssize_t>(page.size()) ||
-      fcntl(fd, F_ADD_SEALS,
-            F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-    *error = std::string("writing the stub memfd: ") + strerror(errno);
-    return Errno::FromHost();
-  }
+  SENTRY_ASSIGN_OR_RETURN(p->stub_memfd_,
+                          SealedStubMemfd(StubPageImage(), error));
   p->filter_ = BuildStubFilter();
   p->filter_prog_.len = static_cast<unsigned short>(p->filter_.size());
   p->filter_prog_.filter = p->filter_.data();

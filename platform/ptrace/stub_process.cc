@@ -477,6 +477,33 @@ void StubProcess::SetMaxRssSink(std::shared_ptr<std::atomic<uint64_t>> sink) {
   rss_sink_ = std::move(sink);
 }
 
+std::string StubPageImage() {
+  size_t code_size = static_cast<size_t>(uks_stub_end - uks_stub_begin);
+  CHECK_LE(code_size, kStubSize);
+  std::string page(kStubSize, '\xcc');  // int3 filler
+  memcpy(page.data(), uks_stub_begin, code_size);
+  return page;
+}
+
+SysResult<sentry::HostFd> SealedStubMemfd(const std::string& page,
+                                          std::string* error) {
+  int fd = static_cast<int>(
+      syscall(SYS_memfd_create, "uks-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (fd < 0) {
+    *error = std::string("memfd_create: ") + strerror(errno);
+    return Errno::FromHost();
+  }
+  sentry::HostFd memfd(fd);
+  if (pwrite(fd, page.data(), page.size(), 0) !=
+          static_cast<ssize_t>(page.size()) ||
+      fcntl(fd, F_ADD_SEALS,
+            F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    *error = std::string("writing the stub memfd: ") + strerror(errno);
+    return Errno::FromHost();
+  }
+  return memfd;
+}
+
 SysResult<size_t> ReadStubMemory(pid_t pid, uint64_t addr, void* dst,
                                  size_t len) {
   if (len == 0) return size_t{0};

@@ -34,6 +34,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
+#include "sentry/base/host_fd.h"
 #include "sentry/base/sys_result.h"
 
 namespace platform::ptrace {
@@ -86,6 +87,15 @@ sentry::SysResult<int64_t> Inject(pid_t tid, const Registers& tmpl, uint64_t ip,
 // Puts every FPU, SSE, AVX and AVX-512 register of stopped tracee `tid` in
 // its initial state.
 sentry::SysResult<void> ResetExtendedState(pid_t tid);
+
+// The stub page: the stub code (uks_stub_begin..end) in a page of int3s,
+// for the caller to add to (systrap puts its guest filter there).
+std::string StubPageImage();
+
+// A sealed memfd holding `page` (the stub page every stub maps read+exec),
+// or an error message in `error`.
+sentry::SysResult<sentry::HostFd> SealedStubMemfd(const std::string& page,
+                                                  std::string* error);
 
 // Copies between a stub's memory and the sentry's (process_vm_readv/
 // writev). Returns the bytes copied, which may be short at an inaccessible

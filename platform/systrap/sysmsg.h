@@ -59,30 +59,6 @@ static_assert(offsetof(SysMsg, tid) == 64);
 // The stack_t the thread passes to sigaltstack(2) sits at offset 128.
 static_assert(sizeof(SysMsg) <= 128);
 
-// The kernel's x86-64 signal frame, as far as the sentry reads it.
-struct KSigcontext {
-  uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-  uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
-  uint16_t cs, gs, fs, ss;
-  uint64_t err, trapno, oldmask, cr2;
-  uint64_t fpstate;
-  uint64_t reserved[8];
-};
-
-struct KUcontext {
-  uint64_t uc_flags;
-  uint64_t uc_link;
-  uint64_t ss_sp;
-  int32_t ss_flags;
-  int32_t pad;
-  uint64_t ss_size;
-  KSigcontext mcontext;
-  uint64_t sigmask;
-};
-
-static_assert(sizeof(KSigcontext) == 256);
-static_assert(offsetof(KUcontext, mcontext) == 40);
-
 }  // namespace platform::systrap
 
 #endif  // PLATFORM_SYSTRAP_SYSMSG_H_

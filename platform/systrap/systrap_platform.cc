@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "glog/logging.h"
 #include "platform/ptrace/stub.h"
+#include "platform/sigframe.h"
 #include "platform/systrap/sysmsg.h"
 #include "sentry/base/guest_addr.h"
 
@@ -55,21 +56,6 @@ constexpr uint64_t kSlotsStart = kSlotsEnd - kSlotsSize;
 // then its instructions.
 constexpr uint64_t kFilterProgOffset = 0x800;
 constexpr uint64_t kFilterOffset = 0x810;
-
-// The XSAVE image in a signal frame (arch/x86/include/uapi/asm/sigcontext.h).
-constexpr size_t kFxsaveSize = 512;
-constexpr size_t kXsaveHeaderSize = 64;
-constexpr size_t kSwBytesOffset = 464;
-constexpr uint32_t kFpXstateMagic1 = 0x46505853;
-
-struct FpxSwBytes {
-  uint32_t magic1;
-  uint32_t extended_size;
-  uint64_t xfeatures;
-  uint32_t xstate_size;
-  uint32_t padding[7];
-};
-static_assert(sizeof(FpxSwBytes) == 48);
 
 constexpr uint64_t kSaRestorer = 0x04000000;
 
@@ -123,7 +109,7 @@ struct GuestThread {
   uint64_t gs_base = ~0ULL;
 
   SysMsg* msg() const { return reinterpret_cast<SysMsg*>(base); }
-  KUcontext* uc() const { return reinterpret_cast<KUcontext*>(base + uc_off); }
+  UContext* uc() const { return reinterpret_cast<UContext*>(base + uc_off); }
 
   // The offset in the slot of the `size` bytes at stub address `addr` if
   // they lie in the signal stack, aligned to `align`; 0 otherwise.
@@ -198,8 +184,8 @@ void ResetXsave(uint8_t* fp) {
 }
 
 // Reads the registers out of a checked frame.
-void RegsFromFrame(const KUcontext& uc, Registers& regs) {
-  const KSigcontext& sc = uc.mcontext;
+void RegsFromFrame(const UContext& uc, Registers& regs) {
+  const SigContext& sc = uc.uc_mcontext;
   regs.r8 = sc.r8;
   regs.r9 = sc.r9;
   regs.r10 = sc.r10;
@@ -388,15 +374,15 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
   // Copies out the frame `t` published, after checking that it (and its
   // FPU state) lies in the thread's signal stack, and records where it is.
   // Only guest code writing over the slot makes this fail.
-  bool TakeFrame(GuestThread& t, KUcontext& uc, siginfo_t& si) {
+  bool TakeFrame(GuestThread& t, UContext& uc, siginfo_t& si) {
     SysMsg* m = t.msg();
-    uint64_t uc_off = t.Translate(m->ucontext.load(), sizeof(KUcontext), 8);
+    uint64_t uc_off = t.Translate(m->ucontext.load(), sizeof(UContext), 8);
     uint64_t si_off = t.Translate(m->siginfo.load(), sizeof(siginfo_t), 8);
     if (uc_off == 0 || si_off == 0) return false;
     memcpy(&uc, t.base + uc_off, sizeof(uc));
     memcpy(&si, t.base + si_off, sizeof(si));
     uint64_t fp_off =
-        t.Translate(uc.mcontext.fpstate, platform_.xstate_size() + 4, 64);
+        t.Translate(uc.uc_mcontext.fpstate, platform_.xstate_size() + 4, 64);
     if (fp_off == 0) return false;
     t.uc_off = uc_off;
     t.fp_off = fp_off;
@@ -406,7 +392,7 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
   // Reads the event `t` published into `regs` and says what it was.
   SwitchResult ReadEvent(GuestThread& t, Registers& regs) {
     SwitchResult result;
-    KUcontext uc;
+    UContext uc;
     siginfo_t si;
     if (!TakeFrame(t, uc, si)) {
       LOG(ERROR) << "systrap: guest thread " << t.tid << " of stub " << pid()
@@ -461,7 +447,7 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
 
   // Writes `regs` into the frame `t` is parked on, for rt_sigreturn.
   void WriteFrame(GuestThread& t, const Registers& regs) {
-    KSigcontext& sc = t.uc()->mcontext;
+    SigContext& sc = t.uc()->uc_mcontext;
     sc.r8 = regs.r8;
     sc.r9 = regs.r9;
     sc.r10 = regs.r10;
@@ -484,7 +470,7 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     sc.ss = static_cast<uint16_t>(regs.ss);
     // Guest threads never block host signals; the interrupt signal must
     // get through.
-    t.uc()->sigmask = 0;
+    t.uc()->uc_sigmask = 0;
     SysMsg* m = t.msg();
     if (regs.fs_base != t.fs_base) {
       m->fs_base.store(regs.fs_base);
@@ -595,12 +581,12 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     t->tid = static_cast<pid_t>(*tid);
     // The thread parks in the handler at the int3 after its set-up, with
     // a frame whose FPU state the kernel describes as CPUID does.
-    KUcontext uc;
+    UContext uc;
     siginfo_t si;
     FpxSwBytes sw{};
     bool ok = AwaitEvent(*t, 0, nullptr) == Wait::kEvent &&
               TakeFrame(*t, uc, si) && si.si_signo == SIGTRAP &&
-              uc.mcontext.rip == StubAddr(uks_systrap_ready);
+              uc.uc_mcontext.rip == StubAddr(uks_systrap_ready);
     if (ok) {
       memcpy(&sw, FpState(*t) + kSwBytesOffset, sizeof(sw));
       ok = sw.magic1 == kFpXstateMagic1 &&
@@ -673,10 +659,14 @@ class SystrapContext final : public Context {
       return result;
     }
     GuestThread& t = **t_or;
-    {
+    if (t.tid != published_tid_ || sas.pid() != published_pid_) {
+      // Where Interrupt() sends its signal; the lock only when it changes,
+      // not on every guest system call.
       absl::MutexLock l(&mu_);
       pid_ = sas.pid();
       tid_ = t.tid;
+      published_tid_ = t.tid;
+      published_pid_ = sas.pid();
     }
     sas.WriteFrame(t, regs);
     running_.store(true);
@@ -815,7 +805,7 @@ class SystrapContext final : public Context {
     auto& sas = static_cast<SystrapAddressSpace&>(as);
     {
       absl::MutexLock l(&mu_);
-      if (pid_ == sas.pid()) pid_ = tid_ = -1;
+      if (pid_ == sas.pid()) pid_ = tid_ = published_tid_ = published_pid_ = -1;
     }
     sas.ReleaseCaller();
   }
@@ -829,6 +819,10 @@ class SystrapContext final : public Context {
   SpinPolicy stub_spin_;
   // Whether the guest thread was asked to spin at its next event.
   bool stub_spun_ = false;
+  // pid_ and tid_ as the switching thread last set them (read without mu_
+  // by that thread only).
+  pid_t published_pid_ = -1;
+  pid_t published_tid_ = -1;
   std::atomic<bool> interrupt_pending_{false};
   std::atomic<bool> running_{false};
   // When Interrupt() first signalled the running thread (ns since the
@@ -936,12 +930,11 @@ SysResult<std::unique_ptr<Platform>> SystrapPlatform::Create(
   }
 
   // The stub page: the code, then the guest filter at a fixed offset.
-  size_t code_size = static_cast<size_t>(uks_stub_end - uks_stub_begin);
+  std::string page = ptrace::StubPageImage();
   std::vector<sock_filter> guest = BuildGuestFilter();
-  CHECK_LE(code_size, kFilterProgOffset);
+  CHECK_LE(static_cast<size_t>(uks_stub_end - uks_stub_begin),
+           kFilterProgOffset);
   CHECK_LE(kFilterOffset + guest.size() * sizeof(sock_filter), kStubSize);
-  std::string page(kStubSize, '\xcc');  // int3 filler
-  memcpy(page.data(), uks_stub_begin, code_size);
   struct {
     uint16_t len;
     uint16_t pad[3];
@@ -952,20 +945,7 @@ SysResult<std::unique_ptr<Platform>> SystrapPlatform::Create(
   memcpy(page.data() + kFilterProgOffset, &prog, sizeof(prog));
   memcpy(page.data() + kFilterOffset, guest.data(),
          guest.size() * sizeof(sock_filter));
-  int fd = static_cast<int>(
-      syscall(SYS_memfd_create, "uks-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (fd < 0) {
-    *error = std::string("memfd_create: ") + strerror(errno);
-    return Errno::FromHost();
-  }
-  p->stub_memfd_.Reset(fd);
-  if (pwrite(fd, page.data(), page.size(), 0) !=
-          static_cast<ssize_t>(page.size()) ||
-      fcntl(fd, F_ADD_SEALS,
-            F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-    *error = std::string("writing the stub memfd: ") + strerror(errno);
-    return Errno::FromHost();
-  }
+  SENTRY_ASSIGN_OR_RETURN(p->stub_memfd_, ptrace::SealedStubMemfd(page, error));
 
   p->filter_ = BuildProcessFilter();
   p->filter_prog_.len = static_cast<unsigned short>(p->filter_.size());

@@ -8,66 +8,27 @@
 #include <cstring>
 
 #include "glog/logging.h"
+#include "platform/sigframe.h"
 #include "sentry/kernel/task.h"
 
 namespace sentry::kernel {
 
 namespace {
 
-// struct sigcontext of x86-64 (uc_mcontext).
-struct SigContext {
-  uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-  uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
-  uint16_t cs, gs, fs, ss;
-  uint64_t err, trapno, oldmask, cr2;
-  uint64_t fpstate;  // guest address of the XSAVE area, or 0
-  uint64_t reserved1[8];
-};
-static_assert(sizeof(SigContext) == 256);
-
-struct GuestStack {
-  uint64_t ss_sp;
-  int32_t ss_flags;
-  int32_t pad;
-  uint64_t ss_size;
-};
-static_assert(sizeof(GuestStack) == 24);
-
-struct UContext {
-  uint64_t uc_flags;
-  uint64_t uc_link;
-  GuestStack uc_stack;
-  SigContext uc_mcontext;
-  uint64_t uc_sigmask;
-};
-static_assert(sizeof(UContext) == 304);
-
-struct RtSigframe {
-  uint64_t pretcode;  // the restorer: the handler's return address
-  UContext uc;
-  siginfo_t info;
-};
-static_assert(sizeof(RtSigframe) == 440);
+using platform::FpxSwBytes;
+using platform::GuestStack;
+using platform::kFpXstateMagic1;
+using platform::kFpXstateMagic2;
+using platform::kFxsaveSize;
+using platform::kSwBytesOffset;
+using platform::kXsaveHeaderSize;
+using platform::RtSigframe;
+using platform::SigContext;
+using platform::UContext;
 
 constexpr uint64_t kUcFpXstate = 0x1;
 constexpr uint64_t kUcSigcontextSs = 0x2;
 constexpr uint64_t kUcStrictRestoreSs = 0x4;
-
-// _fpx_sw_bytes, in the reserved bytes 464..511 of the FXSAVE area.
-constexpr size_t kSwBytesOffset = 464;
-constexpr uint32_t kFpXstateMagic1 = 0x46505853;
-constexpr uint32_t kFpXstateMagic2 = 0x46505845;
-constexpr size_t kFxsaveSize = 512;
-constexpr size_t kXsaveHeaderSize = 64;
-
-struct FpxSwBytes {
-  uint32_t magic1;
-  uint32_t extended_size;  // xstate_size + 4 (magic2)
-  uint64_t xfeatures;
-  uint32_t xstate_size;
-  uint32_t padding[7];
-};
-static_assert(sizeof(FpxSwBytes) == 48);
 
 constexpr uint64_t kUserCS = 0x33;
 constexpr uint64_t kUserSS = 0x2b;
