@@ -166,6 +166,12 @@ class Platform {
   virtual sentry::SysResult<std::unique_ptr<AddressSpace>>
   NewAddressSpace() = 0;
 
+  // Called once the sentry has confined itself (namespaces, capabilities,
+  // seccomp), before the first guest: a platform may start in the
+  // background what its first address space will need. The default does
+  // nothing.
+  virtual void Prepare() {}
+
   // Must be called on the sentry thread that will use the Context.
   virtual std::unique_ptr<Context> NewContext() = 0;
 };

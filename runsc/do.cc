@@ -20,6 +20,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -37,52 +39,108 @@ namespace {
 
 using sentry::HostFd;
 
+// What the child of Spawn needs, all prepared by the parent: the child
+// shares runsc's memory until it execs (CLONE_VM | CLONE_VFORK), so it must
+// not allocate, and runsc waits meanwhile.
+struct SpawnPlan {
+  pid_t parent;
+  char** argv;
+  char** envp;
+  std::vector<std::pair<int, int>> fds;  // child fd -> our fd, ascending
+  std::vector<int> moved;                // scratch, one per entry of fds
+  sigset_t old_mask;  // runsc's mask; the parent blocks all around clone
+};
+
+int SpawnChild(void* arg) {
+  SpawnPlan& plan = *static_cast<SpawnPlan*>(arg);
+  // Only async-signal-safe calls from here to exec. runsc's handlers must
+  // not run here, on its memory: default them before unblocking signals.
+  for (int sig = 1; sig < NSIG; sig++) {
+    struct sigaction sa;
+    if (sigaction(sig, nullptr, &sa) != 0) continue;
+    if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) continue;
+    sa.sa_handler = SIG_DFL;
+    sa.sa_flags = 0;
+    sigaction(sig, &sa, nullptr);
+  }
+  sigprocmask(SIG_SETMASK, &plan.old_mask, nullptr);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != plan.parent && getppid() != 0) _exit(125);
+  // A session of its own: the terminal's job-control signals (Ctrl-C)
+  // reach runsc, never the sentry or its stubs directly. The terminal
+  // stays usable as stdio; it is just not their controlling terminal.
+  setsid();
+
+  // Move every source above the targets first so dup2 never clobbers one.
+  int high = 1000;
+  for (size_t i = 0; i < plan.fds.size(); i++) {
+    int m = fcntl(plan.fds[i].second, F_DUPFD, high);
+    if (m < 0) _exit(125);
+    plan.moved[i] = m;
+    high = m + 1;
+  }
+  for (size_t i = 0; i < plan.fds.size(); i++) {
+    if (dup2(plan.moved[i], plan.fds[i].first) < 0) _exit(125);
+  }
+  int max_target = plan.fds.empty() ? 2 : plan.fds.back().first;
+  syscall(SYS_close_range, max_target + 1, ~0U, 0);
+  execve("/proc/self/exe", plan.argv, plan.envp);
+  const char msg[] = "runsc: cannot re-execute itself\n";
+  (void)!write(2, msg, sizeof(msg) - 1);
+  _exit(125);
+}
+
 // Starts /proc/self/exe with `args`, giving the child the fds in `fds`
 // (child fd -> our fd) and nothing else. With `new_pid_ns`, the child is
 // the init of a new pid namespace where that is permitted, so the kernel
 // kills everything in it when it dies.
+//
+// The child borrows runsc's address space until it execs rather than
+// copying it as fork would: on a VM copying page tables and then throwing
+// them away at exec costs about a millisecond per child, all of it on the
+// path of `runsc do`'s start-up. Its environment is runsc's own choice,
+// not the caller's (which the guest gets through the boot config): USER
+// spares glog a password-database lookup, GLOG_* settings pass through.
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
                             const std::map<int, int>& fds, bool new_pid_ns) {
   std::vector<char*> argv;
   for (const std::string& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  pid_t parent = getpid();
-  long pid = -1;
-  if (new_pid_ns)
-    pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, nullptr, nullptr, 0);
-  if (pid < 0) pid = fork();
-  if (pid < 0)
-    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
-  if (pid == 0) {
-    // Only async-signal-safe calls from here to exec.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent && getppid() != 0) _exit(125);
-    // A session of its own: the terminal's job-control signals (Ctrl-C)
-    // reach runsc, never the sentry or its stubs directly. The terminal
-    // stays usable as stdio; it is just not their controlling terminal.
-    setsid();
-
-    // Move every source above the targets first so dup2 never clobbers one.
-    int high = 1000;
-    std::map<int, int> moved;
-    for (const auto& [target, source] : fds) {
-      int m = fcntl(source, F_DUPFD, high);
-      if (m < 0) _exit(125);
-      moved[target] = m;
-      high = m + 1;
-    }
-    for (const auto& [target, m] : moved) {
-      if (dup2(m, target) < 0) _exit(125);
-    }
-    int max_target = fds.empty() ? 2 : fds.rbegin()->first;
-    syscall(SYS_close_range, max_target + 1, ~0U, 0);
-    execv("/proc/self/exe", argv.data());
-    const char msg[] = "runsc: cannot re-execute itself\n";
-    (void)!write(2, msg, sizeof(msg) - 1);
-    _exit(125);
+  std::vector<std::string> env = {"USER=runsc"};
+  for (char** e = environ; *e != nullptr; e++) {
+    if (strncmp(*e, "GLOG_", 5) == 0) env.push_back(*e);
   }
-  return static_cast<pid_t>(pid);
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  SpawnPlan plan;
+  plan.parent = getpid();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.fds.assign(fds.begin(), fds.end());
+  plan.moved.resize(plan.fds.size());
+
+  constexpr size_t kStackSize = 64 * 1024;
+  void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED)
+    return absl::InternalError(absl::StrCat("mmap: ", strerror(errno)));
+  char* top = static_cast<char*>(stack) + kStackSize;
+  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &plan.old_mask);
+  pid_t pid = -1;
+  if (new_pid_ns) pid = clone(SpawnChild, top, flags | CLONE_NEWPID, &plan);
+  if (pid < 0) pid = clone(SpawnChild, top, flags, &plan);
+  int clone_errno = errno;
+  sigprocmask(SIG_SETMASK, &plan.old_mask, nullptr);
+  munmap(stack, kStackSize);
+  if (pid < 0)
+    return absl::InternalError(absl::StrCat("clone: ", strerror(clone_errno)));
+  return pid;
 }
 
 // Signals runsc passes on to the sandbox.

@@ -41,6 +41,7 @@ class PtracePlatform final : public Platform {
   uint64_t MaxUserAddress() const override;
   sentry::SysResult<std::unique_ptr<AddressSpace>> NewAddressSpace() override;
   std::unique_ptr<Context> NewContext() override;
+  void Prepare() override { zygote_->StartAsync(); }
 
   const StubConfig& stub_config() const { return stub_config_; }
 
@@ -51,6 +52,10 @@ class PtracePlatform final : public Platform {
   std::vector<sock_filter> filter_;
   sock_fprog filter_prog_{};
   StubConfig stub_config_;
+  // Every new address space's stub is forked from it; never destroyed while
+  // the platform lives, so its detached start-up thread may use it.
+  std::unique_ptr<StubZygote> zygote_ =
+      std::make_unique<StubZygote>(stub_config_);
 };
 
 // Builds the seccomp filter every stub runs under: system calls issued from

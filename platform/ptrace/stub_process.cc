@@ -477,6 +477,50 @@ void StubProcess::SetMaxRssSink(std::shared_ptr<std::atomic<uint64_t>> sink) {
   rss_sink_ = std::move(sink);
 }
 
+void StubZygote::StartAsync() {
+  std::thread([this] {
+    absl::MutexLock l(&mu_);
+    std::string error;
+    if (process_ == nullptr && error_.empty()) (void)StartLocked(&error);
+  }).detach();
+}
+
+SysResult<void> StubZygote::StartLocked(std::string* error) {
+  auto process = std::make_unique<StubProcess>(config_);
+  SysResult<void> r = process->Start(error);
+  if (!r.ok()) {
+    error_ = *error;
+    return r;
+  }
+  process_ = std::move(process);
+  return sentry::Ok();
+}
+
+SysResult<pid_t> StubZygote::Fork(std::string* error) {
+  absl::MutexLock l(&mu_);
+  if (process_ == nullptr) {
+    // A zygote that failed once is not retried: the host refused a stub,
+    // and would refuse the next one the same way.
+    if (!error_.empty()) {
+      *error = error_;
+      return Errno(EAGAIN);
+    }
+    SENTRY_RETURN_IF_ERROR(StartLocked(error));
+  }
+  SysResult<int64_t> child = process_->InjectOnManager(
+      StubAddr(uks_stub_clone), SYS_clone, {CLONE_FILES | SIGCHLD, 0, 0, 0, 0});
+  if (!child.ok()) {
+    *error = "the stub zygote died";
+    return child.error();
+  }
+  if (*child < 0) {
+    *error = std::string("forking the stub zygote failed: ") +
+             strerror(static_cast<int>(-*child));
+    return Errno(static_cast<int>(-*child));
+  }
+  return static_cast<pid_t>(*child);
+}
+
 std::string StubPageImage() {
   size_t code_size = static_cast<size_t>(uks_stub_end - uks_stub_begin);
   CHECK_LE(code_size, kStubSize);

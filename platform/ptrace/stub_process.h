@@ -214,6 +214,40 @@ class StubProcess final {
   absl::flat_hash_map<pid_t, pid_t> traced_ ABSL_GUARDED_BY(threads_mu_);
 };
 
+// A pristine stub process that new address spaces are forked from. Making a
+// stub from the sentry means forking the sentry, whose page tables the
+// kernel copies only to throw them away (about 2 ms on a VM, paid by every
+// guest execve); a stub holds two pages. Thread-safe; started on first use
+// or by StartAsync.
+//
+// Lock order: StubZygote::mu_ before the zygote's StubProcess::mu_.
+class StubZygote final {
+ public:
+  explicit StubZygote(const StubConfig& config) : config_(config) {}
+  StubZygote(const StubZygote&) = delete;
+  StubZygote& operator=(const StubZygote&) = delete;
+
+  // Starts the zygote on a thread of its own, so that the first Fork finds
+  // it ready. Call only once the sentry is confined: the zygote copies the
+  // caller's root, namespaces, credentials and filters, and so does every
+  // stub forked from it.
+  void StartAsync();
+
+  // A new stub process idling untraced in the stub's pause loop, for
+  // StubProcess::Start(adopt) to seize. Its parent is the zygote, which
+  // ignores SIGCHLD, so only its tracer ever sees it exit.
+  sentry::SysResult<pid_t> Fork(std::string* error);
+
+ private:
+  sentry::SysResult<void> StartLocked(std::string* error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const StubConfig& config_;
+  absl::Mutex mu_;
+  std::unique_ptr<StubProcess> process_ ABSL_GUARDED_BY(mu_);
+  std::string error_ ABSL_GUARDED_BY(mu_);  // why the zygote did not start
+};
+
 }  // namespace platform::ptrace
 
 #endif  // PLATFORM_PTRACE_STUB_PROCESS_H_

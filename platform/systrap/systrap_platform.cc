@@ -981,7 +981,13 @@ SysResult<std::unique_ptr<Platform>> SystrapPlatform::Create(
 uint64_t SystrapPlatform::MaxUserAddress() const { return kSlotsStart; }
 
 SysResult<std::unique_ptr<AddressSpace>> SystrapPlatform::NewAddressSpace() {
-  return SystrapAddressSpace::Create(*this);
+  std::string error;
+  SysResult<pid_t> child = zygote_->Fork(&error);
+  if (!child.ok()) {
+    LOG(ERROR) << "systrap platform: " << error;
+    return child.error();
+  }
+  return SystrapAddressSpace::Create(*this, *child);
 }
 
 std::unique_ptr<Context> SystrapPlatform::NewContext() {

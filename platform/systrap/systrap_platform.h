@@ -46,6 +46,7 @@ class SystrapPlatform final : public Platform {
   uint64_t MaxUserAddress() const override;
   sentry::SysResult<std::unique_ptr<AddressSpace>> NewAddressSpace() override;
   std::unique_ptr<Context> NewContext() override;
+  void Prepare() override { zygote_->StartAsync(); }
 
   const ptrace::StubConfig& stub_config() const { return stub_config_; }
   // The size of the XSAVE image in a signal frame, and XCR0.
@@ -60,6 +61,10 @@ class SystrapPlatform final : public Platform {
   sock_fprog filter_prog_{};
   std::vector<ptrace::StubHandler> handlers_;
   ptrace::StubConfig stub_config_;
+  // Every new address space's stub is forked from it; never destroyed while
+  // the platform lives, so its detached start-up thread may use it.
+  std::unique_ptr<ptrace::StubZygote> zygote_ =
+      std::make_unique<ptrace::StubZygote>(stub_config_);
   uint32_t xstate_size_ = 0;
   uint64_t xcr0_ = 0;
 };

@@ -349,6 +349,8 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
     s = InstallSentryFilter();
     if (!s.ok()) return s;
   }
+  // Confined now: what the platform starts inherits the confinement.
+  (*platform)->Prepare();
 
   // Like the kernel, the console lives until the process exits: its
   // thread copies until then.
