@@ -19,6 +19,7 @@ enum class Capability : int {
   kKill = 5,
   kSetgid = 6,
   kSetuid = 7,
+  kNetAdmin = 12,
   kSysChroot = 18,
   kSysAdmin = 21,
   kSysResource = 24,

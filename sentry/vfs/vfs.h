@@ -99,6 +99,9 @@ class CallContext {
   // wait. A context that cannot block (the kernel's own) has no waiter and
   // answers EAGAIN.
   virtual Waiter* waiter() { return nullptr; }
+  // The caller's process id as its own pid namespace sees it (0 for the
+  // kernel's own context): what SCM_CREDENTIALS reports.
+  virtual int32_t Tgid() const { return 0; }
   virtual SysResult<void> Block(std::optional<absl::Time> deadline,
                                 std::vector<struct pollfd>* host = nullptr) {
     (void)deadline;

@@ -269,8 +269,12 @@ SysResult<std::shared_ptr<vfs::Inode>> TmpfsDir::Mknod(vfs::CallContext& ctx,
       return AddNew(name,
                     std::make_shared<TmpfsFifo>(fs(), mode, ctx.creds().fsuid,
                                                 ctx.creds().fsgid));
+    case S_IFSOCK:
+      return AddNew(
+          name, std::make_shared<TmpfsSocketNode>(fs(), mode, ctx.creds().fsuid,
+                                                  ctx.creds().fsgid));
     default:
-      // Device nodes and sockets: not supported in the sandbox's tmpfs.
+      // Device nodes: not supported in the sandbox's tmpfs.
       return Errno(EPERM);
   }
 }
@@ -613,6 +617,15 @@ TmpfsFifo::TmpfsFifo(TmpfsFilesystem* fs, uint32_t mode, uint32_t uid,
 SysResult<std::shared_ptr<vfs::FileDescription>> TmpfsFifo::Open(
     vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) {
   return pipe::OpenFifo(ctx, vd, flags, pipe_);
+}
+
+TmpfsSocketNode::TmpfsSocketNode(TmpfsFilesystem* fs, uint32_t mode,
+                                 uint32_t uid, uint32_t gid)
+    : TmpfsInode(fs, S_IFSOCK | (mode & 07777), uid, gid) {}
+
+SysResult<std::shared_ptr<vfs::FileDescription>> TmpfsSocketNode::Open(
+    vfs::CallContext&, const vfs::VirtualDentry&, int) {
+  return Errno(ENXIO);  // as Linux answers open(2) of a socket
 }
 
 SysResult<vfs::VirtualDentry> NewMemfd(const std::string& name, uint32_t uid,

@@ -230,6 +230,16 @@ class TmpfsFifo final : public TmpfsInode {
   const std::shared_ptr<pipe::Pipe> pipe_;
 };
 
+// A socket file (bind(2) of a path, or mknod(2)): sockets find each other
+// by its device and inode number (sentry/net/af_unix); it cannot be opened.
+class TmpfsSocketNode final : public TmpfsInode {
+ public:
+  TmpfsSocketNode(TmpfsFilesystem* fs, uint32_t mode, uint32_t uid,
+                  uint32_t gid);
+  SysResult<std::shared_ptr<vfs::FileDescription>> Open(
+      vfs::CallContext& ctx, const vfs::VirtualDentry& vd, int flags) override;
+};
+
 // memfd_create(2): a file of the sandbox's internal memfd filesystem with
 // no name in any directory; /proc/PID/fd shows it as "/memfd:NAME
 // (deleted)", as Linux does.

@@ -62,6 +62,21 @@ SysResult<uint64_t> RaiseSigpipe(Task& t, SysResult<uint64_t> r);
 // if `mask_addr` is NULL, EINVAL unless `size` is the kernel's sigset size.
 SysResult<void> ApplySigmask(Task& t, GuestAddr mask_addr, uint64_t size);
 
+// Sockets (sys_socket.cc). read(2), write(2), readv(2) and writev(2) on a
+// socket are recvmsg and sendmsg without flags: all the iovecs make one
+// message, and SIGPIPE is raised where sendmsg would raise it.
+bool IsSocket(const vfs::FileDescription& f);
+enum class IoDirection { kIn, kOut };
+struct GuestIovec {
+  GuestAddr base;
+  uint64_t len;
+};
+std::vector<GuestIovec> GuestIovecs(const std::vector<struct iovec>& iov);
+SysResult<uint64_t> SocketIo(Task& t,
+                             const std::shared_ptr<vfs::FileDescription>& f,
+                             const std::vector<GuestIovec>& iov,
+                             IoDirection dir);
+
 // fcntl(2)'s record-lock commands (sys_lock.cc).
 SysResult<uint64_t> FcntlLock(Task& t,
                               const std::shared_ptr<vfs::FileDescription>& f,

@@ -560,11 +560,11 @@ SysResult<uint64_t> DoMknod(Task& t, int dirfd, GuestAddr path_addr,
     case 0:
     case S_IFREG:
     case S_IFIFO:
+    case S_IFSOCK:
       break;
     case S_IFCHR:
     case S_IFBLK:
-    case S_IFSOCK:
-      // TODO(#4): device nodes and socket files.
+      // TODO(#4): device nodes.
       return Errno(EPERM);
     case S_IFDIR:
       return Errno(EPERM);

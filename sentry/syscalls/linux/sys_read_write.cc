@@ -55,6 +55,10 @@ SysResult<size_t> Vectored(const std::vector<struct iovec>& iov,
 // Implements Linux syscall read(2).
 SENTRY_SYSCALL(SysRead) {
   SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
+  if (IsSocket(*f)) {
+    if (!f->readable()) return Errno(EBADF);
+    return SocketIo(t, f, {{a.Addr(1), a.U64(2)}}, IoDirection::kIn);
+  }
   return AtFilePosition(*f, [&](int64_t* pos) {
     return ReadToGuest(t, *f, a.Addr(1), a.U64(2), pos);
   });
@@ -63,6 +67,10 @@ SENTRY_SYSCALL(SysRead) {
 // Implements Linux syscall write(2).
 SENTRY_SYSCALL(SysWrite) {
   SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(a.Int(0)));
+  if (IsSocket(*f)) {
+    if (!f->writable()) return Errno(EBADF);
+    return SocketIo(t, f, {{a.Addr(1), a.U64(2)}}, IoDirection::kOut);
+  }
   return RaiseSigpipe(t, AtFilePosition(*f, [&](int64_t* pos) {
                         return WriteFromGuest(t, *f, a.Addr(1), a.U64(2), pos);
                       }));
@@ -100,6 +108,7 @@ SysResult<uint64_t> DoReadv(Task& t, int fd, GuestAddr iov_addr, int count,
   if (offset && !f->seekable()) return Errno(ESPIPE);
   if (!f->readable()) return Errno(EBADF);
   SENTRY_ASSIGN_OR_RETURN(auto iov, CopyInIovecs(t, iov_addr, count));
+  if (IsSocket(*f)) return SocketIo(t, f, GuestIovecs(iov), IoDirection::kIn);
   auto xfer = [&](GuestAddr addr, size_t len, int64_t* pos) {
     return ReadToGuest(t, *f, addr, len, pos);
   };
@@ -117,14 +126,18 @@ SysResult<uint64_t> DoWritev(Task& t, int fd, GuestAddr iov_addr, int count,
   if (offset && !f->seekable()) return Errno(ESPIPE);
   if (!f->writable()) return Errno(EBADF);
   SENTRY_ASSIGN_OR_RETURN(auto iov, CopyInIovecs(t, iov_addr, count));
+  // A socket raises SIGPIPE itself, where its type does.
+  if (IsSocket(*f)) return SocketIo(t, f, GuestIovecs(iov), IoDirection::kOut);
   auto xfer = [&](GuestAddr addr, size_t len, int64_t* pos) {
     return WriteFromGuest(t, *f, addr, len, pos);
   };
   if (offset)
-    return AtOffset(*f, *offset,
-                    [&](int64_t* pos) { return Vectored(iov, pos, xfer); });
-  return AtFilePosition(*f,
-                        [&](int64_t* pos) { return Vectored(iov, pos, xfer); });
+    return RaiseSigpipe(t, AtOffset(*f, *offset, [&](int64_t* pos) {
+                          return Vectored(iov, pos, xfer);
+                        }));
+  return RaiseSigpipe(t, AtFilePosition(*f, [&](int64_t* pos) {
+                        return Vectored(iov, pos, xfer);
+                      }));
 }
 
 // preadv2/pwritev2 flags this sentry honours: RWF_HIPRI and RWF_DSYNC/SYNC
@@ -141,8 +154,7 @@ SENTRY_SYSCALL(SysReadv) {
 
 // Implements Linux syscall writev(2).
 SENTRY_SYSCALL(SysWritev) {
-  return RaiseSigpipe(t,
-                      DoWritev(t, a.Int(0), a.Addr(1), a.Int(2), std::nullopt));
+  return DoWritev(t, a.Int(0), a.Addr(1), a.Int(2), std::nullopt);
 }
 
 // Implements Linux syscall preadv(2). The offset comes split in two halves.
@@ -152,7 +164,7 @@ SENTRY_SYSCALL(SysPreadv) {
 
 // Implements Linux syscall pwritev(2).
 SENTRY_SYSCALL(SysPwritev) {
-  return RaiseSigpipe(t, DoWritev(t, a.Int(0), a.Addr(1), a.Int(2), a.Long(3)));
+  return DoWritev(t, a.Int(0), a.Addr(1), a.Int(2), a.Long(3));
 }
 
 // Implements Linux syscall preadv2(2): offset -1 means the file position.

@@ -194,6 +194,24 @@ SENTRY_SYSCALL(SysFchown);
 SENTRY_SYSCALL(SysFchownat);
 SENTRY_SYSCALL(SysLinkat);
 SENTRY_SYSCALL(SysPipe2);
+SENTRY_SYSCALL(SysSocket);
+SENTRY_SYSCALL(SysSocketpair);
+SENTRY_SYSCALL(SysBind);
+SENTRY_SYSCALL(SysListen);
+SENTRY_SYSCALL(SysAccept);
+SENTRY_SYSCALL(SysAccept4);
+SENTRY_SYSCALL(SysConnect);
+SENTRY_SYSCALL(SysGetsockname);
+SENTRY_SYSCALL(SysGetpeername);
+SENTRY_SYSCALL(SysSendto);
+SENTRY_SYSCALL(SysRecvfrom);
+SENTRY_SYSCALL(SysSendmsg);
+SENTRY_SYSCALL(SysRecvmsg);
+SENTRY_SYSCALL(SysSendmmsg);
+SENTRY_SYSCALL(SysRecvmmsg);
+SENTRY_SYSCALL(SysShutdown);
+SENTRY_SYSCALL(SysSetsockopt);
+SENTRY_SYSCALL(SysGetsockopt);
 SENTRY_SYSCALL(SysPoll);
 SENTRY_SYSCALL(SysPpoll);
 SENTRY_SYSCALL(SysSelect);
@@ -364,8 +382,8 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
             "tmpfs only; other filesystems fail with EPERM (#4)");
     Partial(SYS_linkat, SysLinkat, "fsfsA", "see link");
     const char* kMknodNote =
-        "FIFOs and regular files on tmpfs; device nodes and sockets fail "
-        "with EPERM (#4)";
+        "FIFOs, socket files and regular files on tmpfs; device nodes "
+        "fail with EPERM (#4)";
     Partial(SYS_mknod, SysMknod, "smx", kMknodNote);
     Partial(SYS_mknodat, SysMknodat, "fsmx", kMknodNote);
     const char* kSetattrNote =
@@ -569,11 +587,41 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Partial(SYS_removexattr, SysRemovexattr, "ss", kNoXattr);
     Partial(SYS_lremovexattr, SysLremovexattr, "ss", kNoXattr);
     Partial(SYS_fremovexattr, SysFremovexattr, "fs", kNoXattr);
-    Error(SYS_socket, EAFNOSUPPORT,
-          "no address family is supported until networking (#6), as a kernel "
-          "built without "
-          "any");
-    Error(SYS_socketpair, EAFNOSUPPORT, "see socket");
+    // Sockets: AF_UNIX only until the network stack of #6.
+    Partial(SYS_socket, SysSocket, "ddd",
+            "AF_UNIX only (stream, datagram, seqpacket); other families fail "
+            "with EAFNOSUPPORT until #6");
+    Partial(SYS_socketpair, SysSocketpair, "dddp", "AF_UNIX only");
+    Partial(SYS_bind, SysBind, "fpu",
+            "paths on tmpfs and the overlay root (a gofer-served directory "
+            "fails with EPERM), abstract names, autobind");
+    Full(SYS_listen, SysListen, "fd");
+    Full(SYS_accept, SysAccept, "fpp");
+    Full(SYS_accept4, SysAccept4, "fppx");
+    Full(SYS_connect, SysConnect, "fpu");
+    Full(SYS_getsockname, SysGetsockname, "fpp");
+    Full(SYS_getpeername, SysGetpeername, "fpp");
+    Partial(SYS_sendto, SysSendto, "fpuxpu",
+            "MSG_OOB fails with EOPNOTSUPP; in-flight files are not "
+            "garbage-collected (a socket sent over itself stays open) nor "
+            "counted against RLIMIT_NOFILE");
+    Partial(SYS_recvfrom, SysRecvfrom, "fpuxpp",
+            "MSG_OOB fails with EOPNOTSUPP, MSG_ERRQUEUE with EAGAIN; one "
+            "call returns at most 4 MiB of a stream");
+    Partial(SYS_sendmsg, SysSendmsg, "fpx", "see sendto");
+    Partial(SYS_recvmsg, SysRecvmsg, "fpx", "see recvfrom");
+    Partial(SYS_sendmmsg, SysSendmmsg, "fpux", "see sendto");
+    Partial(SYS_recvmmsg, SysRecvmmsg, "fpuxp",
+            "the timeout is checked for validity but not applied");
+    Full(SYS_shutdown, SysShutdown, "fd");
+    Partial(SYS_setsockopt, SysSetsockopt, "fddpu",
+            "SOL_SOCKET only: SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, "
+            "SO_RCVTIMEO, SO_SNDTIMEO, and flags that have no effect on "
+            "unix sockets (SO_REUSEADDR, SO_KEEPALIVE, ...); other levels "
+            "fail with EOPNOTSUPP");
+    Partial(SYS_getsockopt, SysGetsockopt, "fddpp",
+            "SOL_SOCKET: the options of setsockopt, SO_TYPE, SO_DOMAIN, "
+            "SO_PROTOCOL, SO_ACCEPTCONN, SO_ERROR, SO_PEERCRED");
     Error(SYS_rseq, ENOSYS,
           "restartable sequences are not supported; glibc falls back");
   }
