@@ -2,6 +2,7 @@
 
 #include "platform/platform.h"
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -343,22 +344,30 @@ TEST_P(PlatformTest, InterruptStopsARunningGuest) {
   EXPECT_EQ(r.reason, StopReason::kInterrupted);
 }
 
+// The children of process `pid` ("self" or a number), as its threads'
+// /proc children files list them.
+std::set<pid_t> ChildrenOf(const std::string& pid) {
+  std::set<pid_t> found;
+  std::error_code ec;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + pid + "/task", ec)) {
+    std::ifstream in(task.path() / "children");
+    pid_t child;
+    while (in >> child) found.insert(child);
+  }
+  return found;
+}
+
 // Every process below this one (stubs are forked from the zygote, so
-// they are its children), as the threads' /proc children files list them.
+// they are its children).
 std::set<pid_t> Descendants() {
   std::set<pid_t> found;
   std::vector<std::string> todo = {"self"};
   while (!todo.empty()) {
     std::string pid = todo.back();
     todo.pop_back();
-    std::error_code ec;
-    for (const auto& task :
-         std::filesystem::directory_iterator("/proc/" + pid + "/task", ec)) {
-      std::ifstream in(task.path() / "children");
-      pid_t child;
-      while (in >> child) {
-        if (found.insert(child).second) todo.push_back(std::to_string(child));
-      }
+    for (pid_t child : ChildrenOf(pid)) {
+      if (found.insert(child).second) todo.push_back(std::to_string(child));
     }
   }
   return found;
@@ -384,6 +393,28 @@ TEST_P(PlatformTest, ManyAddressSpacesLeaveNoProcesses) {
   }
   // Every stub was killed and reaped: none is left, not even a zombie.
   EXPECT_EQ(Descendants(), before);
+}
+
+TEST_P(PlatformTest, AddressSpacesOutliveTheZygote) {
+  // The only child of this process is the zygote (SetUp made an address
+  // space from it); the stubs are its children.
+  std::set<pid_t> zygote = ChildrenOf("self");
+  ASSERT_EQ(zygote.size(), 1u);
+  ASSERT_EQ(kill(*zygote.begin(), SIGKILL), 0);
+  auto as = platform_->NewAddressSpace();
+  ASSERT_TRUE(as.ok()) << as.err();
+  Registers regs = Initial();
+  ASSERT_TRUE((*as)->Map(kCode, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
+  size_t n = static_cast<size_t>(undefined_end - undefined_begin);
+  ASSERT_TRUE((*as)->Write(kCode, undefined_begin, n).ok());
+  ASSERT_TRUE((*as)->Protect(kCode, 0x1000, PROT_READ | PROT_EXEC).ok());
+  regs.rip = kCode;
+  EXPECT_EQ(ctx_->Switch(**as, regs).reason, StopReason::kFault);
+  ctx_->Release(**as);
+  // A new zygote replaced the old one.
+  std::set<pid_t> now = ChildrenOf("self");
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_NE(*now.begin(), *zygote.begin());
 }
 
 INSTANTIATE_TEST_SUITE_P(AllPlatforms, PlatformTest,

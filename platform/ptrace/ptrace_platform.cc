@@ -407,13 +407,8 @@ SysResult<std::unique_ptr<Platform>> PtracePlatform::Create(
 uint64_t PtracePlatform::MaxUserAddress() const { return kScratchStart; }
 
 SysResult<std::unique_ptr<AddressSpace>> PtracePlatform::NewAddressSpace() {
-  std::string error;
-  SysResult<pid_t> child = zygote_->Fork(&error);
-  if (!child.ok()) {
-    LOG(ERROR) << "ptrace platform: " << error;
-    return child.error();
-  }
-  return PtraceAddressSpace::Create(*this, *child);
+  SENTRY_ASSIGN_OR_RETURN(pid_t child, zygote_->Fork());
+  return PtraceAddressSpace::Create(*this, child);
 }
 
 std::unique_ptr<Context> PtracePlatform::NewContext() {

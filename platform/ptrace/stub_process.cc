@@ -477,48 +477,53 @@ void StubProcess::SetMaxRssSink(std::shared_ptr<std::atomic<uint64_t>> sink) {
   rss_sink_ = std::move(sink);
 }
 
-void StubZygote::StartAsync() {
-  std::thread([this] {
-    absl::MutexLock l(&mu_);
-    std::string error;
-    if (process_ == nullptr && error_.empty()) (void)StartLocked(&error);
-  }).detach();
+StubZygote::~StubZygote() {
+  if (starter_.joinable()) starter_.join();
 }
 
-SysResult<void> StubZygote::StartLocked(std::string* error) {
+void StubZygote::StartAsync() {
+  starter_ = std::thread([this] {
+    absl::MutexLock l(&mu_);
+    if (process_ == nullptr && error_.empty()) (void)StartLocked();
+  });
+}
+
+SysResult<void> StubZygote::StartLocked() {
   auto process = std::make_unique<StubProcess>(config_);
-  SysResult<void> r = process->Start(error);
+  std::string error;
+  SysResult<void> r = process->Start(&error);
   if (!r.ok()) {
-    error_ = *error;
+    LOG(ERROR) << "stub zygote: " << error;
+    error_ = error;
     return r;
   }
   process_ = std::move(process);
   return sentry::Ok();
 }
 
-SysResult<pid_t> StubZygote::Fork(std::string* error) {
+SysResult<pid_t> StubZygote::Fork() {
   absl::MutexLock l(&mu_);
-  if (process_ == nullptr) {
-    // A zygote that failed once is not retried: the host refused a stub,
-    // and would refuse the next one the same way.
-    if (!error_.empty()) {
-      *error = error_;
-      return Errno(EAGAIN);
+  for (int attempt = 0;; attempt++) {
+    if (process_ == nullptr) {
+      // A zygote that could not start is not retried: the host refused a
+      // stub, and would refuse the next one the same way.
+      if (!error_.empty()) return Errno(EAGAIN);
+      SENTRY_RETURN_IF_ERROR(StartLocked());
     }
-    SENTRY_RETURN_IF_ERROR(StartLocked(error));
+    SysResult<int64_t> child =
+        process_->InjectOnManager(StubAddr(uks_stub_clone), SYS_clone,
+                                  {CLONE_FILES | SIGCHLD, 0, 0, 0, 0});
+    if (child.ok() && *child >= 0) return static_cast<pid_t>(*child);
+    if (child.ok()) {
+      LOG(ERROR) << "stub zygote: fork failed: "
+                 << strerror(static_cast<int>(-*child));
+      return Errno(static_cast<int>(-*child));
+    }
+    // The zygote itself is gone (killed from outside): start another.
+    LOG(ERROR) << "stub zygote " << process_->pid() << " died";
+    process_.reset();
+    if (attempt > 0) return child.error();
   }
-  SysResult<int64_t> child = process_->InjectOnManager(
-      StubAddr(uks_stub_clone), SYS_clone, {CLONE_FILES | SIGCHLD, 0, 0, 0, 0});
-  if (!child.ok()) {
-    *error = "the stub zygote died";
-    return child.error();
-  }
-  if (*child < 0) {
-    *error = std::string("forking the stub zygote failed: ") +
-             strerror(static_cast<int>(-*child));
-    return Errno(static_cast<int>(-*child));
-  }
-  return static_cast<pid_t>(*child);
 }
 
 std::string StubPageImage() {

@@ -226,23 +226,25 @@ class StubZygote final {
   explicit StubZygote(const StubConfig& config) : config_(config) {}
   StubZygote(const StubZygote&) = delete;
   StubZygote& operator=(const StubZygote&) = delete;
+  ~StubZygote();
 
   // Starts the zygote on a thread of its own, so that the first Fork finds
-  // it ready. Call only once the sentry is confined: the zygote copies the
-  // caller's root, namespaces, credentials and filters, and so does every
-  // stub forked from it.
+  // it ready. Call at most once. Call only once the sentry is confined: the
+  // zygote copies the caller's root, namespaces, credentials and filters, and
+  // so does every stub forked from it.
   void StartAsync();
 
   // A new stub process idling untraced in the stub's pause loop, for
   // StubProcess::Start(adopt) to seize. Its parent is the zygote, which
-  // ignores SIGCHLD, so only its tracer ever sees it exit.
-  sentry::SysResult<pid_t> Fork(std::string* error);
+  // ignores SIGCHLD, so only its tracer ever sees it exit. Failures are
+  // logged; a zygote that died is replaced once per call.
+  sentry::SysResult<pid_t> Fork();
 
  private:
-  sentry::SysResult<void> StartLocked(std::string* error)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  sentry::SysResult<void> StartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const StubConfig& config_;
+  std::thread starter_;  // StartAsync's, joined on destruction
   absl::Mutex mu_;
   std::unique_ptr<StubProcess> process_ ABSL_GUARDED_BY(mu_);
   std::string error_ ABSL_GUARDED_BY(mu_);  // why the zygote did not start

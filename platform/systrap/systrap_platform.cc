@@ -981,13 +981,8 @@ SysResult<std::unique_ptr<Platform>> SystrapPlatform::Create(
 uint64_t SystrapPlatform::MaxUserAddress() const { return kSlotsStart; }
 
 SysResult<std::unique_ptr<AddressSpace>> SystrapPlatform::NewAddressSpace() {
-  std::string error;
-  SysResult<pid_t> child = zygote_->Fork(&error);
-  if (!child.ok()) {
-    LOG(ERROR) << "systrap platform: " << error;
-    return child.error();
-  }
-  return SystrapAddressSpace::Create(*this, *child);
+  SENTRY_ASSIGN_OR_RETURN(pid_t child, zygote_->Fork());
+  return SystrapAddressSpace::Create(*this, child);
 }
 
 std::unique_ptr<Context> SystrapPlatform::NewContext() {
