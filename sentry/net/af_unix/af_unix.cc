@@ -153,19 +153,20 @@ void Endpoint::Unregister() {
   if (name.empty()) return;
   Registry& r = Names();
   absl::MutexLock rl(&r.mu);
+  // Only this endpoint's own entry (or one whose endpoint is gone): a
+  // later socket may have taken the name. Compared without lock(), which
+  // could make this the last owner of another endpoint, destroyed (and
+  // closing the files it holds) under the registry's lock.
+  const std::weak_ptr<Endpoint> self = weak_from_this();
+  auto ours = [&self](const std::weak_ptr<Endpoint>& w) {
+    return w.expired() || (!w.owner_before(self) && !self.owner_before(w));
+  };
   if (key) {
     auto it = r.paths.find(*key);
-    if (it != r.paths.end() && it->second.lock().get() == this) {
-      r.paths.erase(it);
-    } else if (it != r.paths.end() && it->second.expired()) {
-      r.paths.erase(it);
-    }
+    if (it != r.paths.end() && ours(it->second)) r.paths.erase(it);
   } else {
     auto it = r.abstract.find({type_, name.name});
-    if (it != r.abstract.end() &&
-        (it->second.expired() || it->second.lock().get() == this)) {
-      r.abstract.erase(it);
-    }
+    if (it != r.abstract.end() && ours(it->second)) r.abstract.erase(it);
   }
 }
 
@@ -195,9 +196,7 @@ SysResult<void> Endpoint::Listen(int backlog, const Creds& creds) {
   if (name_.empty() || connected_) return Errno(EINVAL);
   listening_ = true;
   backlog_ = std::clamp(backlog, 0, kSomaxconn);
-  // What a connecting client's SO_PEERCRED reports.
-  peer_creds_ = creds;
-  has_peer_creds_ = false;
+  listen_creds_ = creds;
   return Ok();
 }
 
@@ -239,7 +238,7 @@ SysResult<void> Endpoint::Connect(vfs::CallContext& ctx,
       if (!server->listening_ || server->closed_) return Errno(ECONNREFUSED);
       if (server->pending_.size() <= static_cast<size_t>(server->backlog_)) {
         queued = true;
-        server_creds = server->peer_creds_;
+        server_creds = server->listen_creds_;
         absl::MutexLock el(&embryo->mu_);  // new: nobody else can hold it
         embryo->name_ = server->name_;
         embryo->peer_creds_ = creds;
@@ -368,8 +367,7 @@ SysResult<size_t> Endpoint::Enqueue(const Endpoint& sender, const char* buf,
     rx_.push_back(std::move(m));
   }
   queue_.Notify(kEventIn);
-  // A datagram or message of nothing is still a message.
-  return queued == 0 ? size_t{0} : queued;
+  return queued;
 }
 
 SysResult<size_t> Endpoint::Send(vfs::CallContext& ctx, const char* buf,
@@ -472,21 +470,23 @@ bool Endpoint::TakeLocked(char* buf, size_t len, bool peek, RecvResult* res) {
     }
     return true;
   }
-  // A stream read runs across messages, but rights begin a read of their
-  // own and end it (so they arrive with the bytes they were sent with).
+  // A stream read runs across messages and ends after one that carried
+  // rights, which arrive with it (unix_stream_read_generic). The read's
+  // credentials and sender are its first message's.
   size_t i = 0;
   while (i < rx_.size() && res->copied < len) {
     Message& m = rx_[i];
-    bool has_rights = m.control && !m.control->rights.empty();
-    if (has_rights && (res->copied > 0 || res->control)) break;
     size_t n = std::min(len - res->copied, m.data.size() - m.off);
     memcpy(buf + res->copied, m.data.data() + m.off, n);
+    if (res->copied == 0) res->from = m.from;
     res->copied += n;
-    if (res->copied == n) res->from = m.from;
-    if (m.control && !res->control) {
-      res->control = peek ? Control{m.control->rights, m.control->creds}
-                          : std::move(*m.control);
-      if (!peek) m.control.reset();
+    bool has_rights = m.control && !m.control->rights.empty();
+    if (m.control) {
+      if (!res->control) res->control = Control{{}, m.control->creds};
+      if (has_rights) {
+        res->control->rights = m.control->rights;
+        if (!peek) m.control->rights.clear();
+      }
     }
     if (peek) {
       i++;
@@ -520,16 +520,10 @@ SysResult<RecvResult> Endpoint::Recv(vfs::CallContext& ctx, char* buf,
       if (connection_oriented() && !connected_) {
         return Errno(type_ == SOCK_STREAM ? EINVAL : ENOTCONN);
       }
-      size_t before = res.copied;
       if (type_ == SOCK_STREAM && len == 0 && !rx_.empty()) {
         return res;  // a read of nothing waits only for something to read
       }
-      if (res.copied == 0 || rx_.empty() || !rx_.front().control ||
-          rx_.front().control->rights.empty()) {
-        got = TakeLocked(buf, len, peek, &res) &&
-              (res.copied > before || type_ != SOCK_STREAM ||
-               res.control.has_value());
-      }
+      got = TakeLocked(buf, len, peek, &res);
       if (got) {
         notify_peer = peer_;
       } else if (res.copied > 0) {

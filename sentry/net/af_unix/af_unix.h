@@ -212,6 +212,8 @@ class Endpoint final : public std::enable_shared_from_this<Endpoint> {
   // Listening sockets.
   bool listening_ ABSL_GUARDED_BY(mu_) = false;
   int backlog_ ABSL_GUARDED_BY(mu_) = 0;
+  // Whoever called listen(2): what a connecting client's SO_PEERCRED says.
+  Creds listen_creds_ ABSL_GUARDED_BY(mu_);
   std::deque<std::shared_ptr<Endpoint>> pending_ ABSL_GUARDED_BY(mu_);
   std::map<int, int> flag_options_ ABSL_GUARDED_BY(mu_);
 };

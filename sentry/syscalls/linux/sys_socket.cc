@@ -180,7 +180,7 @@ SysResult<void> ParseControl(Task& t, const std::string& buf,
 // Builds recvmsg's control buffer of at most `room` bytes: the sender's
 // credentials (with SO_PASSCRED), then its files, installed as new fds.
 // What does not fit sets MSG_CTRUNC; files that got no fd are dropped.
-std::string BuildControl(Task& t, const Endpoint& e, RecvResult& r, size_t room,
+std::string BuildControl(Task& t, Endpoint& e, RecvResult& r, size_t room,
                          bool cloexec, int* msg_flags) {
   std::string out;
   if (!r.control) return out;
@@ -193,7 +193,7 @@ std::string BuildControl(Task& t, const Endpoint& e, RecvResult& r, size_t room,
     out.append(static_cast<const char*>(data), len);
     out.append(CmsgAlign(h.cmsg_len) - h.cmsg_len, '\0');
   };
-  if (const_cast<Endpoint&>(e).passcred.load()) {
+  if (e.passcred.load()) {
     struct ucred u = {r.control->creds.pid, r.control->creds.uid,
                       r.control->creds.gid};
     if (out.size() + kCmsgHdr + sizeof(u) <= room) {

@@ -1958,6 +1958,23 @@ TEST(UnixRightsStreamTest, DataWithFdsIsNotJoinedWithLaterData) {
   EXPECT_TRUE(r.fds.empty());
 }
 
+// Earlier data is joined with the write that carries rights: the read ends
+// there, with the rights.
+TEST(UnixRightsStreamTest, EarlierDataIsJoinedWithTheDataWithFds) {
+  SocketPair p = NewPair(SOCK_STREAM);
+  testing_util::Pipe pipe;
+  ASSERT_EQ(SendStr(p.a.get(), "ab"), 2);
+  ASSERT_EQ(SendFds(p.a.get(), {pipe.w}, "cd"), 2);
+  ASSERT_EQ(SendStr(p.a.get(), "ef"), 2);
+  Received r = RecvMsg(p.b.get(), 100, CMSG_SPACE(sizeof(int)));
+  EXPECT_EQ(r.data, "abcd");
+  ASSERT_EQ(r.fds.size(), 1u);
+  CloseAll(r.fds);
+  r = RecvMsg(p.b.get(), 100, CMSG_SPACE(sizeof(int)));
+  EXPECT_EQ(r.data, "ef");
+  EXPECT_TRUE(r.fds.empty());
+}
+
 // ------------------------------------------- SCM_CREDENTIALS, SO_PEERCRED
 
 TEST(UnixCredsTest, SoPasscredDeliversTheSendersCredentials) {
