@@ -64,6 +64,21 @@ class PlatformTest : public ::testing::TestWithParam<std::string> {
     ctx_ = platform_->NewContext();
   }
 
+  // Makes an address space, runs an undefined instruction in it (a fault)
+  // and lets it go.
+  void RunUndefinedInstructionInNewAddressSpace() {
+    auto as = platform_->NewAddressSpace();
+    ASSERT_TRUE(as.ok()) << as.err();
+    Registers regs = Initial();
+    ASSERT_TRUE((*as)->Map(kCode, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
+    size_t n = static_cast<size_t>(undefined_end - undefined_begin);
+    ASSERT_TRUE((*as)->Write(kCode, undefined_begin, n).ok());
+    ASSERT_TRUE((*as)->Protect(kCode, 0x1000, PROT_READ | PROT_EXEC).ok());
+    regs.rip = kCode;
+    EXPECT_EQ(ctx_->Switch(**as, regs).reason, StopReason::kFault);
+    ctx_->Release(**as);
+  }
+
   void TearDown() override {
     if (ctx_ && as_) ctx_->Release(*as_);
     as_.reset();
@@ -380,16 +395,7 @@ TEST_P(PlatformTest, ManyAddressSpacesLeaveNoProcesses) {
   const std::set<pid_t> before = Descendants();
   EXPECT_LE(before.size(), 1u);
   for (int i = 0; i < 20; i++) {
-    auto as = platform_->NewAddressSpace();
-    ASSERT_TRUE(as.ok());
-    Registers regs = Initial();
-    ASSERT_TRUE((*as)->Map(kCode, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
-    size_t n = static_cast<size_t>(undefined_end - undefined_begin);
-    ASSERT_TRUE((*as)->Write(kCode, undefined_begin, n).ok());
-    ASSERT_TRUE((*as)->Protect(kCode, 0x1000, PROT_READ | PROT_EXEC).ok());
-    regs.rip = kCode;
-    EXPECT_EQ(ctx_->Switch(**as, regs).reason, StopReason::kFault);
-    ctx_->Release(**as);
+    RunUndefinedInstructionInNewAddressSpace();
   }
   // Every stub was killed and reaped: none is left, not even a zombie.
   EXPECT_EQ(Descendants(), before);
@@ -401,16 +407,7 @@ TEST_P(PlatformTest, AddressSpacesOutliveTheZygote) {
   std::set<pid_t> zygote = ChildrenOf("self");
   ASSERT_EQ(zygote.size(), 1u);
   ASSERT_EQ(kill(*zygote.begin(), SIGKILL), 0);
-  auto as = platform_->NewAddressSpace();
-  ASSERT_TRUE(as.ok()) << as.err();
-  Registers regs = Initial();
-  ASSERT_TRUE((*as)->Map(kCode, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
-  size_t n = static_cast<size_t>(undefined_end - undefined_begin);
-  ASSERT_TRUE((*as)->Write(kCode, undefined_begin, n).ok());
-  ASSERT_TRUE((*as)->Protect(kCode, 0x1000, PROT_READ | PROT_EXEC).ok());
-  regs.rip = kCode;
-  EXPECT_EQ(ctx_->Switch(**as, regs).reason, StopReason::kFault);
-  ctx_->Release(**as);
+  RunUndefinedInstructionInNewAddressSpace();
   // A new zygote replaced the old one.
   std::set<pid_t> now = ChildrenOf("self");
   ASSERT_EQ(now.size(), 1u);
