@@ -58,6 +58,7 @@ inline constexpr uint32_t kEventIn = POLLIN;
 inline constexpr uint32_t kEventOut = POLLOUT;
 inline constexpr uint32_t kEventErr = POLLERR;
 inline constexpr uint32_t kEventHup = POLLHUP;
+inline constexpr uint32_t kEventRdHup = POLLRDHUP;
 inline constexpr uint32_t kEventAll = 0xffffffff;
 
 class WaitQueue final {

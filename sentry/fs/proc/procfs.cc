@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "sentry/kernel/pidfd.h"
 #include "sentry/kernel/task.h"
+#include "sentry/net/proc_net.h"
 
 namespace sentry::fs::proc {
 
@@ -454,6 +455,7 @@ class ProcBuilder {
       return SysResult<std::string>(fs_->options().cpuinfo);
     }));
     e.push_back(SysDir());
+    e.push_back(NetDir());
     // Every process, zombies included; a reaped one is gone (ENOENT).
     for (int pid : k_->ThreadGroupIds()) {
       std::string path = absl::StrCat("/", pid);
@@ -522,6 +524,21 @@ class ProcBuilder {
                          std::string text) {
     return File(name, path, 0444, [text](vfs::CallContext&) {
       return SysResult<std::string>(text);
+    });
+  }
+
+  // /proc/net: the sandbox's network as ss(8) and netstat(8) read it.
+  // (Linux makes it a link to self/net; there is one network namespace
+  // per sandbox here.)
+  SynthDir::Entry NetDir() {
+    return Dir("net", "/net", 0555, [this](vfs::CallContext&) {
+      std::vector<SynthDir::Entry> e;
+      for (const std::string& name : net::ProcNetFiles()) {
+        e.push_back(File(name, "/net/" + name, 0444, [name](vfs::CallContext&) {
+          return SysResult<std::string>(net::ProcNetFile(name));
+        }));
+      }
+      return e;
     });
   }
 

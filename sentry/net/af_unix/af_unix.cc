@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "sentry/fs/anon/anon.h"
+#include "sentry/net/interfaces.h"
 
 namespace sentry::net::af_unix {
 
@@ -34,8 +35,6 @@ Registry& Names() {
   static Registry* r = new Registry;
   return *r;
 }
-
-constexpr uint32_t kEventRdHup = POLLRDHUP;
 
 }  // namespace
 
@@ -723,6 +722,30 @@ size_t Endpoint::OutQueue() {
   return p->rx_bytes_;
 }
 
+std::vector<BoundInfo> BoundSockets() {
+  std::vector<std::shared_ptr<Endpoint>> eps;
+  {
+    Registry& r = Names();
+    absl::MutexLock l(&r.mu);
+    for (auto& [key, w] : r.abstract) {
+      if (auto e = w.lock()) eps.push_back(std::move(e));
+    }
+    for (auto& [key, w] : r.paths) {
+      if (auto e = w.lock()) eps.push_back(std::move(e));
+    }
+  }
+  std::vector<BoundInfo> out;
+  for (auto& e : eps) {
+    BoundInfo b;
+    b.name = e->name().name;
+    b.type = e->type();
+    b.listening = e->listening();
+    b.connected = e->PeerName().ok();
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
 UnixSocketFD::UnixSocketFD(vfs::VirtualDentry vd, int flags,
                            std::shared_ptr<Endpoint> endpoint)
     : vfs::StreamFD(std::move(vd), flags), endpoint_(std::move(endpoint)) {}
@@ -779,6 +802,7 @@ SysResult<int64_t> UnixSocketFD::Ioctl(vfs::CallContext& ctx, uint32_t cmd,
       return 0;
     }
     default:
+      if (IsInterfaceIoctl(cmd)) return InterfaceIoctl(ctx, cmd, arg);
       return vfs::StreamFD::Ioctl(ctx, cmd, arg);
   }
 }

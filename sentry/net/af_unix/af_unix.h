@@ -224,6 +224,15 @@ class Endpoint final : public std::enable_shared_from_this<Endpoint> {
 SysResult<std::shared_ptr<Endpoint>> FindAbstract(const Address& a, int type);
 SysResult<std::shared_ptr<Endpoint>> FindPath(uint64_t dev, uint64_t ino);
 
+// A bound socket as /proc/net/unix lists it.
+struct BoundInfo {
+  std::string name;  // a path, or an abstract name with its leading NUL
+  int type = 0;
+  bool listening = false;
+  bool connected = false;
+};
+std::vector<BoundInfo> BoundSockets();
+
 // A socket's open file description.
 class UnixSocketFD final : public vfs::StreamFD {
  public:

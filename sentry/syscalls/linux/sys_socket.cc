@@ -1,9 +1,11 @@
 // Implements socket(2), socketpair(2), bind(2), listen(2), accept(2),
 // accept4(2), connect(2), getsockname(2), getpeername(2), sendto(2),
 // recvfrom(2), sendmsg(2), recvmsg(2), sendmmsg(2), recvmmsg(2),
-// shutdown(2), setsockopt(2) and getsockopt(2), for AF_UNIX sockets.
-// Other address families fail with EAFNOSUPPORT until the network stack
-// of #6 lands.
+// shutdown(2), setsockopt(2) and getsockopt(2): the entry points, which
+// hand AF_INET and AF_INET6 sockets to sys_socket_inet.cc, and AF_UNIX.
+// Other address families fail with EAFNOSUPPORT.
+
+#include "sentry/syscalls/linux/sys_socket.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -14,6 +16,7 @@
 #include <cstring>
 
 #include "sentry/net/af_unix/af_unix.h"
+#include "sentry/net/inet/inet.h"
 #include "sentry/syscalls/linux/sys_common.h"
 #include "sentry/vfs/ops.h"
 #include "sentry/vfs/resolve.h"
@@ -35,10 +38,22 @@ using net::af_unix::UnixSocketFD;
 constexpr size_t kMaxStreamRecv = 4 << 20;
 constexpr size_t kMaxMessage = 1 << 20;
 
-SysResult<std::shared_ptr<UnixSocketFD>> GetSocket(Task& t, int fd) {
+// A socket of any family: one of the three is set.
+struct AnySocket {
+  std::shared_ptr<UnixSocketFD> unix_fd;
+  InetFD inet;
+  NetlinkFD netlink;
+};
+
+SysResult<AnySocket> GetAnySocket(Task& t, int fd) {
   SENTRY_ASSIGN_OR_RETURN(auto f, t.GetFile(fd));
-  auto s = std::dynamic_pointer_cast<UnixSocketFD>(f);
-  if (s == nullptr) return Errno(ENOTSOCK);
+  AnySocket s;
+  s.inet = std::dynamic_pointer_cast<net::inet::InetSocketFD>(f);
+  if (s.inet != nullptr) return s;
+  s.netlink = std::dynamic_pointer_cast<net::netlink::NetlinkSocketFD>(f);
+  if (s.netlink != nullptr) return s;
+  s.unix_fd = std::dynamic_pointer_cast<UnixSocketFD>(f);
+  if (s.unix_fd == nullptr) return Errno(ENOTSOCK);
   return s;
 }
 
@@ -52,7 +67,6 @@ SysResult<int> SocketType(int domain, int type, int protocol, int* flags) {
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (base < 0 || base > SOCK_PACKET) return Errno(EINVAL);  // SOCK_MAX
   if (domain < 0 || domain >= AF_MAX) return Errno(EAFNOSUPPORT);
-  // TODO(#6): AF_INET, AF_INET6 and AF_NETLINK.
   if (domain != AF_UNIX) return Errno(EAFNOSUPPORT);
   if (protocol != 0 && protocol != PF_UNIX) return Errno(EPROTONOSUPPORT);
   switch (base) {
@@ -120,9 +134,6 @@ ShouldBlock BlockingOf(const vfs::FileDescription& f, int msg_flags) {
 }
 
 // ---- Control messages ----
-
-constexpr size_t kCmsgHdr = sizeof(struct cmsghdr);
-constexpr size_t CmsgAlign(size_t n) { return (n + 7) & ~size_t{7}; }
 
 // Parses sendmsg's control buffer into `control`: SCM_RIGHTS (files by
 // the sender's fds) and SCM_CREDENTIALS (checked as Linux checks them).
@@ -223,35 +234,6 @@ std::string BuildControl(Task& t, Endpoint& e, RecvResult& r, size_t room,
 
 // ---- Send and receive ----
 
-struct MsgHdr {
-  GuestAddr name;
-  uint32_t namelen = 0;
-  std::vector<struct iovec> iov;
-  GuestAddr control;
-  uint64_t controllen = 0;
-};
-
-SysResult<MsgHdr> CopyInMsgHdr(Task& t, GuestAddr addr) {
-  struct msghdr m;
-  SENTRY_RETURN_IF_ERROR(t.CopyInObj(addr, &m));
-  MsgHdr h;
-  h.name = GuestAddr(reinterpret_cast<uint64_t>(m.msg_name));
-  h.namelen = m.msg_namelen;
-  if (m.msg_iovlen > IOV_MAX) return Errno(EMSGSIZE);
-  SENTRY_ASSIGN_OR_RETURN(
-      h.iov, CopyInIovecs(t, GuestAddr(reinterpret_cast<uint64_t>(m.msg_iov)),
-                          static_cast<int>(m.msg_iovlen)));
-  h.control = GuestAddr(reinterpret_cast<uint64_t>(m.msg_control));
-  h.controllen = m.msg_controllen;
-  return h;
-}
-
-size_t TotalLen(const std::vector<struct iovec>& iov) {
-  size_t n = 0;
-  for (const auto& v : iov) n += v.iov_len;
-  return n;
-}
-
 constexpr int kSendFlags = MSG_DONTWAIT | MSG_NOSIGNAL | MSG_EOR | MSG_MORE |
                            MSG_CONFIRM | MSG_DONTROUTE | MSG_BATCH;
 
@@ -282,17 +264,8 @@ SysResult<uint64_t> DoSend(Task& t, const std::shared_ptr<UnixSocketFD>& s,
     SENTRY_RETURN_IF_ERROR(t.CopyInFull(h.control, buf.data(), buf.size()));
     SENTRY_RETURN_IF_ERROR(ParseControl(t, buf, &control));
   }
-  size_t len = std::min(TotalLen(h.iov), kMaxRwCount);
-  std::string data(len, '\0');
-  size_t off = 0;
-  for (const auto& v : h.iov) {
-    size_t n = std::min(v.iov_len, len - off);
-    if (n == 0) continue;
-    SENTRY_RETURN_IF_ERROR(
-        t.CopyInFull(GuestAddr(reinterpret_cast<uint64_t>(v.iov_base)),
-                     data.data() + off, n));
-    off += n;
-  }
+  SENTRY_ASSIGN_OR_RETURN(std::string data, GatherIov(t, h.iov));
+  size_t len = data.size();
   SysResult<size_t> n =
       e.Send(t, data.data(), len, std::move(control), to, BlockingOf(*s, flags),
              net::af_unix::TimeoutDeadline(e.sndtimeo_ns.load()));
@@ -309,22 +282,14 @@ SysResult<uint64_t> DoSend(Task& t, const std::shared_ptr<UnixSocketFD>& s,
 }
 
 SysResult<uint64_t> DoSend(Task& t, int fd, const MsgHdr& h, int flags) {
-  SENTRY_ASSIGN_OR_RETURN(auto s, GetSocket(t, fd));
-  return DoSend(t, s, h, flags);
+  SENTRY_ASSIGN_OR_RETURN(AnySocket s, GetAnySocket(t, fd));
+  if (s.inet != nullptr) return InetSend(t, s.inet, h, flags);
+  if (s.netlink != nullptr) return NetlinkSend(t, s.netlink, h, flags);
+  return DoSend(t, s.unix_fd, h, flags);
 }
 
 constexpr int kRecvFlags = MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL | MSG_TRUNC |
                            MSG_CMSG_CLOEXEC | MSG_ERRQUEUE;
-
-// recvmsg into `h`; the msg_flags to report in `*out_flags`, and the
-// sender's name and control data written back through `hdr_addr`'s
-// fields by the caller.
-struct RecvOut {
-  uint64_t ret = 0;
-  int msg_flags = 0;
-  uint32_t namelen = 0;
-  uint64_t controllen = 0;
-};
 
 SysResult<RecvOut> DoRecv(Task& t, const std::shared_ptr<UnixSocketFD>& s,
                           const MsgHdr& h, int flags) {
@@ -339,15 +304,7 @@ SysResult<RecvOut> DoRecv(Task& t, const std::shared_ptr<UnixSocketFD>& s,
       RecvResult r,
       e.Recv(t, buf.data(), buf.size(), flags, BlockingOf(*s, flags),
              net::af_unix::TimeoutDeadline(e.rcvtimeo_ns.load())));
-  size_t off = 0;
-  for (const auto& v : h.iov) {
-    size_t n = std::min(v.iov_len, r.copied - off);
-    if (n == 0) continue;
-    SysResult<void> c = t.CopyOutFull(
-        GuestAddr(reinterpret_cast<uint64_t>(v.iov_base)), buf.data() + off, n);
-    if (!c.ok()) return c.error();
-    off += n;
-  }
+  SENTRY_RETURN_IF_ERROR(ScatterIov(t, h.iov, buf.data(), r.copied));
   RecvOut out;
   out.ret =
       (flags & MSG_TRUNC) != 0 && e.type() != SOCK_STREAM ? r.length : r.copied;
@@ -376,37 +333,13 @@ SysResult<RecvOut> DoRecv(Task& t, const std::shared_ptr<UnixSocketFD>& s,
 }
 
 SysResult<RecvOut> DoRecv(Task& t, int fd, const MsgHdr& h, int flags) {
-  SENTRY_ASSIGN_OR_RETURN(auto s, GetSocket(t, fd));
-  return DoRecv(t, s, h, flags);
-}
-
-SysResult<void> WriteBackMsgHdr(Task& t, GuestAddr addr, const RecvOut& out) {
-  struct msghdr m;
-  SENTRY_RETURN_IF_ERROR(t.CopyInObj(addr, &m));
-  m.msg_namelen = out.namelen;
-  m.msg_controllen = out.controllen;
-  m.msg_flags = out.msg_flags;
-  return t.CopyOutObj(addr, m);
+  SENTRY_ASSIGN_OR_RETURN(AnySocket s, GetAnySocket(t, fd));
+  if (s.inet != nullptr) return InetRecv(t, s.inet, h, flags);
+  if (s.netlink != nullptr) return NetlinkRecv(t, s.netlink, h, flags);
+  return DoRecv(t, s.unix_fd, h, flags);
 }
 
 // ---- Options ----
-
-SysResult<int> IntOption(Task& t, GuestAddr val, uint32_t len) {
-  if (len < sizeof(int)) return Errno(EINVAL);
-  int v;
-  SENTRY_RETURN_IF_ERROR(t.CopyInObj(val, &v));
-  return v;
-}
-
-SysResult<int64_t> TimeoutOption(Task& t, GuestAddr val, uint32_t len) {
-  struct timeval tv;
-  if (len < sizeof(tv)) return Errno(EINVAL);
-  SENTRY_RETURN_IF_ERROR(t.CopyInObj(val, &tv));
-  if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) return Errno(EDOM);
-  if (tv.tv_sec < 0) return int64_t{0};
-  return static_cast<int64_t>(tv.tv_sec) * 1000000000 +
-         static_cast<int64_t>(tv.tv_usec) * 1000;
-}
 
 // Options Linux accepts and remembers with no effect on a unix socket that
 // a program could observe beyond getsockopt.
@@ -428,8 +361,102 @@ bool IsFlagOption(int name) {
   }
 }
 
-// Copies an option value out as getsockopt does: at most *len bytes, and
-// the length written back.
+}  // namespace
+
+// ---- Shared with sys_socket_inet.cc (sys_socket.h) ----
+
+SysResult<MsgHdr> CopyInMsgHdr(Task& t, GuestAddr addr) {
+  struct msghdr m;
+  SENTRY_RETURN_IF_ERROR(t.CopyInObj(addr, &m));
+  MsgHdr h;
+  h.name = GuestAddr(reinterpret_cast<uint64_t>(m.msg_name));
+  h.namelen = m.msg_namelen;
+  if (m.msg_iovlen > IOV_MAX) return Errno(EMSGSIZE);
+  SENTRY_ASSIGN_OR_RETURN(
+      h.iov, CopyInIovecs(t, GuestAddr(reinterpret_cast<uint64_t>(m.msg_iov)),
+                          static_cast<int>(m.msg_iovlen)));
+  h.control = GuestAddr(reinterpret_cast<uint64_t>(m.msg_control));
+  h.controllen = m.msg_controllen;
+  return h;
+}
+
+size_t TotalLen(const std::vector<struct iovec>& iov) {
+  size_t n = 0;
+  for (const auto& v : iov) n += v.iov_len;
+  return n;
+}
+
+SysResult<std::string> GatherIov(Task& t,
+                                 const std::vector<struct iovec>& iov) {
+  size_t len = std::min(TotalLen(iov), kMaxRwCount);
+  std::string data(len, '\0');
+  size_t off = 0;
+  for (const auto& v : iov) {
+    size_t n = std::min(v.iov_len, len - off);
+    if (n == 0) continue;
+    SENTRY_RETURN_IF_ERROR(
+        t.CopyInFull(GuestAddr(reinterpret_cast<uint64_t>(v.iov_base)),
+                     data.data() + off, n));
+    off += n;
+  }
+  return data;
+}
+
+SysResult<void> ScatterIov(Task& t, const std::vector<struct iovec>& iov,
+                           const char* data, size_t n) {
+  size_t off = 0;
+  for (const auto& v : iov) {
+    size_t k = std::min(v.iov_len, n - off);
+    if (k == 0) continue;
+    SENTRY_RETURN_IF_ERROR(t.CopyOutFull(
+        GuestAddr(reinterpret_cast<uint64_t>(v.iov_base)), data + off, k));
+    off += k;
+  }
+  return Ok();
+}
+
+SysResult<int> BufOption(Task& t, int name, GuestAddr val, uint32_t len,
+                         int max) {
+  SENTRY_ASSIGN_OR_RETURN(int v, IntOption(t, val, len));
+  bool force = name == SO_SNDBUFFORCE || name == SO_RCVBUFFORCE;
+  if (force && !t.creds().HasCapability(auth::Capability::kNetAdmin)) {
+    return Errno(EPERM);
+  }
+  int64_t want = force ? std::max(v, 0)
+                       : std::min<uint32_t>(static_cast<uint32_t>(v),
+                                            static_cast<uint32_t>(max));
+  bool snd = name == SO_SNDBUF || name == SO_SNDBUFFORCE;
+  int floor = snd ? net::inet::kMinSndbuf : net::inet::kMinRcvbuf;
+  return static_cast<int>(
+      std::min<int64_t>(std::max<int64_t>(want * 2, floor), INT32_MAX));
+}
+
+SysResult<void> WriteBackMsgHdr(Task& t, GuestAddr addr, const RecvOut& out) {
+  struct msghdr m;
+  SENTRY_RETURN_IF_ERROR(t.CopyInObj(addr, &m));
+  m.msg_namelen = out.namelen;
+  m.msg_controllen = out.controllen;
+  m.msg_flags = out.msg_flags;
+  return t.CopyOutObj(addr, m);
+}
+
+SysResult<int> IntOption(Task& t, GuestAddr val, uint32_t len) {
+  if (len < sizeof(int)) return Errno(EINVAL);
+  int v;
+  SENTRY_RETURN_IF_ERROR(t.CopyInObj(val, &v));
+  return v;
+}
+
+SysResult<int64_t> TimeoutOption(Task& t, GuestAddr val, uint32_t len) {
+  struct timeval tv;
+  if (len < sizeof(tv)) return Errno(EINVAL);
+  SENTRY_RETURN_IF_ERROR(t.CopyInObj(val, &tv));
+  if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) return Errno(EDOM);
+  if (tv.tv_sec < 0) return int64_t{0};
+  return static_cast<int64_t>(tv.tv_sec) * 1000000000 +
+         static_cast<int64_t>(tv.tv_usec) * 1000;
+}
+
 SysResult<uint64_t> PutOption(Task& t, GuestAddr val, GuestAddr len_addr,
                               const void* data, size_t size) {
   int32_t len = 0;
@@ -441,10 +468,12 @@ SysResult<uint64_t> PutOption(Task& t, GuestAddr val, GuestAddr len_addr,
   return 0;
 }
 
-}  // namespace
-
 // Implements Linux syscall socket(2).
 SENTRY_SYSCALL(SysSocket) {
+  if (a.Int(0) == AF_INET || a.Int(0) == AF_INET6) {
+    return InetSocket(t, a.Int(0), a.Int(1), a.Int(2));
+  }
+  if (a.Int(0) == AF_NETLINK) return NetlinkSocketCreate(t, a.Int(1), a.Int(2));
   int flags = 0;
   SENTRY_ASSIGN_OR_RETURN(int type,
                           SocketType(a.Int(0), a.Int(1), a.Int(2), &flags));
@@ -479,8 +508,12 @@ SENTRY_SYSCALL(SysSocketpair) {
 
 // Implements Linux syscall bind(2).
 SENTRY_SYSCALL(SysBind) {
-  SENTRY_ASSIGN_OR_RETURN(auto s, GetSocket(t, a.Int(0)));
-  Endpoint& e = s->endpoint();
+  SENTRY_ASSIGN_OR_RETURN(AnySocket any, GetAnySocket(t, a.Int(0)));
+  if (any.inet != nullptr) return InetBind(t, any.inet, a.Addr(1), a.U32(2));
+  if (any.netlink != nullptr) {
+    return NetlinkBind(t, any.netlink, a.Addr(1), a.U32(2));
+  }
+  Endpoint& e = any.unix_fd->endpoint();
   uint32_t len = a.U32(2);
   if (len == sizeof(sa_family_t)) {
     sa_family_t family;
@@ -520,8 +553,10 @@ SENTRY_SYSCALL(SysBind) {
 
 // Implements Linux syscall listen(2).
 SENTRY_SYSCALL(SysListen) {
-  SENTRY_ASSIGN_OR_RETURN(auto s, GetSocket(t, a.Int(0)));
-  SENTRY_RETURN_IF_ERROR(s->endpoint().Listen(a.Int(1), CredsOf(t)));
+  SENTRY_ASSIGN_OR_RETURN(AnySocket s, GetAnySocket(t, a.Int(0)));
+  if (s.inet != nullptr) return InetListen(t, s.inet, a.Int(1));
+  if (s.netlink != nullptr) return Errno(EOPNOTSUPP);
+  SENTRY_RETURN_IF_ERROR(s.unix_fd->endpoint().Listen(a.Int(1), CredsOf(t)));
   return 0;
 }
 
@@ -530,7 +565,11 @@ namespace {
 SysResult<uint64_t> DoAccept(Task& t, int fd, GuestAddr addr,
                              GuestAddr len_addr, int flags) {
   if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return Errno(EINVAL);
-  SENTRY_ASSIGN_OR_RETURN(auto s, GetSocket(t, fd));
+  SENTRY_ASSIGN_OR_RETURN(AnySocket any, GetAnySocket(t, fd));
+  if (any.inet != nullptr)
+    return InetAccept(t, any.inet, addr, len_addr, flags);
+  if (any.netlink != nullptr) return Errno(EOPNOTSUPP);
+  const std::shared_ptr<UnixSocketFD>& s = any.unix_fd;
   Endpoint& e = s->endpoint();
   SENTRY_ASSIGN_OR_RETURN(
       std::shared_ptr<Endpoint> conn,
@@ -561,7 +600,12 @@ SENTRY_SYSCALL(SysAccept4) {
 
 // Implements Linux syscall connect(2).
 SENTRY_SYSCALL(SysConnect) {
-  SENTRY_ASSIGN_OR_RETURN(auto s, GetSocket(t, a.Int(0)));
+  SENTRY_ASSIGN_OR_RETURN(AnySocket any, GetAnySocket(t, a.Int(0)));
+  if (any.inet != nullptr) return InetConnect(t, any.inet, a.Addr(1), a.U32(2));
+  if (any.netlink != nullptr) {
+    return NetlinkConnect(t, any.netlink, a.Addr(1), a.U32(2));
+  }
+  const std::shared_ptr<UnixSocketFD>& s = any.unix_fd;
   Endpoint& e = s->endpoint();
   uint32_t len = a.U32(2);
   if (!e.connection_oriented() && len >= sizeof(sa_family_t)) {
@@ -587,7 +631,14 @@ SENTRY_SYSCALL(SysConnect) {
 
 // Implements Linux syscall getsockname(2).
 SENTRY_SYSCALL(SysGetsockname) {
-  SENTRY_ASSIGN_OR_RETURN(auto s, GetSocket(t, a.Int(0)));
+  SENTRY_ASSIGN_OR_RETURN(AnySocket any, GetAnySocket(t, a.Int(0)));
+  if (any.inet != nullptr) {
+    return InetGetName(t, any.inet, a.Addr(1), a.Addr(2), false);
+  }
+  if (any.netlink != nullptr) {
+    return NetlinkGetName(t, any.netlink, a.Addr(1), a.Addr(2), false);
+  }
+  const std::shared_ptr<UnixSocketFD>& s = any.unix_fd;
   if (a.Addr(1).IsNull()) return Errno(EFAULT);
   SENTRY_RETURN_IF_ERROR(
       CopyOutAddress(t, s->endpoint().name(), a.Addr(1), a.Addr(2)));
@@ -596,7 +647,14 @@ SENTRY_SYSCALL(SysGetsockname) {
 
 // Implements Linux syscall getpeername(2).
 SENTRY_SYSCALL(SysGetpeername) {
-  SENTRY_ASSIGN_OR_RETURN(auto s, GetSocket(t, a.Int(0)));
+  SENTRY_ASSIGN_OR_RETURN(AnySocket any, GetAnySocket(t, a.Int(0)));
+  if (any.inet != nullptr) {
+    return InetGetName(t, any.inet, a.Addr(1), a.Addr(2), true);
+  }
+  if (any.netlink != nullptr) {
+    return NetlinkGetName(t, any.netlink, a.Addr(1), a.Addr(2), true);
+  }
+  const std::shared_ptr<UnixSocketFD>& s = any.unix_fd;
   SENTRY_ASSIGN_OR_RETURN(Address peer, s->endpoint().PeerName());
   if (a.Addr(1).IsNull()) return Errno(EFAULT);
   SENTRY_RETURN_IF_ERROR(CopyOutAddress(t, peer, a.Addr(1), a.Addr(2)));
@@ -710,40 +768,39 @@ SENTRY_SYSCALL(SysRecvmmsg) {
 
 // Implements Linux syscall shutdown(2).
 SENTRY_SYSCALL(SysShutdown) {
-  SENTRY_ASSIGN_OR_RETURN(auto s, GetSocket(t, a.Int(0)));
+  SENTRY_ASSIGN_OR_RETURN(AnySocket any, GetAnySocket(t, a.Int(0)));
   int how = a.Int(1);
   if (how < SHUT_RD || how > SHUT_RDWR) return Errno(EINVAL);
+  if (any.inet != nullptr) return InetShutdown(t, any.inet, how);
+  if (any.netlink != nullptr) return Errno(EOPNOTSUPP);
+  const std::shared_ptr<UnixSocketFD>& s = any.unix_fd;
   SENTRY_RETURN_IF_ERROR(s->endpoint().Shutdown(how));
   return 0;
 }
 
 // Implements Linux syscall setsockopt(2).
 SENTRY_SYSCALL(SysSetsockopt) {
-  SENTRY_ASSIGN_OR_RETURN(auto s, GetSocket(t, a.Int(0)));
-  Endpoint& e = s->endpoint();
+  SENTRY_ASSIGN_OR_RETURN(AnySocket any, GetAnySocket(t, a.Int(0)));
   int level = a.Int(1), name = a.Int(2);
   GuestAddr val = a.Addr(3);
   uint32_t len = a.U32(4);
+  if (any.inet != nullptr) {
+    return InetSetsockopt(t, any.inet, level, name, val, len);
+  }
+  if (any.netlink != nullptr) {
+    return NetlinkSetsockopt(t, any.netlink, level, name, val, len);
+  }
+  Endpoint& e = any.unix_fd->endpoint();
   if (level != SOL_SOCKET) return Errno(EOPNOTSUPP);
   switch (name) {
     case SO_SNDBUF:
     case SO_RCVBUF:
     case SO_SNDBUFFORCE:
     case SO_RCVBUFFORCE: {
-      SENTRY_ASSIGN_OR_RETURN(int v, IntOption(t, val, len));
-      bool force = name == SO_SNDBUFFORCE || name == SO_RCVBUFFORCE;
-      if (force && !t.creds().HasCapability(auth::Capability::kNetAdmin)) {
-        return Errno(EPERM);
-      }
-      // Linux caps at [wr]mem_max, doubles for bookkeeping, and keeps a
-      // floor.
-      int64_t want =
-          force ? std::max(v, 0) : std::min(v, net::af_unix::kDefaultBuf);
+      SENTRY_ASSIGN_OR_RETURN(
+          int v, BufOption(t, name, val, len, net::af_unix::kDefaultBuf));
       bool snd = name == SO_SNDBUF || name == SO_SNDBUFFORCE;
-      int floor = snd ? net::af_unix::kMinSndbuf : net::af_unix::kMinRcvbuf;
-      int64_t value = std::max<int64_t>(want * 2, floor);
-      value = std::min<int64_t>(value, INT32_MAX);
-      (snd ? e.sndbuf : e.rcvbuf).store(static_cast<int>(value));
+      (snd ? e.sndbuf : e.rcvbuf).store(v);
       return 0;
     }
     case SO_PASSCRED: {
@@ -767,10 +824,16 @@ SENTRY_SYSCALL(SysSetsockopt) {
 
 // Implements Linux syscall getsockopt(2).
 SENTRY_SYSCALL(SysGetsockopt) {
-  SENTRY_ASSIGN_OR_RETURN(auto s, GetSocket(t, a.Int(0)));
-  Endpoint& e = s->endpoint();
+  SENTRY_ASSIGN_OR_RETURN(AnySocket any, GetAnySocket(t, a.Int(0)));
   int level = a.Int(1), name = a.Int(2);
   GuestAddr val = a.Addr(3), len_addr = a.Addr(4);
+  if (any.inet != nullptr) {
+    return InetGetsockopt(t, any.inet, level, name, val, len_addr);
+  }
+  if (any.netlink != nullptr) {
+    return NetlinkGetsockopt(t, any.netlink, level, name, val, len_addr);
+  }
+  Endpoint& e = any.unix_fd->endpoint();
   if (level != SOL_SOCKET) return Errno(EOPNOTSUPP);
   int v = 0;
   switch (name) {
@@ -820,7 +883,9 @@ SENTRY_SYSCALL(SysGetsockopt) {
 }
 
 bool IsSocket(const vfs::FileDescription& f) {
-  return dynamic_cast<const UnixSocketFD*>(&f) != nullptr;
+  return dynamic_cast<const UnixSocketFD*>(&f) != nullptr ||
+         dynamic_cast<const net::inet::InetSocketFD*>(&f) != nullptr ||
+         dynamic_cast<const net::netlink::NetlinkSocketFD*>(&f) != nullptr;
 }
 
 std::vector<GuestIovec> GuestIovecs(const std::vector<struct iovec>& iov) {
@@ -836,8 +901,6 @@ SysResult<uint64_t> SocketIo(Task& t,
                              const std::shared_ptr<vfs::FileDescription>& f,
                              const std::vector<GuestIovec>& iov,
                              IoDirection dir) {
-  auto s = std::dynamic_pointer_cast<UnixSocketFD>(f);
-  if (s == nullptr) return Errno(ENOTSOCK);
   MsgHdr h;
   for (const GuestIovec& v : iov) {
     uint64_t len = std::min<uint64_t>(v.len, kMaxRwCount);
@@ -845,6 +908,21 @@ SysResult<uint64_t> SocketIo(Task& t,
     h.iov.push_back(
         {reinterpret_cast<void*>(v.base.value()), static_cast<size_t>(len)});
   }
+  if (auto nl = std::dynamic_pointer_cast<net::netlink::NetlinkSocketFD>(f)) {
+    if (dir == IoDirection::kOut) return NetlinkSend(t, nl, h, 0);
+    SENTRY_ASSIGN_OR_RETURN(RecvOut out, NetlinkRecv(t, nl, h, 0));
+    return out.ret;
+  }
+  if (auto in = std::dynamic_pointer_cast<net::inet::InetSocketFD>(f)) {
+    if (dir == IoDirection::kOut) return InetSend(t, in, h, 0);
+    if (in->socket().type() == SOCK_STREAM && TotalLen(h.iov) == 0) {
+      return uint64_t{0};
+    }
+    SENTRY_ASSIGN_OR_RETURN(RecvOut out, InetRecv(t, in, h, 0));
+    return out.ret;
+  }
+  auto s = std::dynamic_pointer_cast<UnixSocketFD>(f);
+  if (s == nullptr) return Errno(ENOTSOCK);
   if (dir == IoDirection::kOut) return DoSend(t, s, h, 0);
   // read(2) of nothing on a stream returns at once, unlike recv(2).
   if (s->endpoint().type() == SOCK_STREAM && TotalLen(h.iov) == 0) {

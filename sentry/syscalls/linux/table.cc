@@ -587,14 +587,21 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Partial(SYS_removexattr, SysRemovexattr, "ss", kNoXattr);
     Partial(SYS_lremovexattr, SysLremovexattr, "ss", kNoXattr);
     Partial(SYS_fremovexattr, SysFremovexattr, "fs", kNoXattr);
-    // Sockets: AF_UNIX only until the network stack of #6.
+    // Sockets: AF_UNIX, AF_INET/AF_INET6 on the loopback stack, and
+    // AF_NETLINK's NETLINK_ROUTE.
     Partial(SYS_socket, SysSocket, "ddd",
-            "AF_UNIX only (stream, datagram, seqpacket); other families fail "
-            "with EAFNOSUPPORT until #6");
+            "AF_UNIX (stream, datagram, seqpacket); AF_INET and AF_INET6 "
+            "TCP and UDP on a loopback-only stack (other destinations: "
+            "ENETUNREACH); AF_NETLINK NETLINK_ROUTE (other netlink "
+            "protocols EPROTONOSUPPORT); SOCK_RAW fails with EPERM, or "
+            "ESOCKTNOSUPPORT with CAP_NET_RAW; ping sockets EACCES; other "
+            "families EAFNOSUPPORT");
     Partial(SYS_socketpair, SysSocketpair, "dddp", "AF_UNIX only");
     Partial(SYS_bind, SysBind, "fpu",
-            "paths on tmpfs and the overlay root (a gofer-served directory "
-            "fails with EPERM), abstract names, autobind");
+            "unix paths on tmpfs and the overlay root (a gofer-served "
+            "directory fails with EPERM), abstract names, autobind; inet "
+            "ports with SO_REUSEADDR/SO_REUSEPORT conflicts as Linux, but no "
+            "TIME_WAIT (a closed connection's port is free at once)");
     Full(SYS_listen, SysListen, "fd");
     Full(SYS_accept, SysAccept, "fpp");
     Full(SYS_accept4, SysAccept4, "fppx");
@@ -602,12 +609,16 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_getsockname, SysGetsockname, "fpp");
     Full(SYS_getpeername, SysGetpeername, "fpp");
     Partial(SYS_sendto, SysSendto, "fpuxpu",
-            "MSG_OOB fails with EOPNOTSUPP; in-flight files are not "
-            "garbage-collected (a socket sent over itself stays open) nor "
-            "counted against RLIMIT_NOFILE");
+            "MSG_OOB fails with EOPNOTSUPP (no TCP urgent data); unix "
+            "in-flight files are not garbage-collected (a socket sent over "
+            "itself stays open) nor counted against RLIMIT_NOFILE; UDP "
+            "control messages are checked, not applied; no multicast or "
+            "broadcast delivery");
     Partial(SYS_recvfrom, SysRecvfrom, "fpuxpp",
-            "MSG_OOB fails with EOPNOTSUPP, MSG_ERRQUEUE with EAGAIN; one "
-            "call returns at most 4 MiB of a stream");
+            "MSG_OOB fails with EOPNOTSUPP (EINVAL on TCP), MSG_ERRQUEUE "
+            "with EAGAIN; one call returns at most 4 MiB of a stream; UDP "
+            "gives SO_TIMESTAMP(NS), IP_PKTINFO, IP_RECVTOS, IP_RECVTTL and "
+            "the IPv6 equivalents");
     Partial(SYS_sendmsg, SysSendmsg, "fpx", "see sendto");
     Partial(SYS_recvmsg, SysRecvmsg, "fpx", "see recvfrom");
     Partial(SYS_sendmmsg, SysSendmmsg, "fpux", "see sendto");
@@ -615,13 +626,19 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
             "the timeout is checked for validity but not applied");
     Full(SYS_shutdown, SysShutdown, "fd");
     Partial(SYS_setsockopt, SysSetsockopt, "fddpu",
-            "SOL_SOCKET only: SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, "
-            "SO_RCVTIMEO, SO_SNDTIMEO, and flags that have no effect on "
-            "unix sockets (SO_REUSEADDR, SO_KEEPALIVE, ...); other levels "
-            "fail with EOPNOTSUPP");
+            "unix: SOL_SOCKET only (SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, "
+            "SO_RCVTIMEO, SO_SNDTIMEO, and flags with no effect on unix "
+            "sockets); other levels EOPNOTSUPP. inet: SOL_SOCKET, SOL_TCP, "
+            "SOL_UDP, SOL_IP, SOL_IPV6 options are checked and kept; those "
+            "with an effect here are SO_REUSEADDR, SO_REUSEPORT, "
+            "SO_BROADCAST, SO_LINGER, buffer sizes, timeouts, IP_TOS, "
+            "IP_TTL, IPV6_V6ONLY and the receive-side cmsg flags; multicast "
+            "membership fails with ENODEV. netlink: buffer sizes and "
+            "SOL_NETLINK flags");
     Partial(SYS_getsockopt, SysGetsockopt, "fddpp",
-            "SOL_SOCKET: the options of setsockopt, SO_TYPE, SO_DOMAIN, "
-            "SO_PROTOCOL, SO_ACCEPTCONN, SO_ERROR, SO_PEERCRED");
+            "the options of setsockopt, SO_TYPE, SO_DOMAIN, SO_PROTOCOL, "
+            "SO_ACCEPTCONN, SO_ERROR, SO_PEERCRED; TCP_INFO reports state "
+            "and loopback constants, not live congestion figures");
     Error(SYS_rseq, ENOSYS,
           "restartable sequences are not supported; glibc falls back");
   }

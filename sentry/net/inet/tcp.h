@@ -1,0 +1,109 @@
+// TCP sockets of the loopback stack (see inet.h).
+
+#ifndef SENTRY_NET_INET_TCP_H_
+#define SENTRY_NET_INET_TCP_H_
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "sentry/net/inet/inet.h"
+
+namespace sentry::net::inet {
+
+// What TCP_INFO and /proc/net/tcp report.
+struct TcpInfo {
+  int state = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  bool connected = false;
+  uint32_t unacked = 0;
+};
+
+class TcpSocket final : public Socket {
+ public:
+  explicit TcpSocket(int family);
+  ~TcpSocket() override;
+
+  SysResult<void> Listen(int backlog, const Caller& caller) override;
+  SysResult<std::shared_ptr<Socket>> Accept(
+      vfs::CallContext& ctx, ShouldBlock block,
+      std::optional<absl::Time> deadline) override;
+  SysResult<void> Connect(vfs::CallContext& ctx, const SockAddr& to,
+                          const Caller& caller, ShouldBlock block,
+                          std::optional<absl::Time> deadline) override;
+  SysResult<void> Disconnect() override;
+  SysResult<size_t> Send(vfs::CallContext& ctx, std::string data,
+                         const std::optional<SockAddr>& to,
+                         const Caller& caller, ShouldBlock block,
+                         std::optional<absl::Time> deadline) override;
+  SysResult<RecvResult> Recv(vfs::CallContext& ctx, char* buf, size_t len,
+                             int flags, ShouldBlock block,
+                             std::optional<absl::Time> deadline) override;
+  SysResult<void> Shutdown(int how) override;
+  void Close() override;
+  uint32_t Readiness(uint32_t mask) override;
+  bool listening() override;
+  SysResult<size_t> InQueue() override;
+  int State() override;
+  // ENOTCONN unless connected (not after a reset, nor while in SYN_SENT).
+  SysResult<SockAddr> PeerAddr() override;
+
+  TcpInfo Info();
+  size_t AcceptQueueLen();
+  int Backlog();
+
+ private:
+  // connect(2)'s progress as the socket layer above TCP keeps it: a
+  // non-blocking connect leaves kConnecting, which the next connect or
+  // the first poll-then-connect turns into kConnected (Linux's
+  // SS_CONNECTING / SS_CONNECTED).
+  enum class SockState { kUnconnected, kConnecting, kConnected };
+
+  // What may be queued between `sender` and `receiver` at once.
+  static size_t Window(Socket& sender, Socket& receiver);
+  int StateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // On a listener: makes the server end for `client` (in SYN_SENT) and
+  // queues it for accept; false if the client gave up meanwhile.
+  bool ConnectLocked(const std::shared_ptr<TcpSocket>& client)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // On a listener: connects SYNs that waited for room in the backlog.
+  void PromoteWaiters();
+  void StopListening();
+  // A connection attempt failed with `err` (0: cancelled).
+  void Refuse(int err) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ResetLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Called on a server end nobody accepted: reset it and its client.
+  void Abort();
+  // The peer sent its FIN / a reset.
+  void ReceiveFin();
+  void ReceiveReset();
+  // Queues bytes from `data` at `off` on this (receiving) socket, as many
+  // as the window allows; `*gone` if this socket cannot take data any
+  // more (closed: the sender gets a reset).
+  size_t Deliver(TcpSocket& sender, std::string& data, size_t off, bool* gone);
+
+  SockState sock_state_ ABSL_GUARDED_BY(mu_) = SockState::kUnconnected;
+  bool connected_ ABSL_GUARDED_BY(mu_) = false;  // ESTABLISHED or later
+  bool syn_sent_ ABSL_GUARDED_BY(mu_) = false;   // waiting for a listener
+  bool got_fin_ ABSL_GUARDED_BY(mu_) = false;
+  bool sent_fin_ ABSL_GUARDED_BY(mu_) = false;
+  bool fin_first_ ABSL_GUARDED_BY(mu_) = false;  // ours went before theirs
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;     // the last fd is gone
+  std::weak_ptr<TcpSocket> peer_ ABSL_GUARDED_BY(mu_);
+  std::weak_ptr<TcpSocket> listener_ ABSL_GUARDED_BY(mu_);  // a SYN's
+  std::deque<std::string> rx_ ABSL_GUARDED_BY(mu_);
+  size_t rx_off_ ABSL_GUARDED_BY(mu_) = 0;  // consumed of rx_.front()
+  std::atomic<uint64_t> bytes_sent_{0};
+  std::atomic<uint64_t> bytes_received_{0};
+  // Listeners.
+  bool listening_ ABSL_GUARDED_BY(mu_) = false;
+  int backlog_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<std::shared_ptr<TcpSocket>> accept_q_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::weak_ptr<TcpSocket>> syn_waiters_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sentry::net::inet
+
+#endif  // SENTRY_NET_INET_TCP_H_
