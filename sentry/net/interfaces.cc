@@ -114,8 +114,11 @@ SysResult<int64_t> IfConf(vfs::CallContext& ctx, uint64_t arg) {
 }  // namespace
 
 SysResult<int64_t> InterfaceIoctl(vfs::CallContext& ctx, uint32_t cmd,
-                                  uint64_t arg) {
+                                  uint64_t arg, bool inet) {
   if (cmd == SIOCGIFCONF) return IfConf(ctx, arg);
+  bool addr_cmd = cmd == SIOCGIFADDR || cmd == SIOCGIFNETMASK ||
+                  cmd == SIOCGIFBRDADDR || cmd == SIOCGIFDSTADDR;
+  if (addr_cmd && !inet) return Errno(ENOTTY);
   struct ifreq r;
   SENTRY_RETURN_IF_ERROR(ctx.CopyInObj(GuestAddr(arg), &r));
   const Interface* i = nullptr;

@@ -31,10 +31,12 @@ struct Interface {
 
 const std::vector<Interface>& Interfaces();
 
-// The SIOCGIF* requests that read interfaces; they work on any socket.
+// The SIOCGIF* requests that read interfaces. They work on any socket,
+// except the IPv4 address ones (SIOCGIFADDR, ...), which only an AF_INET
+// or AF_INET6 socket answers (ENOTTY elsewhere, as in Linux).
 bool IsInterfaceIoctl(uint32_t cmd);
 SysResult<int64_t> InterfaceIoctl(vfs::CallContext& ctx, uint32_t cmd,
-                                  uint64_t arg);
+                                  uint64_t arg, bool inet);
 
 }  // namespace sentry::net
 

@@ -802,7 +802,7 @@ SysResult<int64_t> UnixSocketFD::Ioctl(vfs::CallContext& ctx, uint32_t cmd,
       return 0;
     }
     default:
-      if (IsInterfaceIoctl(cmd)) return InterfaceIoctl(ctx, cmd, arg);
+      if (IsInterfaceIoctl(cmd)) return InterfaceIoctl(ctx, cmd, arg, false);
       return vfs::StreamFD::Ioctl(ctx, cmd, arg);
   }
 }

@@ -613,7 +613,7 @@ SysResult<int64_t> InetSocketFD::Ioctl(vfs::CallContext& ctx, uint32_t cmd,
       return 0;
     }
     default:
-      if (IsInterfaceIoctl(cmd)) return InterfaceIoctl(ctx, cmd, arg);
+      if (IsInterfaceIoctl(cmd)) return InterfaceIoctl(ctx, cmd, arg, true);
       return vfs::StreamFD::Ioctl(ctx, cmd, arg);
   }
 }

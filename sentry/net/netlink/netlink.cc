@@ -490,7 +490,7 @@ SysResult<int64_t> NetlinkSocketFD::Ioctl(vfs::CallContext& ctx, uint32_t cmd,
     SENTRY_RETURN_IF_ERROR(ctx.CopyOutObj(GuestAddr(arg), n));
     return 0;
   }
-  if (IsInterfaceIoctl(cmd)) return InterfaceIoctl(ctx, cmd, arg);
+  if (IsInterfaceIoctl(cmd)) return InterfaceIoctl(ctx, cmd, arg, false);
   return vfs::StreamFD::Ioctl(ctx, cmd, arg);
 }
 
