@@ -253,9 +253,11 @@ bool Stack::Conflicts(int protocol, const Binding& a, const Binding& b) const {
   }
   if (a.reuseport && b.reuseport && a.uid == b.uid) return false;
   if (a.reuseaddr && b.reuseaddr) {
-    // TCP shares a port between SO_REUSEADDR sockets unless one listens.
+    // TCP shares a port between SO_REUSEADDR sockets unless the one
+    // already there listens (Linux's inet_bind_conflict looks only at
+    // the existing socket's state: the first of two may still listen).
     if (protocol == IPPROTO_UDP) return false;
-    if (!a.listening && !b.listening) return false;
+    if (!a.listening) return false;
   }
   return true;
 }
@@ -265,8 +267,16 @@ bool Stack::ConflictsLocked(int protocol, uint16_t port, const Binding& b,
   auto& table = protocol == IPPROTO_TCP ? tcp_ : udp_;
   auto it = table.find(port);
   if (it == table.end()) return false;
-  for (const Binding& o : it->second) {
-    if (o.owner == ignore) continue;
+  absl::Time now = absl::Now();
+  auto& v = it->second;
+  v.erase(std::remove_if(v.begin(), v.end(),
+                         [&](const Binding& o) {
+                           return o.time_wait_until && *o.time_wait_until < now;
+                         }),
+          v.end());
+  for (const Binding& o : v) {
+    if (o.owner == ignore && ignore != nullptr) continue;
+    if (o.time_wait_until && b.connecting) continue;
     if (Conflicts(protocol, o, b)) return true;
   }
   return false;
@@ -304,6 +314,20 @@ void Stack::Attach(int protocol, uint16_t port, Binding b) {
   auto& table = protocol == IPPROTO_TCP ? tcp_ : udp_;
   b.seq = next_seq_++;
   table[port].push_back(std::move(b));
+}
+
+void Stack::TimeWait(int protocol, uint16_t port, const void* owner) {
+  absl::MutexLock l(&mu_);
+  auto& table = protocol == IPPROTO_TCP ? tcp_ : udp_;
+  auto it = table.find(port);
+  if (it == table.end()) return;
+  for (Binding& b : it->second) {
+    if (b.owner != owner) continue;
+    b.owner = nullptr;
+    b.socket.reset();
+    b.listening = false;
+    b.time_wait_until = absl::Now() + absl::Seconds(60);
+  }
 }
 
 void Stack::Unbind(int protocol, uint16_t port, const void* owner) {
@@ -364,6 +388,7 @@ std::shared_ptr<Socket> Stack::Lookup(int protocol, const SockAddr& dst,
   std::vector<const Binding*> ties;
   for (const Binding& b : it->second) {
     if (want_listener && !b.listening) continue;
+    if (b.time_wait_until) continue;
     if (protocol == IPPROTO_TCP && !want_listener) continue;
     Cover c = v4 ? V4Cover(b) : V6Cover(b);
     if (!Covers(c, dst.addr)) continue;
@@ -454,6 +479,7 @@ SysResult<void> Socket::BindLocked(const SockAddr& a, const Caller& caller,
   local_.addr = want.addr;
   uid_ = caller.uid;
   Stack::Binding b = BindingLocked(caller);
+  b.connecting = !explicit_port && protocol_ == IPPROTO_TCP;
   SysResult<uint16_t> port = Stack::Get().Bind(protocol_, want.port, b);
   if (!port.ok()) {
     local_.addr = family_ == AF_INET ? IpAddr::V4(0) : IpAddr::Any6();

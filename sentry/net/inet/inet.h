@@ -172,12 +172,21 @@ class Stack final {
     bool connected = false;  // a UDP socket with a peer
     SockAddr peer;           // its peer
     uint64_t seq = 0;        // bind order: the newest wins a tie (UDP)
+    // A closed connection's end in TIME_WAIT keeps the port until then
+    // (no socket, no owner: it only conflicts).
+    std::optional<absl::Time> time_wait_until;
+    // Autobinding for connect(2), which may reuse a port in TIME_WAIT as
+    // Linux does on loopback (net.ipv4.tcp_tw_reuse = 2).
+    bool connecting = false;
   };
 
   // Registers `b` on `port` (0: an ephemeral one) of `protocol`; returns
   // the port. EADDRINUSE on a conflict, or when no ephemeral port is free.
   SysResult<uint16_t> Bind(int protocol, uint16_t port, Binding b);
   void Unbind(int protocol, uint16_t port, const void* owner);
+  // A closed TCP socket's binding stays for TIME_WAIT (60 s, Linux's
+  // TCP_TIMEWAIT_LEN) and then goes.
+  void TimeWait(int protocol, uint16_t port, const void* owner);
   // Registers the server end of an accepted connection on its listener's
   // port, without a conflict check: it shares the port as Linux's
   // established sockets share their listener's bind bucket.
@@ -201,6 +210,7 @@ class Stack final {
 
  private:
   Stack() = default;
+  // Whether `b` may not share a port with `a`, which holds it already.
   bool Conflicts(int protocol, const Binding& a, const Binding& b) const;
   bool ConflictsLocked(int protocol, uint16_t port, const Binding& b,
                        const void* ignore) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

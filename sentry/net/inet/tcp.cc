@@ -258,6 +258,8 @@ SysResult<void> TcpSocket::Connect(vfs::CallContext& ctx, const SockAddr& to,
 void TcpSocket::Refuse(int err) {
   syn_sent_ = false;
   error_ = err;
+  // tcp_done: the socket is shut both ways until it connects again.
+  if (err != 0) shutdown_ = kRcvShutdown | kSendShutdown;
   peer_addr_.reset();
   if (!port_locked_) UnbindLocked();
 }
@@ -502,8 +504,8 @@ SysResult<RecvResult> TcpSocket::Recv(vfs::CallContext& ctx, char* buf,
                                       std::optional<absl::Time> deadline) {
   bool peek = (flags & MSG_PEEK) != 0;
   bool trunc = (flags & MSG_TRUNC) != 0;
-  size_t target = (flags & MSG_WAITALL) != 0 && !peek ? len : 1;
-  if (len == 0) target = 0;
+  // Linux's sock_rcvlowat: even a zero-length read waits for a byte.
+  size_t target = (flags & MSG_WAITALL) != 0 && !peek && len > 0 ? len : 1;
   RecvResult res;
   std::optional<ScopedWait> wait;
   for (;;) {
@@ -547,7 +549,7 @@ SysResult<RecvResult> TcpSocket::Recv(vfs::CallContext& ctx, char* buf,
       }
       if (consumed > 0) rx_bytes_.fetch_sub(consumed);
       if (consumed > 0) peer = peer_.lock();
-      if (res.copied >= target || len == 0) {
+      if (res.copied >= target || (len == 0 && rx_bytes_.load() > 0)) {
         done = true;
       } else if (res.copied > 0 &&
                  (got_fin_ || error_ != 0 || (shutdown_ & kRcvShutdown))) {
@@ -631,6 +633,7 @@ void TcpSocket::Close() {
   std::shared_ptr<TcpSocket> peer;
   bool reset = false;
   bool fin = false;
+  bool time_wait = false;
   {
     absl::MutexLock l(&mu_);
     was_listening = listening_;
@@ -641,6 +644,9 @@ void TcpSocket::Close() {
       reset = rx_bytes_.load() > 0 ||
               (options_.linger_on.load() && options_.linger_secs.load() == 0);
       fin = !sent_fin_;
+      // The end that closed first lingers in FIN_WAIT2/TIME_WAIT holding
+      // its port; the other closes at once.
+      time_wait = !reset && (sent_fin_ ? fin_first_ : !got_fin_);
     }
   }
   if (was_listening) StopListening();
@@ -649,6 +655,10 @@ void TcpSocket::Close() {
     closed_ = true;
     if (syn_sent_) syn_sent_ = false;
     ResetLocked();
+    if (time_wait && bound_) {
+      Stack::Get().TimeWait(protocol_, local_.port, this);
+      bound_ = false;
+    }
     UnbindLocked();
   }
   if (peer != nullptr) {
@@ -699,6 +709,20 @@ SysResult<size_t> TcpSocket::InQueue() {
   absl::MutexLock l(&mu_);
   if (listening_) return Errno(EINVAL);
   return rx_bytes_.load();
+}
+
+size_t TcpSocket::OutQueue() {
+  std::shared_ptr<TcpSocket> peer;
+  {
+    absl::MutexLock l(&mu_);
+    peer = peer_.lock();
+  }
+  if (peer == nullptr) return 0;
+  Options& r = peer->options();
+  size_t rcv = r.rcvbuf_set.load() ? static_cast<size_t>(r.rcvbuf.load())
+                                   : kAutoWindow / 2;
+  size_t queued = peer->rx_bytes_.load();
+  return queued > rcv ? queued - rcv : 0;
 }
 
 TcpInfo TcpSocket::Info() {

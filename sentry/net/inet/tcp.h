@@ -46,6 +46,9 @@ class TcpSocket final : public Socket {
   uint32_t Readiness(uint32_t mask) override;
   bool listening() override;
   SysResult<size_t> InQueue() override;
+  // SIOCOUTQ: what Linux would still hold in the send queue, the bytes
+  // in flight beyond what the receiver's buffer takes.
+  size_t OutQueue() override;
   int State() override;
   // ENOTCONN unless connected (not after a reset, nor while in SYN_SENT).
   SysResult<SockAddr> PeerAddr() override;

@@ -624,8 +624,9 @@ SysResult<uint64_t> InetSetsockopt(Task& t, const InetFD& s, int level,
           struct linger l;
           if (len < sizeof(l)) return Errno(EINVAL);
           SENTRY_RETURN_IF_ERROR(t.CopyInObj(val, &l));
+          // Turning it off keeps the time, as Linux does.
           o.linger_on.store(l.l_onoff != 0);
-          o.linger_secs.store(l.l_onoff != 0 ? l.l_linger : 0);
+          if (l.l_onoff != 0) o.linger_secs.store(l.l_linger);
           return 0;
         }
         case SO_RCVTIMEO_OLD:
@@ -793,7 +794,11 @@ SysResult<uint64_t> InetGetsockopt(Task& t, const InetFD& s, int level,
                                    GuestAddr len_addr) {
   Socket& so = s->socket();
   Options& o = so.options();
-  if (!LevelApplies(so, level)) return Errno(ENOPROTOOPT);
+  if (!LevelApplies(so, level)) {
+    // ip_getsockopt answers a level it does not know with EOPNOTSUPP,
+    // ipv6_getsockopt with ENOPROTOOPT.
+    return Errno(so.family() == AF_INET ? EOPNOTSUPP : ENOPROTOOPT);
+  }
   bool tcp = so.type() == SOCK_STREAM;
   int v = 0;
   switch (level) {
