@@ -706,6 +706,9 @@ int main(int argc, char** argv) {
       {"tcp",
        {{"tcp", absl::StrCat("loopback TCP ", FLAGS_tcp_mib, "M"), "MiB/s"}},
        loop({tcp_loop, count(FLAGS_tcp_mib)}, 1)},
+      {"tcp_rr",
+       {{"tcp_rr", "loopback TCP round trip", "us"}},
+       loop({tcp_loop, "rr", count(20000)}, 1000)},
       // Start-up is timed from here, so it includes everything the
       // configuration does before and after /bin/true.
       {"startup",

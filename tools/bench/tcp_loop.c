@@ -4,7 +4,9 @@
 // server's acknowledgement of the last byte), so the sandbox's start-up is
 // not part of the figure.
 //
-//   tcp_loop N
+//   tcp_loop N       throughput: N MiB, prints MiB/s
+//   tcp_loop rr N    latency: N one-byte request/response round trips,
+//                    prints nanoseconds per round trip
 //
 // The server listens on 127.0.0.1 on a port the kernel picks, so runs never
 // collide, and the traffic never leaves the machine. Exits 1 with a message
@@ -13,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,10 +66,27 @@ static void Serve(int listener) {
   close(fd);
 }
 
+// The request/response server: echoes each byte until EOF.
+static void Echo(int listener) {
+  int fd = accept(listener, NULL, NULL);
+  if (fd < 0) Die("accept");
+  char c;
+  for (;;) {
+    ssize_t n = read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) Die("server read");
+    if (n == 0) break;
+    WriteAll(fd, &c, 1);
+  }
+  close(fd);
+}
+
 int main(int argc, char** argv) {
-  long mib = argc == 2 ? strtol(argv[1], NULL, 10) : 0;
+  int rr = argc == 3 && strcmp(argv[1], "rr") == 0;
+  long mib = argc == 2 ? strtol(argv[1], NULL, 10)
+                       : (rr ? strtol(argv[2], NULL, 10) : 0);
   if (mib <= 0) {
-    fprintf(stderr, "usage: tcp_loop N (MiB to send)\n");
+    fprintf(stderr, "usage: tcp_loop N (MiB to send) | tcp_loop rr N\n");
     return 2;
   }
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -83,10 +103,45 @@ int main(int argc, char** argv) {
   pid_t pid = fork();
   if (pid < 0) Die("fork");
   if (pid == 0) {
-    Serve(listener);
+    if (rr) {
+      Echo(listener);
+    } else {
+      Serve(listener);
+    }
     _exit(0);
   }
   close(listener);
+  if (rr) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) Die("socket");
+    if (connect(fd, (struct sockaddr*)&addr, sizeof(addr)) != 0) {
+      Die("connect");
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    double t0 = NowNs();
+    for (long i = 0; i < mib; i++) {
+      char c = 'q';
+      WriteAll(fd, &c, 1);
+      ssize_t n;
+      do {
+        n = read(fd, &c, 1);
+      } while (n < 0 && errno == EINTR);
+      if (n != 1) Die("reading the response");
+    }
+    double t1 = NowNs();
+    close(fd);
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) Die("waitpid");
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      fprintf(stderr, "tcp_loop: the server failed (status 0x%x)\n", status);
+      return 1;
+    }
+    printf("%.0f\n", (t1 - t0) / mib);
+    return 0;
+  }
 
   static char buf[kChunk];
   memset(buf, 'z', sizeof(buf));
