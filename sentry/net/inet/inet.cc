@@ -72,7 +72,10 @@ bool IpAddr::is_multicast() const {
   return b[0] == 0xff;
 }
 
-bool IpAddr::is_broadcast() const { return is_v4() && v4() == 0xffffffff; }
+bool IpAddr::is_broadcast() const {
+  // The limited broadcast address, and that of lo's 127.0.0.0/8.
+  return is_v4() && (v4() == 0xffffffff || v4() == htonl(0x7fffffff));
+}
 
 struct in6_addr IpAddr::in6() const {
   struct in6_addr a;

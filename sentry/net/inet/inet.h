@@ -64,7 +64,7 @@ struct IpAddr {
   bool is_any() const;    // :: or 0.0.0.0
   bool is_local() const;  // 127.0.0.0/8 or ::1: an address of `lo`
   bool is_multicast() const;
-  bool is_broadcast() const;  // 255.255.255.255
+  bool is_broadcast() const;  // 255.255.255.255, 127.255.255.255
   struct in6_addr in6() const;
   bool operator==(const IpAddr& o) const { return b == o.b; }
   bool operator!=(const IpAddr& o) const { return b != o.b; }

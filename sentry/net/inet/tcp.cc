@@ -72,7 +72,9 @@ SysResult<void> TcpSocket::Listen(int backlog, const Caller& caller) {
       backlog = kSomaxconn;
     }
     if (!listening_) {
-      if (!bound_) SENTRY_RETURN_IF_ERROR(BindLocked(local_, caller, false));
+      // Not as connect's autobind: a listener may not take a port that
+      // a closed connection still holds in TIME_WAIT.
+      if (!bound_) SENTRY_RETURN_IF_ERROR(BindLocked(local_, caller, true));
       SENTRY_RETURN_IF_ERROR(
           Stack::Get().SetListening(protocol_, local_.port, this, true));
       listening_ = true;

@@ -35,9 +35,9 @@ SysResult<void> UdpSocket::Connect(vfs::CallContext& ctx, const SockAddr& to,
   absl::MutexLock l(&mu_);
   SENTRY_ASSIGN_OR_RETURN(SockAddr dst, RouteLocked(to));
   if (!bound_) {
-    SockAddr any;
-    any.addr = family_ == AF_INET ? IpAddr::V4(0) : IpAddr::Any6();
-    SENTRY_RETURN_IF_ERROR(BindLocked(any, caller, false));
+    SockAddr a;
+    a.addr = local_.addr;  // any, or what bind(2) chose before a disconnect
+    SENTRY_RETURN_IF_ERROR(BindLocked(a, caller, false));
   }
   // A connected socket receives only from its peer, on the address it
   // sends from.
@@ -51,12 +51,15 @@ SysResult<void> UdpSocket::Disconnect() {
   absl::MutexLock l(&mu_);
   peer_addr_.reset();
   if (!bound_) return Ok();
-  if (!port_locked_) {
-    UnbindLocked();
-    return Ok();
-  }
+  // What connect chose goes; what bind(2) named stays (udp_disconnect).
   if (!addr_locked_) {
     local_.addr = family_ == AF_INET ? IpAddr::V4(0) : IpAddr::Any6();
+  }
+  if (!port_locked_) {
+    Stack::Get().Unbind(protocol_, local_.port, this);
+    bound_ = false;
+    local_.port = 0;
+    return Ok();
   }
   Stack::Get().Update(protocol_, local_.port, this, local_.addr, std::nullopt);
   return Ok();
@@ -88,7 +91,15 @@ SysResult<size_t> UdpSocket::Send(vfs::CallContext& ctx, std::string data,
   bool to_peer = false;
   {
     absl::MutexLock l(&mu_);
+    // Linux binds a port before UDP looks at the destination
+    // (inet_send_prepare), so even a failing send autobinds.
+    if (!bound_) {
+      SockAddr a;
+      a.addr = local_.addr;
+      SENTRY_RETURN_IF_ERROR(BindLocked(a, caller, false));
+    }
     if (to) {
+      if (to->port == 0) return Errno(EINVAL);
       SENTRY_ASSIGN_OR_RETURN(dst, RouteLocked(*to));
     } else if (peer_addr_) {
       dst = *peer_addr_;
@@ -103,11 +114,6 @@ SysResult<size_t> UdpSocket::Send(vfs::CallContext& ctx, std::string data,
       return Errno(e);
     }
     if ((shutdown_ & kSendShutdown) != 0) return Errno(EPIPE);
-    if (!bound_) {
-      SockAddr any;
-      any.addr = family_ == AF_INET ? IpAddr::V4(0) : IpAddr::Any6();
-      SENTRY_RETURN_IF_ERROR(BindLocked(any, caller, false));
-    }
     src.addr = SourceForLocked(dst.addr);
     src.port = local_.port;
     to_peer = peer_addr_ && peer_addr_->addr == dst.addr &&
