@@ -53,6 +53,10 @@ class FileDescription : public std::enable_shared_from_this<FileDescription> {
   // offset, and Seek moves the host's position.
   virtual bool host_position() const { return false; }
 
+  // True for sockets: read(2) and write(2) on them go through the socket
+  // layer (one virtual call instead of a cast per family on every read).
+  virtual bool is_socket() const { return false; }
+
   // I/O at `*offset`, advancing it by what was transferred. Streams ignore
   // the offset; a null offset means "at the file's own position" (streams
   // and host_position() files only). Partial transfers are successes.

@@ -66,11 +66,6 @@ size_t EncodeAddress(const Address& a, struct sockaddr_storage* out) {
   return std::min(len, sizeof(struct sockaddr_un));
 }
 
-std::optional<absl::Time> TimeoutDeadline(int64_t ns) {
-  if (ns <= 0) return std::nullopt;
-  return absl::Now() + absl::Nanoseconds(ns);
-}
-
 Endpoint::Endpoint(int type, const Creds& creds)
     : type_(type), creator_(creds) {}
 
@@ -204,17 +199,6 @@ bool Endpoint::listening() {
   return listening_;
 }
 
-SysResult<void> Endpoint::BlockOn(vfs::CallContext& ctx,
-                                  std::optional<absl::Time> deadline) {
-  SysResult<void> r = ctx.Block(deadline);
-  if (r.ok()) return r;
-  // A timed-out socket call fails with EAGAIN, and one interrupted while
-  // it had a timeout is not restarted (Linux's sock_intr_errno).
-  if (r.err() == ETIMEDOUT) return Errno(EAGAIN);
-  if (deadline && r.err() == kERESTARTSYS) return Errno(EINTR);
-  return r;
-}
-
 SysResult<void> Endpoint::Connect(vfs::CallContext& ctx,
                                   const std::shared_ptr<Endpoint>& server,
                                   const Creds& creds, ShouldBlock block,
@@ -282,7 +266,7 @@ SysResult<void> Endpoint::Connect(vfs::CallContext& ctx,
       wait.emplace(&server->queue_, ctx.waiter(), kEventOut | kEventHup);
       continue;
     }
-    SENTRY_RETURN_IF_ERROR(BlockOn(ctx, deadline));
+    SENTRY_RETURN_IF_ERROR(net::BlockOn(ctx, deadline));
   }
 }
 
@@ -320,7 +304,7 @@ SysResult<std::shared_ptr<Endpoint>> Endpoint::Accept(
       wait.emplace(&queue_, ctx.waiter(), kEventIn | kEventHup);
       continue;
     }
-    SENTRY_RETURN_IF_ERROR(BlockOn(ctx, deadline));
+    SENTRY_RETURN_IF_ERROR(net::BlockOn(ctx, deadline));
   }
 }
 
@@ -441,7 +425,7 @@ SysResult<size_t> Endpoint::Send(vfs::CallContext& ctx, const char* buf,
       wait_self.emplace(&queue_, ctx.waiter(), kEventOut | kEventHup);
       continue;
     }
-    SysResult<void> b = BlockOn(ctx, deadline);
+    SysResult<void> b = net::BlockOn(ctx, deadline);
     if (!b.ok()) {
       if (done > 0) return done;
       return b.error();
@@ -553,7 +537,7 @@ SysResult<RecvResult> Endpoint::Recv(vfs::CallContext& ctx, char* buf,
       wait.emplace(&queue_, ctx.waiter(), kEventIn | kEventHup);
       continue;
     }
-    SysResult<void> b = BlockOn(ctx, deadline);
+    SysResult<void> b = net::BlockOn(ctx, deadline);
     if (!b.ok()) {
       if (res.copied > 0) return res;
       return b.error();

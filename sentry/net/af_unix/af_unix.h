@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "sentry/base/sys_result.h"
 #include "sentry/base/waiter.h"
+#include "sentry/net/blocking.h"
 #include "sentry/vfs/file.h"
 
 namespace sentry::net::af_unix {
@@ -76,7 +77,7 @@ SysResult<Address> ParseAddress(const void* addr, size_t len);
 // Encodes `a` as sockaddr_un; returns the length Linux reports for it.
 size_t EncodeAddress(const Address& a, struct sockaddr_storage* out);
 
-enum class ShouldBlock { kNo, kYes };
+using vfs::ShouldBlock;
 
 struct RecvResult {
   size_t copied = 0;  // bytes placed in the buffer
@@ -187,8 +188,6 @@ class Endpoint final : public std::enable_shared_from_this<Endpoint> {
   // `len` in all from `buf + res->copied` on; false if nothing is queued.
   bool TakeLocked(char* buf, size_t len, bool peek, RecvResult* res)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  SysResult<void> BlockOn(vfs::CallContext& ctx,
-                          std::optional<absl::Time> deadline);
   bool HasRoomLocked(size_t len, int sender_sndbuf)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Unregister();
@@ -260,13 +259,13 @@ class UnixSocketFD final : public vfs::StreamFD {
     return std::shared_ptr<WaitQueue>(endpoint_, &endpoint_->queue());
   }
   std::string AnonName() const override;
+  bool is_socket() const override { return true; }
 
  private:
   const std::shared_ptr<Endpoint> endpoint_;
 };
 
-// The deadline of a socket timeout option (0: none) from now.
-std::optional<absl::Time> TimeoutDeadline(int64_t ns);
+using net::TimeoutDeadline;
 
 }  // namespace sentry::net::af_unix
 

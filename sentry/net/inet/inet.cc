@@ -170,11 +170,6 @@ size_t EncodeSockAddr(int family, const SockAddr& a,
   return sizeof(*in6);
 }
 
-std::optional<absl::Time> TimeoutDeadline(int64_t ns) {
-  if (ns <= 0) return std::nullopt;
-  return absl::Now() + absl::Nanoseconds(ns);
-}
-
 // ---- Options ----
 
 void Options::Set(int level, int name, int value) {
@@ -542,17 +537,6 @@ SysResult<SockAddr> Socket::RouteLocked(const SockAddr& to) {
 IpAddr Socket::SourceForLocked(const IpAddr& dst) {
   if (bound_ && !local_.addr.is_any()) return local_.addr;
   return dst.is_v4() ? IpAddr::Loopback4() : IpAddr::Loopback6();
-}
-
-SysResult<void> Socket::BlockOn(vfs::CallContext& ctx,
-                                std::optional<absl::Time> deadline) {
-  SysResult<void> r = ctx.Block(deadline);
-  if (r.ok()) return r;
-  // A timed-out socket call fails with EAGAIN, and one interrupted while
-  // it had a timeout is not restarted (Linux's sock_intr_errno).
-  if (r.err() == ETIMEDOUT) return Errno(EAGAIN);
-  if (deadline && r.err() == kERESTARTSYS) return Errno(EINTR);
-  return r;
 }
 
 SockAddr Socket::LocalAddr() {

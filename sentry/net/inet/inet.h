@@ -44,6 +44,7 @@
 #include "sentry/auth/credentials.h"
 #include "sentry/base/sys_result.h"
 #include "sentry/base/waiter.h"
+#include "sentry/net/blocking.h"
 #include "sentry/vfs/file.h"
 
 namespace sentry::net::inet {
@@ -111,7 +112,7 @@ inline constexpr int kLoopbackMtu = 65536;
 inline constexpr int kLoopbackMss = 65483;
 inline constexpr int kDefaultMss = 536;  // TCP_MSS_DEFAULT, before connect
 
-enum class ShouldBlock { kNo, kYes };
+using vfs::ShouldBlock;
 
 // Options a program sets and reads back. The syscall layer checks values;
 // the ones with an effect here are read by the sockets.
@@ -310,8 +311,6 @@ class Socket : public std::enable_shared_from_this<Socket> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The source address for a destination: the bound one if any.
   IpAddr SourceForLocked(const IpAddr& dst) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  SysResult<void> BlockOn(vfs::CallContext& ctx,
-                          std::optional<absl::Time> deadline);
 
   const int family_;
   const int type_;
@@ -363,13 +362,13 @@ class InetSocketFD final : public vfs::StreamFD {
     return std::shared_ptr<WaitQueue>(socket_, &socket_->queue());
   }
   std::string AnonName() const override;
+  bool is_socket() const override { return true; }
 
  private:
   const std::shared_ptr<Socket> socket_;
 };
 
-// The deadline of a socket timeout option (0: none) from now.
-std::optional<absl::Time> TimeoutDeadline(int64_t ns);
+using net::TimeoutDeadline;
 
 }  // namespace sentry::net::inet
 

@@ -248,7 +248,7 @@ SysResult<void> TcpSocket::Connect(vfs::CallContext& ctx, const SockAddr& to,
       wait.emplace(&queue_, ctx.waiter(), kEventAll);
       continue;
     }
-    SysResult<void> r = BlockOn(ctx, deadline);
+    SysResult<void> r = net::BlockOn(ctx, deadline);
     if (!r.ok()) {
       // The connection goes on in the background, as on Linux.
       if (r.err() == EAGAIN) return Errno(EINPROGRESS);
@@ -391,7 +391,7 @@ SysResult<std::shared_ptr<Socket>> TcpSocket::Accept(
       wait.emplace(&queue_, ctx.waiter(), kEventIn | kEventHup | kEventErr);
       continue;
     }
-    SENTRY_RETURN_IF_ERROR(BlockOn(ctx, deadline));
+    SENTRY_RETURN_IF_ERROR(net::BlockOn(ctx, deadline));
   }
 }
 
@@ -493,7 +493,7 @@ SysResult<size_t> TcpSocket::Send(vfs::CallContext& ctx, std::string data,
       wait.emplace(&queue_, ctx.waiter(), kEventOut | kEventErr | kEventHup);
       continue;
     }
-    SysResult<void> r = BlockOn(ctx, deadline);
+    SysResult<void> r = net::BlockOn(ctx, deadline);
     if (!r.ok()) {
       if (sent > 0) return sent;
       return r.error();
@@ -589,7 +589,7 @@ SysResult<RecvResult> TcpSocket::Recv(vfs::CallContext& ctx, char* buf,
       wait.emplace(&queue_, ctx.waiter(), kEventIn | kEventErr | kEventHup);
       continue;
     }
-    SysResult<void> r = BlockOn(ctx, deadline);
+    SysResult<void> r = net::BlockOn(ctx, deadline);
     if (!r.ok()) {
       if (res.copied > 0) {
         res.length = res.copied;

@@ -190,7 +190,7 @@ SysResult<RecvResult> UdpSocket::Recv(vfs::CallContext& ctx, char* buf,
       wait.emplace(&queue_, ctx.waiter(), kEventIn | kEventErr | kEventHup);
       continue;
     }
-    SENTRY_RETURN_IF_ERROR(BlockOn(ctx, deadline));
+    SENTRY_RETURN_IF_ERROR(net::BlockOn(ctx, deadline));
   }
 }
 

@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "sentry/fs/anon/anon.h"
+#include "sentry/net/blocking.h"
 #include "sentry/net/interfaces.h"
 
 namespace sentry::net::netlink {
@@ -435,12 +436,7 @@ SysResult<RecvResult> NetlinkSocket::Recv(vfs::CallContext& ctx, char* buf,
       wait.emplace(&queue_, ctx.waiter(), kEventIn);
       continue;
     }
-    SysResult<void> r = ctx.Block(deadline);
-    if (!r.ok()) {
-      if (r.err() == ETIMEDOUT) return Errno(EAGAIN);
-      if (deadline && r.err() == kERESTARTSYS) return Errno(EINTR);
-      return r.error();
-    }
+    SENTRY_RETURN_IF_ERROR(BlockOn(ctx, deadline));
   }
 }
 

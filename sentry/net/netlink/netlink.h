@@ -102,6 +102,7 @@ class NetlinkSocketFD final : public vfs::StreamFD {
     return std::shared_ptr<WaitQueue>(socket_, &socket_->queue());
   }
   std::string AnonName() const override;
+  bool is_socket() const override { return true; }
 
  private:
   const std::shared_ptr<NetlinkSocket> socket_;

@@ -30,8 +30,8 @@ using net::af_unix::Control;
 using net::af_unix::Creds;
 using net::af_unix::Endpoint;
 using net::af_unix::RecvResult;
-using net::af_unix::ShouldBlock;
 using net::af_unix::UnixSocketFD;
+using vfs::ShouldBlock;
 
 // Bytes one recvmsg gathers at most: a stream read may be short; a
 // message is never longer than a send buffer can be (2 * wmem_max).
@@ -125,12 +125,6 @@ SysResult<std::shared_ptr<Endpoint>> FindByName(Task& t, const Address& a,
   SysResult<void> access = vfs::CheckAccess(t, vd, auth::kMayWrite);
   if (!access.ok() && access.err() != EROFS) return access.error();
   return net::af_unix::FindPath(attr.dev, attr.ino);
-}
-
-ShouldBlock BlockingOf(const vfs::FileDescription& f, int msg_flags) {
-  return ((f.flags() & O_NONBLOCK) != 0 || (msg_flags & MSG_DONTWAIT) != 0)
-             ? ShouldBlock::kNo
-             : ShouldBlock::kYes;
 }
 
 // ---- Control messages ----
@@ -384,6 +378,12 @@ size_t TotalLen(const std::vector<struct iovec>& iov) {
   size_t n = 0;
   for (const auto& v : iov) n += v.iov_len;
   return n;
+}
+
+vfs::ShouldBlock BlockingOf(const vfs::FileDescription& f, int msg_flags) {
+  return ((f.flags() & O_NONBLOCK) != 0 || (msg_flags & MSG_DONTWAIT) != 0)
+             ? vfs::ShouldBlock::kNo
+             : vfs::ShouldBlock::kYes;
 }
 
 SysResult<std::string> GatherIov(Task& t,
@@ -882,11 +882,7 @@ SENTRY_SYSCALL(SysGetsockopt) {
   return PutOption(t, val, len_addr, &v, sizeof(v));
 }
 
-bool IsSocket(const vfs::FileDescription& f) {
-  return dynamic_cast<const UnixSocketFD*>(&f) != nullptr ||
-         dynamic_cast<const net::inet::InetSocketFD*>(&f) != nullptr ||
-         dynamic_cast<const net::netlink::NetlinkSocketFD*>(&f) != nullptr;
-}
+bool IsSocket(const vfs::FileDescription& f) { return f.is_socket(); }
 
 std::vector<GuestIovec> GuestIovecs(const std::vector<struct iovec>& iov) {
   std::vector<GuestIovec> out;

@@ -29,6 +29,8 @@ struct MsgHdr {
 };
 
 SysResult<MsgHdr> CopyInMsgHdr(Task& t, GuestAddr addr);
+// Whether a call blocks: not on an O_NONBLOCK file nor with MSG_DONTWAIT.
+vfs::ShouldBlock BlockingOf(const vfs::FileDescription& f, int msg_flags);
 size_t TotalLen(const std::vector<struct iovec>& iov);
 // The bytes a send takes from the guest's iovecs (at most kMaxRwCount),
 // and where a receive puts `n` bytes of `data`.

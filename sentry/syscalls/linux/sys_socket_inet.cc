@@ -30,9 +30,9 @@ using net::inet::Caller;
 using net::inet::InetSocketFD;
 using net::inet::Options;
 using net::inet::RecvResult;
-using net::inet::ShouldBlock;
 using net::inet::SockAddr;
 using net::inet::Socket;
+using vfs::ShouldBlock;
 
 constexpr size_t kMaxStreamRecv = 4 << 20;
 
@@ -42,12 +42,6 @@ Caller CallerOf(Task& t) {
   c.can_bind_privileged =
       t.creds().HasCapability(auth::Capability::kNetBindService);
   return c;
-}
-
-ShouldBlock BlockingOf(const vfs::FileDescription& f, int msg_flags) {
-  return ((f.flags() & O_NONBLOCK) != 0 || (msg_flags & MSG_DONTWAIT) != 0)
-             ? ShouldBlock::kNo
-             : ShouldBlock::kYes;
 }
 
 SysResult<uint64_t> Install(Task& t, std::shared_ptr<Socket> s, int flags) {
@@ -736,7 +730,10 @@ SysResult<uint64_t> InetSetsockopt(Task& t, const InetFD& s, int level,
           if (len < sizeof(struct in_addr)) return Errno(EINVAL);
           return Errno(ENODEV);
         case IP_OPTIONS:
+          // Clearing them is all there is to do; IP options themselves
+          // (source routes, timestamps) are not carried.
           if (len > 40) return Errno(EINVAL);
+          if (len != 0) return Errno(ENOPROTOOPT);
           return 0;
         default:
           if (const IntOpt* io = FindIntOpt(level, name)) {

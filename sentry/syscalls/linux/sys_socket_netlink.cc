@@ -119,7 +119,7 @@ SysResult<RecvOut> NetlinkRecv(Task& t, const NetlinkFD& s, const MsgHdr& h,
   if ((flags & (MSG_OOB | MSG_ERRQUEUE)) != 0) return Errno(EOPNOTSUPP);
   size_t total = std::min(TotalLen(h.iov), size_t{1} << 20);
   std::string buf(total, '\0');
-  bool block = (s->flags() & O_NONBLOCK) == 0 && (flags & MSG_DONTWAIT) == 0;
+  bool block = BlockingOf(*s, flags) == vfs::ShouldBlock::kYes;
   SENTRY_ASSIGN_OR_RETURN(
       net::netlink::RecvResult r,
       s->socket().Recv(
@@ -167,10 +167,7 @@ SysResult<uint64_t> NetlinkSetsockopt(Task& t, const NetlinkFD& s, int level,
       }
       case SO_SNDTIMEO_OLD:
       case SO_SNDTIMEO_NEW:
-      case SO_TIMESTAMP_OLD:
-      case SO_ATTACH_FILTER:
-      case SO_LOCK_FILTER:
-        // Sends never block here, and no answer needs filtering.
+        // Sends to the kernel never block.
         return 0;
       default:
         return Errno(ENOPROTOOPT);

@@ -633,8 +633,10 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
             "with an effect here are SO_REUSEADDR, SO_REUSEPORT, "
             "SO_BROADCAST, SO_LINGER, buffer sizes, timeouts, IP_TOS, "
             "IP_TTL, IPV6_V6ONLY and the receive-side cmsg flags; multicast "
-            "membership fails with ENODEV. netlink: buffer sizes and "
-            "SOL_NETLINK flags");
+            "membership fails with ENODEV, non-empty IP_OPTIONS with "
+            "ENOPROTOOPT. netlink: buffer sizes, timeouts and SOL_NETLINK "
+            "flags (groups are joined but never notified); socket filters "
+            "(SO_ATTACH_FILTER) and SO_TIMESTAMP fail with ENOPROTOOPT");
     Partial(SYS_getsockopt, SysGetsockopt, "fddpp",
             "the options of setsockopt, SO_TYPE, SO_DOMAIN, SO_PROTOCOL, "
             "SO_ACCEPTCONN, SO_ERROR, SO_PEERCRED; TCP_INFO reports state "
