@@ -26,23 +26,12 @@
 #include <string>
 #include <vector>
 
+#include "test/util/socket_util.h"
 #include "test/util/test_util.h"
 
 namespace {
 
-class Fd final {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using testing_util::Fd;
 
 int RouteSocket() {
   return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);

@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "test/util/signal_util.h"
+#include "test/util/socket_util.h"
 #include "test/util/test_util.h"
 #include "test/util/thread_util.h"
 #include "test/util/time_util.h"
@@ -63,165 +64,25 @@ using testing_util::Watchdog;
 
 // ----------------------------------------------------------------- helpers
 
-// A file descriptor that closes itself.
-class Fd final {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Reset(); }
-  Fd(Fd&& other) noexcept : fd_(other.Release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    Reset(other.Release());
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return fd_; }
-  int Release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// An AF_INET or AF_INET6 socket address and its length.
-struct SockAddr {
-  struct sockaddr_storage ss = {};
-  socklen_t len = 0;
-
-  const struct sockaddr* sa() const {
-    return reinterpret_cast<const struct sockaddr*>(&ss);
-  }
-  struct sockaddr* mutable_sa() {
-    return reinterpret_cast<struct sockaddr*>(&ss);
-  }
-  int family() const { return ss.ss_family; }
-  const struct sockaddr_in& in4() const {
-    return *reinterpret_cast<const struct sockaddr_in*>(&ss);
-  }
-  const struct sockaddr_in6& in6() const {
-    return *reinterpret_cast<const struct sockaddr_in6*>(&ss);
-  }
-  uint16_t port() const {
-    return ntohs(family() == AF_INET ? in4().sin_port : in6().sin6_port);
-  }
-  // The address without the port, as inet_ntop(3) writes it.
-  std::string Ip() const {
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (family() == AF_INET) {
-      inet_ntop(AF_INET, &in4().sin_addr, buf, sizeof(buf));
-    } else if (family() == AF_INET6) {
-      inet_ntop(AF_INET6, &in6().sin6_addr, buf, sizeof(buf));
-    } else {
-      return "<family " + std::to_string(family()) + ">";
-    }
-    return buf;
-  }
-  // "127.0.0.1:80 (16)" or "[::1]:80 (28)": address, port and length.
-  std::string ToString() const {
-    std::string ip = family() == AF_INET6 ? "[" + Ip() + "]" : Ip();
-    return ip + ":" + std::to_string(port()) + " (" + std::to_string(len) + ")";
-  }
-};
-
-// `ip` (of `family`) and `port`, with the family's full sockaddr length.
-SockAddr MakeAddr(int family, const char* ip, uint16_t port) {
-  SockAddr a;
-  if (family == AF_INET) {
-    auto* sin = reinterpret_cast<struct sockaddr_in*>(&a.ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    EXPECT_EQ(inet_pton(AF_INET, ip, &sin->sin_addr), 1) << ip;
-    a.len = sizeof(*sin);
-  } else {
-    auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&a.ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    EXPECT_EQ(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1) << ip;
-    a.len = sizeof(*sin6);
-  }
-  return a;
-}
-
-SockAddr V4(const char* ip, uint16_t port = 0) {
-  return MakeAddr(AF_INET, ip, port);
-}
-SockAddr V6(const char* ip, uint16_t port = 0) {
-  return MakeAddr(AF_INET6, ip, port);
-}
-
-// One way of talking over loopback: the socket family and the addresses
-// that go with it.
-struct Variant {
-  const char* name;
-  int domain;
-  const char* loopback;
-  const char* any;
-};
-
-constexpr Variant kV4 = {"V4", AF_INET, "127.0.0.1", "0.0.0.0"};
-constexpr Variant kV6 = {"V6", AF_INET6, "::1", "::"};
-// An AF_INET6 socket speaking IPv4 through ::ffff:0:0/96.
-constexpr Variant kV4MappedV6 = {"V4MappedOnV6", AF_INET6, "::ffff:127.0.0.1",
-                                 "::"};
-constexpr Variant kVariants[] = {kV4, kV6, kV4MappedV6};
-
-std::string VariantName(const ::testing::TestParamInfo<Variant>& info) {
-  return info.param.name;
-}
-
-// For gtest's messages about a failed parameterized test.
-void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
-
-// getsockname(2) or getpeername(2) into a full-size buffer.
-SockAddr SockName(int fd) {
-  SockAddr a;
-  a.len = sizeof(a.ss);
-  if (getsockname(fd, a.mutable_sa(), &a.len) != 0) {
-    ADD_FAILURE() << "getsockname: " << strerror(errno);
-    a.len = 0;
-  }
-  return a;
-}
-
-SockAddr PeerName(int fd) {
-  SockAddr a;
-  a.len = sizeof(a.ss);
-  if (getpeername(fd, a.mutable_sa(), &a.len) != 0) {
-    ADD_FAILURE() << "getpeername: " << strerror(errno);
-    a.len = 0;
-  }
-  return a;
-}
+using testing_util::Fd;
+using testing_util::GetIntOpt;
+using testing_util::kV4;
+using testing_util::kV6;
+using testing_util::kVariants;
+using testing_util::MakeAddr;
+using testing_util::PeerName;
+using testing_util::SetIntOpt;
+using testing_util::SockAddr;
+using testing_util::SockName;
+using testing_util::V4;
+using testing_util::V6;
+using testing_util::Variant;
+using testing_util::VariantName;
 
 Fd NewUdp(int domain, int flags = 0) {
   Fd s(socket(domain, SOCK_DGRAM | SOCK_CLOEXEC | flags, 0));
   EXPECT_GE(s.get(), 0) << "socket: " << strerror(errno);
   return s;
-}
-
-int GetIntOpt(int fd, int level, int name) {
-  int v = -12345;
-  socklen_t len = sizeof(v);
-  if (getsockopt(fd, level, name, &v, &len) != 0) {
-    ADD_FAILURE() << "getsockopt(" << level << ", " << name
-                  << "): " << strerror(errno);
-    return -12345;
-  }
-  EXPECT_EQ(len, sizeof(v));
-  return v;
-}
-
-void SetIntOpt(int fd, int level, int name, int v) {
-  ASSERT_OK(setsockopt(fd, level, name, &v, sizeof(v)));
 }
 
 // A UDP socket of `domain` bound to `addr` (port 0 picks one), with `opt`

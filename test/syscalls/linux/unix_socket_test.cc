@@ -47,6 +47,7 @@
 
 #include "test/util/process_util.h"
 #include "test/util/signal_util.h"
+#include "test/util/socket_util.h"
 #include "test/util/test_util.h"
 #include "test/util/thread_util.h"
 #include "test/util/time_util.h"
@@ -55,6 +56,7 @@ namespace {
 
 using testing_util::Drain;
 using testing_util::ExitedWith;
+using testing_util::Fd;
 using testing_util::ForkChild;
 using testing_util::Interrupter;
 using testing_util::KilledBySignal;
@@ -75,35 +77,6 @@ using testing_util::WaitStatus;
 using testing_util::Watchdog;
 
 // ----------------------------------------------------------------- helpers
-
-// A file descriptor that closes itself.
-class Fd final {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Reset(); }
-  Fd(Fd&& other) noexcept : fd_(other.Release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    Reset(other.Release());
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return fd_; }
-  int Release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 constexpr int kTypes[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
 
