@@ -43,6 +43,7 @@ absl::Status InstallSeccomp(bool read_only) {
       SCMP_SYS(readlinkat),
       SCMP_SYS(recvmsg),
       SCMP_SYS(sendmsg),
+      SCMP_SYS(sendto),  // send(2): replies without an fd
       SCMP_SYS(fcntl),
       SCMP_SYS(exit),
       SCMP_SYS(exit_group),

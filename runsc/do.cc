@@ -28,6 +28,7 @@
 #include "absl/strings/str_split.h"
 #include "runsc/boot_config.pb.h"
 #include "runsc/flags.h"
+#include "runsc/netbroker.h"
 #include "sentry/base/host_fd.h"
 #include "sentry/fs/devpts/console.h"
 
@@ -36,6 +37,10 @@ extern char** environ;
 namespace runsc {
 
 namespace {
+
+// The sandbox's fds from here on: the volumes' gofer sockets, then the
+// network broker's.
+constexpr int kVolumeFdBaseForDo = 7;
 
 using sentry::HostFd;
 
@@ -355,10 +360,36 @@ absl::StatusOr<std::vector<VolumeSpec>> ParseVolumes(
 
 absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
                           const std::vector<std::string>& env_overrides,
-                          const std::vector<std::string>& volume_values) {
+                          const std::vector<std::string>& volume_values,
+                          const std::vector<std::string>& net_allow,
+                          const std::vector<std::string>& net_listen) {
   if (command.empty())
     return absl::InvalidArgumentError("runsc do: no command given");
   BootConfig cfg;
+  // The network: checked before anything starts.
+  if (FLAGS_network != "none" && FLAGS_network != "host") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--network=", FLAGS_network, ": expected none or host"));
+  }
+  bool host_network = FLAGS_network == "host";
+  if (!host_network && (!net_allow.empty() || !net_listen.empty())) {
+    return absl::InvalidArgumentError(
+        "--net-allow and --net-listen need --network=host");
+  }
+  std::vector<std::string> allow_rules, listen_ports;
+  for (const std::string& v : net_allow) {
+    absl::StatusOr<sentry::net::host::AllowRule> r =
+        sentry::net::host::ParseAllowRule(v);
+    if (!r.ok()) return r.status();
+    allow_rules.push_back(r->ToString());
+  }
+  for (const std::string& v : net_listen) {
+    absl::StatusOr<std::pair<uint16_t, uint16_t>> r = ParseListenPorts(v);
+    if (!r.ok()) return r.status();
+    listen_ports.push_back(absl::StrCat(r->first, "-", r->second));
+    cfg.add_net_listen_first(r->first);
+    cfg.add_net_listen_last(r->second);
+  }
   for (const std::string& a : command) cfg.add_argv(a);
   // The caller's environment, with --env entries replacing or adding.
   std::map<std::string, std::string> env;
@@ -399,10 +430,24 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
   cfg.set_max_tasks(FLAGS_max_tasks);
   cfg.set_read_only_root(!FLAGS_overlay);
 
+  // The network broker's socket (--network=host); the sandbox gets its end
+  // after the volumes' sockets.
+  HostFd broker_end, broker_sentry_end;
+  int broker_fd = kVolumeFdBaseForDo + static_cast<int>(volume_values.size());
+  if (host_network) {
+    int ns[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ns) != 0) {
+      return absl::InternalError(absl::StrCat("socketpair: ", strerror(errno)));
+    }
+    broker_end.Reset(ns[0]);
+    broker_sentry_end.Reset(ns[1]);
+    cfg.set_net_broker_fd(broker_fd);
+  }
+
   // Each volume: its host directory, opened now (the gofer serves this
   // directory, whatever the path names later), and a socket to its gofer.
   // The sandbox gets the sockets from kVolumeFdBase on.
-  constexpr int kVolumeFdBase = 7;
+  constexpr int kVolumeFdBase = kVolumeFdBaseForDo;
   struct VolumeSetup {
     VolumeSpec spec;
     HostFd root, gofer_end, sentry_end;
@@ -522,6 +567,30 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
     gofers.push_back(*pid);
   }
 
+  // The network broker, in the host's network namespace, under its own
+  // filter: it alone makes host sockets (runsc/netbroker.h).
+  pid_t broker = -1;
+  if (host_network) {
+    std::vector<std::string> args = {
+        "runsc-net",
+        "netbroker",
+        "--net_fd=3",
+        absl::StrCat("--net_allow_rules=", absl::StrJoin(allow_rules, ",")),
+        absl::StrCat("--net_listen_ports=", absl::StrJoin(listen_ports, ",")),
+        absl::StrCat("--sandbox_name=do-", getpid())};
+    std::map<int, int> fds = {{0, devnull.get()},
+                              {1, devnull.get()},
+                              {2, STDERR_FILENO},
+                              {3, broker_end.get()}};
+    absl::StatusOr<pid_t> pid = Spawn(args, fds, false);
+    if (!pid.ok()) {
+      stop_gofers();
+      return pid.status();
+    }
+    broker = *pid;
+    gofers.push_back(broker);
+  }
+
   std::vector<std::string> boot_args = {
       "runsc-sandbox",
       "boot",
@@ -542,8 +611,9 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
   for (size_t i = 0; i < volumes.size(); i++) {
     boot_fds[kVolumeFdBase + static_cast<int>(i)] = volumes[i].sentry_end.get();
   }
-  // No fd of runsc's in a gap below the volumes' sockets.
-  if (!volumes.empty()) {
+  if (host_network) boot_fds[broker_fd] = broker_sentry_end.get();
+  // No fd of runsc's in a gap below the volumes' and broker's sockets.
+  if (!volumes.empty() || host_network) {
     for (int fd = 5; fd < kVolumeFdBase; fd++)
       boot_fds.emplace(fd, devnull.get());
   }
@@ -559,6 +629,8 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
   }
   gofer_end.Reset();
   sentry_end.Reset();
+  broker_end.Reset();
+  broker_sentry_end.Reset();
   config.Reset();
   console_sandbox.Reset();
 
@@ -607,6 +679,13 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
       if (gofers[i] != pid) continue;
       gofers[i] = -1;
       if (WIFEXITED(child_status) && WEXITSTATUS(child_status) == 0) continue;
+      if (pid == broker) {
+        fprintf(stderr,
+                "runsc: the network broker (pid %d) died; host connections "
+                "fail with ENETDOWN\n",
+                pid);
+        continue;
+      }
       std::string what = i == 0
                              ? std::string("the root filesystem")
                              : absl::StrCat("volume ", volumes[i - 1].spec.host,

@@ -14,9 +14,13 @@ namespace runsc {
 // Starts the gofer and the sandbox, waits for the program, and returns its
 // exit status (128 + N for death by signal N). `volumes` are the values of
 // -v/--volume, "HOST:GUEST[:ro]": each gets a gofer of its own.
+// With --network=host, `net_allow` (--net-allow values) and `net_listen`
+// (--net-listen values) configure the network broker.
 absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
                           const std::vector<std::string>& env_overrides,
-                          const std::vector<std::string>& volumes = {});
+                          const std::vector<std::string>& volumes = {},
+                          const std::vector<std::string>& net_allow = {},
+                          const std::vector<std::string>& net_listen = {});
 
 // A parsed -v/--volume.
 struct VolumeSpec {

@@ -28,6 +28,11 @@ DEFINE_bool(t, false,
             "runsc's terminal in raw mode. The default when runsc's stdin "
             "and stdout are terminals; -t=false turns it off.");
 
+DEFINE_string(network, "none",
+              "The sandbox's network: none (only its own loopback, the "
+              "default) or host (also host sockets made on the guest's "
+              "behalf, to the destinations --net-allow names).");
+
 DEFINE_int32(config_fd, -1, "(internal) fd of the boot configuration.");
 DEFINE_int32(gofer_fd, -1, "(internal) fd of the sentry-gofer socket.");
 DEFINE_int32(log_fd, -1, "(internal) fd to write logs to.");
@@ -38,6 +43,12 @@ DEFINE_int32(gofer_root_fd, -1,
              "(internal) O_PATH fd of the tree the gofer serves (a volume).");
 DEFINE_bool(gofer_read_only, true,
             "(internal) the gofer refuses every change (EROFS).");
+DEFINE_int32(net_fd, -1, "(internal) fd of the network broker's socket.");
+DEFINE_string(net_allow_rules, "",
+              "(internal) the broker's allowlist, comma-separated.");
+DEFINE_string(net_listen_ports, "",
+              "(internal) the broker's listen ports, comma-separated.");
+DEFINE_string(sandbox_name, "", "(internal) the sandbox's name in logs.");
 
 DEFINE_string(format, "table",
               "Output format of `runsc syscalls`: table or markdown.");

@@ -15,6 +15,7 @@ DECLARE_bool(debug);
 DECLARE_int32(max_tasks);
 DECLARE_bool(overlay);
 DECLARE_bool(t);
+DECLARE_string(network);
 
 // Hidden verbs that runsc runs itself.
 DECLARE_int32(config_fd);
@@ -24,6 +25,10 @@ DECLARE_int32(console_fd);
 DECLARE_string(gofer_root);
 DECLARE_int32(gofer_root_fd);
 DECLARE_bool(gofer_read_only);
+DECLARE_int32(net_fd);
+DECLARE_string(net_allow_rules);
+DECLARE_string(net_listen_ports);
+DECLARE_string(sandbox_name);
 
 // `runsc syscalls`
 DECLARE_string(format);

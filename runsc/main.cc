@@ -16,12 +16,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "gofer/gofer.h"
 #include "runsc/boot_config.pb.h"
 #include "runsc/do.h"
 #include "runsc/flags.h"
 #include "runsc/log_sink.h"
+#include "runsc/netbroker.h"
 #include "sentry/boot/boot.h"
 #include "sentry/kernel/syscall_table.h"
 #include "sentry/syscalls/linux/table.h"
@@ -54,14 +56,26 @@ constexpr char kUsage[] =
     "  --overlay=false      mount the host root read-only instead of under a\n"
     "                       sandbox-private in-memory overlay\n"
     "  -t[=false]           run on a pseudo-terminal connected to this one\n"
-    "                       (default: when stdin and stdout are terminals)\n";
+    "                       (default: when stdin and stdout are terminals)\n"
+    "  --network=none|host  none (default): the sandbox's own loopback only;\n"
+    "                       host: also host sockets, made by a broker outside\n"
+    "                       the sandbox, to what --net-allow names\n"
+    "  --net-allow=CIDR[:PORT[-PORT]]\n"
+    "                       with --network=host, a destination the sandbox\n"
+    "                       may reach (IPv6 as [CIDR]:PORT; repeatable);\n"
+    "                       others fail with EACCES and a denial line here\n"
+    "  --net-listen=PORT[-PORT]\n"
+    "                       with --network=host, host ports the sandbox may\n"
+    "                       also listen on (repeatable)\n";
 
 struct Parsed {
   std::string verb;
-  std::vector<std::string> flags;    // for gflags
-  std::vector<std::string> env;      // every --env, in order
-  std::vector<std::string> volumes;  // every -v/--volume, in order
-  std::vector<std::string> rest;     // the command
+  std::vector<std::string> flags;       // for gflags
+  std::vector<std::string> env;         // every --env, in order
+  std::vector<std::string> volumes;     // every -v/--volume, in order
+  std::vector<std::string> net_allow;   // every --net-allow
+  std::vector<std::string> net_listen;  // every --net-listen
+  std::vector<std::string> rest;        // the command
 };
 
 // Splits `runsc VERB [flags] [--] [args]`. Flags stop at "--" or at the
@@ -89,8 +103,9 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
       gflags::CommandLineFlagInfo info;
       bool known = gflags::GetCommandLineFlagInfo(name.c_str(), &info);
       bool volume = name == "v" || name == "volume";
+      bool repeated = name == "net_allow" || name == "net_listen";
       bool takes_value =
-          name == "env" || volume || (known && info.type != "bool");
+          name == "env" || volume || repeated || (known && info.type != "bool");
       if (takes_value && !has_value) {
         if (i + 1 >= argc)
           return absl::InvalidArgumentError(absl::StrCat(a, " needs a value"));
@@ -101,6 +116,10 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
         p.env.push_back(value);
       } else if (volume) {
         p.volumes.push_back(value);
+      } else if (name == "net_allow") {
+        p.net_allow.push_back(value);
+      } else if (name == "net_listen") {
+        p.net_listen.push_back(value);
       } else if (!known && name != "help") {
         return absl::InvalidArgumentError(absl::StrCat("unknown flag ", a));
       } else {
@@ -156,6 +175,12 @@ int Boot() {
   o.gofer_fd = FLAGS_gofer_fd;
   o.console_fd = FLAGS_console_fd;
   if (cfg.max_tasks() > 0) o.max_tasks = cfg.max_tasks();
+  if (cfg.net_broker_fd() > 0) o.net_broker_fd = cfg.net_broker_fd();
+  for (int i = 0;
+       i < cfg.net_listen_first_size() && i < cfg.net_listen_last_size(); i++) {
+    o.net_listen.emplace_back(static_cast<uint16_t>(cfg.net_listen_first(i)),
+                              static_cast<uint16_t>(cfg.net_listen_last(i)));
+  }
   o.root_overlay = !cfg.read_only_root();
   for (const Volume& v : cfg.volumes()) {
     o.volumes.push_back({v.host(), v.guest(), v.read_only(), v.gofer_fd()});
@@ -181,6 +206,38 @@ int Gofer() {
   absl::Status s = gofer::RunGofer(c);
   if (!s.ok()) {
     fprintf(stderr, "runsc: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+int NetBroker() {
+  NetBrokerConfig c;
+  c.sock_fd = FLAGS_net_fd;
+  c.sandbox = FLAGS_sandbox_name;
+  for (absl::string_view r :
+       absl::StrSplit(FLAGS_net_allow_rules, ',', absl::SkipEmpty())) {
+    absl::StatusOr<sentry::net::host::AllowRule> rule =
+        sentry::net::host::ParseAllowRule(std::string(r));
+    if (!rule.ok()) {
+      fprintf(stderr, "runsc: %s\n", rule.status().ToString().c_str());
+      return 1;
+    }
+    c.allow.push_back(*rule);
+  }
+  for (absl::string_view r :
+       absl::StrSplit(FLAGS_net_listen_ports, ',', absl::SkipEmpty())) {
+    absl::StatusOr<std::pair<uint16_t, uint16_t>> ports =
+        ParseListenPorts(std::string(r));
+    if (!ports.ok()) {
+      fprintf(stderr, "runsc: %s\n", ports.status().ToString().c_str());
+      return 1;
+    }
+    c.listen.push_back(*ports);
+  }
+  absl::Status s = RunNetBroker(c);
+  if (!s.ok()) {
+    fprintf(stderr, "runsc: network broker: %s\n", s.ToString().c_str());
     return 1;
   }
   return 0;
@@ -242,7 +299,8 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&fargc, &fargs, /*remove_flags=*/true);
 
   if (p->verb == "do") {
-    absl::StatusOr<int> code = runsc::RunDo(p->rest, p->env, p->volumes);
+    absl::StatusOr<int> code =
+        runsc::RunDo(p->rest, p->env, p->volumes, p->net_allow, p->net_listen);
     if (!code.ok()) {
       fprintf(stderr, "runsc: %s\n",
               std::string(code.status().message()).c_str());
@@ -252,6 +310,7 @@ int main(int argc, char** argv) {
   }
   if (p->verb == "boot") return runsc::Boot();
   if (p->verb == "gofer") return runsc::Gofer();
+  if (p->verb == "netbroker") return runsc::NetBroker();
   if (p->verb == "syscalls") return runsc::Syscalls();
   if (p->verb.empty() || p->verb == "help") {
     fputs(runsc::kUsage, p->verb.empty() ? stderr : stdout);

@@ -27,7 +27,10 @@ int SendPacket(int sock, const std::vector<uint8_t>& data, int fd) {
     memcpy(CMSG_DATA(c), &fd, sizeof(int));
   }
   for (;;) {
-    ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    // Without an fd, send(2): the sentry's seccomp filter refuses
+    // sendmsg (see sentry/boot/sentry_seccomp.h).
+    ssize_t n = fd >= 0 ? sendmsg(sock, &msg, MSG_NOSIGNAL)
+                        : send(sock, data.data(), data.size(), MSG_NOSIGNAL);
     if (n == static_cast<ssize_t>(data.size())) return 0;
     if (n < 0 && errno == EINTR) continue;
     return n < 0 ? errno : EIO;

@@ -27,6 +27,7 @@
 #include "sentry/fs/sys/sysfs.h"
 #include "sentry/fs/tmpfs/tmpfs.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/net/host/host.h"
 #include "sentry/strace/strace.h"
 #include "sentry/syscalls/linux/table.h"
 #include "sentry/vdso/vdso_clock.h"
@@ -346,8 +347,12 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
     }
     s = DropCapabilities();
     if (!s.ok()) return s;
-    s = InstallSentryFilter();
+    s = InstallSentryFilter(options.net_broker_fd >= 0);
     if (!s.ok()) return s;
+  }
+  if (options.net_broker_fd >= 0) {
+    net::host::BrokerClient::Install(HostFd(options.net_broker_fd),
+                                     options.net_listen);
   }
   // Confined now: what the platform starts inherits the confinement.
   (*platform)->Prepare();

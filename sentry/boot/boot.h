@@ -40,6 +40,11 @@ struct BootOptions {
     int gofer_fd = -1;  // the sentry's end of the volume's gofer socket
   };
   std::vector<Volume> volumes;
+  // --network=host: the sentry's end of the network broker's socket
+  // (sentry/net/host); -1 for the sandbox's own network only.
+  int net_broker_fd = -1;
+  // --net-listen: host ports a listener in the sandbox also listens on.
+  std::vector<std::pair<uint16_t, uint16_t>> net_listen;
 };
 
 // Sets up the kernel, its mounts and the init process, runs the sandbox

@@ -2,11 +2,14 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -65,7 +68,7 @@ absl::Status DropCapabilities() {
   return absl::OkStatus();
 }
 
-absl::Status InstallSentryFilter() {
+absl::Status InstallSentryFilter(bool host_network) {
   struct sigaction sa = {};
   sa.sa_sigaction = OnSigsys;
   sa.sa_flags = SA_SIGINFO;
@@ -157,7 +160,6 @@ absl::Status InstallSentryFilter() {
       SCMP_SYS(newfstatat),
       SCMP_SYS(fsync),
       SCMP_SYS(fdatasync),
-      SCMP_SYS(sendmsg),
       SCMP_SYS(recvmsg),
       SCMP_SYS(poll),
       SCMP_SYS(ppoll),
@@ -197,6 +199,32 @@ absl::Status InstallSentryFilter() {
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                           SCMP_A1(SCMP_CMP_EQ, cmd));
     if (rc != 0) return fail("ioctl rule", rc);
+  }
+  // send(2): sendto without an address. No sendmsg, whose address the
+  // filter cannot see: a donated host socket is connected, and without an
+  // address (or connect(2), also refused) nothing sent can go elsewhere.
+  rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
+                        SCMP_A4(SCMP_CMP_EQ, 0));
+  if (rc != 0) return fail("sendto rule", rc);
+  if (host_network) {
+    for (int nr :
+         {SCMP_SYS(shutdown), SCMP_SYS(getsockopt), SCMP_SYS(getsockname),
+          SCMP_SYS(getpeername), SCMP_SYS(accept4)}) {
+      rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+      if (rc != 0) return fail("host network rule", rc);
+    }
+    // Options of the levels a program's TCP and UDP options belong to.
+    for (scmp_datum_t level :
+         {SOL_SOCKET, int{IPPROTO_TCP}, int{IPPROTO_IP}, int{IPPROTO_IPV6}}) {
+      rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 1,
+                            SCMP_A1(SCMP_CMP_EQ, level));
+      if (rc != 0) return fail("setsockopt rule", rc);
+    }
+    for (unsigned long cmd : {SIOCINQ, SIOCOUTQ}) {
+      rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                            SCMP_A1(SCMP_CMP_EQ, cmd));
+      if (rc != 0) return fail("ioctl rule", rc);
+    }
   }
   // futimens(2) on a memfd (tmpfs times): utimensat with no path only.
   rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(utimensat), 1,

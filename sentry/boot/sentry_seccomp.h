@@ -14,8 +14,12 @@ absl::Status DropCapabilities();
 
 // Installs the sentry's filter on every thread. A call outside it stops
 // the sandbox with a message naming the call; open and openat fail with
-// EPERM; clone may not create namespaces; clone3 is ENOSYS.
-absl::Status InstallSentryFilter();
+// EPERM; clone may not create namespaces; clone3 is ENOSYS. The sentry
+// sends only without an address (send(2), never sendmsg), makes no socket
+// and connects nothing. With `host_network`, it may also use the host
+// sockets the network broker donates: shut them down, read and set their
+// options and addresses, and accept on listeners (sentry/net/host).
+absl::Status InstallSentryFilter(bool host_network);
 
 }  // namespace sentry::boot
 

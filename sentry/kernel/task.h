@@ -74,6 +74,7 @@ class Task final : public vfs::CallContext,
   // vfs::CallContext
   const auth::Credentials& creds() const override { return creds_; }
   int32_t Tgid() const override { return tgid(); }
+  std::string Comm() const override { return comm(); }
   SysResult<size_t> CopyIn(GuestAddr addr, void* dst, size_t len) override;
   SysResult<size_t> CopyOut(GuestAddr addr, const void* src,
                             size_t len) override;

@@ -8,8 +8,9 @@ std::optional<absl::Time> TimeoutDeadline(int64_t ns) {
 }
 
 SysResult<void> BlockOn(vfs::CallContext& ctx,
-                        std::optional<absl::Time> deadline) {
-  SysResult<void> r = ctx.Block(deadline);
+                        std::optional<absl::Time> deadline,
+                        std::vector<struct pollfd>* host) {
+  SysResult<void> r = ctx.Block(deadline, host);
   if (r.ok()) return r;
   if (r.err() == ETIMEDOUT) return Errno(EAGAIN);
   if (deadline && r.err() == kERESTARTSYS) return Errno(EINTR);

@@ -5,8 +5,11 @@
 #ifndef SENTRY_NET_BLOCKING_H_
 #define SENTRY_NET_BLOCKING_H_
 
+#include <poll.h>
+
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "sentry/base/sys_result.h"
@@ -20,8 +23,10 @@ std::optional<absl::Time> TimeoutDeadline(int64_t ns);
 // ctx.Block(deadline), where a timed-out socket call fails with EAGAIN
 // and one interrupted while it had a timeout is not restarted (Linux's
 // sock_intr_errno).
+// `host`: host fds whose readiness also ends the wait.
 SysResult<void> BlockOn(vfs::CallContext& ctx,
-                        std::optional<absl::Time> deadline);
+                        std::optional<absl::Time> deadline,
+                        std::vector<struct pollfd>* host = nullptr);
 
 }  // namespace sentry::net
 

@@ -102,6 +102,8 @@ class CallContext {
   // The caller's process id as its own pid namespace sees it (0 for the
   // kernel's own context): what SCM_CREDENTIALS reports.
   virtual int32_t Tgid() const { return 0; }
+  // The caller's command name (/proc/PID/comm), for logs.
+  virtual std::string Comm() const { return ""; }
   virtual SysResult<void> Block(std::optional<absl::Time> deadline,
                                 std::vector<struct pollfd>* host = nullptr) {
     (void)deadline;

@@ -11,9 +11,12 @@ srcs="$target"
 case "$target" in
   gofer/server_fuzz.cc) srcs="$srcs gofer/server.cc gofer/protocol/transport.cc" ;;
   sentry/loader/elf_fuzz.cc) srcs="$srcs sentry/loader/elf.cc" ;;
+  sentry/net/host/broker_fuzz.cc)
+    srcs="$srcs sentry/net/host/policy.cc sentry/net/host/protocol.cc" ;;
 esac
 clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I. $srcs -o "$out" \
   -labsl_strings -labsl_str_format_internal -labsl_raw_hash_set -labsl_hash \
-  -labsl_city -labsl_low_level_hash -labsl_status -labsl_throw_delegate -lglog -lgflags
+  -labsl_city -labsl_low_level_hash -labsl_status -labsl_statusor -labsl_throw_delegate \
+  -lglog -lgflags
 mkdir -p "$out.corpus"
 exec "$out" "$out.corpus" "$@"

@@ -17,14 +17,10 @@ namespace sentry::fs::devpts {
 
 namespace {
 
-// The sentry's seccomp filter allows sendmsg and recvmsg, not send and
-// recv.
+// The sentry's seccomp filter allows send (sendto without an address)
+// and recvmsg, not sendmsg or recv.
 ssize_t SendBytes(int fd, const char* buf, size_t len) {
-  struct iovec iov = {const_cast<char*>(buf), len};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  return sendmsg(fd, &msg, MSG_NOSIGNAL);
+  return send(fd, buf, len, MSG_NOSIGNAL);
 }
 
 ssize_t ReceiveBytes(int fd, char* buf, size_t len) {

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 
 #include <algorithm>
@@ -534,6 +535,105 @@ SysResult<SockAddr> Socket::RouteLocked(const SockAddr& to) {
   return d;
 }
 
+bool Socket::GoesToHostLocked(const SockAddr& to, bool want_listener) {
+  if (host::BrokerClient::Get() == nullptr) return false;
+  SockAddr d = to;
+  // What RouteLocked refuses stays refused (a v4 address on a v6-only
+  // socket); "this host" is loopback.
+  if (family_ == AF_INET6 && d.addr.is_v4() && options_.v6only.load()) {
+    return false;
+  }
+  if (d.addr.is_any()) {
+    d.addr = d.addr.is_v4() || family_ == AF_INET ? IpAddr::Loopback4()
+                                                  : IpAddr::Loopback6();
+  }
+  if (!d.addr.is_local()) return true;
+  SockAddr src;
+  src.addr = SourceForLocked(d.addr);
+  src.port = local_.port;
+  return Stack::Get().Lookup(protocol_, d, src, want_listener) == nullptr;
+}
+
+SysResult<std::shared_ptr<host::HostEndpoint>> Socket::OpenHost(
+    vfs::CallContext& ctx, const SockAddr& to, bool* in_progress) {
+  host::BrokerClient* broker = host::BrokerClient::Get();
+  if (broker == nullptr) return Errno(ENETUNREACH);
+  SockAddr d = to;
+  if (d.addr.is_any()) {
+    d.addr = d.addr.is_v4() || family_ == AF_INET ? IpAddr::Loopback4()
+                                                  : IpAddr::Loopback6();
+  }
+  struct sockaddr_storage ss;
+  size_t len = EncodeSockAddr(family_, d, &ss);
+  SENTRY_ASSIGN_OR_RETURN(
+      host::BrokerClient::Connected c,
+      broker->Connect(ctx, family_, type_, ss, static_cast<socklen_t>(len)));
+  auto ep = std::make_shared<host::HostEndpoint>(std::move(c.fd));
+  ApplyOptions(*ep);
+  *in_progress = c.in_progress;
+  return ep;
+}
+
+std::vector<std::shared_ptr<host::HostEndpoint>> Socket::HostEndpoints() {
+  absl::MutexLock l(&mu_);
+  if (host_ == nullptr) return {};
+  return {host_};
+}
+
+void Socket::HostPollFds(uint32_t events, std::vector<struct pollfd>* out) {
+  for (const auto& ep : HostEndpoints()) {
+    out->push_back({ep->fd(),
+                    static_cast<short>(events & (POLLIN | POLLOUT | POLLPRI)),
+                    0});
+  }
+}
+
+void Socket::ApplyOptions(host::HostEndpoint& ep) {
+  // The options whose effect a program can see on the wire or in its
+  // timing; the rest (buffer sizes, timeouts) the sentry keeps itself.
+  bool v4 = family_ == AF_INET;
+  auto pass = [&](int level, int name) {
+    std::optional<int> v = options_.Get(level, name);
+    if (v) ep.SetOption(level, name, &*v, sizeof(int));
+  };
+  if (protocol_ == IPPROTO_TCP) {
+    for (int name : {TCP_NODELAY, TCP_CORK, TCP_KEEPIDLE, TCP_KEEPINTVL,
+                     TCP_KEEPCNT, TCP_USER_TIMEOUT}) {
+      pass(IPPROTO_TCP, name);
+    }
+    pass(SOL_SOCKET, SO_KEEPALIVE);
+    if (options_.linger_on.load()) {
+      struct linger l = {1, options_.linger_secs.load()};
+      ep.SetOption(SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    }
+  } else {
+    int b = options_.broadcast.load() ? 1 : 0;
+    ep.SetOption(SOL_SOCKET, SO_BROADCAST, &b, sizeof(b));
+  }
+  pass(v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TOS : IPV6_TCLASS);
+  pass(v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TTL : IPV6_UNICAST_HOPS);
+}
+
+void Socket::SyncHostOptions() {
+  for (const auto& ep : HostEndpoints()) ApplyOptions(*ep);
+}
+
+SockAddr FromHostAddr(const struct sockaddr_storage& ss) {
+  SockAddr a;
+  if (ss.ss_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const struct sockaddr_in*>(&ss);
+    a.addr = IpAddr::V4(sin->sin_addr.s_addr);
+    a.port = ntohs(sin->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const struct sockaddr_in6*>(&ss);
+    a.addr = IpAddr::V6(sin6->sin6_addr);
+    a.port = ntohs(sin6->sin6_port);
+    a.flowinfo = sin6->sin6_flowinfo;
+    a.scope_id = sin6->sin6_scope_id;
+  }
+  return a;
+}
+
 IpAddr Socket::SourceForLocked(const IpAddr& dst) {
   if (bound_ && !local_.addr.is_any()) return local_.addr;
   return dst.is_v4() ? IpAddr::Loopback4() : IpAddr::Loopback6();
@@ -551,10 +651,15 @@ SysResult<SockAddr> Socket::PeerAddr() {
 }
 
 int Socket::TakeError() {
-  absl::MutexLock l(&mu_);
-  int e = error_;
-  error_ = 0;
-  return e;
+  std::shared_ptr<host::HostEndpoint> h;
+  {
+    absl::MutexLock l(&mu_);
+    int e = error_;
+    error_ = 0;
+    if (e != 0) return e;
+    h = host_;
+  }
+  return h != nullptr ? h->TakeError() : 0;
 }
 
 std::shared_ptr<Socket> NewSocket(int family, int type) {

@@ -9,6 +9,13 @@
 // any other destination is unreachable (ENETUNREACH), which is what the
 // default --network=none means.
 //
+// With --network=host, a connection or datagram that no socket of the
+// sandbox would take goes to the host instead: the socket asks the
+// network broker (sentry/net/host) for a host socket to that destination,
+// which the egress allowlist may refuse (EACCES), and from then on passes
+// its calls to that host socket. The sandbox's own sockets come first, so
+// servers inside keep talking to each other on loopback.
+//
 // Ownership: a socket file description holds its socket; a listener holds
 // the server ends of connections not yet accepted. Connected peers hold
 // each other weakly: when a socket's last fd goes, Close() tells the peer
@@ -45,6 +52,7 @@
 #include "sentry/base/sys_result.h"
 #include "sentry/base/waiter.h"
 #include "sentry/net/blocking.h"
+#include "sentry/net/host/host.h"
 #include "sentry/vfs/file.h"
 
 namespace sentry::net::inet {
@@ -245,7 +253,8 @@ class Socket : public std::enable_shared_from_this<Socket> {
   WaitQueue& queue() { return queue_; }
 
   SysResult<void> Bind(const SockAddr& a, const Caller& caller);
-  virtual SysResult<void> Listen(int backlog, const Caller& caller) = 0;
+  virtual SysResult<void> Listen(vfs::CallContext& ctx, int backlog,
+                                 const Caller& caller) = 0;
   virtual SysResult<std::shared_ptr<Socket>> Accept(
       vfs::CallContext& ctx, ShouldBlock block,
       std::optional<absl::Time> deadline) = 0;
@@ -275,6 +284,16 @@ class Socket : public std::enable_shared_from_this<Socket> {
   virtual SysResult<SockAddr> PeerAddr();
   // SO_ERROR: the pending error, cleared.
   int TakeError();
+  // --network=host: the host socket this one talks through (connected to
+  // a host destination), or null while it is the sandbox's own.
+  std::shared_ptr<host::HostEndpoint> host() {
+    absl::MutexLock l(&mu_);
+    return host_;
+  }
+  // The host fds whose readiness is this socket's, for poll and epoll.
+  virtual void HostPollFds(uint32_t events, std::vector<struct pollfd>* out);
+  // setsockopt(2) changed an option: pass it on to the host sockets.
+  void SyncHostOptions();
   virtual bool listening() { return false; }
   // FIONREAD/SIOCINQ and SIOCOUTQ.
   virtual SysResult<size_t> InQueue() = 0;
@@ -311,6 +330,18 @@ class Socket : public std::enable_shared_from_this<Socket> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The source address for a destination: the bound one if any.
   IpAddr SourceForLocked(const IpAddr& dst) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `to` leaves the sandbox: --network=host is on and no socket
+  // of the sandbox (a listener, for `want_listener`) would take it.
+  bool GoesToHostLocked(const SockAddr& to, bool want_listener)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Asks the broker for a host socket of this one's family and type
+  // connected to `to`, with the options set so far. Caller holds no lock.
+  SysResult<std::shared_ptr<host::HostEndpoint>> OpenHost(vfs::CallContext& ctx,
+                                                          const SockAddr& to,
+                                                          bool* in_progress);
+  // Every host socket this one has (UDP may have one per destination).
+  virtual std::vector<std::shared_ptr<host::HostEndpoint>> HostEndpoints();
+  void ApplyOptions(host::HostEndpoint& ep);
 
   const int family_;
   const int type_;
@@ -329,7 +360,11 @@ class Socket : public std::enable_shared_from_this<Socket> {
   int shutdown_ ABSL_GUARDED_BY(mu_) = 0;  // RCV_SHUTDOWN 1, SEND_SHUTDOWN 2
   std::atomic<size_t> rx_bytes_{0};
   uint32_t uid_ ABSL_GUARDED_BY(mu_) = 0;  // whoever bound it
+  std::shared_ptr<host::HostEndpoint> host_ ABSL_GUARDED_BY(mu_);
 };
+
+// A host socket address as the sandbox's sockets keep addresses.
+SockAddr FromHostAddr(const struct sockaddr_storage& ss);
 
 inline constexpr int kRcvShutdown = 1;
 inline constexpr int kSendShutdown = 2;
@@ -360,6 +395,9 @@ class InetSocketFD final : public vfs::StreamFD {
   uint32_t Readiness(uint32_t mask) override;
   std::shared_ptr<WaitQueue> EventQueue() override {
     return std::shared_ptr<WaitQueue>(socket_, &socket_->queue());
+  }
+  void HostPollFds(uint32_t events, std::vector<struct pollfd>* out) override {
+    socket_->HostPollFds(events, out);
   }
   std::string AnonName() const override;
   bool is_socket() const override { return true; }

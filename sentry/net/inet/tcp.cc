@@ -36,6 +36,7 @@ size_t TcpSocket::Window(Socket& sender, Socket& receiver) {
 }
 
 int TcpSocket::State() {
+  if (std::shared_ptr<host::HostEndpoint> h = host()) return h->TcpState();
   absl::MutexLock l(&mu_);
   return StateLocked();
 }
@@ -52,6 +53,16 @@ int TcpSocket::StateLocked() {
 
 SysResult<SockAddr> TcpSocket::PeerAddr() {
   absl::MutexLock l(&mu_);
+  if (host_ != nullptr) {
+    if (sock_state_ == SockState::kUnconnected || !peer_addr_) {
+      return Errno(ENOTCONN);
+    }
+    if (sock_state_ == SockState::kConnecting &&
+        (host_->Poll(POLLOUT) & POLLOUT) == 0) {
+      return Errno(ENOTCONN);
+    }
+    return *peer_addr_;
+  }
   if (!connected_ || !peer_addr_) return Errno(ENOTCONN);
   return *peer_addr_;
 }
@@ -61,10 +72,21 @@ bool TcpSocket::listening() {
   return listening_;
 }
 
-SysResult<void> TcpSocket::Listen(int backlog, const Caller& caller) {
+std::vector<std::shared_ptr<host::HostEndpoint>> TcpSocket::HostEndpoints() {
+  absl::MutexLock l(&mu_);
+  if (host_ != nullptr) return {host_};
+  if (host_listener_ != nullptr) return {host_listener_};
+  return {};
+}
+
+SysResult<void> TcpSocket::Listen(vfs::CallContext& ctx, int backlog,
+                                  const Caller& caller) {
+  bool on_host = false;
+  SockAddr local;
   {
     absl::MutexLock l(&mu_);
-    if (connected_ || syn_sent_ || sock_state_ != SockState::kUnconnected) {
+    if (connected_ || syn_sent_ || sock_state_ != SockState::kUnconnected ||
+        host_ != nullptr) {
       return Errno(EINVAL);
     }
     // Linux caps at somaxconn, a negative backlog included.
@@ -80,6 +102,23 @@ SysResult<void> TcpSocket::Listen(int backlog, const Caller& caller) {
       listening_ = true;
     }
     backlog_ = backlog;
+    host::BrokerClient* broker = host::BrokerClient::Get();
+    on_host = broker != nullptr && host_listener_ == nullptr &&
+              broker->MayListen(local_.port);
+    local = local_;
+  }
+  if (on_host) {
+    struct sockaddr_storage ss;
+    size_t len = EncodeSockAddr(family_, local, &ss);
+    SysResult<HostFd> fd = host::BrokerClient::Get()->Listen(
+        ctx, family_, ss, static_cast<socklen_t>(len), backlog);
+    if (!fd.ok()) {
+      // As a listen(2) that failed: the socket is not listening.
+      StopListening();
+      return fd.error();
+    }
+    absl::MutexLock l(&mu_);
+    host_listener_ = std::make_shared<host::HostEndpoint>(std::move(*fd));
   }
   // A larger backlog may admit connections waiting for room.
   PromoteWaiters();
@@ -142,9 +181,87 @@ void TcpSocket::PromoteWaiters() {
   for (auto& w : woken) w->queue_.Notify(kEventOut);
 }
 
+SysResult<void> TcpSocket::ConnectHost(vfs::CallContext& ctx,
+                                       const SockAddr& to, ShouldBlock block,
+                                       std::optional<absl::Time> deadline) {
+  bool in_progress = false;
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<host::HostEndpoint> ep,
+                          OpenHost(ctx, to, &in_progress));
+  SysResult<struct sockaddr_storage> name = ep->LocalName();
+  {
+    absl::MutexLock l(&mu_);
+    if (host_ != nullptr || sock_state_ != SockState::kUnconnected) {
+      return Errno(EALREADY);  // another thread connected meanwhile
+    }
+    // The host socket has its own address and port; a port this one held
+    // in the sandbox is let go.
+    UnbindLocked();
+    if (name.ok()) local_ = FromHostAddr(*name);
+    host_ = std::move(ep);
+    peer_addr_ = to;
+    if (peer_addr_->addr.is_any()) {
+      peer_addr_->addr = to.addr.is_v4() || family_ == AF_INET
+                             ? IpAddr::Loopback4()
+                             : IpAddr::Loopback6();
+    }
+    sock_state_ = SockState::kConnecting;
+  }
+  // Linux answers a non-blocking connect with EINPROGRESS even when the
+  // handshake is quick.
+  if (block == ShouldBlock::kNo) return Errno(EINPROGRESS);
+  (void)in_progress;
+  return FinishHostConnect(ctx, block, deadline);
+}
+
+SysResult<void> TcpSocket::FinishHostConnect(
+    vfs::CallContext& ctx, ShouldBlock block,
+    std::optional<absl::Time> deadline) {
+  std::shared_ptr<host::HostEndpoint> h;
+  {
+    absl::MutexLock l(&mu_);
+    if (sock_state_ == SockState::kConnected) return Errno(EISCONN);
+    h = host_;
+  }
+  for (;;) {
+    if (h->Poll(POLLOUT) != 0) {
+      int err = h->TakeError();
+      absl::MutexLock l(&mu_);
+      if (host_ != h) return Errno(ECONNABORTED);
+      if (err != 0) {
+        // A failed attempt leaves the socket free to connect again.
+        host_.reset();
+        peer_addr_.reset();
+        sock_state_ = SockState::kUnconnected;
+        return Errno(err);
+      }
+      sock_state_ = SockState::kConnected;
+      return Ok();
+    }
+    if (block == ShouldBlock::kNo) return Errno(EALREADY);
+    SysResult<void> r = h->Wait(ctx, POLLOUT, block, deadline);
+    if (!r.ok()) {
+      // The connection goes on in the background, as on Linux.
+      if (r.err() == EAGAIN) return Errno(EINPROGRESS);
+      return r;
+    }
+  }
+}
+
 SysResult<void> TcpSocket::Connect(vfs::CallContext& ctx, const SockAddr& to,
                                    const Caller& caller, ShouldBlock block,
                                    std::optional<absl::Time> deadline) {
+  bool to_host = false;
+  bool host_connecting = false;
+  {
+    absl::MutexLock l(&mu_);
+    if (host_ != nullptr) {
+      host_connecting = true;
+    } else if (sock_state_ == SockState::kUnconnected && !listening_) {
+      to_host = GoesToHostLocked(to, true);
+    }
+  }
+  if (host_connecting) return FinishHostConnect(ctx, block, deadline);
+  if (to_host) return ConnectHost(ctx, to, block, deadline);
   SockAddr dst, src;
   std::shared_ptr<TcpSocket> listener;
   {
@@ -271,6 +388,19 @@ SysResult<void> TcpSocket::Disconnect() {
   bool was_listening = false;
   {
     absl::MutexLock l(&mu_);
+    if (host_ != nullptr) {
+      // Linux aborts the connection: a reset, as SO_LINGER {1, 0} sends
+      // when the host socket closes.
+      struct linger abort = {1, 0};
+      host_->SetOption(SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+      host_.reset();
+      peer_addr_.reset();
+      local_ = SockAddr();
+      local_.addr = family_ == AF_INET ? IpAddr::V4(0) : IpAddr::Any6();
+      sock_state_ = SockState::kUnconnected;
+      shutdown_ = 0;
+      return Ok();
+    }
     was_listening = listening_;
     if (connected_) {
       peer = peer_.lock();
@@ -308,6 +438,7 @@ void TcpSocket::StopListening() {
       (void)Stack::Get().SetListening(protocol_, local_.port, this, false);
     }
     listening_ = false;
+    host_listener_.reset();
     pending.swap(accept_q_);
     waiters.swap(syn_waiters_);
   }
@@ -372,26 +503,48 @@ SysResult<std::shared_ptr<Socket>> TcpSocket::Accept(
   std::optional<ScopedWait> wait;
   for (;;) {
     std::shared_ptr<TcpSocket> accepted;
+    std::shared_ptr<host::HostEndpoint> hl;
     {
       absl::MutexLock l(&mu_);
       if (!listening_) return Errno(EINVAL);
       if (!accept_q_.empty()) {
         accepted = std::move(accept_q_.front());
         accept_q_.pop_front();
-      } else if (block == ShouldBlock::kNo) {
-        return Errno(EAGAIN);
       }
+      hl = host_listener_;
     }
     if (accepted != nullptr) {
       PromoteWaiters();
       return std::shared_ptr<Socket>(std::move(accepted));
     }
+    if (hl != nullptr) {
+      // A connection from the host (--net-listen).
+      struct sockaddr_storage peer = {};
+      SysResult<std::shared_ptr<host::HostEndpoint>> ep =
+          hl->Accept(ctx, ShouldBlock::kNo, std::nullopt, &peer);
+      if (ep.ok()) {
+        auto s = std::make_shared<TcpSocket>(family_);
+        s->options_.InheritFrom(options_);
+        SysResult<struct sockaddr_storage> name = (*ep)->LocalName();
+        absl::MutexLock l(&s->mu_);
+        s->host_ = std::move(*ep);
+        s->sock_state_ = SockState::kConnected;
+        s->peer_addr_ = FromHostAddr(peer);
+        if (name.ok()) s->local_ = FromHostAddr(*name);
+        return std::shared_ptr<Socket>(std::move(s));
+      }
+      if (ep.err() != EAGAIN) return ep.error();
+    }
+    if (block == ShouldBlock::kNo) return Errno(EAGAIN);
     if (!wait) {
       if (ctx.waiter() == nullptr) return Errno(EAGAIN);
       wait.emplace(&queue_, ctx.waiter(), kEventIn | kEventHup | kEventErr);
       continue;
     }
-    SENTRY_RETURN_IF_ERROR(net::BlockOn(ctx, deadline));
+    std::vector<struct pollfd> fds;
+    if (hl != nullptr) fds.push_back({hl->fd(), POLLIN, 0});
+    SENTRY_RETURN_IF_ERROR(
+        net::BlockOn(ctx, deadline, fds.empty() ? nullptr : &fds));
   }
 }
 
@@ -426,6 +579,12 @@ SysResult<size_t> TcpSocket::Send(vfs::CallContext& ctx, std::string data,
                                   std::optional<absl::Time> deadline) {
   (void)to;  // a connected stream ignores the address (the caller checks)
   (void)caller;
+  if (std::shared_ptr<host::HostEndpoint> h = host()) {
+    SysResult<size_t> n =
+        h->Send(ctx, data.data(), data.size(), true, block, deadline);
+    if (n.ok()) bytes_sent_ += *n;
+    return n;
+  }
   size_t len = data.size();
   size_t sent = 0;
   std::optional<ScopedWait> wait;
@@ -504,6 +663,18 @@ SysResult<size_t> TcpSocket::Send(vfs::CallContext& ctx, std::string data,
 SysResult<RecvResult> TcpSocket::Recv(vfs::CallContext& ctx, char* buf,
                                       size_t len, int flags, ShouldBlock block,
                                       std::optional<absl::Time> deadline) {
+  if (std::shared_ptr<host::HostEndpoint> h = host()) {
+    size_t full = 0;
+    SENTRY_ASSIGN_OR_RETURN(size_t n, h->Recv(ctx, buf, len, flags, true, block,
+                                              deadline, &full, nullptr));
+    if ((flags & MSG_PEEK) == 0) bytes_received_ += n;
+    RecvResult res;
+    res.copied = n;
+    res.length = n;
+    absl::MutexLock l(&mu_);
+    res.from = peer_addr_;
+    return res;
+  }
   bool peek = (flags & MSG_PEEK) != 0;
   bool trunc = (flags & MSG_TRUNC) != 0;
   // Linux's sock_rcvlowat: even a zero-length read waits for a byte.
@@ -601,6 +772,12 @@ SysResult<RecvResult> TcpSocket::Recv(vfs::CallContext& ctx, char* buf,
 }
 
 SysResult<void> TcpSocket::Shutdown(int how) {
+  if (std::shared_ptr<host::HostEndpoint> h = host()) {
+    SENTRY_RETURN_IF_ERROR(h->Shutdown(how - 1));  // SHUT_RD is 0
+    absl::MutexLock l(&mu_);
+    shutdown_ |= how;
+    return Ok();
+  }
   bool stop_listening = false;
   std::shared_ptr<TcpSocket> fin_to;
   SysResult<void> ret = Ok();
@@ -631,6 +808,16 @@ SysResult<void> TcpSocket::Shutdown(int how) {
 }
 
 void TcpSocket::Close() {
+  {
+    // The host sends the FIN (or the reset, for unread data or SO_LINGER
+    // {1, 0}) when the last reference to the host socket goes.
+    absl::MutexLock l(&mu_);
+    if (host_ != nullptr) {
+      host_.reset();
+      closed_ = true;
+      return;
+    }
+  }
   bool was_listening = false;
   std::shared_ptr<TcpSocket> peer;
   bool reset = false;
@@ -673,6 +860,12 @@ void TcpSocket::Close() {
 }
 
 uint32_t TcpSocket::Readiness(uint32_t mask) {
+  if (std::shared_ptr<host::HostEndpoint> h = host()) {
+    short want =
+        static_cast<short>(mask & (POLLIN | POLLOUT | POLLPRI | POLLRDNORM |
+                                   POLLWRNORM | POLLRDHUP));
+    return static_cast<uint16_t>(h->Poll(want)) & (mask | POLLERR | POLLHUP);
+  }
   uint32_t r = 0;
   std::shared_ptr<TcpSocket> peer;
   bool check_room = false;
@@ -680,6 +873,10 @@ uint32_t TcpSocket::Readiness(uint32_t mask) {
     absl::MutexLock l(&mu_);
     if (listening_) {
       if (!accept_q_.empty()) r |= POLLIN | POLLRDNORM;
+      if (host_listener_ != nullptr &&
+          (host_listener_->Poll(POLLIN) & POLLIN) != 0) {
+        r |= POLLIN | POLLRDNORM;
+      }
       return r & (mask | POLLERR | POLLHUP);
     }
     bool closed = !connected_ && !syn_sent_;
@@ -708,12 +905,14 @@ uint32_t TcpSocket::Readiness(uint32_t mask) {
 }
 
 SysResult<size_t> TcpSocket::InQueue() {
+  if (std::shared_ptr<host::HostEndpoint> h = host()) return h->InQueue();
   absl::MutexLock l(&mu_);
   if (listening_) return Errno(EINVAL);
   return rx_bytes_.load();
 }
 
 size_t TcpSocket::OutQueue() {
+  if (std::shared_ptr<host::HostEndpoint> h = host()) return h->OutQueue();
   std::shared_ptr<TcpSocket> peer;
   {
     absl::MutexLock l(&mu_);
@@ -728,6 +927,14 @@ size_t TcpSocket::OutQueue() {
 }
 
 TcpInfo TcpSocket::Info() {
+  if (std::shared_ptr<host::HostEndpoint> h = host()) {
+    TcpInfo i;
+    i.state = h->TcpState();
+    i.connected = i.state != TCP_SYN_SENT && i.state != TCP_CLOSE;
+    i.bytes_sent = bytes_sent_;
+    i.bytes_received = bytes_received_;
+    return i;
+  }
   absl::MutexLock l(&mu_);
   TcpInfo i;
   i.state = StateLocked();

@@ -26,7 +26,10 @@ class TcpSocket final : public Socket {
   explicit TcpSocket(int family);
   ~TcpSocket() override;
 
-  SysResult<void> Listen(int backlog, const Caller& caller) override;
+  // With --network=host and a port --net-listen names, the listener also
+  // listens on the host, and accept(2) takes connections from both.
+  SysResult<void> Listen(vfs::CallContext& ctx, int backlog,
+                         const Caller& caller) override;
   SysResult<std::shared_ptr<Socket>> Accept(
       vfs::CallContext& ctx, ShouldBlock block,
       std::optional<absl::Time> deadline) override;
@@ -74,6 +77,13 @@ class TcpSocket final : public Socket {
   // On a listener: connects SYNs that waited for room in the backlog.
   void PromoteWaiters();
   void StopListening();
+  // --network=host: connects through a host socket from the broker, and
+  // waits for (or reports) that connection's progress.
+  SysResult<void> ConnectHost(vfs::CallContext& ctx, const SockAddr& to,
+                              ShouldBlock block,
+                              std::optional<absl::Time> deadline);
+  SysResult<void> FinishHostConnect(vfs::CallContext& ctx, ShouldBlock block,
+                                    std::optional<absl::Time> deadline);
   // A connection attempt failed with `err` (0: cancelled).
   void Refuse(int err) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ResetLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -105,6 +115,10 @@ class TcpSocket final : public Socket {
   int backlog_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<std::shared_ptr<TcpSocket>> accept_q_ ABSL_GUARDED_BY(mu_);
   std::deque<std::weak_ptr<TcpSocket>> syn_waiters_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<host::HostEndpoint> host_listener_ ABSL_GUARDED_BY(mu_);
+
+ protected:
+  std::vector<std::shared_ptr<host::HostEndpoint>> HostEndpoints() override;
 };
 
 }  // namespace sentry::net::inet

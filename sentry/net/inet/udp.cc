@@ -29,10 +29,33 @@ int UdpSocket::State() {
 SysResult<void> UdpSocket::Connect(vfs::CallContext& ctx, const SockAddr& to,
                                    const Caller& caller, ShouldBlock block,
                                    std::optional<absl::Time> deadline) {
-  (void)ctx;
   (void)block;
   (void)deadline;
+  std::shared_ptr<host::HostEndpoint> ep;
+  bool to_host;
+  {
+    absl::MutexLock l(&mu_);
+    to_host = GoesToHostLocked(to, false);
+  }
+  if (to_host) {
+    bool in_progress;
+    SENTRY_ASSIGN_OR_RETURN(ep, OpenHost(ctx, to, &in_progress));
+  }
   absl::MutexLock l(&mu_);
+  host_ = std::move(ep);
+  if (host_ != nullptr) {
+    // The sandbox keeps a port for it (getsockname shows it), on which
+    // the sandbox's own sockets cannot reach it: it is connected to a
+    // peer outside.
+    if (!bound_) {
+      SockAddr a;
+      a.addr = local_.addr;
+      SENTRY_RETURN_IF_ERROR(BindLocked(a, caller, false));
+    }
+    peer_addr_ = to;
+    Stack::Get().Update(protocol_, local_.port, this, local_.addr, to);
+    return Ok();
+  }
   SENTRY_ASSIGN_OR_RETURN(SockAddr dst, RouteLocked(to));
   if (!bound_) {
     SockAddr a;
@@ -50,6 +73,7 @@ SysResult<void> UdpSocket::Connect(vfs::CallContext& ctx, const SockAddr& to,
 SysResult<void> UdpSocket::Disconnect() {
   absl::MutexLock l(&mu_);
   peer_addr_.reset();
+  host_.reset();
   if (!bound_) return Ok();
   // What connect chose goes; what bind(2) named stays (udp_disconnect).
   if (!addr_locked_) {
@@ -84,11 +108,10 @@ SysResult<size_t> UdpSocket::Send(vfs::CallContext& ctx, std::string data,
                                   const std::optional<SockAddr>& to,
                                   const Caller& caller, ShouldBlock block,
                                   std::optional<absl::Time> deadline) {
-  (void)ctx;
-  (void)block;
-  (void)deadline;
   SockAddr dst, src;
   bool to_peer = false;
+  std::shared_ptr<host::HostEndpoint> ep;
+  bool open_host = false;
   {
     absl::MutexLock l(&mu_);
     // Linux binds a port before UDP looks at the destination
@@ -98,8 +121,39 @@ SysResult<size_t> UdpSocket::Send(vfs::CallContext& ctx, std::string data,
       a.addr = local_.addr;
       SENTRY_RETURN_IF_ERROR(BindLocked(a, caller, false));
     }
+    if (to && to->port == 0) return Errno(EINVAL);
+    if (to ? GoesToHostLocked(*to, false) : host_ != nullptr) {
+      // A host destination: the connected host socket, or one per
+      // destination for an unconnected socket's sendto.
+      dst = to ? *to : *peer_addr_;
+      if (data.size() > (dst.addr.is_v4() ? kMaxUdp4 : kMaxUdp6)) {
+        return Errno(EMSGSIZE);
+      }
+      if ((shutdown_ & kSendShutdown) != 0) return Errno(EPIPE);
+      if (host_ != nullptr && peer_addr_->addr == dst.addr &&
+          peer_addr_->port == dst.port) {
+        ep = host_;
+      } else {
+        for (auto& [addr, e] : host_peers_) {
+          if (addr.addr == dst.addr && addr.port == dst.port) ep = e;
+        }
+        open_host = ep == nullptr;
+      }
+    }
+  }
+  if (open_host) {
+    bool in_progress;
+    SENTRY_ASSIGN_OR_RETURN(ep, OpenHost(ctx, dst, &in_progress));
+    absl::MutexLock l(&mu_);
+    if (host_peers_.size() >= kMaxHostPeers) host_peers_.pop_front();
+    host_peers_.emplace_back(dst, ep);
+  }
+  if (ep != nullptr) {
+    return ep->Send(ctx, data.data(), data.size(), false, block, deadline);
+  }
+  {
+    absl::MutexLock l(&mu_);
     if (to) {
-      if (to->port == 0) return Errno(EINVAL);
       SENTRY_ASSIGN_OR_RETURN(dst, RouteLocked(*to));
     } else if (peer_addr_) {
       dst = *peer_addr_;
@@ -184,13 +238,34 @@ SysResult<RecvResult> UdpSocket::Recv(vfs::CallContext& ctx, char* buf,
       }
       if ((shutdown_ & kRcvShutdown) != 0) return RecvResult{};
     }
+    // Then what came from host destinations.
+    std::vector<std::shared_ptr<host::HostEndpoint>> hosts = HostEndpoints();
+    for (const auto& h : hosts) {
+      size_t full = 0;
+      struct sockaddr_storage from = {};
+      SysResult<size_t> n =
+          h->Recv(ctx, buf, len, flags, false, ShouldBlock::kNo, std::nullopt,
+                  &full, &from);
+      if (!n.ok() && n.err() == EAGAIN) continue;
+      if (!n.ok()) return n.error();
+      RecvResult res;
+      res.copied = *n;
+      res.length = full;
+      res.truncated = *n < full;
+      res.from = FromHostAddr(from);
+      res.stamp = absl::Now();
+      return res;
+    }
     if (block == ShouldBlock::kNo) return Errno(EAGAIN);
     if (!wait) {
       if (ctx.waiter() == nullptr) return Errno(EAGAIN);
       wait.emplace(&queue_, ctx.waiter(), kEventIn | kEventErr | kEventHup);
       continue;
     }
-    SENTRY_RETURN_IF_ERROR(net::BlockOn(ctx, deadline));
+    std::vector<struct pollfd> fds;
+    for (const auto& h : hosts) fds.push_back({h->fd(), POLLIN, 0});
+    SENTRY_RETURN_IF_ERROR(
+        net::BlockOn(ctx, deadline, fds.empty() ? nullptr : &fds));
   }
 }
 
@@ -210,6 +285,8 @@ SysResult<void> UdpSocket::Shutdown(int how) {
 void UdpSocket::Close() {
   absl::MutexLock l(&mu_);
   closed_ = true;
+  host_.reset();
+  host_peers_.clear();
   rx_.clear();
   rx_mem_ = 0;
   rx_bytes_.store(0);
@@ -225,12 +302,30 @@ uint32_t UdpSocket::Readiness(uint32_t mask) {
   }
   if (shutdown_ == (kRcvShutdown | kSendShutdown)) r |= POLLHUP;
   if (!rx_.empty()) r |= POLLIN | POLLRDNORM;
+  if (host_ != nullptr && (host_->Poll(POLLIN) & POLLERR) != 0) r |= POLLERR;
+  for (const auto& h : HostEndpointsLocked()) {
+    if ((h->Poll(POLLIN) & POLLIN) != 0) r |= POLLIN | POLLRDNORM;
+  }
   return r & (mask | POLLERR | POLLHUP);
+}
+
+std::vector<std::shared_ptr<host::HostEndpoint>>
+UdpSocket::HostEndpointsLocked() {
+  std::vector<std::shared_ptr<host::HostEndpoint>> out;
+  if (host_ != nullptr) out.push_back(host_);
+  for (auto& [addr, e] : host_peers_) out.push_back(e);
+  return out;
+}
+
+std::vector<std::shared_ptr<host::HostEndpoint>> UdpSocket::HostEndpoints() {
+  absl::MutexLock l(&mu_);
+  return HostEndpointsLocked();
 }
 
 SysResult<size_t> UdpSocket::InQueue() {
   absl::MutexLock l(&mu_);
   // Linux reports the size of the next datagram.
+  if (rx_.empty() && host_ != nullptr) return host_->InQueue();
   return rx_.empty() ? 0 : rx_.front().data.size();
 }
 

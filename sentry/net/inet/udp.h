@@ -24,7 +24,7 @@ class UdpSocket final : public Socket {
   explicit UdpSocket(int family);
   ~UdpSocket() override;
 
-  SysResult<void> Listen(int, const Caller&) override {
+  SysResult<void> Listen(vfs::CallContext&, int, const Caller&) override {
     return Errno(EOPNOTSUPP);
   }
   SysResult<std::shared_ptr<Socket>> Accept(
@@ -48,6 +48,9 @@ class UdpSocket final : public Socket {
   SysResult<size_t> InQueue() override;
   int State() override;
 
+ protected:
+  std::vector<std::shared_ptr<host::HostEndpoint>> HostEndpoints() override;
+
  private:
   struct Datagram {
     std::string data;
@@ -61,6 +64,15 @@ class UdpSocket final : public Socket {
   // UDP drops).
   void Deliver(Datagram d);
 
+  std::vector<std::shared_ptr<host::HostEndpoint>> HostEndpointsLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --network=host: an unconnected socket's host sockets, one per host
+  // destination it sent to (the replies come back on them), the oldest
+  // dropped beyond kMaxHostPeers.
+  static constexpr size_t kMaxHostPeers = 16;
+  std::deque<std::pair<SockAddr, std::shared_ptr<host::HostEndpoint>>>
+      host_peers_ ABSL_GUARDED_BY(mu_);
   std::deque<Datagram> rx_ ABSL_GUARDED_BY(mu_);
   size_t rx_mem_ ABSL_GUARDED_BY(mu_) = 0;  // bytes + overhead, vs SO_RCVBUF
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

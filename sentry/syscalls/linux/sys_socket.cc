@@ -785,7 +785,10 @@ SENTRY_SYSCALL(SysSetsockopt) {
   GuestAddr val = a.Addr(3);
   uint32_t len = a.U32(4);
   if (any.inet != nullptr) {
-    return InetSetsockopt(t, any.inet, level, name, val, len);
+    SENTRY_ASSIGN_OR_RETURN(uint64_t r,
+                            InetSetsockopt(t, any.inet, level, name, val, len));
+    any.inet->socket().SyncHostOptions();
+    return r;
   }
   if (any.netlink != nullptr) {
     return NetlinkSetsockopt(t, any.netlink, level, name, val, len);

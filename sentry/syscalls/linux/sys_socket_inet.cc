@@ -431,7 +431,7 @@ SysResult<uint64_t> InetBind(Task& t, const InetFD& s, GuestAddr addr,
 SysResult<uint64_t> InetListen(Task& t, const InetFD& s, int backlog) {
   Socket& so = s->socket();
   if (so.type() != SOCK_STREAM) return Errno(EOPNOTSUPP);
-  SENTRY_RETURN_IF_ERROR(so.Listen(backlog, CallerOf(t)));
+  SENTRY_RETURN_IF_ERROR(so.Listen(t, backlog, CallerOf(t)));
   return 0;
 }
 

@@ -1,0 +1,207 @@
+#!/bin/bash
+# End-to-end tests of `runsc do --network=host`: with --net-allow, curl in
+# the sandbox reaches a host HTTP server on an allowed port and is refused
+# (EACCES inside, a denial line on runsc's stderr) on another port that a
+# host client reaches; UDP goes the same way; --net-listen lets a host
+# client reach a server in the sandbox. With the default --network=none
+# nothing outside is reachable at all. Bad flags are refused by name.
+#   hostnet_test.sh RUNSC
+set -u
+RUNSC=$(realpath "$1")
+source "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+
+# Host servers: two HTTP servers (one port allowed, one not) and two UDP
+# echo servers, on ports the kernel picks. Each prints its port first.
+mkdir -p "$TMP/www"
+echo "served by the host" > "$TMP/www/index.txt"
+cat > "$TMP/servers.py" <<'PYEOF'
+import http.server, socket, socketserver, sys, threading, functools
+handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                            directory=sys.argv[1])
+http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None
+ports = []
+for _ in range(2):
+    srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    ports.append(srv.server_address[1])
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+def echo(s):
+    while True:
+        data, peer = s.recvfrom(65536)
+        s.sendto(b"echo:" + data, peer)
+for _ in range(2):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    ports.append(u.getsockname()[1])
+    threading.Thread(target=echo, args=(u,), daemon=True).start()
+print(*ports, flush=True)
+threading.Event().wait()
+PYEOF
+coproc SERVERS { exec "$PY" "$TMP/servers.py" "$TMP/www"; }
+read -r -t 10 PA PB PU PV <&"${SERVERS[0]}"
+trap 'kill $SERVERS_PID 2>/dev/null; rm -rf "$TMP"' EXIT
+if [ -z "${PV:-}" ]; then
+  bad "the host servers did not start"
+  summary
+  exit
+fi
+
+HOSTNET=(--network=host "--net-allow=127.0.0.1:$PA" "--net-allow=127.0.0.1:$PU")
+
+# ---- Allowed: curl reaches the host's server.
+out=$("$RUNSC" do "${HOSTNET[@]}" -- curl -sS "http://127.0.0.1:$PA/index.txt" 2>"$TMP/err")
+rc=$?
+[ $rc == 0 ] && [ "$out" == "served by the host" ] && ok "curl reaches an allowed host port" ||
+  bad "curl to the allowed port (rc=$rc: $out $(cat "$TMP/err"))"
+
+# ---- Refused: another port that a host client does reach.
+native=$(curl -sS "http://127.0.0.1:$PB/index.txt" 2>&1)
+[ "$native" == "served by the host" ] && ok "the other port serves natively" ||
+  bad "the other host server: $native"
+out=$("$RUNSC" do "${HOSTNET[@]}" -- curl -sS "http://127.0.0.1:$PB/index.txt" 2>"$TMP/err")
+rc=$?
+[ $rc == 7 ] && ok "curl to a port outside the allowlist fails (exit 7)" ||
+  bad "curl to a refused port: rc=$rc $out"
+deny="runsc: network: denied connect to 127.0.0.1:$PB tcp by pid [0-9]+ \(curl\) in sandbox do-[0-9]+: not in --net-allow"
+grep -Eq "$deny" "$TMP/err" && ok "runsc logs the denial" ||
+  bad "no denial line: $(cat "$TMP/err")"
+out=$("$RUNSC" do "${HOSTNET[@]}" -- curl -v "http://127.0.0.1:$PB/" 2>&1)
+[[ "$out" == *"Permission denied"* ]] && ok "curl -v says Permission denied" ||
+  bad "curl -v: ${out:0:300}"
+out=$("$RUNSC" do "${HOSTNET[@]}" -- "$PY" -c "
+import errno, socket
+try:
+    socket.create_connection(('127.0.0.1', $PB))
+except OSError as e:
+    print(errno.errorcode[e.errno])
+" 2>/dev/null)
+[ "$out" == EACCES ] && ok "connect(2) to a refused port: EACCES" ||
+  bad "connect to a refused port: $out"
+# Refusals and connections alternate in one sandbox: the broker goes on.
+out=$("$RUNSC" do "${HOSTNET[@]}" -- "$PY" -c "
+import errno, socket
+for port in ($PB, $PA, $PB, $PA):
+    try:
+        socket.create_connection(('127.0.0.1', port)).close()
+        print('ok', end=' ')
+    except OSError as e:
+        print(errno.errorcode[e.errno], end=' ')
+" 2>/dev/null)
+[ "$out" == "EACCES ok EACCES ok " ] && ok "the broker serves on after a refusal" ||
+  bad "refusals then connections: $out"
+
+# ---- UDP: an allowed echo server answers; another port is refused.
+out=$("$RUNSC" do "${HOSTNET[@]}" -- "$PY" -c "
+import errno, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.sendto(b'hi', ('127.0.0.1', $PU))
+data, peer = s.recvfrom(100)
+print(data.decode(), peer == ('127.0.0.1', $PU))
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.settimeout(5)
+c.connect(('127.0.0.1', $PU))
+c.send(b'connected')
+print(c.recv(100).decode())
+try:
+    s.sendto(b'hi', ('127.0.0.1', $PV))
+except OSError as e:
+    print(errno.errorcode[e.errno])
+" 2>"$TMP/err")
+[ "$out" == "echo:hi True
+echo:connected
+EACCES" ] && ok "UDP to an allowed host port, EACCES to another" ||
+  bad "UDP: $out $(cat "$TMP/err")"
+grep -Eq "denied connect to 127.0.0.1:$PV udp by pid [0-9]+ \(python3\)" "$TMP/err" &&
+  ok "the UDP denial is logged" || bad "no UDP denial line: $(cat "$TMP/err")"
+
+# ---- The sandbox's own loopback comes first in host mode: a server in the
+# sandbox on the allowed port number answers, not the host's.
+out=$("$RUNSC" do "${HOSTNET[@]}" -- "$PY" -c "
+import socket
+l = socket.create_server(('127.0.0.1', $PA))
+c = socket.create_connection(('127.0.0.1', $PA))
+a, _ = l.accept()
+a.sendall(b'from the sandbox')
+print(c.recv(100).decode())
+" 2>&1)
+[ "$out" == "from the sandbox" ] && ok "the sandbox's own listener wins" ||
+  bad "in-sandbox listener in host mode: $out"
+
+# ---- --net-listen: a host client reaches a server in the sandbox.
+"$RUNSC" do --network=host --net-listen=1024-65535 -- "$PY" -c "
+import socket, sys
+l = socket.create_server(('127.0.0.1', 0))
+print(l.getsockname()[1], flush=True)
+c, peer = l.accept()
+c.sendall(b'pong:' + c.recv(100))
+c.close()
+" >"$TMP/listen.out" 2>&1 &
+sandbox=$!
+for _ in $(seq 100); do [ -s "$TMP/listen.out" ] && break; sleep 0.1; done
+PL=$(head -1 "$TMP/listen.out")
+out=$("$PY" -c "
+import socket
+s = socket.create_connection(('127.0.0.1', int('$PL')), timeout=5)
+s.sendall(b'ping')
+print(s.recv(100).decode())
+" 2>&1)
+[ "$out" == "pong:ping" ] && ok "--net-listen: a host client reaches the sandbox" ||
+  bad "--net-listen: $out ($(cat "$TMP/listen.out"))"
+wait $sandbox
+# Without it, a listener in the sandbox is not on the host.
+out=$("$RUNSC" do --network=host -- "$PY" -c "
+import socket, subprocess
+l = socket.create_server(('127.0.0.1', 0))
+print(l.getsockname()[1])
+" 2>&1)
+native=$("$PY" -c "
+import socket
+try:
+    socket.create_connection(('127.0.0.1', int('$out')), timeout=5)
+    print('reached')
+except ConnectionRefusedError:
+    print('refused')
+" 2>&1)
+[ "$native" == refused ] && ok "without --net-listen, nothing listens on the host" ||
+  bad "without --net-listen: $native"
+
+# ---- The default, --network=none: nothing outside is reachable, and
+# there is nothing to deny.
+out=$("$RUNSC" do -- curl -sS "http://127.0.0.1:$PA/index.txt" 2>"$TMP/err")
+rc=$?
+[ $rc == 7 ] && ! grep -q denied "$TMP/err" &&
+  ok "default network: the host's server is unreachable" ||
+  bad "default network: rc=$rc $out $(cat "$TMP/err")"
+out=$("$RUNSC" do -- "$PY" -c "
+import errno, socket
+for addr in [('127.0.0.1', $PA), ('192.0.2.1', 80)]:
+    try:
+        socket.create_connection(addr, timeout=5)
+        print('connected')
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+" 2>&1)
+[ "$out" == "ECONNREFUSED
+ENETUNREACH" ] && ok "default network: ECONNREFUSED on lo, ENETUNREACH beyond" ||
+  bad "default network errors: $out"
+
+# ---- Flags are checked before anything starts.
+out=$("$RUNSC" do --net-allow=127.0.0.1 -- true 2>&1)
+[ $? == 125 ] && [[ "$out" == *"need --network=host"* ]] &&
+  ok "--net-allow needs --network=host" || bad "--net-allow alone: $out"
+out=$("$RUNSC" do --network=host --net-allow=bogus -- true 2>&1)
+rc=$?
+[ $rc == 125 ] && [[ "$out" == *'--net-allow=bogus: "bogus" is not an IP address'* ]] &&
+  ok "a bad --net-allow is named" || bad "bad --net-allow: rc=$rc $out"
+out=$("$RUNSC" do --network=host --net-allow=10.0.0.1/8 -- true 2>&1)
+[ $? == 125 ] && [[ "$out" == *"bits set beyond the prefix"* ]] &&
+  ok "host bits beyond the prefix are refused" || bad "10.0.0.1/8: $out"
+out=$("$RUNSC" do --network=bogus -- true 2>&1)
+[ $? == 125 ] && [[ "$out" == *"--network=bogus: expected none or host"* ]] &&
+  ok "a bad --network is named" || bad "bad --network: $out"
+out=$("$RUNSC" do --network=host --net-listen=99999 -- true 2>&1)
+[ $? == 125 ] && [[ "$out" == *"--net-listen=99999"* ]] &&
+  ok "a bad --net-listen is named" || bad "bad --net-listen: $out"
+
+summary
