@@ -124,11 +124,41 @@ std::string Unix() {
   return out;
 }
 
+// Linux's counters, from the sandbox's stack. TCP's alloc is every TCP
+// socket object alive (both families, as tcp_sockets_allocated); inuse
+// counts port-table entries; there are no orphans (a closed socket is
+// freed at once, its TIME_WAIT kept as a port-table entry: tw); mem is
+// pages of queued data.
+std::string SockStat(bool v6) {
+  using inet::Stack;
+  Stack& st = Stack::Get();
+  auto pages = [](int protocol) {
+    size_t bytes = 0;
+    for (const auto& s : Stack::Get().All(protocol)) bytes += s->rx_bytes();
+    return (bytes + 4095) / 4096;
+  };
+  if (v6) {
+    return absl::StrFormat(
+        "TCP6: inuse %u\nUDP6: inuse %u\nUDPLITE6: inuse 0\nRAW6: inuse 0\n"
+        "FRAG6: inuse 0 memory 0\n",
+        st.InUse(IPPROTO_TCP, AF_INET6), st.InUse(IPPROTO_UDP, AF_INET6));
+  }
+  size_t tcp = inet::LiveSockets(IPPROTO_TCP);
+  size_t udp = inet::LiveSockets(IPPROTO_UDP);
+  return absl::StrFormat(
+      "sockets: used %u\nTCP: inuse %u orphan 0 tw %u alloc %u mem %u\n"
+      "UDP: inuse %u mem %u\nUDPLITE: inuse 0\nRAW: inuse 0\n"
+      "FRAG: inuse 0 memory 0\n",
+      tcp + udp, st.InUse(IPPROTO_TCP, AF_INET), st.TimeWaits(IPPROTO_TCP), tcp,
+      pages(IPPROTO_TCP), st.InUse(IPPROTO_UDP, AF_INET), pages(IPPROTO_UDP));
+}
+
 }  // namespace
 
 const std::vector<std::string>& ProcNetFiles() {
   static const std::vector<std::string> names = {
-      "dev", "if_inet6", "route", "tcp", "tcp6", "udp", "udp6", "unix"};
+      "dev", "if_inet6", "route", "sockstat", "sockstat6",
+      "tcp", "tcp6",     "udp",   "udp6",     "unix"};
   return names;
 }
 
@@ -138,6 +168,8 @@ std::string ProcNetFile(const std::string& name) {
   if (name == "udp") return InetTable(IPPROTO_UDP, AF_INET);
   if (name == "udp6") return InetTable(IPPROTO_UDP, AF_INET6);
   if (name == "dev") return Dev();
+  if (name == "sockstat") return SockStat(false);
+  if (name == "sockstat6") return SockStat(true);
   if (name == "if_inet6") return IfInet6();
   if (name == "unix") return Unix();
   if (name == "route") {

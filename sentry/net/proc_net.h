@@ -1,5 +1,6 @@
 // The files of /proc/net, generated from the sandbox's own network state:
-// tcp, tcp6, udp, udp6 (the loopback stack's sockets), unix (bound unix
+// tcp, tcp6, udp, udp6 (the loopback stack's sockets), sockstat and
+// sockstat6 (its counters), unix (bound unix
 // sockets), dev, if_inet6 and route (the interfaces), in Linux's formats,
 // which ss(8) and netstat(8) parse.
 

@@ -441,12 +441,49 @@ std::vector<std::shared_ptr<Socket>> Stack::All(int protocol) {
 
 // ---- Socket ----
 
+namespace {
+std::atomic<size_t> g_live_tcp{0};
+std::atomic<size_t> g_live_udp{0};
+}  // namespace
+
+size_t LiveSockets(int protocol) {
+  return (protocol == IPPROTO_TCP ? g_live_tcp : g_live_udp).load();
+}
+
+size_t Stack::InUse(int protocol, int family) {
+  absl::MutexLock l(&mu_);
+  auto& table = protocol == IPPROTO_TCP ? tcp_ : udp_;
+  size_t n = 0;
+  for (auto& [port, v] : table) {
+    for (const Binding& b : v) {
+      if (!b.time_wait_until && b.family == family) n++;
+    }
+  }
+  return n;
+}
+
+size_t Stack::TimeWaits(int protocol) {
+  absl::MutexLock l(&mu_);
+  auto& table = protocol == IPPROTO_TCP ? tcp_ : udp_;
+  absl::Time now = absl::Now();
+  size_t n = 0;
+  for (auto& [port, v] : table) {
+    for (const Binding& b : v) {
+      if (b.time_wait_until && *b.time_wait_until > now) n++;
+    }
+  }
+  return n;
+}
+
 Socket::Socket(int family, int type, int protocol)
     : family_(family), type_(type), protocol_(protocol) {
   local_.addr = family == AF_INET ? IpAddr::V4(0) : IpAddr::Any6();
+  (protocol == IPPROTO_TCP ? g_live_tcp : g_live_udp).fetch_add(1);
 }
 
-Socket::~Socket() = default;
+Socket::~Socket() {
+  (protocol_ == IPPROTO_TCP ? g_live_tcp : g_live_udp).fetch_sub(1);
+}
 
 Stack::Binding Socket::BindingLocked(const Caller& caller) {
   Stack::Binding b;

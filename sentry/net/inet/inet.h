@@ -217,6 +217,13 @@ class Stack final {
   // For /proc/net: every socket with a binding.
   std::vector<std::shared_ptr<Socket>> All(int protocol);
 
+  // For /proc/net/sockstat: the port table's entries of `protocol` and
+  // `family` (AF_INET covers v4-only sockets) that are not TIME_WAIT,
+  // whether or not their socket still lives (a stale entry is a leak),
+  // and the TIME_WAIT ones.
+  size_t InUse(int protocol, int family);
+  size_t TimeWaits(int protocol);
+
  private:
   Stack() = default;
   // Whether `b` may not share a port with `a`, which holds it already.
@@ -368,6 +375,11 @@ SockAddr FromHostAddr(const struct sockaddr_storage& ss);
 
 inline constexpr int kRcvShutdown = 1;
 inline constexpr int kSendShutdown = 2;
+
+// How many socket objects of `protocol` exist now (TCP's "alloc" in
+// /proc/net/sockstat): connections opened and abandoned must bring it
+// back down.
+size_t LiveSockets(int protocol);
 
 // Makes a socket: `type` SOCK_STREAM (TCP) or SOCK_DGRAM (UDP).
 std::shared_ptr<Socket> NewSocket(int family, int type);
