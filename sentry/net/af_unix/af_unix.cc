@@ -395,6 +395,7 @@ SysResult<size_t> Endpoint::Send(vfs::CallContext& ctx, const char* buf,
   size_t done = 0;
   std::optional<ScopedWait> wait_target, wait_self;
   for (;;) {
+    bool had_rights = pending.has_value();
     SysResult<size_t> n =
         target->Enqueue(*this, buf + done, len - done, pending, from);
     if (!n.ok()) {
@@ -406,7 +407,11 @@ SysResult<size_t> Endpoint::Send(vfs::CallContext& ctx, const char* buf,
       }
       return n.error();
     }
-    bool progressed = *n > 0 || !pending.has_value();
+    // Progress is bytes queued, or this call's message queued (its rights
+    // and a zero-length datagram): a full queue queues nothing, and a
+    // stream send then waits rather than trying again at once (which
+    // spun, deaf to signals, for as long as the reader did not read).
+    bool progressed = *n > 0 || (had_rights && !pending.has_value());
     if (progressed) {
       done += *n;
       if (type_ != SOCK_STREAM || done == len) return done;
