@@ -592,7 +592,9 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Partial(SYS_socket, SysSocket, "ddd",
             "AF_UNIX (stream, datagram, seqpacket); AF_INET and AF_INET6 "
             "TCP and UDP on a loopback-only stack (other destinations: "
-            "ENETUNREACH); AF_NETLINK NETLINK_ROUTE (other netlink "
+            "ENETUNREACH; with --network=host, host sockets to what "
+            "--net-allow allows, else EACCES); AF_NETLINK NETLINK_ROUTE "
+            "(other netlink "
             "protocols EPROTONOSUPPORT); SOCK_RAW fails with EPERM, or "
             "ESOCKTNOSUPPORT with CAP_NET_RAW; ping sockets EACCES; other "
             "families EAFNOSUPPORT");
