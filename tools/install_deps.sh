@@ -7,7 +7,9 @@ set -euo pipefail
 # (tools/fuzz); libunwind and liblzma for the static link of glog; python3
 # and make (with g++'s gcc) run in the end-to-end tests, musl-tools and
 # golang-go build two of their programs; tmux drives the interactive
-# shell of test/e2e:pty_test.
+# shell of test/e2e:pty_test; redis-server, redis-tools (redis-cli,
+# redis-benchmark) and iproute2 (ip, ss) are the servers and tools
+# test/e2e:net_test runs in the sandbox; curl is hostnet_test's client.
 PACKAGES=(
   bazel-bootstrap
   g++ clang clang-format
@@ -15,6 +17,7 @@ PACKAGES=(
   libgflags-dev libgoogle-glog-dev libgtest-dev libgmock-dev libbenchmark-dev
   libunwind-dev liblzma-dev
   python3 make musl-tools golang-go tmux
+  redis-server redis-tools iproute2 curl
 )
 
 missing=()
