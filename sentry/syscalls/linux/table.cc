@@ -596,7 +596,8 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
             "--net-allow allows, else EACCES); AF_NETLINK NETLINK_ROUTE "
             "(other netlink "
             "protocols EPROTONOSUPPORT); SOCK_RAW fails with EPERM, or "
-            "ESOCKTNOSUPPORT with CAP_NET_RAW; ping sockets EACCES; other "
+            "ESOCKTNOSUPPORT with CAP_NET_RAW; ping sockets EACCES; UDP-Lite "
+            "(IPPROTO_UDPLITE) EPROTONOSUPPORT; other "
             "families EAFNOSUPPORT");
     Partial(SYS_socketpair, SysSocketpair, "dddp", "AF_UNIX only");
     Partial(SYS_bind, SysBind, "fpu",
