@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gofer/protocol/transport.h"
 #include "sentry/base/host_fd.h"
@@ -87,9 +86,7 @@ BrokerReply Handle(const NetBrokerConfig& config, const BrokerRequest& req,
     allowed = sentry::net::host::Allowed(config.allow, dest);
     rule = config.allow.empty() ? "no --net-allow given" : "not in --net-allow";
   } else {
-    for (const auto& [lo, hi] : config.listen) {
-      if (dest.port >= lo && dest.port <= hi) allowed = true;
-    }
+    allowed = sentry::net::host::InPortRanges(config.listen, dest.port);
     rule =
         config.listen.empty() ? "no --net-listen given" : "not in --net-listen";
   }
@@ -112,12 +109,9 @@ BrokerReply Handle(const NetBrokerConfig& config, const BrokerRequest& req,
   }
   const auto* addr = reinterpret_cast<const struct sockaddr*>(&req.addr);
   if (req.op == BrokerOp::kConnect) {
-    if (connect(fd.get(), addr, req.addrlen) != 0) {
-      if (errno != EINPROGRESS) {
-        reply.error = errno;
-        return reply;
-      }
-      reply.connect_error = EINPROGRESS;
+    if (connect(fd.get(), addr, req.addrlen) != 0 && errno != EINPROGRESS) {
+      reply.error = errno;
+      return reply;
     }
   } else {
     int one = 1;
@@ -136,27 +130,14 @@ BrokerReply Handle(const NetBrokerConfig& config, const BrokerRequest& req,
 
 absl::StatusOr<std::pair<uint16_t, uint16_t>> ParseListenPorts(
     const std::string& value) {
-  auto port = [&](const std::string& s) -> absl::StatusOr<uint16_t> {
-    uint32_t v;
-    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos ||
-        !absl::SimpleAtoi(s, &v) || v < 1 || v > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--net-listen=", value, ": \"", s,
-          "\" is not a port from 1 to 65535 (expected PORT[-PORT])"));
-    }
-    return static_cast<uint16_t>(v);
-  };
-  size_t dash = value.find('-');
-  absl::StatusOr<uint16_t> lo = port(value.substr(0, dash));
-  if (!lo.ok()) return lo.status();
-  if (dash == std::string::npos) return std::make_pair(*lo, *lo);
-  absl::StatusOr<uint16_t> hi = port(value.substr(dash + 1));
-  if (!hi.ok()) return hi.status();
-  if (*hi < *lo) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--net-listen=", value, ": the range ends before it starts"));
+  absl::StatusOr<sentry::net::host::PortRange> r =
+      sentry::net::host::ParsePortRange(value);
+  if (!r.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--net-listen=", value, ": ",
+                                                   r.status().message(),
+                                                   " (expected PORT[-PORT])"));
   }
-  return std::make_pair(*lo, *hi);
+  return *r;
 }
 
 absl::Status RunNetBroker(const NetBrokerConfig& config) {

@@ -149,22 +149,36 @@ print(s.recv(100).decode())
 [ "$out" == "pong:ping" ] && ok "--net-listen: a host client reaches the sandbox" ||
   bad "--net-listen: $out ($(cat "$TMP/listen.out"))"
 wait $sandbox
-# Without it, a listener in the sandbox is not on the host.
-out=$("$RUNSC" do --network=host -- "$PY" -c "
-import socket, subprocess
+# Without it, a listener in the sandbox is not on the host: while it
+# listens (and waits for a connection that must not come), a host client
+# is refused.
+: >"$TMP/listen.out"
+"$RUNSC" do --network=host -- "$PY" -c "
+import socket
 l = socket.create_server(('127.0.0.1', 0))
-print(l.getsockname()[1])
-" 2>&1)
+l.settimeout(5)
+print(l.getsockname()[1], flush=True)
+try:
+    l.accept()
+    print('accepted')
+except socket.timeout:
+    print('nothing came')
+" >"$TMP/listen.out" 2>&1 &
+sandbox=$!
+for _ in $(seq 100); do [ -s "$TMP/listen.out" ] && break; sleep 0.1; done
+PL=$(head -1 "$TMP/listen.out")
 native=$("$PY" -c "
 import socket
 try:
-    socket.create_connection(('127.0.0.1', int('$out')), timeout=5)
+    socket.create_connection(('127.0.0.1', int('$PL')), timeout=5)
     print('reached')
 except ConnectionRefusedError:
     print('refused')
 " 2>&1)
-[ "$native" == refused ] && ok "without --net-listen, nothing listens on the host" ||
-  bad "without --net-listen: $native"
+wait $sandbox
+[ "$native" == refused ] && [ "$(tail -1 "$TMP/listen.out")" == "nothing came" ] &&
+  ok "without --net-listen, nothing listens on the host" ||
+  bad "without --net-listen: host $native, sandbox $(cat "$TMP/listen.out")"
 
 # ---- The default, --network=none: nothing outside is reachable, and
 # there is nothing to deny.

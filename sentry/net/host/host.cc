@@ -12,6 +12,7 @@
 #include "glog/logging.h"
 #include "gofer/protocol/transport.h"
 #include "sentry/net/blocking.h"
+#include "sentry/net/host/policy.h"
 #include "sentry/net/host/protocol.h"
 
 namespace sentry::net::host {
@@ -33,17 +34,15 @@ void BrokerClient::Install(HostFd sock,
 }
 
 bool BrokerClient::MayListen(uint16_t port) const {
-  for (const auto& [lo, hi] : listen_) {
-    if (port >= lo && port <= hi) return true;
-  }
-  return false;
+  return InPortRanges(listen_, port);
 }
 
 BrokerClient* BrokerClient::Get() { return g_broker.load(); }
 
-SysResult<BrokerClient::Connected> BrokerClient::Connect(
-    vfs::CallContext& ctx, int family, int type,
-    const struct sockaddr_storage& addr, socklen_t len) {
+SysResult<HostFd> BrokerClient::Connect(vfs::CallContext& ctx, int family,
+                                        int type,
+                                        const struct sockaddr_storage& addr,
+                                        socklen_t len) {
   return Call(ctx, static_cast<int>(BrokerOp::kConnect), family, type, addr,
               len, 0);
 }
@@ -51,15 +50,14 @@ SysResult<BrokerClient::Connected> BrokerClient::Connect(
 SysResult<HostFd> BrokerClient::Listen(vfs::CallContext& ctx, int family,
                                        const struct sockaddr_storage& addr,
                                        socklen_t len, int backlog) {
-  SENTRY_ASSIGN_OR_RETURN(Connected c,
-                          Call(ctx, static_cast<int>(BrokerOp::kListen), family,
-                               SOCK_STREAM, addr, len, backlog));
-  return std::move(c.fd);
+  return Call(ctx, static_cast<int>(BrokerOp::kListen), family, SOCK_STREAM,
+              addr, len, backlog);
 }
 
-SysResult<BrokerClient::Connected> BrokerClient::Call(
-    vfs::CallContext& ctx, int op, int family, int type,
-    const struct sockaddr_storage& addr, socklen_t len, int backlog) {
+SysResult<HostFd> BrokerClient::Call(vfs::CallContext& ctx, int op, int family,
+                                     int type,
+                                     const struct sockaddr_storage& addr,
+                                     socklen_t len, int backlog) {
   BrokerRequest req;
   memset(&req, 0, sizeof(req));
   req.op = static_cast<BrokerOp>(op);
@@ -73,7 +71,7 @@ SysResult<BrokerClient::Connected> BrokerClient::Call(
   memcpy(req.comm, comm.data(), std::min(comm.size(), sizeof(req.comm) - 1));
 
   absl::MutexLock l(&mu_);
-  auto gone = [&](const char* why) -> SysResult<Connected> {
+  auto gone = [&](const char* why) -> SysResult<HostFd> {
     if (!dead_) {
       LOG(ERROR) << "the network broker " << why
                  << "; host connections now fail with ENETDOWN";
@@ -106,10 +104,7 @@ SysResult<BrokerClient::Connected> BrokerClient::Call(
     return Errno(reply.error);
   }
   if (!fd.valid()) return gone("sent no socket");
-  Connected c;
-  c.fd = std::move(fd);
-  c.in_progress = reply.connect_error == EINPROGRESS;
-  return c;
+  return fd;
 }
 
 short HostEndpoint::Poll(short events) const {

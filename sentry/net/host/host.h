@@ -41,15 +41,11 @@ class BrokerClient final {
   // Whether a listener on `port` also listens on the host.
   bool MayListen(uint16_t port) const;
 
-  struct Connected {
-    HostFd fd;
-    bool in_progress = false;  // wait for POLLOUT, then SO_ERROR
-  };
   // A host socket of `family` and `type` connected to `addr` (already
-  // encoded for `family`). EACCES when the allowlist refuses.
-  SysResult<Connected> Connect(vfs::CallContext& ctx, int family, int type,
-                               const struct sockaddr_storage& addr,
-                               socklen_t len);
+  // encoded for `family`), the connection perhaps still in progress (wait
+  // for POLLOUT, then read SO_ERROR). EACCES when the allowlist refuses.
+  SysResult<HostFd> Connect(vfs::CallContext& ctx, int family, int type,
+                            const struct sockaddr_storage& addr, socklen_t len);
   // A host TCP socket listening on `addr`; EACCES unless --net-listen
   // allows its port.
   SysResult<HostFd> Listen(vfs::CallContext& ctx, int family,
@@ -59,9 +55,9 @@ class BrokerClient final {
  private:
   BrokerClient(HostFd sock, std::vector<std::pair<uint16_t, uint16_t>> listen)
       : listen_(std::move(listen)), sock_(std::move(sock)) {}
-  SysResult<Connected> Call(vfs::CallContext& ctx, int op, int family, int type,
-                            const struct sockaddr_storage& addr, socklen_t len,
-                            int backlog);
+  SysResult<HostFd> Call(vfs::CallContext& ctx, int op, int family, int type,
+                         const struct sockaddr_storage& addr, socklen_t len,
+                         int backlog);
 
   const std::vector<std::pair<uint16_t, uint16_t>> listen_;
   // One request at a time: a reply answers the request before it.

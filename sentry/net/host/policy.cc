@@ -136,18 +136,32 @@ absl::StatusOr<AllowRule> ParseAllowRule(const std::string& value) {
     return bad("the address has bits set beyond the prefix length");
   }
   if (!ports.empty()) {
-    size_t dash = ports.find('-');
-    absl::StatusOr<uint16_t> lo = ParsePort(ports.substr(0, dash));
-    if (!lo.ok()) return bad(std::string(lo.status().message()));
-    r.port_lo = r.port_hi = *lo;
-    if (dash != std::string::npos) {
-      absl::StatusOr<uint16_t> hi = ParsePort(ports.substr(dash + 1));
-      if (!hi.ok()) return bad(std::string(hi.status().message()));
-      if (*hi < *lo) return bad("the port range ends before it starts");
-      r.port_hi = *hi;
-    }
+    absl::StatusOr<PortRange> range = ParsePortRange(ports);
+    if (!range.ok()) return bad(std::string(range.status().message()));
+    r.port_lo = range->first;
+    r.port_hi = range->second;
   }
   return r;
+}
+
+absl::StatusOr<PortRange> ParsePortRange(const std::string& value) {
+  size_t dash = value.find('-');
+  absl::StatusOr<uint16_t> lo = ParsePort(value.substr(0, dash));
+  if (!lo.ok()) return lo.status();
+  if (dash == std::string::npos) return PortRange(*lo, *lo);
+  absl::StatusOr<uint16_t> hi = ParsePort(value.substr(dash + 1));
+  if (!hi.ok()) return hi.status();
+  if (*hi < *lo) {
+    return absl::InvalidArgumentError("the port range ends before it starts");
+  }
+  return PortRange(*lo, *hi);
+}
+
+bool InPortRanges(const std::vector<PortRange>& ranges, uint16_t port) {
+  for (const auto& [lo, hi] : ranges) {
+    if (port >= lo && port <= hi) return true;
+  }
+  return false;
 }
 
 bool DestinationOf(const struct sockaddr_storage& ss, size_t len,

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -48,6 +49,12 @@ bool DestinationOf(const struct sockaddr_storage& ss, size_t len,
                    Destination* out);
 
 bool Allowed(const std::vector<AllowRule>& rules, const Destination& d);
+
+// A range of ports, first and last: `PORT` or `PORT-PORT` (the port part
+// of a rule, and --net-listen's value).
+using PortRange = std::pair<uint16_t, uint16_t>;
+absl::StatusOr<PortRange> ParsePortRange(const std::string& value);
+bool InPortRanges(const std::vector<PortRange>& ranges, uint16_t port);
 
 }  // namespace sentry::net::host
 

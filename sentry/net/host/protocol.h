@@ -45,11 +45,10 @@ struct BrokerRequest {
 
 struct BrokerReply {
   // 0 with the socket attached, or the errno the guest gets: EACCES when
-  // the allowlist refuses, or what socket/bind/connect said.
+  // the allowlist refuses, or what socket/bind/connect said. A connection
+  // may still be in progress: the sentry waits for POLLOUT and reads
+  // SO_ERROR.
   int32_t error;
-  // For kConnect: 0 if connected, EINPROGRESS if the connection goes on
-  // (wait for POLLOUT, then read SO_ERROR).
-  int32_t connect_error;
 };
 
 // Checks a request's fields; false (and `why`) for anything malformed.

@@ -580,10 +580,7 @@ bool Socket::GoesToHostLocked(const SockAddr& to, bool want_listener) {
   if (family_ == AF_INET6 && d.addr.is_v4() && options_.v6only.load()) {
     return false;
   }
-  if (d.addr.is_any()) {
-    d.addr = d.addr.is_v4() || family_ == AF_INET ? IpAddr::Loopback4()
-                                                  : IpAddr::Loopback6();
-  }
+  d = ThisHostIfAny(d);
   if (!d.addr.is_local()) return true;
   SockAddr src;
   src.addr = SourceForLocked(d.addr);
@@ -591,27 +588,31 @@ bool Socket::GoesToHostLocked(const SockAddr& to, bool want_listener) {
   return Stack::Get().Lookup(protocol_, d, src, want_listener) == nullptr;
 }
 
-SysResult<std::shared_ptr<host::HostEndpoint>> Socket::OpenHost(
-    vfs::CallContext& ctx, const SockAddr& to, bool* in_progress) {
-  host::BrokerClient* broker = host::BrokerClient::Get();
-  if (broker == nullptr) return Errno(ENETUNREACH);
+SockAddr Socket::ThisHostIfAny(const SockAddr& to) const {
   SockAddr d = to;
   if (d.addr.is_any()) {
     d.addr = d.addr.is_v4() || family_ == AF_INET ? IpAddr::Loopback4()
                                                   : IpAddr::Loopback6();
   }
+  return d;
+}
+
+SysResult<std::shared_ptr<host::HostEndpoint>> Socket::OpenHost(
+    vfs::CallContext& ctx, const SockAddr& to) {
+  host::BrokerClient* broker = host::BrokerClient::Get();
+  if (broker == nullptr) return Errno(ENETUNREACH);
   struct sockaddr_storage ss;
-  size_t len = EncodeSockAddr(family_, d, &ss);
+  size_t len = EncodeSockAddr(family_, ThisHostIfAny(to), &ss);
   SENTRY_ASSIGN_OR_RETURN(
-      host::BrokerClient::Connected c,
+      HostFd fd,
       broker->Connect(ctx, family_, type_, ss, static_cast<socklen_t>(len)));
-  auto ep = std::make_shared<host::HostEndpoint>(std::move(c.fd));
+  auto ep = std::make_shared<host::HostEndpoint>(std::move(fd));
   ApplyOptions(*ep);
-  *in_progress = c.in_progress;
   return ep;
 }
 
 std::vector<std::shared_ptr<host::HostEndpoint>> Socket::HostEndpoints() {
+  if (host::BrokerClient::Get() == nullptr) return {};
   absl::MutexLock l(&mu_);
   if (host_ == nullptr) return {};
   return {host_};

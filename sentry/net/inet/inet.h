@@ -293,7 +293,10 @@ class Socket : public std::enable_shared_from_this<Socket> {
   int TakeError();
   // --network=host: the host socket this one talks through (connected to
   // a host destination), or null while it is the sandbox's own.
+  // Without --network=host there are none, and the hot paths (every
+  // send, receive and poll) take no lock to find out.
   std::shared_ptr<host::HostEndpoint> host() {
+    if (host::BrokerClient::Get() == nullptr) return nullptr;
     absl::MutexLock l(&mu_);
     return host_;
   }
@@ -344,8 +347,10 @@ class Socket : public std::enable_shared_from_this<Socket> {
   // Asks the broker for a host socket of this one's family and type
   // connected to `to`, with the options set so far. Caller holds no lock.
   SysResult<std::shared_ptr<host::HostEndpoint>> OpenHost(vfs::CallContext& ctx,
-                                                          const SockAddr& to,
-                                                          bool* in_progress);
+                                                          const SockAddr& to);
+  // `to` with the unspecified address read as Linux reads it: this host,
+  // on loopback of the socket's (or the address's) family.
+  SockAddr ThisHostIfAny(const SockAddr& to) const;
   // Every host socket this one has (UDP may have one per destination).
   virtual std::vector<std::shared_ptr<host::HostEndpoint>> HostEndpoints();
   void ApplyOptions(host::HostEndpoint& ep);

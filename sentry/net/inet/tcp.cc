@@ -73,6 +73,7 @@ bool TcpSocket::listening() {
 }
 
 std::vector<std::shared_ptr<host::HostEndpoint>> TcpSocket::HostEndpoints() {
+  if (host::BrokerClient::Get() == nullptr) return {};
   absl::MutexLock l(&mu_);
   if (host_ != nullptr) return {host_};
   if (host_listener_ != nullptr) return {host_listener_};
@@ -184,9 +185,8 @@ void TcpSocket::PromoteWaiters() {
 SysResult<void> TcpSocket::ConnectHost(vfs::CallContext& ctx,
                                        const SockAddr& to, ShouldBlock block,
                                        std::optional<absl::Time> deadline) {
-  bool in_progress = false;
   SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<host::HostEndpoint> ep,
-                          OpenHost(ctx, to, &in_progress));
+                          OpenHost(ctx, to));
   SysResult<struct sockaddr_storage> name = ep->LocalName();
   {
     absl::MutexLock l(&mu_);
@@ -198,18 +198,12 @@ SysResult<void> TcpSocket::ConnectHost(vfs::CallContext& ctx,
     UnbindLocked();
     if (name.ok()) local_ = FromHostAddr(*name);
     host_ = std::move(ep);
-    peer_addr_ = to;
-    if (peer_addr_->addr.is_any()) {
-      peer_addr_->addr = to.addr.is_v4() || family_ == AF_INET
-                             ? IpAddr::Loopback4()
-                             : IpAddr::Loopback6();
-    }
+    peer_addr_ = ThisHostIfAny(to);
     sock_state_ = SockState::kConnecting;
   }
   // Linux answers a non-blocking connect with EINPROGRESS even when the
   // handshake is quick.
   if (block == ShouldBlock::kNo) return Errno(EINPROGRESS);
-  (void)in_progress;
   return FinishHostConnect(ctx, block, deadline);
 }
 

@@ -38,8 +38,7 @@ SysResult<void> UdpSocket::Connect(vfs::CallContext& ctx, const SockAddr& to,
     to_host = GoesToHostLocked(to, false);
   }
   if (to_host) {
-    bool in_progress;
-    SENTRY_ASSIGN_OR_RETURN(ep, OpenHost(ctx, to, &in_progress));
+    SENTRY_ASSIGN_OR_RETURN(ep, OpenHost(ctx, to));
   }
   absl::MutexLock l(&mu_);
   host_ = std::move(ep);
@@ -52,8 +51,8 @@ SysResult<void> UdpSocket::Connect(vfs::CallContext& ctx, const SockAddr& to,
       a.addr = local_.addr;
       SENTRY_RETURN_IF_ERROR(BindLocked(a, caller, false));
     }
-    peer_addr_ = to;
-    Stack::Get().Update(protocol_, local_.port, this, local_.addr, to);
+    peer_addr_ = ThisHostIfAny(to);
+    Stack::Get().Update(protocol_, local_.port, this, local_.addr, *peer_addr_);
     return Ok();
   }
   SENTRY_ASSIGN_OR_RETURN(SockAddr dst, RouteLocked(to));
@@ -125,7 +124,7 @@ SysResult<size_t> UdpSocket::Send(vfs::CallContext& ctx, std::string data,
     if (to ? GoesToHostLocked(*to, false) : host_ != nullptr) {
       // A host destination: the connected host socket, or one per
       // destination for an unconnected socket's sendto.
-      dst = to ? *to : *peer_addr_;
+      dst = ThisHostIfAny(to ? *to : *peer_addr_);
       if (data.size() > (dst.addr.is_v4() ? kMaxUdp4 : kMaxUdp6)) {
         return Errno(EMSGSIZE);
       }
@@ -142,8 +141,7 @@ SysResult<size_t> UdpSocket::Send(vfs::CallContext& ctx, std::string data,
     }
   }
   if (open_host) {
-    bool in_progress;
-    SENTRY_ASSIGN_OR_RETURN(ep, OpenHost(ctx, dst, &in_progress));
+    SENTRY_ASSIGN_OR_RETURN(ep, OpenHost(ctx, dst));
     absl::MutexLock l(&mu_);
     if (host_peers_.size() >= kMaxHostPeers) host_peers_.pop_front();
     host_peers_.emplace_back(dst, ep);
@@ -318,6 +316,7 @@ UdpSocket::HostEndpointsLocked() {
 }
 
 std::vector<std::shared_ptr<host::HostEndpoint>> UdpSocket::HostEndpoints() {
+  if (host::BrokerClient::Get() == nullptr) return {};
   absl::MutexLock l(&mu_);
   return HostEndpointsLocked();
 }
