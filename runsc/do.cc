@@ -19,7 +19,9 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -27,6 +29,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "runsc/boot_config.pb.h"
+#include "runsc/dns.h"
 #include "runsc/flags.h"
 #include "runsc/netbroker.h"
 #include "sentry/base/host_fd.h"
@@ -358,11 +361,56 @@ absl::StatusOr<std::vector<VolumeSpec>> ParseVolumes(
   return out;
 }
 
-absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
-                          const std::vector<std::string>& env_overrides,
-                          const std::vector<std::string>& volume_values,
-                          const std::vector<std::string>& net_allow,
-                          const std::vector<std::string>& net_listen) {
+namespace {
+
+// The host's file at `path`, or "" if it cannot be read (a host without
+// /etc/hosts gets only the --add-host lines).
+std::string ReadHostFile(const char* path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// /etc/resolv.conf and /etc/hosts for --dns, --dns-search, --dns-option
+// and --add-host, built on the host's and written into the root overlay
+// by the sandbox.
+absl::Status AddNameFiles(const DoArgs& args, BootConfig& cfg) {
+  bool resolv =
+      !args.dns.empty() || !args.dns_search.empty() || !args.dns_option.empty();
+  if (!resolv && args.add_host.empty()) return absl::OkStatus();
+  if (!FLAGS_overlay) {
+    return absl::InvalidArgumentError(
+        "--dns, --dns-search, --dns-option and --add-host write into the "
+        "root overlay, which --overlay=false turns off");
+  }
+  if (resolv) {
+    absl::StatusOr<std::string> conf =
+        ComposeResolvConf(ReadHostFile("/etc/resolv.conf"), args.dns,
+                          args.dns_search, args.dns_option);
+    if (!conf.ok()) return conf.status();
+    GuestFile* f = cfg.add_files();
+    f->set_path("/etc/resolv.conf");
+    f->set_content(*conf);
+  }
+  if (!args.add_host.empty()) {
+    absl::StatusOr<std::string> hosts =
+        ComposeHosts(ReadHostFile("/etc/hosts"), args.add_host);
+    if (!hosts.ok()) return hosts.status();
+    GuestFile* f = cfg.add_files();
+    f->set_path("/etc/hosts");
+    f->set_content(*hosts);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<int> RunDo(const DoArgs& args) {
+  const std::vector<std::string>& command = args.command;
+  const std::vector<std::string>& volume_values = args.volumes;
+  const std::vector<std::string>& net_allow = args.net_allow;
+  const std::vector<std::string>& net_listen = args.net_listen;
   if (command.empty())
     return absl::InvalidArgumentError("runsc do: no command given");
   BootConfig cfg;
@@ -403,7 +451,7 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
     }
   };
   for (char** e = environ; *e != nullptr; e++) put(*e);
-  for (const std::string& kv : env_overrides) {
+  for (const std::string& kv : args.env) {
     if (kv.find('=') == std::string::npos || kv[0] == '=') {
       return absl::InvalidArgumentError(
           absl::StrCat("--env=", kv, ": expected KEY=VALUE"));
@@ -429,6 +477,8 @@ absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
   }
   cfg.set_max_tasks(FLAGS_max_tasks);
   cfg.set_read_only_root(!FLAGS_overlay);
+  absl::Status names = AddNameFiles(args, cfg);
+  if (!names.ok()) return names;
 
   // The network broker's socket (--network=host); the sandbox gets its end
   // after the volumes' sockets.

@@ -11,16 +11,24 @@
 
 namespace runsc {
 
-// Starts the gofer and the sandbox, waits for the program, and returns its
-// exit status (128 + N for death by signal N). `volumes` are the values of
-// -v/--volume, "HOST:GUEST[:ro]": each gets a gofer of its own.
-// With --network=host, `net_allow` (--net-allow values) and `net_listen`
-// (--net-listen values) configure the network broker.
-absl::StatusOr<int> RunDo(const std::vector<std::string>& command,
-                          const std::vector<std::string>& env_overrides,
-                          const std::vector<std::string>& volumes = {},
-                          const std::vector<std::string>& net_allow = {},
-                          const std::vector<std::string>& net_listen = {});
+// What `runsc do` was asked, beyond its single-valued gflags: the command
+// and the flags that may repeat (gflags keeps only a flag's last value).
+struct DoArgs {
+  std::vector<std::string> command;
+  std::vector<std::string> env;         // --env KEY=VALUE, in order
+  std::vector<std::string> volumes;     // -v/--volume HOST:GUEST[:ro]
+  std::vector<std::string> net_allow;   // --net-allow CIDR[:PORT[-PORT]]
+  std::vector<std::string> net_listen;  // --net-listen PORT[-PORT]
+  std::vector<std::string> dns;         // --dns IP
+  std::vector<std::string> dns_search;  // --dns-search DOMAIN
+  std::vector<std::string> dns_option;  // --dns-option OPTION
+  std::vector<std::string> add_host;    // --add-host NAME:IP
+};
+
+// Starts the gofer and the sandbox (each volume with a gofer of its own,
+// and with --network=host a network broker), waits for the program, and
+// returns its exit status (128 + N for death by signal N).
+absl::StatusOr<int> RunDo(const DoArgs& args);
 
 // A parsed -v/--volume.
 struct VolumeSpec {

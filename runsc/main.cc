@@ -66,21 +66,39 @@ constexpr char kUsage[] =
     "                       others fail with EACCES and a denial line here\n"
     "  --net-listen=PORT[-PORT]\n"
     "                       with --network=host, host ports the sandbox may\n"
-    "                       also listen on (repeatable)\n";
+    "                       also listen on (repeatable)\n"
+    "  --dns=IP             a nameserver for the sandbox's /etc/resolv.conf\n"
+    "                       (repeatable, at most 3; replaces the host's)\n"
+    "  --dns-search=DOMAIN  a search domain (repeatable; replaces the host's)\n"
+    "  --dns-option=OPTION  a resolv.conf option, e.g. ndots:2 (repeatable)\n"
+    "  --add-host=NAME:IP   a line for the sandbox's /etc/hosts, ahead of the\n"
+    "                       host's entries (repeatable)\n"
+    "                       (without these, /etc/resolv.conf and /etc/hosts\n"
+    "                       are the host's; with them, new files in the\n"
+    "                       overlay: the host's never change)\n";
 
 struct Parsed {
   std::string verb;
-  std::vector<std::string> flags;       // for gflags
-  std::vector<std::string> env;         // every --env, in order
-  std::vector<std::string> volumes;     // every -v/--volume, in order
-  std::vector<std::string> net_allow;   // every --net-allow
-  std::vector<std::string> net_listen;  // every --net-listen
-  std::vector<std::string> rest;        // the command
+  std::vector<std::string> flags;  // for gflags
+  DoArgs args;                     // the repeatable flags and the command
 };
+
+// The flags that may repeat, by gflags-style name, and where they go.
+std::vector<std::string>* Repeated(DoArgs& a, const std::string& name) {
+  if (name == "env") return &a.env;
+  if (name == "v" || name == "volume") return &a.volumes;
+  if (name == "net_allow") return &a.net_allow;
+  if (name == "net_listen") return &a.net_listen;
+  if (name == "dns") return &a.dns;
+  if (name == "dns_search") return &a.dns_search;
+  if (name == "dns_option") return &a.dns_option;
+  if (name == "add_host") return &a.add_host;
+  return nullptr;
+}
 
 // Splits `runsc VERB [flags] [--] [args]`. Flags stop at "--" or at the
 // first argument that is not a flag, so a command's own flags are never
-// taken for runsc's. --env and -v/--volume may repeat, so they are collected
+// taken for runsc's. Flags that may repeat (--env, -v, ...) are collected
 // here rather than by gflags, which keeps only the last value of a flag.
 absl::StatusOr<Parsed> Split(int argc, char** argv) {
   Parsed p;
@@ -102,24 +120,16 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
       if (has_value) value = body.substr(body.find('=') + 1);
       gflags::CommandLineFlagInfo info;
       bool known = gflags::GetCommandLineFlagInfo(name.c_str(), &info);
-      bool volume = name == "v" || name == "volume";
-      bool repeated = name == "net_allow" || name == "net_listen";
-      bool takes_value =
-          name == "env" || volume || repeated || (known && info.type != "bool");
+      std::vector<std::string>* repeated = Repeated(p.args, name);
+      bool takes_value = repeated != nullptr || (known && info.type != "bool");
       if (takes_value && !has_value) {
         if (i + 1 >= argc)
           return absl::InvalidArgumentError(absl::StrCat(a, " needs a value"));
         value = argv[++i];
         has_value = true;
       }
-      if (name == "env") {
-        p.env.push_back(value);
-      } else if (volume) {
-        p.volumes.push_back(value);
-      } else if (name == "net_allow") {
-        p.net_allow.push_back(value);
-      } else if (name == "net_listen") {
-        p.net_listen.push_back(value);
+      if (repeated != nullptr) {
+        repeated->push_back(value);
       } else if (!known && name != "help") {
         return absl::InvalidArgumentError(absl::StrCat("unknown flag ", a));
       } else {
@@ -135,7 +145,7 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
   if (i < argc) p.verb = argv[i++];
   s = take_flags();
   if (!s.ok()) return s;
-  for (; i < argc; i++) p.rest.push_back(argv[i]);
+  for (; i < argc; i++) p.args.command.push_back(argv[i]);
   return p;
 }
 
@@ -182,6 +192,8 @@ int Boot() {
                               static_cast<uint16_t>(cfg.net_listen_last(i)));
   }
   o.root_overlay = !cfg.read_only_root();
+  for (const GuestFile& f : cfg.files())
+    o.files.push_back({f.path(), f.content()});
   for (const Volume& v : cfg.volumes()) {
     o.volumes.push_back({v.host(), v.guest(), v.read_only(), v.gofer_fd()});
   }
@@ -299,8 +311,7 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&fargc, &fargs, /*remove_flags=*/true);
 
   if (p->verb == "do") {
-    absl::StatusOr<int> code =
-        runsc::RunDo(p->rest, p->env, p->volumes, p->net_allow, p->net_listen);
+    absl::StatusOr<int> code = runsc::RunDo(p->args);
     if (!code.ok()) {
       fprintf(stderr, "runsc: %s\n",
               std::string(code.status().message()).c_str());

@@ -101,6 +101,37 @@ absl::Status MountVolume(vfs::MountNamespace& ns,
   return absl::OkStatus();
 }
 
+// Replaces the file at f.path in the root overlay with one holding
+// f.content (mode 0644, root's). Called before anything is mounted over
+// the root, so no volume can take the write to the host.
+absl::Status WriteRootFile(vfs::MountNamespace& ns,
+                           const BootOptions::File& f) {
+  vfs::KernelContext ctx;
+  vfs::PathContext pc{&ns, ns.Root(), ns.Root()};
+  SysResult<void> gone = vfs::UnlinkAt(ctx, pc, f.path, /*dir=*/false);
+  if (!gone.ok() && gone.err() != ENOENT) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replacing ", f.path, " in the sandbox: ", strerror(gone.err())));
+  }
+  SysResult<std::shared_ptr<vfs::FileDescription>> fd = vfs::OpenAt(
+      ctx, pc, f.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+  if (!fd.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "writing ", f.path, " in the sandbox: ", strerror(fd.err())));
+  }
+  int64_t off = 0;
+  while (static_cast<size_t>(off) < f.content.size()) {
+    SysResult<size_t> n =
+        (*fd)->Write(ctx, f.content.data() + off, f.content.size() - off, &off);
+    if (!n.ok() || *n == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("writing ", f.path,
+                       " in the sandbox: ", strerror(n.ok() ? EIO : n.err())));
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string ReadHostFile(const char* path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
@@ -248,6 +279,14 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
                                               vfs::kMountReadOnly, "/");
   }
   auto ns = std::make_shared<vfs::MountNamespace>(std::move(root_mount));
+  if (!options.files.empty() && !options.root_overlay) {
+    return absl::InvalidArgumentError(
+        "files to write into the root need the root overlay");
+  }
+  for (const BootOptions::File& f : options.files) {
+    absl::Status s = WriteRootFile(*ns, f);
+    if (!s.ok()) return s;
+  }
 
   // The guest's stdio are the host's, and the host terminal, if the
   // sandbox runs on one, is init's controlling terminal. With a console

@@ -40,6 +40,13 @@ struct BootOptions {
     int gofer_fd = -1;  // the sentry's end of the volume's gofer socket
   };
   std::vector<Volume> volumes;
+  // Files written into the root overlay before init starts (`runsc do
+  // --dns`, `--add-host`), replacing what is there; needs root_overlay.
+  struct File {
+    std::string path;  // absolute
+    std::string content;
+  };
+  std::vector<File> files;
   // --network=host: the sentry's end of the network broker's socket
   // (sentry/net/host); -1 for the sandbox's own network only.
   int net_broker_fd = -1;

@@ -4,7 +4,9 @@
 # (EACCES inside, a denial line on runsc's stderr) on another port that a
 # host client reaches; UDP goes the same way; --net-listen lets a host
 # client reach a server in the sandbox. With the default --network=none
-# nothing outside is reachable at all. Bad flags are refused by name.
+# nothing outside is reachable at all. --dns* and --add-host replace the
+# host's resolv.conf and hosts inside only, and a resolver in the sandbox
+# reaches an allowed host DNS server. Bad flags are refused by name.
 #   hostnet_test.sh RUNSC
 set -u
 RUNSC=$(realpath "$1")
@@ -199,6 +201,86 @@ for addr in [('127.0.0.1', $PA), ('192.0.2.1', 80)]:
 [ "$out" == "ECONNREFUSED
 ENETUNREACH" ] && ok "default network: ECONNREFUSED on lo, ENETUNREACH beyond" ||
   bad "default network errors: $out"
+
+# ---- DNS: the host's resolv.conf and hosts unless a flag says otherwise.
+# A host DNS server on 127.0.0.77:53 knows app.test; the sandbox's
+# resolver finds it through --dns, --dns-search and --net-allow.
+cat > "$TMP/dns.py" <<'PYEOF'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.77", 53))
+print("ready", flush=True)
+while True:
+    q, peer = s.recvfrom(512)
+    i, labels = 12, []
+    while q[i]:
+        labels.append(q[i + 1:i + 1 + q[i]].decode())
+        i += q[i] + 1
+    qtype = int.from_bytes(q[i + 1:i + 3], "big")
+    question = q[12:i + 5]
+    answers, rcode = b"", 3  # NXDOMAIN
+    if ".".join(labels).lower() == "app.test":
+        rcode = 0
+        if qtype == 1:  # A: 10.20.30.40, TTL 60, name by pointer
+            answers = bytes.fromhex("c00c00010001") + (60).to_bytes(4, "big") \
+                + bytes([0, 4, 10, 20, 30, 40])
+    count = 1 if answers else 0
+    s.sendto(q[:2] + bytes([0x81, 0x80 | rcode, 0, 1, 0, count, 0, 0, 0, 0])
+             + question + answers, peer)
+PYEOF
+"$PY" "$TMP/dns.py" >"$TMP/dns.out" 2>&1 &
+DNS_PID=$!
+trap 'kill $SERVERS_PID $DNS_PID 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in $(seq 100); do [ -s "$TMP/dns.out" ] && break; sleep 0.1; done
+dns_ready=$(head -1 "$TMP/dns.out")
+host_resolv=$(cat /etc/resolv.conf)
+host_hosts=$(cat /etc/hosts)
+[ "$dns_ready" == ready ] || bad "the host DNS server did not start: $dns_ready"
+out=$("$RUNSC" do --network=host --net-allow=127.0.0.77:53 --dns=127.0.0.77 \
+  --dns-search=test -- getent hosts app 2>"$TMP/err")
+[ "$out" == "10.20.30.40     app.test" ] &&
+  ok "--dns and --dns-search: the sandbox resolves through a host DNS server" ||
+  bad "resolving app through --dns: $out $(cat "$TMP/err")"
+out=$("$RUNSC" do --network=host --dns=127.0.0.77 -- getent hosts app.test 2>"$TMP/err")
+rc=$?
+[ $rc == 2 ] && grep -Eq "denied connect to 127.0.0.77:53 udp by pid [0-9]+ \(getent\)" "$TMP/err" &&
+  ok "a DNS server outside --net-allow is refused and logged" ||
+  bad "DNS to a refused server: rc=$rc $out $(cat "$TMP/err")"
+out=$("$RUNSC" do --add-host=db:10.1.2.3 --add-host=localhost=10.9.9.9 \
+  --dns=192.0.2.53 --dns-option=ndots:3 -- sh -c \
+  'getent hosts db; getent hosts localhost | head -1; grep -v "^#" /etc/resolv.conf | grep -E "^(nameserver|options)"' 2>&1)
+[ "$out" == "10.1.2.3        db
+10.9.9.9        localhost
+nameserver 192.0.2.53
+options ndots:3" ] && ok "--add-host comes before the host's entries; --dns-option" ||
+  bad "--add-host and --dns-option: $out"
+out=$("$RUNSC" do -- sh -c 'cat /etc/resolv.conf; echo ---; cat /etc/hosts' 2>&1)
+[ "$out" == "$host_resolv
+---
+$host_hosts" ] && ok "without flags, resolv.conf and hosts are the host's" ||
+  bad "default resolv.conf/hosts differ: $out"
+[ "$(cat /etc/resolv.conf)" == "$host_resolv" ] && [ "$(cat /etc/hosts)" == "$host_hosts" ] &&
+  ok "the host's resolv.conf and hosts are unchanged" ||
+  bad "the host's resolv.conf or hosts changed"
+out=$("$RUNSC" do --dns=8.8.8.8 --overlay=false -- true 2>&1)
+[ $? == 125 ] && [[ "$out" == *"--overlay=false"* ]] &&
+  ok "--dns without the overlay is refused" || bad "--dns --overlay=false: $out"
+named=0
+while IFS='|' read -r expect args; do
+  read -ra argv <<<"$args"
+  out=$("$RUNSC" do "${argv[@]}" -- true 2>&1)
+  rc=$?
+  [ $rc == 125 ] && [[ "$out" == *"$expect"* ]] && named=$((named + 1)) ||
+    bad "bad name flags $args: rc=$rc $out"
+done <<'EOF2'
+--dns=example.com: expected an IPv4 or IPv6 address|--dns=example.com
+--dns-search=a_b;: expected a domain name|--dns-search=a_b;
+--add-host=db: expected NAME:IP|--add-host=db
+--add-host=db:10.0.0.1#: expected NAME:IP|--add-host=db:10.0.0.1#
+4 --dns servers: resolvers use at most 3|--dns=1.1.1.1 --dns=1.0.0.1 --dns=8.8.8.8 --dns=8.8.4.4
+--dns-option=: expected one resolv.conf option|--dns-option=
+EOF2
+[ $named == 6 ] && ok "bad --dns, --dns-search, --dns-option and --add-host values are named"
 
 # ---- Flags are checked before anything starts.
 out=$("$RUNSC" do --net-allow=127.0.0.1 -- true 2>&1)
