@@ -203,13 +203,22 @@ ENETUNREACH" ] && ok "default network: ECONNREFUSED on lo, ENETUNREACH beyond" |
   bad "default network errors: $out"
 
 # ---- DNS: the host's resolv.conf and hosts unless a flag says otherwise.
-# A host DNS server on 127.0.0.77:53 knows app.test; the sandbox's
+# A host DNS server on 127.0.53.N:53 knows app.test; the sandbox's
 # resolver finds it through --dns, --dns-search and --net-allow.
 cat > "$TMP/dns.py" <<'PYEOF'
 import socket
+import random
+# Port 53 is fixed (resolv.conf names no port), so the address varies:
+# this test runs once per platform, at the same time.
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.77", 53))
-print("ready", flush=True)
+for _ in range(100):
+    addr = "127.0.53.%d" % random.randint(2, 254)
+    try:
+        s.bind((addr, 53))
+        break
+    except OSError:
+        pass
+print(addr, flush=True)
 while True:
     q, peer = s.recvfrom(512)
     i, labels = 12, []
@@ -232,18 +241,18 @@ PYEOF
 DNS_PID=$!
 trap 'kill $SERVERS_PID $DNS_PID 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 100); do [ -s "$TMP/dns.out" ] && break; sleep 0.1; done
-dns_ready=$(head -1 "$TMP/dns.out")
+DNS_ADDR=$(head -1 "$TMP/dns.out")
 host_resolv=$(cat /etc/resolv.conf)
 host_hosts=$(cat /etc/hosts)
-[ "$dns_ready" == ready ] || bad "the host DNS server did not start: $dns_ready"
-out=$("$RUNSC" do --network=host --net-allow=127.0.0.77:53 --dns=127.0.0.77 \
+[[ "$DNS_ADDR" == 127.0.53.* ]] || bad "the host DNS server did not start: $DNS_ADDR"
+out=$("$RUNSC" do --network=host "--net-allow=$DNS_ADDR:53" "--dns=$DNS_ADDR" \
   --dns-search=test -- getent hosts app 2>"$TMP/err")
 [ "$out" == "10.20.30.40     app.test" ] &&
   ok "--dns and --dns-search: the sandbox resolves through a host DNS server" ||
   bad "resolving app through --dns: $out $(cat "$TMP/err")"
-out=$("$RUNSC" do --network=host --dns=127.0.0.77 -- getent hosts app.test 2>"$TMP/err")
+out=$("$RUNSC" do --network=host "--dns=$DNS_ADDR" -- getent hosts app.test 2>"$TMP/err")
 rc=$?
-[ $rc == 2 ] && grep -Eq "denied connect to 127.0.0.77:53 udp by pid [0-9]+ \(getent\)" "$TMP/err" &&
+[ $rc == 2 ] && grep -Eq "denied connect to $DNS_ADDR:53 udp by pid [0-9]+ \(getent\)" "$TMP/err" &&
   ok "a DNS server outside --net-allow is refused and logged" ||
   bad "DNS to a refused server: rc=$rc $out $(cat "$TMP/err")"
 out=$("$RUNSC" do --add-host=db:10.1.2.3 --add-host=localhost=10.9.9.9 \
