@@ -13,6 +13,7 @@ case "$target" in
   sentry/loader/elf_fuzz.cc) srcs="$srcs sentry/loader/elf.cc" ;;
   sentry/net/host/broker_fuzz.cc)
     srcs="$srcs sentry/net/host/policy.cc sentry/net/host/protocol.cc" ;;
+  runsc/oci/spec_fuzz.cc) srcs="$srcs runsc/oci/json.cc runsc/oci/spec.cc" ;;
 esac
 clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I. $srcs -o "$out" \
   -labsl_strings -labsl_str_format_internal -labsl_raw_hash_set -labsl_hash \
