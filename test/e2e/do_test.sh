@@ -101,9 +101,13 @@ b'\x00\x00\x00\x00' 16
 True True" ] && ok "/proc and /dev" || bad "/proc and /dev: $out"
 
 # Inherited stdio: the host's names in /proc/self/fd, and O_NONBLOCK that
-# does not block (nor leak onto the host's shared description).
-out=$( (sleep 1; echo late) | "$RUNSC" do -- /usr/bin/python3 -c '
-import os, fcntl
+# does not block (nor leak onto the host's shared description). The
+# writer writes only once the guest says on stderr that it has read
+# nothing, however slow the machine.
+mkfifo "$TMP/ready"
+out=$( (read -r _ <&3; echo late; cat >/dev/null <&3) 3<"$TMP/ready" |
+  "$RUNSC" do -- /usr/bin/python3 -c '
+import os, fcntl, sys
 print(os.readlink("/proc/self/fd/0").startswith("pipe:["))
 fl = fcntl.fcntl(0, fcntl.F_GETFL)
 fcntl.fcntl(0, fcntl.F_SETFL, fl | os.O_NONBLOCK)
@@ -112,9 +116,11 @@ try:
     print("read did not fail")
 except BlockingIOError:
     print("EAGAIN")
+sys.stderr.write("ready\n")
+sys.stderr.flush()
 fcntl.fcntl(0, fcntl.F_SETFL, fl)
 print(os.read(0, 10))
-')
+' 2>"$TMP/ready")
 [ "$out" == "True
 EAGAIN
 b'late\n'" ] && ok "inherited stdio: names and O_NONBLOCK" || bad "inherited stdio: $out"
