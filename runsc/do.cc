@@ -32,6 +32,7 @@
 #include "runsc/dns.h"
 #include "runsc/flags.h"
 #include "runsc/netbroker.h"
+#include "runsc/sandbox.h"
 #include "sentry/base/host_fd.h"
 #include "sentry/fs/devpts/console.h"
 
@@ -41,115 +42,7 @@ namespace runsc {
 
 namespace {
 
-// The sandbox's fds from here on: the volumes' gofer sockets, then the
-// network broker's.
-constexpr int kVolumeFdBaseForDo = 7;
-
 using sentry::HostFd;
-
-// What the child of Spawn needs, all prepared by the parent: the child
-// shares runsc's memory until it execs (CLONE_VM | CLONE_VFORK), so it must
-// not allocate, and runsc waits meanwhile.
-struct SpawnPlan {
-  pid_t parent;
-  char** argv;
-  char** envp;
-  std::vector<std::pair<int, int>> fds;  // child fd -> our fd, ascending
-  std::vector<int> moved;                // scratch, one per entry of fds
-  sigset_t old_mask;  // runsc's mask; the parent blocks all around clone
-};
-
-int SpawnChild(void* arg) {
-  SpawnPlan& plan = *static_cast<SpawnPlan*>(arg);
-  // Only async-signal-safe calls from here to exec. runsc's handlers must
-  // not run here, on its memory: default them before unblocking signals.
-  for (int sig = 1; sig < NSIG; sig++) {
-    struct sigaction sa;
-    if (sigaction(sig, nullptr, &sa) != 0) continue;
-    if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) continue;
-    sa.sa_handler = SIG_DFL;
-    sa.sa_flags = 0;
-    sigaction(sig, &sa, nullptr);
-  }
-  sigprocmask(SIG_SETMASK, &plan.old_mask, nullptr);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != plan.parent && getppid() != 0) _exit(125);
-  // A session of its own: the terminal's job-control signals (Ctrl-C)
-  // reach runsc, never the sentry or its stubs directly. The terminal
-  // stays usable as stdio; it is just not their controlling terminal.
-  setsid();
-
-  // Move every source above the targets first so dup2 never clobbers one.
-  int high = 1000;
-  for (size_t i = 0; i < plan.fds.size(); i++) {
-    int m = fcntl(plan.fds[i].second, F_DUPFD, high);
-    if (m < 0) _exit(125);
-    plan.moved[i] = m;
-    high = m + 1;
-  }
-  for (size_t i = 0; i < plan.fds.size(); i++) {
-    if (dup2(plan.moved[i], plan.fds[i].first) < 0) _exit(125);
-  }
-  int max_target = plan.fds.empty() ? 2 : plan.fds.back().first;
-  syscall(SYS_close_range, max_target + 1, ~0U, 0);
-  execve("/proc/self/exe", plan.argv, plan.envp);
-  const char msg[] = "runsc: cannot re-execute itself\n";
-  (void)!write(2, msg, sizeof(msg) - 1);
-  _exit(125);
-}
-
-// Starts /proc/self/exe with `args`, giving the child the fds in `fds`
-// (child fd -> our fd) and nothing else. With `new_pid_ns`, the child is
-// the init of a new pid namespace where that is permitted, so the kernel
-// kills everything in it when it dies.
-//
-// The child borrows runsc's address space until it execs rather than
-// copying it as fork would: on a VM copying page tables and then throwing
-// them away at exec costs about a millisecond per child, all of it on the
-// path of `runsc do`'s start-up. Its environment is runsc's own choice,
-// not the caller's (which the guest gets through the boot config): USER
-// spares glog a password-database lookup, GLOG_* settings pass through.
-absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
-                            const std::map<int, int>& fds, bool new_pid_ns) {
-  std::vector<char*> argv;
-  for (const std::string& a : args)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<std::string> env = {"USER=runsc"};
-  for (char** e = environ; *e != nullptr; e++) {
-    if (strncmp(*e, "GLOG_", 5) == 0) env.push_back(*e);
-  }
-  std::vector<char*> envp;
-  for (std::string& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  SpawnPlan plan;
-  plan.parent = getpid();
-  plan.argv = argv.data();
-  plan.envp = envp.data();
-  plan.fds.assign(fds.begin(), fds.end());
-  plan.moved.resize(plan.fds.size());
-
-  constexpr size_t kStackSize = 64 * 1024;
-  void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED)
-    return absl::InternalError(absl::StrCat("mmap: ", strerror(errno)));
-  char* top = static_cast<char*>(stack) + kStackSize;
-  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
-  sigset_t all;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, &plan.old_mask);
-  pid_t pid = -1;
-  if (new_pid_ns) pid = clone(SpawnChild, top, flags | CLONE_NEWPID, &plan);
-  if (pid < 0) pid = clone(SpawnChild, top, flags, &plan);
-  int clone_errno = errno;
-  sigprocmask(SIG_SETMASK, &plan.old_mask, nullptr);
-  munmap(stack, kStackSize);
-  if (pid < 0)
-    return absl::InternalError(absl::StrCat("clone: ", strerror(clone_errno)));
-  return pid;
-}
 
 // Signals runsc passes on to the sandbox.
 constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -480,67 +373,14 @@ absl::StatusOr<int> RunDo(const DoArgs& args) {
   absl::Status names = AddNameFiles(args, cfg);
   if (!names.ok()) return names;
 
-  // The network broker's socket (--network=host); the sandbox gets its end
-  // after the volumes' sockets.
-  HostFd broker_end, broker_sentry_end;
-  int broker_fd = kVolumeFdBaseForDo + static_cast<int>(volume_values.size());
-  if (host_network) {
-    int ns[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ns) != 0) {
-      return absl::InternalError(absl::StrCat("socketpair: ", strerror(errno)));
-    }
-    broker_end.Reset(ns[0]);
-    broker_sentry_end.Reset(ns[1]);
-    cfg.set_net_broker_fd(broker_fd);
-  }
-
-  // Each volume: its host directory, opened now (the gofer serves this
-  // directory, whatever the path names later), and a socket to its gofer.
-  // The sandbox gets the sockets from kVolumeFdBase on.
-  constexpr int kVolumeFdBase = kVolumeFdBaseForDo;
-  struct VolumeSetup {
-    VolumeSpec spec;
-    HostFd root, gofer_end, sentry_end;
-    pid_t pid = -1;
-  };
+  LaunchPlan plan;
   absl::StatusOr<std::vector<VolumeSpec>> specs = ParseVolumes(volume_values);
   if (!specs.ok()) return specs.status();
-  std::vector<VolumeSetup> volumes;
-  for (VolumeSpec& spec : *specs) {
-    VolumeSetup v;
-    v.root.Reset(open(spec.host.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!v.root.valid()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("-v: ", spec.host, ": ", strerror(errno)));
-    }
-    int vs[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, vs) != 0) {
-      return absl::InternalError(absl::StrCat("socketpair: ", strerror(errno)));
-    }
-    v.gofer_end.Reset(vs[0]);
-    v.sentry_end.Reset(vs[1]);
-    Volume* pb = cfg.add_volumes();
-    pb->set_host(spec.host);
-    pb->set_guest(spec.guest);
-    pb->set_read_only(spec.read_only);
-    pb->set_gofer_fd(kVolumeFdBase + static_cast<int>(volumes.size()));
-    v.spec = std::move(spec);
-    volumes.push_back(std::move(v));
-  }
-
-  HostFd config(
-      static_cast<int>(syscall(SYS_memfd_create, "runsc-config", MFD_CLOEXEC)));
-  std::string bytes = cfg.SerializeAsString();
-  if (!config.valid() || pwrite(config.get(), bytes.data(), bytes.size(), 0) !=
-                             static_cast<ssize_t>(bytes.size())) {
-    return absl::InternalError(
-        absl::StrCat("writing the boot config: ", strerror(errno)));
-  }
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-    return absl::InternalError(absl::StrCat("socketpair: ", strerror(errno)));
-  }
-  HostFd gofer_end(sv[0]), sentry_end(sv[1]);
+  plan.volumes = std::move(*specs);
+  plan.host_network = host_network;
+  plan.allow_rules = std::move(allow_rules);
+  plan.listen_ports = std::move(listen_ports);
+  plan.name = absl::StrCat("do-", getpid());
   HostFd log;
   if (!FLAGS_debug_log.empty()) {
     log.Reset(open(FLAGS_debug_log.c_str(),
@@ -550,6 +390,8 @@ absl::StatusOr<int> RunDo(const DoArgs& args) {
           absl::StrCat("--debug_log=", FLAGS_debug_log, ": ", strerror(errno)));
     }
   }
+  plan.log_fd = log.get();
+  plan.debug = FLAGS_debug;
   HostFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
 
   // A terminal of its own for the guest: asked for, or by default when
@@ -571,124 +413,28 @@ absl::StatusOr<int> RunDo(const DoArgs& args) {
     }
     console_runsc.Reset(cv[0]);
     console_sandbox.Reset(cv[1]);
+    // With a console the sandbox gets no host terminal at all: the
+    // guest's stdio is the pty inside. Its own messages still go to
+    // stderr.
+    plan.stdio[0] = plan.stdio[1] = devnull.get();
+    plan.console_fd = console_sandbox.get();
   }
-
-  std::vector<std::string> gofer_args = {
-      "runsc-gofer", "gofer", "--gofer_root=/", "--gofer_fd=3",
-      absl::StrCat("--log_fd=", log.valid() ? 4 : -1)};
-  std::map<int, int> gofer_fds = {{0, devnull.get()},
-                                  {1, devnull.get()},
-                                  {2, STDERR_FILENO},
-                                  {3, gofer_end.get()}};
-  if (log.valid()) gofer_fds[4] = log.get();
-  absl::StatusOr<pid_t> gofer = Spawn(gofer_args, gofer_fds, false);
-  if (!gofer.ok()) return gofer.status();
-  // Every gofer, the root's first, to be killed and reaped at the end.
-  std::vector<pid_t> gofers = {*gofer};
-  auto stop_gofers = [&gofers] {
-    for (pid_t pid : gofers) {
-      if (pid <= 0) continue;
-      kill(pid, SIGKILL);
-      while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-      }
-    }
-  };
-  for (VolumeSetup& v : volumes) {
-    std::vector<std::string> args = {
-        "runsc-gofer",
-        "gofer",
-        absl::StrCat("--gofer_root=", v.spec.host),
-        "--gofer_root_fd=5",
-        absl::StrCat("--gofer_read_only=", v.spec.read_only ? "true" : "false"),
-        "--gofer_fd=3",
-        absl::StrCat("--log_fd=", log.valid() ? 4 : -1)};
-    std::map<int, int> fds = {{0, devnull.get()},
-                              {1, devnull.get()},
-                              {2, STDERR_FILENO},
-                              {3, v.gofer_end.get()},
-                              {5, v.root.get()}};
-    fds[4] = log.valid() ? log.get() : devnull.get();  // no gap to inherit
-    absl::StatusOr<pid_t> pid = Spawn(args, fds, false);
-    if (!pid.ok()) {
-      stop_gofers();
-      return pid.status();
-    }
-    v.pid = *pid;
-    gofers.push_back(*pid);
-  }
-
-  // The network broker, in the host's network namespace, under its own
-  // filter: it alone makes host sockets (runsc/netbroker.h).
-  pid_t broker = -1;
-  if (host_network) {
-    std::vector<std::string> args = {
-        "runsc-net",
-        "netbroker",
-        "--net_fd=3",
-        absl::StrCat("--net_allow_rules=", absl::StrJoin(allow_rules, ",")),
-        absl::StrCat("--net_listen_ports=", absl::StrJoin(listen_ports, ",")),
-        absl::StrCat("--sandbox_name=do-", getpid())};
-    std::map<int, int> fds = {{0, devnull.get()},
-                              {1, devnull.get()},
-                              {2, STDERR_FILENO},
-                              {3, broker_end.get()}};
-    absl::StatusOr<pid_t> pid = Spawn(args, fds, false);
-    if (!pid.ok()) {
-      stop_gofers();
-      return pid.status();
-    }
-    broker = *pid;
-    gofers.push_back(broker);
-  }
-
-  std::vector<std::string> boot_args = {
-      "runsc-sandbox",
-      "boot",
-      "--config_fd=3",
-      "--gofer_fd=4",
-      absl::StrCat("--log_fd=", log.valid() ? 5 : -1),
-      absl::StrCat("--debug=", FLAGS_debug ? "true" : "false"),
-      absl::StrCat("--console_fd=", console ? 6 : -1)};
-  // With a console the sandbox gets no host terminal at all: the guest's
-  // stdio is the pty inside. Its own messages still go to stderr.
-  std::map<int, int> boot_fds = {{0, console ? devnull.get() : STDIN_FILENO},
-                                 {1, console ? devnull.get() : STDOUT_FILENO},
-                                 {2, STDERR_FILENO},
-                                 {3, config.get()},
-                                 {4, sentry_end.get()}};
-  if (log.valid()) boot_fds[5] = log.get();
-  if (console) boot_fds[6] = console_sandbox.get();
-  for (size_t i = 0; i < volumes.size(); i++) {
-    boot_fds[kVolumeFdBase + static_cast<int>(i)] = volumes[i].sentry_end.get();
-  }
-  if (host_network) boot_fds[broker_fd] = broker_sentry_end.get();
-  // No fd of runsc's in a gap below the volumes' and broker's sockets.
-  if (!volumes.empty() || host_network) {
-    for (int fd = 5; fd < kVolumeFdBase; fd++)
-      boot_fds.emplace(fd, devnull.get());
-  }
-  absl::StatusOr<pid_t> sandbox = Spawn(boot_args, boot_fds, true);
-  if (!sandbox.ok()) {
-    stop_gofers();
-    return sandbox.status();
-  }
-  for (VolumeSetup& v : volumes) {
-    v.gofer_end.Reset();
-    v.sentry_end.Reset();
-    v.root.Reset();
-  }
-  gofer_end.Reset();
-  sentry_end.Reset();
-  broker_end.Reset();
-  broker_sentry_end.Reset();
-  config.Reset();
+  plan.cfg = std::move(cfg);
+  absl::StatusOr<Launched> launched = Launch(plan);
+  if (!launched.ok()) return launched.status();
   console_sandbox.Reset();
+  pid_t sandbox = launched->sandbox;
+  pid_t broker = launched->broker;
+  // Every gofer, the root's first, and the broker, to be killed and reaped
+  // at the end.
+  std::vector<pid_t> gofers = launched->gofers;
+  if (broker > 0) gofers.push_back(broker);
 
   // A terminal's Ctrl-C, Ctrl-\ and hangup, and a supervisor's SIGTERM,
   // go to runsc (the sandbox has a session of its own); pass them on to
   // the sandbox, which delivers them to the guest's foreground process
   // group.
-  forward_to = *sandbox;
+  forward_to = sandbox;
   struct sigaction sa = {};
   sa.sa_handler = ForwardSignal;
   sigemptyset(&sa.sa_mask);
@@ -718,7 +464,7 @@ absl::StatusOr<int> RunDo(const DoArgs& args) {
     int child_status = 0;
     pid_t pid = waitpid(-1, &child_status, 0);
     if (pid < 0 && errno == EINTR) continue;
-    if (pid < 0 || pid == *sandbox) {
+    if (pid < 0 || pid == sandbox) {
       status = child_status;
       break;
     }
@@ -738,8 +484,8 @@ absl::StatusOr<int> RunDo(const DoArgs& args) {
       }
       std::string what = i == 0
                              ? std::string("the root filesystem")
-                             : absl::StrCat("volume ", volumes[i - 1].spec.host,
-                                            ":", volumes[i - 1].spec.guest);
+                             : absl::StrCat("volume ", plan.volumes[i - 1].host,
+                                            ":", plan.volumes[i - 1].guest);
       std::string how =
           WIFSIGNALED(child_status)
               ? absl::StrCat("killed by signal ", WTERMSIG(child_status))
@@ -751,7 +497,7 @@ absl::StatusOr<int> RunDo(const DoArgs& args) {
   }
   forward_to = -1;
   // A gofer exits when the sentry's end of its socket closes; make sure.
-  stop_gofers();
+  KillAll(gofers);
   return ExitCodeOf(status);
 }
 

@@ -33,6 +33,29 @@ DEFINE_string(network, "none",
               "default) or host (also host sockets made on the guest's "
               "behalf, to the destinations --net-allow names).");
 
+// The runc command line (global flags, then the verbs').
+DEFINE_string(root, "/run/runsc",
+              "Directory of the containers' state (runc's --root).");
+DEFINE_string(log, "", "File for runsc's own messages (runc's --log).");
+DEFINE_string(log_format, "text", "Format of --log: text or json.");
+DEFINE_bool(systemd_cgroup, false,
+            "Accepted for runc compatibility; cgroups are made by path.");
+DEFINE_string(rootless, "auto", "Accepted for runc compatibility.");
+DEFINE_string(bundle, "", "The OCI bundle (default: the current directory).");
+DEFINE_string(pid_file, "", "Write the container's pid here.");
+DEFINE_string(console_socket, "",
+              "Unix socket to send the container terminal's master to.");
+DEFINE_int32(preserve_fds, 0,
+             "Pass this many fds beyond stdio to the container (refused: "
+             "the sandbox takes no host fds beyond stdio).");
+DEFINE_bool(detach, false, "run: do not wait for the container.");
+DEFINE_bool(keep, false, "run: keep the container's state when it exits.");
+DEFINE_bool(force, false, "delete: kill a container that is not stopped.");
+DEFINE_bool(all, false, "kill: signal every process of the container.");
+DEFINE_bool(quiet, false, "list: only the ids.");
+DEFINE_bool(no_pivot, false, "Accepted for runc compatibility.");
+DEFINE_bool(no_new_keyring, false, "Accepted for runc compatibility.");
+
 DEFINE_int32(config_fd, -1, "(internal) fd of the boot configuration.");
 DEFINE_int32(gofer_fd, -1, "(internal) fd of the sentry-gofer socket.");
 DEFINE_int32(log_fd, -1, "(internal) fd to write logs to.");

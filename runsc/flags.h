@@ -17,6 +17,24 @@ DECLARE_bool(overlay);
 DECLARE_bool(t);
 DECLARE_string(network);
 
+// The runc command line.
+DECLARE_string(root);
+DECLARE_string(log);
+DECLARE_string(log_format);
+DECLARE_bool(systemd_cgroup);
+DECLARE_string(rootless);
+DECLARE_string(bundle);
+DECLARE_string(pid_file);
+DECLARE_string(console_socket);
+DECLARE_int32(preserve_fds);
+DECLARE_bool(detach);
+DECLARE_bool(keep);
+DECLARE_bool(force);
+DECLARE_bool(all);
+DECLARE_bool(quiet);
+DECLARE_bool(no_pivot);
+DECLARE_bool(no_new_keyring);
+
 // Hidden verbs that runsc runs itself.
 DECLARE_int32(config_fd);
 DECLARE_int32(gofer_fd);

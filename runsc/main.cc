@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,12 @@
 #include "absl/synchronization/mutex.h"
 #include "gofer/gofer.h"
 #include "runsc/boot_config.pb.h"
+#include "runsc/control.h"
 #include "runsc/do.h"
 #include "runsc/flags.h"
 #include "runsc/log_sink.h"
 #include "runsc/netbroker.h"
+#include "runsc/oci_verbs.h"
 #include "sentry/boot/boot.h"
 #include "sentry/kernel/syscall_table.h"
 #include "sentry/syscalls/linux/table.h"
@@ -113,6 +116,13 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
       if (a.size() < 2 || a[0] != '-') return absl::OkStatus();
       std::string body = a.substr(a[1] == '-' ? 2 : 1);
       std::string name = body.substr(0, body.find('='));
+      // runc's one-letter flags.
+      static const std::map<std::string, std::string> kShort = {{"b", "bundle"},
+                                                                {"d", "detach"},
+                                                                {"f", "force"},
+                                                                {"a", "all"},
+                                                                {"q", "quiet"}};
+      if (a[1] != '-' && kShort.count(name) > 0) name = kShort.at(name);
       // --debug-log and --debug_log are the same flag.
       std::replace(name.begin(), name.end(), '-', '_');
       std::string value;
@@ -197,10 +207,27 @@ int Boot() {
   for (const Volume& v : cfg.volumes()) {
     o.volumes.push_back({v.host(), v.guest(), v.read_only(), v.gofer_fd()});
   }
+  // Not for the stubs the sentry starts.
+  for (int fd : {cfg.start_fd(), cfg.exit_fd(), cfg.control_fd()}) {
+    if (fd > 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  if (cfg.start_fd() > 0) o.start_fd = cfg.start_fd();
+  if (cfg.control_fd() > 0) {
+    int control = cfg.control_fd();
+    o.control_fd = control;
+    o.on_started = [control](sentry::kernel::Kernel* k) {
+      StartControlServer(control, k);
+    };
+  }
   absl::StatusOr<int> code = sentry::boot::RunSandbox(o);
   if (!code.ok()) {
     fprintf(stderr, "runsc: %s\n", code.status().ToString().c_str());
     return 125;
+  }
+  if (cfg.exit_fd() > 0) {
+    // For `runsc state` and `wait`, which are not the sandbox's parent.
+    std::string text = absl::StrCat(*code, "\n");
+    (void)!pwrite(cfg.exit_fd(), text.data(), text.size(), 0);
   }
   fflush(stdout);
   fflush(stderr);
@@ -319,6 +346,8 @@ int main(int argc, char** argv) {
     }
     return *code;
   }
+  if (runsc::IsOciVerb(p->verb))
+    return runsc::RunOciVerb(p->verb, p->args.command);
   if (p->verb == "boot") return runsc::Boot();
   if (p->verb == "gofer") return runsc::Gofer();
   if (p->verb == "netbroker") return runsc::NetBroker();

@@ -9,7 +9,8 @@ set -euo pipefail
 # golang-go build two of their programs; tmux drives the interactive
 # shell of test/e2e:pty_test; redis-server, redis-tools (redis-cli,
 # redis-benchmark) and iproute2 (ip, ss) are the servers and tools
-# test/e2e:net_test runs in the sandbox; curl is hostnet_test's client.
+# test/e2e:net_test runs in the sandbox; curl is hostnet_test's client;
+# busybox-static makes oci_test's bundle and podman drives runsc there.
 PACKAGES=(
   bazel-bootstrap
   g++ clang clang-format
@@ -18,6 +19,7 @@ PACKAGES=(
   libunwind-dev liblzma-dev
   python3 make musl-tools golang-go tmux
   redis-server redis-tools iproute2 curl
+  busybox-static podman
 )
 
 missing=()

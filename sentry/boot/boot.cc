@@ -40,12 +40,28 @@ namespace sentry::boot {
 
 namespace {
 
-// Mounts `fs` (rooted at `root`) on `path`, if the path exists.
+// Makes every missing directory of absolute `path` (mode 0755), as runc
+// makes a container's mountpoints. Fails with the first error other than
+// EEXIST.
+SysResult<void> MakeDirs(vfs::MountNamespace& ns, const std::string& path) {
+  vfs::KernelContext ctx;  // the kernel itself, as root
+  vfs::PathContext pc{&ns, ns.Root(), ns.Root()};
+  for (size_t at = 1; at <= path.size(); at++) {
+    if (at != path.size() && path[at] != '/') continue;
+    SysResult<void> made = vfs::MkdirAt(ctx, pc, path.substr(0, at), 0755);
+    if (!made.ok() && made.err() != EEXIST) return made;
+  }
+  return Ok();
+}
+
+// Mounts `fs` (rooted at `root`) on `path`, making the path if it is
+// missing and the root is writable (an image without /proc).
 void MountAt(vfs::MountNamespace& ns, const std::string& path,
              std::shared_ptr<vfs::Filesystem> fs,
              std::shared_ptr<vfs::Dentry> root, int flags,
              const std::string& source) {
   vfs::KernelContext ctx;  // the kernel itself, as root
+  (void)MakeDirs(ns, path);
   vfs::Resolver r(ctx, ns, ns.Root(), ns.Root());
   SysResult<vfs::VirtualDentry> at = r.Resolve(path);
   if (!at.ok()) {
@@ -71,17 +87,11 @@ absl::Status MountVolume(vfs::MountNamespace& ns,
                      strerror(fs.err())));
   }
   vfs::KernelContext ctx;  // the kernel itself, as root
-  vfs::PathContext pc{&ns, ns.Root(), ns.Root()};
-  std::string path;
-  for (size_t at = 1; at <= v.guest.size(); at++) {
-    if (at != v.guest.size() && v.guest[at] != '/') continue;
-    path = v.guest.substr(0, at);
-    SysResult<void> made = vfs::MkdirAt(ctx, pc, path, 0755);
-    if (!made.ok() && made.err() != EEXIST) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("making the mountpoint ", path, " of volume ", v.host,
-                       ": ", strerror(made.err())));
-    }
+  SysResult<void> made = MakeDirs(ns, v.guest);
+  if (!made.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("making the mountpoint ", v.guest, " of volume ", v.host,
+                     ": ", strerror(made.err())));
   }
   vfs::Resolver r(ctx, ns, ns.Root(), ns.Root());
   SysResult<vfs::VirtualDentry> at = r.Resolve(v.guest);
@@ -108,6 +118,11 @@ absl::Status WriteRootFile(vfs::MountNamespace& ns,
                            const BootOptions::File& f) {
   vfs::KernelContext ctx;
   vfs::PathContext pc{&ns, ns.Root(), ns.Root()};
+  SysResult<void> dirs = MakeDirs(ns, f.path.substr(0, f.path.rfind('/')));
+  if (!dirs.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "making the directory of ", f.path, ": ", strerror(dirs.err())));
+  }
   SysResult<void> gone = vfs::UnlinkAt(ctx, pc, f.path, /*dir=*/false);
   if (!gone.ok() && gone.err() != ENOENT) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -386,7 +401,7 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
     }
     s = DropCapabilities();
     if (!s.ok()) return s;
-    s = InstallSentryFilter(options.net_broker_fd >= 0);
+    s = InstallSentryFilter(options.net_broker_fd >= 0, options.control_fd);
     if (!s.ok()) return s;
   }
   if (options.net_broker_fd >= 0) {
@@ -420,7 +435,17 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   init.creds = auth::Credentials::ForUser(options.uid, options.gid);
   init.stdio = std::move(stdio);
   init.tty = std::move(init_tty);
+  if (options.start_fd >= 0) {
+    // `runsc create` is done; wait for `runsc start`.
+    char byte;
+    ssize_t n;
+    do {
+      n = read(options.start_fd, &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    close(options.start_fd);
+  }
   k->StartInit(std::move(init));
+  if (options.on_started) options.on_started(k);
   std::thread([k, forwarded] {
     for (;;) {
       siginfo_t info;

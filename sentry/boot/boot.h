@@ -4,10 +4,15 @@
 #define SENTRY_BOOT_BOOT_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+
+namespace sentry::kernel {
+class Kernel;
+}  // namespace sentry::kernel
 
 namespace sentry::boot {
 
@@ -47,6 +52,15 @@ struct BootOptions {
     std::string content;
   };
   std::vector<File> files;
+  // OCI (`runsc create`): init starts once a byte can be read from
+  // start_fd; -1 starts it at once.
+  int start_fd = -1;
+  // Called once init has started, with the running kernel (the OCI
+  // control server starts here).
+  std::function<void(kernel::Kernel*)> on_started;
+  // A listening unix socket the sentry's filter lets it accept on (the
+  // OCI control socket); -1: none.
+  int control_fd = -1;
   // --network=host: the sentry's end of the network broker's socket
   // (sentry/net/host); -1 for the sandbox's own network only.
   int net_broker_fd = -1;

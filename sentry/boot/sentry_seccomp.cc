@@ -68,7 +68,7 @@ absl::Status DropCapabilities() {
   return absl::OkStatus();
 }
 
-absl::Status InstallSentryFilter(bool host_network) {
+absl::Status InstallSentryFilter(bool host_network, int control_fd) {
   struct sigaction sa = {};
   sa.sa_sigaction = OnSigsys;
   sa.sa_flags = SA_SIGINFO;
@@ -206,6 +206,14 @@ absl::Status InstallSentryFilter(bool host_network) {
   rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
                         SCMP_A4(SCMP_CMP_EQ, 0));
   if (rc != 0) return fail("sendto rule", rc);
+  // The OCI control socket: accept(2) on it alone (the connections are
+  // then read and written like any fd).
+  if (control_fd >= 0 && !host_network) {
+    rc = seccomp_rule_add(
+        ctx, SCMP_ACT_ALLOW, SCMP_SYS(accept4), 1,
+        SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(control_fd)));
+    if (rc != 0) return fail("control socket rule", rc);
+  }
   if (host_network) {
     for (int nr :
          {SCMP_SYS(shutdown), SCMP_SYS(getsockopt), SCMP_SYS(getsockname),

@@ -18,8 +18,10 @@ absl::Status DropCapabilities();
 // sends only without an address (send(2), never sendmsg), makes no socket
 // and connects nothing. With `host_network`, it may also use the host
 // sockets the network broker donates: shut them down, read and set their
-// options and addresses, and accept on listeners (sentry/net/host).
-absl::Status InstallSentryFilter(bool host_network);
+// options and addresses, and accept on listeners (sentry/net/host). With
+// `control_fd` >= 0 it may accept on that listener (the OCI control
+// socket).
+absl::Status InstallSentryFilter(bool host_network, int control_fd = -1);
 
 }  // namespace sentry::boot
 

@@ -406,6 +406,25 @@ void Kernel::SendExternalSignal(int sig) {
   SendExternalSignalToGroupLocked(pgid, sig);
 }
 
+bool Kernel::SendRuntimeSignal(int sig, bool all) {
+  absl::MutexLock l(&mu_);
+  if (init_ == nullptr || init_->zombie) return false;
+  // From an ancestor namespace the sender has no pid here (si_pid 0).
+  siginfo_t info = MakeSigInfo(sig, SI_USER);
+  std::vector<ThreadGroup*> targets = {init_};
+  if (all) targets = ThreadGroupsLocked();
+  for (ThreadGroup* g : targets) {
+    if (g->zombie) continue;
+    if (sig == SIGKILL && g->unkillable) {
+      // Linux forces SIGKILL from an ancestor namespace on init.
+      GroupExitLocked(g, ExitStatus{0, SIGKILL, false});
+      continue;
+    }
+    (void)SendGroupSignalLocked(g, info);
+  }
+  return true;
+}
+
 std::vector<ThreadGroup*> Kernel::ThreadGroupsLocked() const {
   std::vector<ThreadGroup*> out;
   for (const auto& [id, g] : groups_) out.push_back(g.get());

@@ -312,6 +312,11 @@ class Kernel {
   // SIGINT) to the foreground process group of init's controlling
   // terminal (init's own group if it has none).
   void SendExternalSignal(int sig);
+  // Sends `sig` from the container runtime (`runsc kill`) to init, or with
+  // `all` to every process, as a signal from an ancestor pid namespace:
+  // init gets only SIGKILL and the signals it handles, as under runc.
+  // Returns false if init has already exited.
+  bool SendRuntimeSignal(int sig, bool all);
   // Sends `sig` from outside the sandbox to process group `pgid` (init's
   // if the group is empty). Init is not shielded from it: a fatal signal
   // with its default action ends it, as it would end the program outside

@@ -1,0 +1,929 @@
+#include "runsc/oci_verbs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gofer/protocol/transport.h"
+#include "runsc/boot_config.pb.h"
+#include "runsc/control.h"
+#include "runsc/flags.h"
+#include "runsc/oci/json.h"
+#include "runsc/oci/spec.h"
+#include "runsc/sandbox.h"
+#include "sentry/base/host_fd.h"
+
+namespace runsc {
+namespace {
+
+using oci::Json;
+using sentry::HostFd;
+
+// ---- Messages ----
+
+// An error for the user, on stderr and in --log (JSON lines when
+// --log-format=json, which podman and containerd read back).
+int Fail(const std::string& msg) {
+  fprintf(stderr, "runsc: %s\n", msg.c_str());
+  if (!FLAGS_log.empty()) {
+    FILE* f = fopen(FLAGS_log.c_str(), "ae");
+    if (f != nullptr) {
+      std::string when = absl::FormatTime(absl::RFC3339_full, absl::Now(),
+                                          absl::UTCTimeZone());
+      if (FLAGS_log_format == "json") {
+        fprintf(f, "{\"level\":\"error\",\"msg\":%s,\"time\":\"%s\"}\n",
+                oci::JsonQuote(msg).c_str(), when.c_str());
+      } else {
+        fprintf(f, "time=\"%s\" level=error msg=%s\n", when.c_str(),
+                oci::JsonQuote(msg).c_str());
+      }
+      fclose(f);
+    }
+  }
+  return 1;
+}
+
+int Fail(const absl::Status& s) { return Fail(std::string(s.message())); }
+
+// ---- Host processes ----
+
+// A process's start time in clock ticks since boot (field 22 of
+// /proc/PID/stat): with the pid, it names one process for good.
+uint64_t StartTime(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::vector<std::string> f =
+      absl::StrSplit(stat.substr(paren + 2), ' ', absl::SkipEmpty());
+  // Fields from the state (field 3) on: the start time is field 22.
+  uint64_t t = 0;
+  if (f.size() < 20 || !absl::SimpleAtoi(f[19], &t)) return 0;
+  return t;
+}
+
+// Whether `pid` is still the process that started at `start` (and not a
+// zombie, which is as good as gone).
+bool Alive(pid_t pid, uint64_t start) {
+  if (pid <= 0 || StartTime(pid) != start) return false;
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() &&
+         stat[paren + 2] != 'Z' && stat[paren + 2] != 'X';
+}
+
+// ---- State ----
+
+struct Proc {
+  pid_t pid = 0;
+  uint64_t start = 0;
+};
+
+struct State {
+  std::string id, bundle, rootfs, created, owner;
+  std::string status;  // as last written: created or running
+  Proc sandbox;
+  std::vector<Proc> helpers;  // gofers and the network broker
+  std::map<std::string, std::string> annotations;
+  std::vector<oci::Hook> poststop;
+};
+
+std::string Dir(const std::string& id) { return FLAGS_root + "/" + id; }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
+
+Json ProcJson(const Proc& p) {
+  Json j = Json::Object();
+  j.Set("pid", Json::Int(p.pid));
+  j.Set("start", Json::Uint(p.start));
+  return j;
+}
+
+Json HooksJson(const std::vector<oci::Hook>& hooks) {
+  Json a = Json::Array();
+  for (const oci::Hook& h : hooks) {
+    Json j = Json::Object();
+    j.Set("path", Json::String(h.path));
+    Json args = Json::Array();
+    for (const std::string& s : h.args) args.Append(Json::String(s));
+    j.Set("args", args);
+    Json env = Json::Array();
+    for (const std::string& s : h.env) env.Append(Json::String(s));
+    j.Set("env", env);
+    if (h.timeout) j.Set("timeout", Json::Int(*h.timeout));
+    a.Append(j);
+  }
+  return a;
+}
+
+absl::Status SaveState(const State& s) {
+  Json j = Json::Object();
+  j.Set("id", Json::String(s.id));
+  j.Set("status", Json::String(s.status));
+  j.Set("bundle", Json::String(s.bundle));
+  j.Set("rootfs", Json::String(s.rootfs));
+  j.Set("created", Json::String(s.created));
+  j.Set("owner", Json::String(s.owner));
+  j.Set("sandbox", ProcJson(s.sandbox));
+  Json helpers = Json::Array();
+  for (const Proc& p : s.helpers) helpers.Append(ProcJson(p));
+  j.Set("helpers", helpers);
+  Json ann = Json::Object();
+  for (const auto& [k, v] : s.annotations) ann.Set(k, Json::String(v));
+  j.Set("annotations", ann);
+  j.Set("poststop", HooksJson(s.poststop));
+  // Written whole or not at all: a reader never sees half a file.
+  std::string tmp = Dir(s.id) + "/state.json.tmp";
+  std::string text = j.Pretty() + "\n";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out) {
+      return absl::InternalError(
+          absl::StrCat("writing ", tmp, ": ", strerror(errno)));
+    }
+  }
+  if (rename(tmp.c_str(), (Dir(s.id) + "/state.json").c_str()) != 0) {
+    return absl::InternalError(
+        absl::StrCat("renaming ", tmp, ": ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+Proc ProcOf(const Json* j) {
+  Proc p;
+  if (j == nullptr) return p;
+  if (const Json* pid = j->Find("pid"); pid && pid->AsInt64())
+    p.pid = static_cast<pid_t>(*pid->AsInt64());
+  if (const Json* st = j->Find("start"); st && st->AsUint64())
+    p.start = *st->AsUint64();
+  return p;
+}
+
+// The state of container `id`; NotFound in runc's words if there is none.
+// The file is runsc's own, but it is read as carefully as any other.
+absl::StatusOr<State> LoadState(const std::string& id) {
+  std::string text = ReadFile(Dir(id) + "/state.json");
+  if (text.empty()) {
+    return absl::NotFoundError(absl::StrCat("container does not exist: ", id));
+  }
+  absl::StatusOr<Json> j = oci::ParseJson(text);
+  if (!j.ok() || !j->is_object()) {
+    return absl::DataLossError(
+        absl::StrCat("the state of container ", id, " is unreadable"));
+  }
+  State s;
+  s.id = id;
+  auto str = [&](const char* name, std::string* out) {
+    if (const Json* v = j->Find(name); v && v->is_string()) *out = v->text();
+  };
+  str("status", &s.status);
+  str("bundle", &s.bundle);
+  str("rootfs", &s.rootfs);
+  str("created", &s.created);
+  str("owner", &s.owner);
+  s.sandbox = ProcOf(j->Find("sandbox"));
+  if (const Json* h = j->Find("helpers"); h && h->is_array()) {
+    for (const Json& p : h->items()) s.helpers.push_back(ProcOf(&p));
+  }
+  if (const Json* a = j->Find("annotations"); a && a->is_object()) {
+    for (const auto& [k, v] : a->members()) {
+      if (v.is_string()) s.annotations[k] = v.text();
+    }
+  }
+  if (const Json* hooks = j->Find("poststop"); hooks && hooks->is_array()) {
+    for (const Json& h : hooks->items()) {
+      oci::Hook hook;
+      if (const Json* p = h.Find("path"); p && p->is_string())
+        hook.path = p->text();
+      if (const Json* a = h.Find("args"); a && a->is_array()) {
+        for (const Json& x : a->items()) hook.args.push_back(x.text());
+      }
+      if (const Json* e = h.Find("env"); e && e->is_array()) {
+        for (const Json& x : e->items()) hook.env.push_back(x.text());
+      }
+      if (const Json* t = h.Find("timeout"); t && t->AsInt64())
+        hook.timeout = static_cast<int>(*t->AsInt64());
+      s.poststop.push_back(hook);
+    }
+  }
+  return s;
+}
+
+// Init's exit status, once the sandbox has written it.
+std::optional<int> ExitStatus(const std::string& id) {
+  std::string text = ReadFile(Dir(id) + "/exit");
+  int code;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &code))
+    return std::nullopt;
+  return code;
+}
+
+// The status as the OCI spec names it: created (waiting for start),
+// running, or stopped (init has exited, or the sandbox is gone).
+std::string StatusOf(const State& s) {
+  if (ExitStatus(s.id).has_value() || !Alive(s.sandbox.pid, s.sandbox.start))
+    return "stopped";
+  return s.status == "created" ? "created" : "running";
+}
+
+Json StateJson(const State& s) {
+  std::string status = StatusOf(s);
+  Json j = Json::Object();
+  j.Set("ociVersion", Json::String("1.0.2"));
+  j.Set("id", Json::String(s.id));
+  j.Set("pid", Json::Int(status == "stopped" ? 0 : s.sandbox.pid));
+  j.Set("status", Json::String(status));
+  j.Set("bundle", Json::String(s.bundle));
+  j.Set("rootfs", Json::String(s.rootfs));
+  j.Set("created", Json::String(s.created));
+  j.Set("owner", Json::String(s.owner));
+  Json ann = Json::Object();
+  for (const auto& [k, v] : s.annotations) ann.Set(k, Json::String(v));
+  j.Set("annotations", ann);
+  return j;
+}
+
+// ---- Hooks ----
+
+// Runs `hook` on the host with the container's state JSON on its stdin, as
+// the OCI spec says; fails if it exits non-zero or outlives its timeout.
+absl::Status RunHook(const oci::Hook& hook, const std::string& state_json,
+                     const char* phase) {
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) != 0)
+    return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+  pid_t pid = fork();
+  if (pid < 0)
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  if (pid == 0) {
+    dup2(in[0], 0);
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, 1);  // stdout of runsc may be the container's
+    std::vector<char*> argv, envp;
+    std::vector<std::string> args = hook.args;
+    if (args.empty()) args.push_back(hook.path);
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env = hook.env;
+    for (std::string& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    execve(hook.path.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  close(in[0]);
+  (void)!write(in[1], state_json.data(), state_json.size());
+  close(in[1]);
+  absl::Time deadline =
+      absl::Now() + absl::Seconds(hook.timeout ? *hook.timeout : 3600);
+  int status = 0;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) break;
+    if (absl::Now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return absl::DeadlineExceededError(
+          absl::StrCat(phase, " hook ", hook.path, " timed out"));
+    }
+    usleep(5000);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        phase, " hook ", hook.path, " failed (status ",
+        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunHooks(const std::vector<oci::Hook>& hooks, const State& s,
+                      const char* phase) {
+  std::string state = StateJson(s).Dump();
+  for (const oci::Hook& h : hooks) {
+    absl::Status r = RunHook(h, state, phase);
+    if (!r.ok()) return r;
+  }
+  return absl::OkStatus();
+}
+
+// ---- Terminal ----
+
+// Sends `fd` over the unix socket at `path` (--console-socket), as runc
+// does: one message with the fd in SCM_RIGHTS.
+absl::Status SendConsole(const std::string& path, int fd) {
+  HostFd s(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  struct sockaddr_un a = {};
+  a.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(a.sun_path)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--console-socket ", path, ": path too long"));
+  }
+  memcpy(a.sun_path, path.data(), path.size());
+  if (!s.valid() || connect(s.get(), reinterpret_cast<struct sockaddr*>(&a),
+                            sizeof(a)) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("--console-socket ", path, ": ", strerror(errno)));
+  }
+  // What runc sends with the fd: the pty's name.
+  const std::string name = "/dev/ptmx";
+  int err = gofer::proto::SendPacket(
+      s.get(), std::vector<uint8_t>(name.begin(), name.end()), fd);
+  if (err != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("--console-socket ", path, ": ", strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
+// ---- Verbs ----
+
+// runc's rule for ids: letters, digits and _ + - . (and no path tricks).
+absl::Status CheckId(const std::string& id) {
+  if (id.empty() || id.size() > 1024 || id == "." || id == "..") {
+    return absl::InvalidArgumentError(absl::StrCat("invalid id format: ", id));
+  }
+  for (char c : id) {
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '+' &&
+        c != '-' && c != '.') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid id format: ", id));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> OneId(const std::vector<std::string>& args,
+                                  const char* verb, size_t extra = 0) {
+  if (args.empty() || args.size() > 1 + extra) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("runsc ", verb, ": expected a container id",
+                     extra ? " (and a signal)" : ""));
+  }
+  absl::Status s = CheckId(args[0]);
+  if (!s.ok()) return s;
+  return args[0];
+}
+
+// Where a spec's path lies on the host: absolute, or relative to the
+// bundle.
+std::string InBundle(const std::string& bundle, const std::string& p) {
+  return p.empty() || p[0] == '/' ? p : bundle + "/" + p;
+}
+
+// Turns the spec into the sandbox's plan. Mounts: directories bound from
+// the host become volumes served by gofers of their own; a bound regular
+// file (podman's /etc/hosts, resolv.conf, hostname) is copied into the
+// root overlay at start; the sandbox's own proc, sysfs, devpts, /dev,
+// /dev/shm, mqueue and cgroup stand in for those types.
+absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
+                          LaunchPlan& plan, std::string* rootfs) {
+  char real[PATH_MAX];
+  std::string root = InBundle(bundle, spec.root_path);
+  struct stat st;
+  if (realpath(root.c_str(), real) == nullptr || stat(real, &st) != 0 ||
+      !S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("root.path ", root, ": not a directory"));
+  }
+  *rootfs = real;
+  plan.root = real;
+  const oci::Process& p = *spec.process;
+  BootConfig& cfg = plan.cfg;
+  for (const std::string& a : p.args) cfg.add_argv(a);
+  for (const std::string& e : p.env) cfg.add_env(e);
+  cfg.set_cwd(p.cwd);
+  cfg.set_uid(p.user.uid);
+  cfg.set_gid(p.user.gid);
+  cfg.set_hostname(spec.hostname.empty() ? "runsc" : spec.hostname);
+  cfg.set_platform(FLAGS_platform);
+  cfg.set_strace(FLAGS_strace);
+  cfg.set_max_tasks(FLAGS_max_tasks);
+  if (spec.linux.resources.pids_limit && *spec.linux.resources.pids_limit > 0) {
+    cfg.set_max_tasks(static_cast<int32_t>(
+        std::min<int64_t>(*spec.linux.resources.pids_limit, 1 << 30)));
+  }
+  cfg.set_read_only_root(spec.root_readonly);
+  for (const oci::Mount& m : spec.mounts) {
+    static const std::set<std::string> kOwn = {"proc",   "sysfs",  "devpts",
+                                               "mqueue", "cgroup", "cgroup2"};
+    if (kOwn.count(m.type) > 0) continue;
+    if (m.destination == "/dev" || m.destination == "/dev/shm" ||
+        m.destination == "/sys" || m.destination.rfind("/sys/", 0) == 0 ||
+        m.destination.rfind("/dev/", 0) == 0) {
+      continue;  // the sandbox's own devfs, shm and sysfs stand there
+    }
+    if (!m.IsBind()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "mount on ", m.destination, ": type \"", m.type,
+          "\" is not supported (bind, proc, sysfs, devpts, mqueue, cgroup)"));
+    }
+    std::string src = InBundle(bundle, m.source);
+    if (realpath(src.c_str(), real) == nullptr || stat(real, &st) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "mount on ", m.destination, ": source ", src, ": ", strerror(errno)));
+    }
+    if (S_ISDIR(st.st_mode)) {
+      VolumeSpec v;
+      v.host = real;
+      v.guest = m.destination;
+      v.read_only = m.HasOption("ro");
+      plan.volumes.push_back(v);
+    } else if (S_ISREG(st.st_mode)) {
+      if (spec.root_readonly) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("mount on ", m.destination,
+                         ": a file bind mount needs a writable root"));
+      }
+      std::string content = ReadFile(real);
+      if (content.size() > (1 << 20)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("mount on ", m.destination,
+                         ": file bind mounts over 1 MiB are "
+                         "not supported"));
+      }
+      GuestFile* f = cfg.add_files();
+      f->set_path(m.destination);
+      f->set_content(content);
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mount on ", m.destination, ": source ", src,
+                       " is neither a directory nor a regular file"));
+    }
+  }
+  std::sort(plan.volumes.begin(), plan.volumes.end(),
+            [](const VolumeSpec& a, const VolumeSpec& b) {
+              return a.guest < b.guest;
+            });
+  return absl::OkStatus();
+}
+
+std::string Owner() {
+  struct passwd* pw = getpwuid(getuid());
+  return pw != nullptr ? pw->pw_name : absl::StrCat(getuid());
+}
+
+// Creates the container: its state directory, its processes (the sandbox
+// waiting for `start`), the pid file and the terminal.
+absl::StatusOr<State> Create(const std::string& id) {
+  std::string bundle = FLAGS_bundle;
+  if (bundle.empty()) {
+    char cwd[PATH_MAX];
+    bundle = getcwd(cwd, sizeof(cwd)) != nullptr ? cwd : ".";
+  }
+  char real[PATH_MAX];
+  if (realpath(bundle.c_str(), real) == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bundle ", bundle, ": ", strerror(errno)));
+  }
+  bundle = real;
+  absl::StatusOr<oci::Spec> spec = oci::LoadSpec(bundle);
+  if (!spec.ok()) return spec.status();
+  if (!spec->process) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(bundle, "/config.json: process: missing"));
+  }
+  if (FLAGS_preserve_fds > 0) {
+    return absl::InvalidArgumentError(
+        "--preserve-fds: the sandbox takes no host fds beyond stdio");
+  }
+  if (spec->process->terminal && FLAGS_console_socket.empty()) {
+    return absl::InvalidArgumentError(
+        "process.terminal is set but no --console-socket was given");
+  }
+  LaunchPlan plan;
+  std::string rootfs;
+  absl::Status planned = PlanFromSpec(*spec, bundle, plan, &rootfs);
+  if (!planned.ok()) return planned;
+
+  if (mkdir(FLAGS_root.c_str(), 0711) != 0 && errno != EEXIST) {
+    return absl::InternalError(
+        absl::StrCat("--root ", FLAGS_root, ": ", strerror(errno)));
+  }
+  std::string dir = Dir(id);
+  if (mkdir(dir.c_str(), 0711) != 0) {
+    if (errno == EEXIST) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("container with id exists: ", id));
+    }
+    return absl::InternalError(absl::StrCat(dir, ": ", strerror(errno)));
+  }
+  State s;
+  s.id = id;
+  s.bundle = bundle;
+  s.rootfs = rootfs;
+  s.status = "creating";
+  s.owner = Owner();
+  s.annotations = spec->annotations;
+  s.poststop = spec->hooks.poststop;
+  s.created =
+      absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone());
+  // From here on a failure removes what was made; a runsc killed in the
+  // middle leaves a state file that `delete --force` understands.
+  absl::Status saved = SaveState(s);
+  if (!saved.ok()) return saved;
+
+  std::string fifo = dir + "/start";
+  if (mkfifo(fifo.c_str(), 0600) != 0) {
+    return absl::InternalError(absl::StrCat(fifo, ": ", strerror(errno)));
+  }
+  HostFd start(open(fifo.c_str(), O_RDWR | O_CLOEXEC));
+  HostFd exit_file(open((dir + "/exit").c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  absl::StatusOr<int> control = ListenControl(dir);
+  if (!start.valid() || !exit_file.valid() || !control.ok()) {
+    return absl::InternalError(absl::StrCat(
+        "setting up ", dir, ": ",
+        control.ok() ? strerror(errno) : control.status().message()));
+  }
+  HostFd control_fd(*control);
+  plan.start_fd = start.get();
+  plan.exit_fd = exit_file.get();
+  plan.control_fd = control_fd.get();
+  plan.detached = true;
+  plan.name = id;
+  plan.debug = FLAGS_debug;
+  HostFd log;
+  if (!FLAGS_debug_log.empty()) {
+    log.Reset(open(FLAGS_debug_log.c_str(),
+                   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    plan.log_fd = log.get();
+  }
+  // The terminal: a host pty whose master goes to the console socket and
+  // whose slave is the sandbox's stdio (init's controlling terminal).
+  HostFd master, slave;
+  if (spec->process->terminal) {
+    master.Reset(posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master.valid() || grantpt(master.get()) != 0 ||
+        unlockpt(master.get()) != 0) {
+      return absl::InternalError(absl::StrCat("pty: ", strerror(errno)));
+    }
+    slave.Reset(open(ptsname(master.get()), O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave.valid())
+      return absl::InternalError(absl::StrCat("pty: ", strerror(errno)));
+    if (spec->process->console_width > 0) {
+      struct winsize ws = {};
+      ws.ws_col = spec->process->console_width;
+      ws.ws_row = spec->process->console_height;
+      ioctl(slave.get(), TIOCSWINSZ, &ws);
+    }
+    plan.stdio[0] = plan.stdio[1] = plan.stdio[2] = slave.get();
+  }
+  absl::Status hooks = RunHooks(spec->hooks.prestart, s, "prestart");
+  if (hooks.ok())
+    hooks = RunHooks(spec->hooks.create_runtime, s, "createRuntime");
+  if (!hooks.ok()) return hooks;
+
+  absl::StatusOr<Launched> launched = Launch(plan);
+  if (!launched.ok()) return launched.status();
+  s.sandbox = {launched->sandbox, StartTime(launched->sandbox)};
+  for (pid_t g : launched->gofers) s.helpers.push_back({g, StartTime(g)});
+  if (launched->broker > 0)
+    s.helpers.push_back({launched->broker, StartTime(launched->broker)});
+  s.status = "created";
+  saved = SaveState(s);
+  if (!saved.ok()) return saved;
+  if (spec->process->terminal) {
+    absl::Status sent = SendConsole(FLAGS_console_socket, master.get());
+    if (!sent.ok()) return sent;
+  }
+  if (!FLAGS_pid_file.empty()) {
+    // No newline: podman reads the file as a bare number.
+    std::string tmp = FLAGS_pid_file + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << s.sandbox.pid;
+    }
+    if (rename(tmp.c_str(), FLAGS_pid_file.c_str()) != 0) {
+      return absl::InternalError(
+          absl::StrCat("--pid-file ", FLAGS_pid_file, ": ", strerror(errno)));
+    }
+  }
+  return s;
+}
+
+// Kills every host process of the container, waits until they are gone,
+// and removes its state.
+void Destroy(const State& s) {
+  std::vector<Proc> all = s.helpers;
+  all.insert(all.begin(), s.sandbox);
+  for (const Proc& p : all) {
+    if (Alive(p.pid, p.start)) kill(p.pid, SIGKILL);
+  }
+  for (const Proc& p : all) {
+    // Ours to reap after `run`; otherwise the parent (conmon, a shim)
+    // reaps, and a zombie counts as gone.
+    waitpid(p.pid, nullptr, WNOHANG);
+    for (int i = 0; i < 2000 && Alive(p.pid, p.start); i++) usleep(1000);
+  }
+  std::string dir = Dir(s.id);
+  for (const char* f :
+       {"state.json", "state.json.tmp", "start", "exit", "control"}) {
+    unlink((dir + "/" + f).c_str());
+  }
+  rmdir(dir.c_str());
+}
+
+// Create, and on failure remove what it made (unless the id was another
+// container's).
+absl::StatusOr<State> CreateOrCleanUp(const std::string& id) {
+  absl::StatusOr<State> s = Create(id);
+  if (!s.ok() && !absl::IsAlreadyExists(s.status())) {
+    absl::StatusOr<State> partial = LoadState(id);
+    if (partial.ok()) Destroy(*partial);
+  }
+  return s;
+}
+
+// Destroy, then the poststop hooks (whose failure is only reported).
+void DestroyAndRunPoststop(const State& s) {
+  Destroy(s);
+  absl::Status hooks = RunHooks(s.poststop, s, "poststop");
+  if (!hooks.ok())
+    fprintf(stderr, "runsc: %s\n", std::string(hooks.message()).c_str());
+}
+
+int CmdCreate(const std::vector<std::string>& args) {
+  absl::StatusOr<std::string> id = OneId(args, "create");
+  if (!id.ok()) return Fail(id.status());
+  absl::StatusOr<State> s = CreateOrCleanUp(*id);
+  if (!s.ok()) return Fail(s.status());
+  return 0;
+}
+
+absl::Status Start(State& s) {
+  std::string status = StatusOf(s);
+  if (status != "created") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot start a container that has ",
+                     status == "stopped" ? "stopped" : "already started"));
+  }
+  HostFd fifo(
+      open((Dir(s.id) + "/start").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo.valid() || write(fifo.get(), "s", 1) != 1) {
+    return absl::InternalError(
+        absl::StrCat("starting ", s.id, ": ", strerror(errno)));
+  }
+  s.status = "running";
+  return SaveState(s);
+}
+
+int CmdStart(const std::vector<std::string>& args) {
+  absl::StatusOr<std::string> id = OneId(args, "start");
+  if (!id.ok()) return Fail(id.status());
+  absl::StatusOr<State> s = LoadState(*id);
+  if (!s.ok()) return Fail(s.status());
+  absl::Status r = Start(*s);
+  if (!r.ok()) return Fail(r);
+  return 0;
+}
+
+int CmdState(const std::vector<std::string>& args) {
+  absl::StatusOr<std::string> id = OneId(args, "state");
+  if (!id.ok()) return Fail(id.status());
+  absl::StatusOr<State> s = LoadState(*id);
+  if (!s.ok()) return Fail(s.status());
+  printf("%s\n", StateJson(*s).Pretty().c_str());
+  return 0;
+}
+
+std::optional<int> ParseSignal(const std::string& text) {
+  int n;
+  if (absl::SimpleAtoi(text, &n)) {
+    if (n >= 1 && n <= 64) return n;
+    return std::nullopt;
+  }
+  std::string name = text;
+  for (char& c : name) c = static_cast<char>(toupper(c));
+  if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+  for (int sig = 1; sig < NSIG; sig++) {
+    const char* abbrev = sigabbrev_np(sig);
+    if (abbrev != nullptr && name == abbrev) return sig;
+  }
+  if (name.rfind("RTMIN+", 0) == 0 && absl::SimpleAtoi(name.substr(6), &n) &&
+      SIGRTMIN + n <= SIGRTMAX) {
+    return SIGRTMIN + n;
+  }
+  return std::nullopt;
+}
+
+int CmdKill(const std::vector<std::string>& args) {
+  absl::StatusOr<std::string> id = OneId(args, "kill", 1);
+  if (!id.ok()) return Fail(id.status());
+  std::optional<int> sig = ParseSignal(args.size() > 1 ? args[1] : "SIGTERM");
+  if (!sig) return Fail(absl::StrCat("invalid signal \"", args[1], "\""));
+  absl::StatusOr<State> s = LoadState(*id);
+  if (!s.ok()) return Fail(s.status());
+  std::string status = StatusOf(*s);
+  if (status == "stopped") return Fail("container not running");
+  if (status == "created") {
+    // Init has not started: nothing inside to signal, and runc's waiting
+    // init would die of anything but an ignored signal.
+    if (*sig == SIGCHLD || *sig == SIGCONT || *sig == SIGURG ||
+        *sig == SIGWINCH) {
+      return 0;
+    }
+    kill(s->sandbox.pid, SIGKILL);
+    return 0;
+  }
+  ControlRequest req;
+  req.mutable_signal()->set_signo(*sig);
+  req.mutable_signal()->set_all(FLAGS_all);
+  absl::StatusOr<ControlReply> reply = CallSandbox(Dir(*id), req);
+  if (!reply.ok()) {
+    // The signal may have ended init, and the sandbox with it, before the
+    // reply was written: then it was delivered.
+    for (int i = 0; i < 100 && StatusOf(*s) != "stopped"; i++) usleep(10000);
+    if (StatusOf(*s) == "stopped") return 0;
+    return Fail(reply.status());
+  }
+  if (reply->errno_value() != 0) return Fail(reply->message());
+  return 0;
+}
+
+int CmdDelete(const std::vector<std::string>& args) {
+  absl::StatusOr<std::string> id = OneId(args, "delete");
+  if (!id.ok()) return Fail(id.status());
+  absl::StatusOr<State> s = LoadState(*id);
+  if (!s.ok()) {
+    // A container killed in the middle of create may have no state file:
+    // --force removes its directory anyway.
+    if (FLAGS_force && absl::IsNotFound(s.status())) {
+      rmdir(Dir(*id).c_str());
+      return 0;
+    }
+    return Fail(s.status());
+  }
+  std::string status = StatusOf(*s);
+  if (status != "stopped" && !FLAGS_force) {
+    return Fail(absl::StrCat("cannot delete container ", *id,
+                             " that is not stopped: ", status));
+  }
+  DestroyAndRunPoststop(*s);
+  return 0;
+}
+
+int CmdRun(const std::vector<std::string>& args) {
+  absl::StatusOr<std::string> id = OneId(args, "run");
+  if (!id.ok()) return Fail(id.status());
+  absl::StatusOr<State> s = CreateOrCleanUp(*id);
+  if (!s.ok()) return Fail(s.status());
+  absl::Status started = Start(*s);
+  if (!started.ok()) {
+    Destroy(*s);
+    return Fail(started);
+  }
+  if (FLAGS_detach) return 0;
+  // Terminal signals reach runsc; pass them on as `kill` would.
+  int status = 0;
+  while (waitpid(s->sandbox.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (!FLAGS_keep) DestroyAndRunPoststop(*s);
+  return code;
+}
+
+std::vector<std::string> Ids() {
+  std::vector<std::string> ids;
+  DIR* d = opendir(FLAGS_root.c_str());
+  if (d == nullptr) return ids;
+  while (struct dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == ".." || !CheckId(name).ok()) continue;
+    ids.push_back(name);
+  }
+  closedir(d);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+int CmdList(const std::vector<std::string>&) {
+  std::string format = FLAGS_format == "markdown" ? "table" : FLAGS_format;
+  Json all = Json::Array();
+  if (!FLAGS_quiet && format == "table") {
+    printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE",
+           "CREATED", "OWNER");
+  }
+  for (const std::string& id : Ids()) {
+    absl::StatusOr<State> s = LoadState(id);
+    if (!s.ok()) continue;
+    Json j = StateJson(*s);
+    if (FLAGS_quiet) {
+      printf("%s\n", id.c_str());
+    } else if (format == "json") {
+      all.Append(j);
+    } else {
+      printf("%-12s %-8s %-10s %-40s %-30s %s\n", id.c_str(),
+             j.Find("pid")->text().c_str(), j.Find("status")->text().c_str(),
+             s->bundle.c_str(), s->created.c_str(), s->owner.c_str());
+    }
+  }
+  if (!FLAGS_quiet && format == "json") printf("%s\n", all.Dump().c_str());
+  return 0;
+}
+
+int CmdWait(const std::vector<std::string>& args) {
+  absl::StatusOr<std::string> id = OneId(args, "wait");
+  if (!id.ok()) return Fail(id.status());
+  absl::StatusOr<State> s = LoadState(*id);
+  if (!s.ok()) return Fail(s.status());
+  while (StatusOf(*s) != "stopped") usleep(10000);
+  std::optional<int> code = ExitStatus(*id);
+  printf("%d\n", code.value_or(137));
+  return code.value_or(137);
+}
+
+int CmdSpec(const std::vector<std::string>&) {
+  std::string dir = FLAGS_bundle.empty() ? "." : FLAGS_bundle;
+  std::string path = dir + "/config.json";
+  if (access(path.c_str(), F_OK) == 0)
+    return Fail("File config.json exists. Remove it first");
+  std::ofstream out(path);
+  out << oci::DefaultSpecJson();
+  if (!out) return Fail(absl::StrCat(path, ": ", strerror(errno)));
+  return 0;
+}
+
+int CmdFeatures(const std::vector<std::string>&) {
+  Json j = Json::Object();
+  j.Set("ociVersionMin", Json::String("1.0.0"));
+  j.Set("ociVersionMax", Json::String("1.1.0"));
+  Json hooks = Json::Array();
+  for (const char* h : {"prestart", "createRuntime", "poststop"})
+    hooks.Append(Json::String(h));
+  j.Set("hooks", hooks);
+  Json mounts = Json::Array();
+  for (const char* o : {"bind", "rbind", "ro", "rw"})
+    mounts.Append(Json::String(o));
+  j.Set("mountOptions", mounts);
+  Json linux = Json::Object();
+  Json ns = Json::Array();
+  for (const char* n : {"pid", "network", "ipc", "uts", "mount"})
+    ns.Append(Json::String(n));
+  linux.Set("namespaces", ns);
+  j.Set("linux", linux);
+  Json ann = Json::Object();
+  ann.Set("org.opencontainers.runtime-spec.features.runtime",
+          Json::String("runsc"));
+  j.Set("annotations", ann);
+  printf("%s\n", j.Pretty().c_str());
+  return 0;
+}
+
+}  // namespace
+
+bool IsOciVerb(const std::string& verb) {
+  static const std::set<std::string> kVerbs = {
+      "create", "start", "state", "kill", "delete",
+      "run",    "list",  "wait",  "spec", "features"};
+  return kVerbs.count(verb) > 0;
+}
+
+int RunOciVerb(const std::string& verb, const std::vector<std::string>& args) {
+  if (verb == "create") return CmdCreate(args);
+  if (verb == "start") return CmdStart(args);
+  if (verb == "state") return CmdState(args);
+  if (verb == "kill") return CmdKill(args);
+  if (verb == "delete") return CmdDelete(args);
+  if (verb == "run") return CmdRun(args);
+  if (verb == "list") return CmdList(args);
+  if (verb == "wait") return CmdWait(args);
+  if (verb == "spec") return CmdSpec(args);
+  if (verb == "features") return CmdFeatures(args);
+  return Fail(absl::StrCat("unknown verb ", verb));
+}
+
+}  // namespace runsc

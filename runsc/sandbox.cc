@@ -1,0 +1,307 @@
+#include "runsc/sandbox.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "sentry/base/host_fd.h"
+
+namespace runsc {
+namespace {
+
+using sentry::HostFd;
+
+// What the child of Spawn needs, all prepared by the parent: the child
+// shares runsc's memory until it execs (CLONE_VM | CLONE_VFORK), so it must
+// not allocate, and runsc waits meanwhile.
+struct SpawnPlan {
+  pid_t parent;
+  char** argv;
+  char** envp;
+  std::vector<std::pair<int, int>> fds;  // child fd -> our fd, ascending
+  std::vector<int> moved;                // scratch, one per entry of fds
+  sigset_t old_mask;  // runsc's mask; the parent blocks all around clone
+  bool detached;      // outlives runsc: no parent-death signal
+};
+
+int SpawnChild(void* arg) {
+  SpawnPlan& plan = *static_cast<SpawnPlan*>(arg);
+  // Only async-signal-safe calls from here to exec. runsc's handlers must
+  // not run here, on its memory: default them before unblocking signals.
+  for (int sig = 1; sig < NSIG; sig++) {
+    struct sigaction sa;
+    if (sigaction(sig, nullptr, &sa) != 0) continue;
+    if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) continue;
+    sa.sa_handler = SIG_DFL;
+    sa.sa_flags = 0;
+    sigaction(sig, &sa, nullptr);
+  }
+  sigprocmask(SIG_SETMASK, &plan.old_mask, nullptr);
+  if (!plan.detached) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != plan.parent && getppid() != 0) _exit(125);
+  }
+  // A session of its own: the terminal's job-control signals (Ctrl-C)
+  // reach runsc, never the sentry or its stubs directly. The terminal
+  // stays usable as stdio; it is just not their controlling terminal.
+  setsid();
+
+  // Move every source above the targets first so dup2 never clobbers one.
+  int high = 1000;
+  for (size_t i = 0; i < plan.fds.size(); i++) {
+    int m = fcntl(plan.fds[i].second, F_DUPFD, high);
+    if (m < 0) _exit(125);
+    plan.moved[i] = m;
+    high = m + 1;
+  }
+  for (size_t i = 0; i < plan.fds.size(); i++) {
+    if (dup2(plan.moved[i], plan.fds[i].first) < 0) _exit(125);
+  }
+  int max_target = plan.fds.empty() ? 2 : plan.fds.back().first;
+  syscall(SYS_close_range, max_target + 1, ~0U, 0);
+  execve("/proc/self/exe", plan.argv, plan.envp);
+  const char msg[] = "runsc: cannot re-execute itself\n";
+  (void)!write(2, msg, sizeof(msg) - 1);
+  _exit(125);
+}
+
+// Starts /proc/self/exe with `args`, giving the child the fds in `fds`
+// (child fd -> our fd) and nothing else. With `new_pid_ns`, the child is
+// the init of a new pid namespace where that is permitted, so the kernel
+// kills everything in it when it dies. Unless `detached`, the child dies
+// with runsc.
+//
+// The child borrows runsc's address space until it execs rather than
+// copying it as fork would: on a VM copying page tables and then throwing
+// them away at exec costs about a millisecond per child, all of it on the
+// path of `runsc do`'s start-up. Its environment is runsc's own choice,
+// not the caller's (which the guest gets through the boot config): USER
+// spares glog a password-database lookup, GLOG_* settings pass through.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
+                            const std::map<int, int>& fds, bool new_pid_ns,
+                            bool detached) {
+  std::vector<char*> argv;
+  for (const std::string& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> env = {"USER=runsc"};
+  for (char** e = environ; *e != nullptr; e++) {
+    if (strncmp(*e, "GLOG_", 5) == 0) env.push_back(*e);
+  }
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  SpawnPlan plan;
+  plan.parent = getpid();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.fds.assign(fds.begin(), fds.end());
+  plan.moved.resize(plan.fds.size());
+  plan.detached = detached;
+
+  constexpr size_t kStackSize = 64 * 1024;
+  void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED)
+    return absl::InternalError(absl::StrCat("mmap: ", strerror(errno)));
+  char* top = static_cast<char*>(stack) + kStackSize;
+  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &plan.old_mask);
+  pid_t pid = -1;
+  if (new_pid_ns) pid = clone(SpawnChild, top, flags | CLONE_NEWPID, &plan);
+  if (pid < 0) pid = clone(SpawnChild, top, flags, &plan);
+  int clone_errno = errno;
+  sigprocmask(SIG_SETMASK, &plan.old_mask, nullptr);
+  munmap(stack, kStackSize);
+  if (pid < 0)
+    return absl::InternalError(absl::StrCat("clone: ", strerror(clone_errno)));
+  return pid;
+}
+
+}  // namespace
+
+void KillAll(const std::vector<pid_t>& pids) {
+  for (pid_t pid : pids) {
+    if (pid <= 0) continue;
+    kill(pid, SIGKILL);
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+absl::StatusOr<Launched> Launch(LaunchPlan plan) {
+  BootConfig& cfg = plan.cfg;
+  HostFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
+  auto log_or_null = [&] {
+    return plan.log_fd >= 0 ? plan.log_fd : devnull.get();
+  };
+  // The sandbox's fds: 0-2 stdio, 3 config, 4 the root gofer, 5 the log,
+  // 6 the console, then one per volume, the broker's, and the OCI ones.
+  std::map<int, int> boot_fds;
+  int next_fd = 7;
+
+  // Each volume: its host directory, opened now (the gofer serves this
+  // directory, whatever the path names later), and a socket to its gofer.
+  struct VolumeSetup {
+    HostFd root, gofer_end, sentry_end;
+  };
+  std::vector<VolumeSetup> volumes;
+  for (const VolumeSpec& spec : plan.volumes) {
+    VolumeSetup v;
+    v.root.Reset(open(spec.host.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!v.root.valid()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("volume ", spec.host, ": ", strerror(errno)));
+    }
+    int vs[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, vs) != 0) {
+      return absl::InternalError(absl::StrCat("socketpair: ", strerror(errno)));
+    }
+    v.gofer_end.Reset(vs[0]);
+    v.sentry_end.Reset(vs[1]);
+    Volume* pb = cfg.add_volumes();
+    pb->set_host(spec.host);
+    pb->set_guest(spec.guest);
+    pb->set_read_only(spec.read_only);
+    pb->set_gofer_fd(next_fd);
+    boot_fds[next_fd++] = v.sentry_end.get();
+    volumes.push_back(std::move(v));
+  }
+  // The network broker's socket (--network=host).
+  HostFd broker_end, broker_sentry_end;
+  if (plan.host_network) {
+    int ns[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ns) != 0) {
+      return absl::InternalError(absl::StrCat("socketpair: ", strerror(errno)));
+    }
+    broker_end.Reset(ns[0]);
+    broker_sentry_end.Reset(ns[1]);
+    cfg.set_net_broker_fd(next_fd);
+    boot_fds[next_fd++] = broker_sentry_end.get();
+  }
+  if (plan.start_fd >= 0) {
+    cfg.set_start_fd(next_fd);
+    boot_fds[next_fd++] = plan.start_fd;
+  }
+  if (plan.exit_fd >= 0) {
+    cfg.set_exit_fd(next_fd);
+    boot_fds[next_fd++] = plan.exit_fd;
+  }
+  if (plan.control_fd >= 0) {
+    cfg.set_control_fd(next_fd);
+    boot_fds[next_fd++] = plan.control_fd;
+  }
+
+  HostFd config(
+      static_cast<int>(syscall(SYS_memfd_create, "runsc-config", MFD_CLOEXEC)));
+  std::string bytes = cfg.SerializeAsString();
+  if (!config.valid() || pwrite(config.get(), bytes.data(), bytes.size(), 0) !=
+                             static_cast<ssize_t>(bytes.size())) {
+    return absl::InternalError(
+        absl::StrCat("writing the boot config: ", strerror(errno)));
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    return absl::InternalError(absl::StrCat("socketpair: ", strerror(errno)));
+  }
+  HostFd gofer_end(sv[0]), sentry_end(sv[1]);
+
+  Launched out;
+  auto fail = [&out](absl::Status s) {
+    std::vector<pid_t> all = out.gofers;
+    all.push_back(out.broker);
+    KillAll(all);
+    return s;
+  };
+  std::vector<std::string> gofer_args = {
+      "runsc-gofer", "gofer", absl::StrCat("--gofer_root=", plan.root),
+      "--gofer_fd=3", absl::StrCat("--log_fd=", plan.log_fd >= 0 ? 4 : -1)};
+  std::map<int, int> gofer_fds = {{0, devnull.get()},
+                                  {1, devnull.get()},
+                                  {2, plan.stdio[2]},
+                                  {3, gofer_end.get()},
+                                  {4, log_or_null()}};
+  absl::StatusOr<pid_t> gofer =
+      Spawn(gofer_args, gofer_fds, false, plan.detached);
+  if (!gofer.ok()) return gofer.status();
+  out.gofers.push_back(*gofer);
+  for (size_t i = 0; i < volumes.size(); i++) {
+    const VolumeSpec& spec = plan.volumes[i];
+    std::vector<std::string> args = {
+        "runsc-gofer",
+        "gofer",
+        absl::StrCat("--gofer_root=", spec.host),
+        "--gofer_root_fd=5",
+        absl::StrCat("--gofer_read_only=", spec.read_only ? "true" : "false"),
+        "--gofer_fd=3",
+        absl::StrCat("--log_fd=", plan.log_fd >= 0 ? 4 : -1)};
+    std::map<int, int> fds = {
+        {0, devnull.get()},        {1, devnull.get()},
+        {2, plan.stdio[2]},        {3, volumes[i].gofer_end.get()},
+        {4, log_or_null()},  // no gap to inherit
+        {5, volumes[i].root.get()}};
+    absl::StatusOr<pid_t> pid = Spawn(args, fds, false, plan.detached);
+    if (!pid.ok()) return fail(pid.status());
+    out.gofers.push_back(*pid);
+  }
+
+  // The network broker, in the host's network namespace, under its own
+  // filter: it alone makes host sockets (runsc/netbroker.h).
+  if (plan.host_network) {
+    std::vector<std::string> args = {
+        "runsc-net",
+        "netbroker",
+        "--net_fd=3",
+        absl::StrCat("--net_allow_rules=",
+                     absl::StrJoin(plan.allow_rules, ",")),
+        absl::StrCat("--net_listen_ports=",
+                     absl::StrJoin(plan.listen_ports, ",")),
+        absl::StrCat("--sandbox_name=", plan.name)};
+    std::map<int, int> fds = {{0, devnull.get()},
+                              {1, devnull.get()},
+                              {2, plan.stdio[2]},
+                              {3, broker_end.get()}};
+    absl::StatusOr<pid_t> pid = Spawn(args, fds, false, plan.detached);
+    if (!pid.ok()) return fail(pid.status());
+    out.broker = *pid;
+  }
+
+  std::vector<std::string> boot_args = {
+      "runsc-sandbox",
+      "boot",
+      "--config_fd=3",
+      "--gofer_fd=4",
+      absl::StrCat("--log_fd=", plan.log_fd >= 0 ? 5 : -1),
+      absl::StrCat("--debug=", plan.debug ? "true" : "false"),
+      absl::StrCat("--console_fd=", plan.console_fd >= 0 ? 6 : -1)};
+  boot_fds[0] = plan.stdio[0];
+  boot_fds[1] = plan.stdio[1];
+  boot_fds[2] = plan.stdio[2];
+  boot_fds[3] = config.get();
+  boot_fds[4] = sentry_end.get();
+  // No fd of runsc's in a gap below the later ones.
+  boot_fds[5] = log_or_null();
+  boot_fds[6] = plan.console_fd >= 0 ? plan.console_fd : devnull.get();
+  absl::StatusOr<pid_t> sandbox =
+      Spawn(boot_args, boot_fds, true, plan.detached);
+  if (!sandbox.ok()) return fail(sandbox.status());
+  out.sandbox = *sandbox;
+  return out;
+}
+
+}  // namespace runsc

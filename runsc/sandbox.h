@@ -1,0 +1,62 @@
+// Starting a sandbox's processes: the gofers (one for the root, one per
+// volume), the network broker (--network=host) and the sandbox process
+// itself, each a re-execution of runsc with the fds it needs and nothing
+// else. Shared by `runsc do` (which waits for the sandbox) and the OCI
+// verbs (where `create` leaves it running, detached, for `start`).
+
+#ifndef RUNSC_SANDBOX_H_
+#define RUNSC_SANDBOX_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runsc/boot_config.pb.h"
+#include "runsc/do.h"
+
+namespace runsc {
+
+// What to start. The caller keeps ownership of every fd named here; Launch
+// duplicates what the children need.
+struct LaunchPlan {
+  BootConfig cfg;  // all but the fd numbers, which Launch assigns
+  // The host directory the root gofer serves.
+  std::string root = "/";
+  std::vector<VolumeSpec> volumes;
+  // --network=host: the broker's allowlist and listen ports, as the
+  // broker's flags spell them, and the sandbox's name in its denials.
+  bool host_network = false;
+  std::vector<std::string> allow_rules, listen_ports;
+  std::string name;
+  int stdio[3] = {0, 1, 2};  // the sandbox's stdin, stdout, stderr
+  int console_fd = -1;       // `runsc do -t`: the sandbox's console end
+  int log_fd = -1;           // --debug_log, or -1
+  bool debug = false;
+  // OCI: every process outlives runsc (no parent-death signal) and the
+  // sandbox waits for a byte on start_fd before running init, writes
+  // init's status to exit_fd, and serves control requests on control_fd
+  // (a listening unix socket). -1: not used.
+  bool detached = false;
+  int start_fd = -1, exit_fd = -1, control_fd = -1;
+};
+
+struct Launched {
+  pid_t sandbox = -1;
+  pid_t broker = -1;
+  // The root's gofer first, then one per volume in plan order.
+  std::vector<pid_t> gofers;
+};
+
+// Starts every process of `plan`. On error, whatever was started is
+// killed and reaped.
+absl::StatusOr<Launched> Launch(LaunchPlan plan);
+
+// Kills and reaps (if ours) each pid > 0.
+void KillAll(const std::vector<pid_t>& pids);
+
+}  // namespace runsc
+
+#endif  // RUNSC_SANDBOX_H_

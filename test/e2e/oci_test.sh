@@ -1,0 +1,208 @@
+#!/bin/bash
+# End-to-end tests of runsc as an OCI runtime: the runc verbs on a bundle
+# made from Debian's busybox-static (spec, create, start, state, kill,
+# delete, run, list, wait), runc's errors, hostile config.json refused
+# before anything starts, hooks, bind mounts; then podman driving runsc
+# (run, exit status, run -d and stop, a volume).
+#   oci_test.sh RUNSC
+set -u
+RUNSC=$(realpath "$1")
+source "$(dirname "$0")/lib.sh"
+ROOT="$TMP/state"
+rs() { "$RUNSC" --root "$ROOT" "$@"; }
+# A pid that has exited: gone, or a zombie its new parent has not reaped.
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat")" == Z ]; }
+
+# ---- A bundle: busybox and its applets, runc's default spec, no tty.
+B="$TMP/bundle"
+mkdir -p "$B/rootfs/bin" "$B/rootfs/etc" "$B/rootfs/tmp"
+cp /bin/busybox "$B/rootfs/bin/busybox"
+chroot "$B/rootfs" /bin/busybox --install -s /bin
+echo 'root:x:0:0:root:/root:/bin/sh' >"$B/rootfs/etc/passwd"
+echo 'root:x:0:' >"$B/rootfs/etc/group"
+(cd "$B" && rs spec) && [ -s "$B/config.json" ] && ok "spec writes config.json" ||
+  bad "runsc spec"
+cp "$B/config.json" "$TMP/default.json"
+out=$(cd "$B" && rs spec 2>&1)
+[ $? != 0 ] && [[ "$out" == *"File config.json exists"* ]] &&
+  ok "spec refuses to overwrite" || bad "spec twice: $out"
+# setcfg ARGS_JSON [PYTHON]: the default spec with process.args (and more).
+setcfg() {
+  python3 - "$B/config.json" "$1" "${2:-}" "$TMP/default.json" <<'PYEOF'
+import json, sys
+path, args, extra, default = sys.argv[1:5]
+c = json.load(open(default))
+c["process"]["terminal"] = False
+c["process"]["args"] = json.loads(args)
+c["root"]["readonly"] = False
+exec(extra)
+json.dump(c, open(path, "w"))
+PYEOF
+}
+
+# ---- run: output and exit status.
+setcfg '["sh", "-c", "echo hi; id; hostname; exit 3"]'
+out=$(rs run -b "$B" "r$$" 2>&1)
+rc=$?
+[ $rc == 3 ] && [ "$out" == "hi
+uid=0(root) gid=0(root)
+runsc" ] && ok "run: output and exit status" || bad "run: rc=$rc $out"
+[ -z "$(rs list -q)" ] && ok "run removes the container" || bad "after run: $(rs list)"
+
+# ---- The lifecycle: create, start, state, kill, delete.
+setcfg '["sleep", "1000"]'
+rs create -b "$B" --pid-file "$TMP/pid" "c$$"
+rc=$?
+pid=$(cat "$TMP/pid")
+state=$(rs state "c$$")
+[ $rc == 0 ] && [[ "$state" == *'"status": "created"'* ]] &&
+  [[ "$state" == *"\"pid\": $pid"* ]] && kill -0 "$pid" &&
+  ok "create: state created, --pid-file names a live pid" ||
+  bad "create: rc=$rc pid=$pid $state"
+[[ "$(od -c "$TMP/pid" | tail -2 | head -1)" != *'\n'* ]] &&
+  ok "the pid file has no newline (podman reads a bare number)" ||
+  bad "pid file: $(od -c "$TMP/pid")"
+out=$(rs create -b "$B" "c$$" 2>&1)
+[ $? == 1 ] && [[ "$out" == *"container with id exists: c$$"* ]] &&
+  ok "a duplicate id is refused" || bad "duplicate id: $out"
+rs start "c$$" && [[ "$(rs state "c$$")" == *'"status": "running"'* ]] &&
+  ok "start: running" || bad "start: $(rs state "c$$")"
+out=$(rs start "c$$" 2>&1)
+[ $? == 1 ] && [[ "$out" == *"cannot start a container that has already started"* ]] &&
+  ok "start twice is refused" || bad "start twice: $out"
+out=$(rs list --format json)
+[[ "$out" == *"\"id\":\"c$$\""*'"status":"running"'* ]] && ok "list --format json" ||
+  bad "list json: $out"
+out=$(rs delete "c$$" 2>&1)
+[ $? == 1 ] && [[ "$out" == *"cannot delete container c$$ that is not stopped: running"* ]] &&
+  ok "delete of a running container needs --force" || bad "delete running: $out"
+# sleep has no handler: SIGTERM from outside does not reach init, as under
+# runc (an ancestor pid namespace's signal); SIGKILL does.
+rs kill "c$$" TERM
+sleep 0.3
+[[ "$(rs state "c$$")" == *'"status": "running"'* ]] &&
+  ok "SIGTERM to an init without a handler is dropped" || bad "after TERM: $(rs state "c$$")"
+rs kill "c$$" 9
+for _ in $(seq 50); do [[ "$(rs state "c$$")" == *stopped* ]] && break; sleep 0.1; done
+state=$(rs state "c$$")
+[[ "$state" == *'"status": "stopped"'* ]] && [[ "$state" == *'"pid": 0'* ]] &&
+  ok "SIGKILL stops it" || bad "after KILL: $state"
+[ "$(rs wait "c$$")" == 137 ] && ok "wait reports 137" || bad "wait: $(rs wait "c$$")"
+out=$(rs kill "c$$" TERM 2>&1)
+[ $? == 1 ] && [[ "$out" == *"container not running"* ]] &&
+  ok "kill of a stopped container: container not running" || bad "kill stopped: $out"
+rs delete "c$$" && [ ! -e "$ROOT/c$$" ] && gone "$pid" &&
+  ok "delete removes the state and every process" || bad "delete: $(ls "$ROOT")"
+out=$(rs state "c$$" 2>&1)
+[ $? == 1 ] && [[ "$out" == *"container does not exist: c$$"* ]] &&
+  ok "state of a deleted container" || bad "state after delete: $out"
+
+# A handler in init gets the signal; its status is the container's.
+setcfg '["sh", "-c", "trap \"exit 5\" TERM; while :; do sleep 0.1; done"]'
+rs run -d -b "$B" "t$$"
+sleep 0.5
+rs kill "t$$" SIGTERM
+[ "$(rs wait "t$$")" == 5 ] && ok "a handled SIGTERM ends init with its status" ||
+  bad "trap TERM: $(rs state "t$$")"
+rs delete "t$$"
+
+# A killed-before-start container goes away with delete --force.
+setcfg '["true"]'
+rs create -b "$B" "k$$"
+pid=$(rs state "k$$" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+rs delete --force "k$$" && [ ! -e "$ROOT/k$$" ] && gone "$pid" &&
+  ok "delete --force of a created container" || bad "delete -f created"
+
+# ---- Mounts and hooks: a directory bind (read-only), a file bind, and a
+# poststop hook that gets the state on stdin.
+mkdir -p "$TMP/data"
+echo "from the host" >"$TMP/data/f"
+echo "bound file" >"$TMP/file"
+cat >"$TMP/hook.sh" <<EOF2
+#!/bin/sh
+cat > "$TMP/hook.out"
+EOF2
+chmod +x "$TMP/hook.sh"
+setcfg '["sh", "-c", "cat /data/f /etc/motd; echo x > /data/g; echo rc=$?"]' "
+c['mounts'].append({'destination': '/data', 'type': 'bind', 'source': '$TMP/data', 'options': ['rbind', 'ro']})
+c['mounts'].append({'destination': '/etc/motd', 'type': 'bind', 'source': '$TMP/file', 'options': ['bind']})
+c['hooks'] = {'poststop': [{'path': '$TMP/hook.sh'}]}"
+out=$(rs run -b "$B" "m$$" 2>&1)
+[[ "$out" == "from the host
+bound file"*"Read-only file system"*"rc=1" ]] && [ ! -e "$TMP/data/g" ] &&
+  ok "bind mounts: a read-only directory, a file" || bad "mounts: $out"
+[[ "$(cat "$TMP/hook.out" 2>/dev/null)" == *"\"id\":\"m$$\""* ]] &&
+  ok "the poststop hook gets the state on stdin" || bad "hook: $(cat "$TMP/hook.out")"
+
+# ---- Hostile or malformed config.json: a clear error, nothing created.
+bad_cfg() {  # DESCRIPTION EXPECTED PYTHON
+  setcfg '["true"]' "$3"
+  out=$(rs create -b "$B" "h$$" 2>&1)
+  rc=$?
+  [ $rc == 1 ] && [[ "$out" == *"$2"* ]] && [ ! -e "$ROOT/h$$" ] &&
+    ok "$1" || bad "$1: rc=$rc $out"
+}
+bad_cfg "a uid of the wrong type" 'process.user.uid: expected an integer' \
+  "c['process']['user']['uid'] = 'root'"
+bad_cfg "a mount destination with .." 'mounts[6].destination: "/etc/../x" is not an absolute path without ..' \
+  "c['mounts'].append({'destination': '/etc/../x', 'type': 'tmpfs'})"
+bad_cfg "a bind mount onto /proc" 'a bind mount on /proc/sys: only a proc mount may go at /proc' \
+  "c['mounts'].append({'destination': '/proc/sys', 'type': 'bind', 'source': '/'})"
+bad_cfg "a huge args array" 'process.args: 100000 entries, at most 4096' \
+  "c['process']['args'] = ['x'] * 100000"
+bad_cfg "no args" 'process.args: no program to run' "c['process']['args'] = []"
+echo '{"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "process": {"args": ["sh"]' >"$B/config.json"
+out=$(rs create -b "$B" "h$$" 2>&1)
+[ $? == 1 ] && [[ "$out" == *"config.json: invalid JSON at byte"* ]] && [ ! -e "$ROOT/h$$" ] &&
+  ok "truncated JSON" || bad "truncated JSON: $out"
+
+# ---- podman drives runsc (busybox imported as an image).
+# A store of its own (the host's may be read-only under bazel's sandbox,
+# and two runs at once must not share one).
+# podman wants a runroot under 50 characters.
+PRUN=$(mktemp -d /tmp/rsp.XXXXXX)
+trap 'rm -rf "$TMP" "$PRUN"' EXIT
+PODMAN=(podman --root "$TMP/podman/root" --runroot "$PRUN"
+  --tmpdir "$TMP/podman/tmp" --storage-driver vfs
+  --cgroup-manager=cgroupfs --events-backend=file)
+# No podman network: netavark cannot enter namespaces from the user
+# namespace bazel runs tests in, and the sandbox has its own network.
+# runsc's state under $TMP (/run may be read-only here), through a
+# wrapper named runsc, as podman passes --log only to runtimes so named.
+mkdir -p "$TMP/rt"
+printf '#!/bin/sh\nexec "%s" --root "%s" "$@"\n' "$RUNSC" "$TMP/rtroot" >"$TMP/rt/runsc"
+chmod +x "$TMP/rt/runsc"
+RT=(--runtime "$TMP/rt/runsc" --network=none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+if ! command -v podman >/dev/null; then
+  bad "podman is not installed (tools/install_deps.sh installs it)"
+  summary
+  exit
+fi
+IMG="localhost/runsc-test-bb"
+tar -C "$B/rootfs" -c . | "${PODMAN[@]}" import - "$IMG" >/dev/null 2>&1
+out=$("${PODMAN[@]}" run --rm "${RT[@]}" "$IMG" sh -c 'echo hi; id; ls /; exit 7' 2>"$TMP/perr")
+rc=$?
+native=$(ls "$B/rootfs" | sort)
+[ $rc == 7 ] && [[ "$out" == "hi
+uid=0(root) gid=0(root)"* ]] && ok "podman run: output and exit status" ||
+  bad "podman run: rc=$rc $out $(cat "$TMP/perr")"
+for d in bin dev etc proc sys tmp; do
+  [[ "$out" == *"$d"* ]] || { bad "podman run: no /$d in $out"; break; }
+done
+"${PODMAN[@]}" run -d --name "p$$" "${RT[@]}" "$IMG" sleep 1000 >/dev/null
+[ "$("${PODMAN[@]}" inspect -f '{{.State.Status}}' "p$$")" == running ] &&
+  ok "podman run -d: running" || bad "podman run -d: $("${PODMAN[@]}" ps -a)"
+"${PODMAN[@]}" stop -t 1 "p$$" >/dev/null 2>&1
+[ "$("${PODMAN[@]}" inspect -f '{{.State.ExitCode}}' "p$$")" == 137 ] &&
+  ok "podman stop: SIGTERM ignored by sleep, then SIGKILL (137, as with runc)" ||
+  bad "podman stop: $("${PODMAN[@]}" ps -a)"
+"${PODMAN[@]}" rm "p$$" >/dev/null
+out=$("${PODMAN[@]}" run --rm "${RT[@]}" -v "$TMP/data:/data" "$IMG" sh -c 'cat /data/f; echo w > /data/w' 2>"$TMP/perr")
+[ "$out" == "from the host" ] && [ "$(cat "$TMP/data/w")" == w ] &&
+  ok "podman -v: reads and writes reach the host" || bad "podman -v: $out $(cat "$TMP/perr")"
+[ -z "$(pgrep -f "runsc-sandbox|runsc-gofer" | xargs -r ps -o args= -p | grep -F "$TMP")" ] &&
+  ok "nothing left running" || bad "left running"
+"${PODMAN[@]}" rmi -a -f >/dev/null 2>&1
+chmod -R u+w "$TMP/podman" 2>/dev/null
+
+summary
