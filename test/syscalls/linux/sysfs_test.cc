@@ -198,7 +198,9 @@ TEST(ProcFormatTest, MountinfoHasProcFiveFields) {
     // The root within the filesystem: a path, except for a namespace
     // file bind-mounted from nsfs ("net:[4026532176]", as ip netns and
     // podman leave in /run/netns).
-    if (f[sep + 1] != "nsfs") EXPECT_EQ(f[3][0], '/') << line;
+    if (f[sep + 1] != "nsfs") {
+      EXPECT_EQ(f[3][0], '/') << line;
+    }
     EXPECT_TRUE(ids.insert(f[0]).second) << "duplicate id: " << line;
     parents.push_back(f[1]);
     by_point[f[4]] = f;
