@@ -19,9 +19,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -255,15 +253,6 @@ absl::StatusOr<std::vector<VolumeSpec>> ParseVolumes(
 }
 
 namespace {
-
-// The host's file at `path`, or "" if it cannot be read (a host without
-// /etc/hosts gets only the --add-host lines).
-std::string ReadHostFile(const char* path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // /etc/resolv.conf and /etc/hosts for --dns, --dns-search, --dns-option
 // and --add-host, built on the host's and written into the root overlay

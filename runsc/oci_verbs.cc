@@ -73,32 +73,40 @@ int Fail(const absl::Status& s) { return Fail(std::string(s.message())); }
 
 // ---- Host processes ----
 
-// A process's start time in clock ticks since boot (field 22 of
-// /proc/PID/stat): with the pid, it names one process for good.
-uint64_t StartTime(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
+// What /proc/PID/stat says of a process: its state letter, and its start
+// time in clock ticks since boot (field 22), which with the pid names one
+// process for good.
+struct ProcStat {
+  char state = 0;
+  uint64_t start = 0;
+};
+
+std::optional<ProcStat> ReadStat(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  std::string stat = ReadHostFile(absl::StrCat("/proc/", pid, "/stat"));
   size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return 0;
+  if (paren == std::string::npos || paren + 2 >= stat.size())
+    return std::nullopt;
+  // Fields from the state (field 3) on.
   std::vector<std::string> f =
       absl::StrSplit(stat.substr(paren + 2), ' ', absl::SkipEmpty());
-  // Fields from the state (field 3) on: the start time is field 22.
-  uint64_t t = 0;
-  if (f.size() < 20 || !absl::SimpleAtoi(f[19], &t)) return 0;
-  return t;
+  ProcStat st;
+  if (f.size() < 20 || f[0].size() != 1 || !absl::SimpleAtoi(f[19], &st.start))
+    return std::nullopt;
+  st.state = f[0][0];
+  return st;
+}
+
+uint64_t StartTime(pid_t pid) {
+  std::optional<ProcStat> st = ReadStat(pid);
+  return st ? st->start : 0;
 }
 
 // Whether `pid` is still the process that started at `start` (and not a
 // zombie, which is as good as gone).
 bool Alive(pid_t pid, uint64_t start) {
-  if (pid <= 0 || StartTime(pid) != start) return false;
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  size_t paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() &&
-         stat[paren + 2] != 'Z' && stat[paren + 2] != 'X';
+  std::optional<ProcStat> st = ReadStat(pid);
+  return st && st->start == start && st->state != 'Z' && st->state != 'X';
 }
 
 // ---- State ----
@@ -118,12 +126,6 @@ struct State {
 };
 
 std::string Dir(const std::string& id) { return FLAGS_root + "/" + id; }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
 
 Json ProcJson(const Proc& p) {
   Json j = Json::Object();
@@ -196,7 +198,7 @@ Proc ProcOf(const Json* j) {
 // The state of container `id`; NotFound in runc's words if there is none.
 // The file is runsc's own, but it is read as carefully as any other.
 absl::StatusOr<State> LoadState(const std::string& id) {
-  std::string text = ReadFile(Dir(id) + "/state.json");
+  std::string text = ReadHostFile(Dir(id) + "/state.json");
   if (text.empty()) {
     return absl::NotFoundError(absl::StrCat("container does not exist: ", id));
   }
@@ -245,7 +247,7 @@ absl::StatusOr<State> LoadState(const std::string& id) {
 
 // Init's exit status, once the sandbox has written it.
 std::optional<int> ExitStatus(const std::string& id) {
-  std::string text = ReadFile(Dir(id) + "/exit");
+  std::string text = ReadHostFile(Dir(id) + "/exit");
   int code;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &code))
     return std::nullopt;
@@ -468,7 +470,7 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
             absl::StrCat("mount on ", m.destination,
                          ": a file bind mount needs a writable root"));
       }
-      std::string content = ReadFile(real);
+      std::string content = ReadHostFile(real);
       if (content.size() > (1 << 20)) {
         return absl::InvalidArgumentError(
             absl::StrCat("mount on ", m.destination,
@@ -580,6 +582,10 @@ absl::StatusOr<State> Create(const std::string& id) {
   if (!FLAGS_debug_log.empty()) {
     log.Reset(open(FLAGS_debug_log.c_str(),
                    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (!log.valid()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--debug_log=", FLAGS_debug_log, ": ", strerror(errno)));
+    }
     plan.log_fd = log.get();
   }
   // The terminal: a host pty whose master goes to the console socket and

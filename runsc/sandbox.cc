@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -134,6 +136,12 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
 }
 
 }  // namespace
+
+std::string ReadHostFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
 
 void KillAll(const std::vector<pid_t>& pids) {
   for (pid_t pid : pids) {

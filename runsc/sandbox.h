@@ -54,6 +54,10 @@ struct Launched {
 // killed and reaped.
 absl::StatusOr<Launched> Launch(LaunchPlan plan);
 
+// The host file at `path` (the host's resolv.conf, a bundle's bound file,
+// a container's state), or "" if it cannot be read.
+std::string ReadHostFile(const std::string& path);
+
 // Kills and reaps (if ours) each pid > 0.
 void KillAll(const std::vector<pid_t>& pids);
 

@@ -200,8 +200,11 @@ done
 out=$("${PODMAN[@]}" run --rm "${RT[@]}" -v "$TMP/data:/data" "$IMG" sh -c 'cat /data/f; echo w > /data/w' 2>"$TMP/perr")
 [ "$out" == "from the host" ] && [ "$(cat "$TMP/data/w")" == w ] &&
   ok "podman -v: reads and writes reach the host" || bad "podman -v: $out $(cat "$TMP/perr")"
-[ -z "$(pgrep -f "runsc-sandbox|runsc-gofer" | xargs -r ps -o args= -p | grep -F "$TMP")" ] &&
-  ok "nothing left running" || bad "left running"
+# The gofers name the rootfs they serve (under $TMP, also podman's
+# store); the sandboxes were checked gone above, by pid.
+[ -z "$(pgrep -f "runsc-gofer.*$TMP")" ] &&
+  ok "no gofer of this test's containers is left running" ||
+  bad "gofers left running: $(pgrep -af "runsc-gofer.*$TMP")"
 "${PODMAN[@]}" rmi -a -f >/dev/null 2>&1
 chmod -R u+w "$TMP/podman" 2>/dev/null
 
