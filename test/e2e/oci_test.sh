@@ -11,7 +11,14 @@ source "$(dirname "$0")/lib.sh"
 ROOT="$TMP/state"
 rs() { "$RUNSC" --root "$ROOT" "$@"; }
 # A pid that has exited: gone, or a zombie its new parent has not reaped.
-gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat")" == Z ]; }
+# Gone: no /proc entry, or a zombie (its reaper may take it any moment, so
+# one read decides).
+gone() {
+  local s
+  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  s=${s##*) }
+  [ "${s%% *}" == Z ]
+}
 
 # ---- A bundle: busybox and its applets, runc's default spec, no tty.
 B="$TMP/bundle"
