@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "glog/logging.h"
 #include "sentry/kernel/job_control.h"
@@ -286,19 +287,51 @@ void Kernel::StartTaskThread(std::shared_ptr<Task> t,
 }
 
 void Kernel::StartInit(InitProcess init) {
+  CHECK(Start(std::move(init), true).ok());
+}
+
+SysResult<std::shared_ptr<ThreadGroup>> Kernel::StartProcess(InitProcess spec) {
+  return Start(std::move(spec), false);
+}
+
+std::optional<ExitStatus> Kernel::WaitProcess(ThreadGroup& tg,
+                                              absl::Duration timeout) {
+  absl::MutexLock l(&mu_);
+  if (!mu_.AwaitWithTimeout(absl::Condition(&tg.zombie), timeout)) {
+    return std::nullopt;
+  }
+  return tg.exit_status;
+}
+
+SysResult<std::shared_ptr<ThreadGroup>> Kernel::Start(InitProcess init,
+                                                      bool is_init) {
   Task::Shared shared;
   std::shared_ptr<Task> task;
   {
     absl::MutexLock l(&mu_);
+    if (!is_init) {
+      // After init has gone the sandbox is ending; and a process from
+      // outside counts against the task limit as a fork would.
+      if (init_ == nullptr || init_->zombie || init_->exiting)
+        return Errno(ESRCH);
+      if (tasks_.size() >= static_cast<size_t>(options_.max_tasks))
+        return Errno(EAGAIN);
+    }
     int tid = AllocatePidLocked();
+    if (tid == 0) return Errno(EAGAIN);
     shared.tg = std::make_shared<ThreadGroup>(this, tid);
+    // A session of its own. A process that enters the sandbox from
+    // outside has no parent here (ppid 0, as for one that enters a pid
+    // namespace): when it ends, nobody inside reaps it.
     shared.tg->pgid = shared.tg->sid = tid;
     shared.fds = std::make_shared<vfs::FdTable>();
     shared.fs = std::make_shared<FsContext>();
     shared.sighand = std::make_shared<SignalHandlers>();
     task = std::make_shared<Task>(this, tid, shared, init.creds);
-    init_ = shared.tg.get();
-    init_->unkillable = true;
+    if (is_init) {
+      init_ = shared.tg.get();
+      init_->unkillable = true;
+    }
     if (init.tty) {
       shared.tg->tty = init.tty;
       init.tty->sid = init.tty->fg_pgrp = tid;
@@ -319,10 +352,17 @@ void Kernel::StartInit(InitProcess init) {
     shared.fs->root = shared.fs->cwd = mount_ns().Root();
   }
   auto start = [init = std::move(init)](Task& t) mutable {
-    // Runs on the init task's thread: the path walk and the load need the
+    // Runs on the new task's thread: the path walk and the load need the
     // task's credentials, and the ptrace platform needs its thread.
-    auto fail = [&t](int code, const std::string& what, int err) {
-      fprintf(stderr, "runsc: %s: %s\n", what.c_str(), strerror(err));
+    auto report = [&init](int err, const std::string& message) {
+      if (init.started) {
+        init.started(err, message);
+      } else {
+        fprintf(stderr, "runsc: %s\n", message.c_str());
+      }
+    };
+    auto fail = [&](int code, const std::string& what, int err) {
+      report(err, absl::StrCat(what, ": ", strerror(err)));
       t.ExitGroup(ExitStatus{code, 0, false});
     };
     if (init.argv.empty()) return fail(127, "(no command)", ENOENT);
@@ -333,6 +373,14 @@ void Kernel::StartInit(InitProcess init) {
       vfs::ResolveOptions dir;
       dir.must_be_dir = true;
       SysResult<vfs::VirtualDentry> vd = r.Resolve(cwd, dir);
+      if (!vd.ok() && init.started) {
+        // runc refuses to exec in a missing directory; in its words.
+        report(vd.err(), absl::StrCat("chdir to cwd (\"", cwd,
+                                      "\") set in config.json failed: ",
+                                      strerror(vd.err())));
+        t.ExitGroup(ExitStatus{127, 0, false});
+        return;
+      }
       if (!vd.ok()) {
         // Linux would fail the chdir; a shell then stays in "/".
         LOG(WARNING) << "working directory " << cwd << ": "
@@ -366,7 +414,10 @@ void Kernel::StartInit(InitProcess init) {
     int first_err = ENOENT;
     for (const std::string& c : candidates) {
       SysResult<void> r = t.Execve(c, init.argv, init.envp);
-      if (r.ok()) return;
+      if (r.ok()) {
+        if (init.started) init.started(0, "");
+        return;
+      }
       // Keep looking past files that are missing; remember the first
       // other failure (a file that exists but cannot run) as execvp does.
       if (r.err() != ENOENT && r.err() != ENOTDIR && first_err == ENOENT)
@@ -374,13 +425,15 @@ void Kernel::StartInit(InitProcess init) {
       if (name.find('/') != std::string::npos) first_err = r.err();
     }
     if (first_err == ENOENT && name.find('/') == std::string::npos) {
-      fprintf(stderr, "runsc: %s: command not found\n", name.c_str());
+      report(ENOENT, absl::StrCat(name, ": command not found"));
       t.ExitGroup(ExitStatus{127, 0, false});
       return;
     }
     fail(first_err == ENOENT ? 127 : 126, name, first_err);
   };
+  std::shared_ptr<ThreadGroup> tg = shared.tg;
   StartTaskThread(task, std::move(start));
+  return tg;
 }
 
 ExitStatus Kernel::WaitForExit() {
@@ -406,13 +459,19 @@ void Kernel::SendExternalSignal(int sig) {
   SendExternalSignalToGroupLocked(pgid, sig);
 }
 
-bool Kernel::SendRuntimeSignal(int sig, bool all) {
+bool Kernel::SendRuntimeSignal(int sig, bool all, int pid) {
   absl::MutexLock l(&mu_);
   if (init_ == nullptr || init_->zombie) return false;
   // From an ancestor namespace the sender has no pid here (si_pid 0).
   siginfo_t info = MakeSigInfo(sig, SI_USER);
   std::vector<ThreadGroup*> targets = {init_};
-  if (all) targets = ThreadGroupsLocked();
+  if (all) {
+    targets = ThreadGroupsLocked();
+  } else if (pid != 0) {
+    ThreadGroup* g = FindThreadGroupLocked(pid);
+    if (g == nullptr || g->zombie) return false;
+    targets = {g};
+  }
   for (ThreadGroup* g : targets) {
     if (g->zombie) continue;
     if (sig == SIGKILL && g->unkillable) {

@@ -273,6 +273,11 @@ struct InitProcess {
   // the pty of `runsc do -t`), with init's group in the foreground; or
   // null.
   std::shared_ptr<Terminal> tty;
+  // Processes started from outside (`runsc exec`): called once on the new
+  // process's thread, with 0 once its program runs, or with an errno and a
+  // message if it could not start (it then exits 127 or 126). Null: the
+  // message goes to the sandbox's stderr.
+  std::function<void(int err, const std::string& message)> started;
 };
 
 struct KernelOptions {
@@ -304,6 +309,16 @@ class Kernel {
   // with a message on stderr.
   void StartInit(InitProcess init);
 
+  // Starts a process from outside the sandbox (`runsc exec`): like init,
+  // but killable, with no parent inside (ppid 0) and a session of its own;
+  // `spec.tty`, if set, is its controlling terminal. ESRCH once init has
+  // exited; EAGAIN at the task limit.
+  SysResult<std::shared_ptr<ThreadGroup>> StartProcess(InitProcess spec);
+  // Waits up to `timeout` for `tg` (from StartProcess) to exit; its status,
+  // or nullopt if it is still running.
+  std::optional<ExitStatus> WaitProcess(ThreadGroup& tg,
+                                        absl::Duration timeout);
+
   // Blocks until the init process has exited; returns how. By then every
   // other process of the sandbox has been killed.
   ExitStatus WaitForExit();
@@ -315,8 +330,9 @@ class Kernel {
   // Sends `sig` from the container runtime (`runsc kill`) to init, or with
   // `all` to every process, as a signal from an ancestor pid namespace:
   // init gets only SIGKILL and the signals it handles, as under runc.
-  // Returns false if init has already exited.
-  bool SendRuntimeSignal(int sig, bool all);
+  // A `pid` other than 0 names the one process to signal instead of init.
+  // Returns false if init, or that process, has already exited.
+  bool SendRuntimeSignal(int sig, bool all, int pid = 0);
   // Sends `sig` from outside the sandbox to process group `pgid` (init's
   // if the group is empty). Init is not shielded from it: a fatal signal
   // with its default action ends it, as it would end the program outside
@@ -452,6 +468,7 @@ class Kernel {
  private:
   friend class Task;
 
+  SysResult<std::shared_ptr<ThreadGroup>> Start(InitProcess init, bool is_init);
   // Allocates a pid not in use as a tid, tgid, pgid or sid. 0 if none.
   int AllocatePidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool PidInUseLocked(int pid) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
