@@ -1,43 +1,142 @@
 #include "runsc/control.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <optional>
+#include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "glog/logging.h"
+#include "runsc/control_request.h"
+#include "sentry/base/host_fd.h"
+#include "sentry/boot/boot.h"
+#include "sentry/fs/devpts/console.h"
 #include "sentry/kernel/kernel.h"
 
 namespace runsc {
 namespace {
 
 constexpr size_t kMaxMessage = 64 * 1024;
+constexpr int kRequestTimeoutMs = 5000;
+// How often an exec's waiter looks for runsc having hung up.
+constexpr absl::Duration kHangupPoll = absl::Milliseconds(100);
 
-ControlReply Handle(const ControlRequest& req, sentry::kernel::Kernel* k) {
+void SendReply(int c, ControlReply reply) {
+  reply.set_done(true);
+  std::string out = reply.SerializeAsString();
+  (void)!send(c, out.data(), out.size(), MSG_NOSIGNAL);
+}
+
+ControlReply Error(int err, std::string message) {
   ControlReply reply;
-  switch (req.request_case()) {
-    case ControlRequest::kSignal: {
-      int sig = req.signal().signo();
-      if (sig < 1 || sig >= 65) {
-        reply.set_errno_value(EINVAL);
-        reply.set_message(absl::StrCat("invalid signal ", sig));
-      } else if (!k->SendRuntimeSignal(sig, req.signal().all())) {
-        reply.set_errno_value(ESRCH);
-        reply.set_message("container not running");
-      }
-      break;
-    }
-    default:
-      reply.set_errno_value(EINVAL);
-      reply.set_message("unknown request");
-  }
+  reply.set_errno_value(err);
+  reply.set_message(std::move(message));
   return reply;
+}
+
+ControlReply HandleSignal(const SignalRequest& req, sentry::kernel::Kernel* k) {
+  int sig = req.signo();
+  if (sig < 1 || sig >= 65)
+    return Error(EINVAL, absl::StrCat("invalid signal ", sig));
+  if (req.pid() < 0)
+    return Error(EINVAL, absl::StrCat("invalid pid ", req.pid()));
+  if (!k->SendRuntimeSignal(sig, req.all(), req.pid())) {
+    return Error(ESRCH,
+                 req.pid() != 0 ? "no such process" : "container not running");
+  }
+  return ControlReply();
+}
+
+// Runs one exec on a thread of its own, from the start of the process to
+// its end (or runsc hanging up, which kills it).
+void ServeExec(sentry::HostFd conn, ExecRequest req,
+               std::vector<sentry::HostFd> fds, sentry::kernel::Kernel* k) {
+  sentry::boot::ExecOptions o;
+  o.argv.assign(req.argv().begin(), req.argv().end());
+  o.env.assign(req.env().begin(), req.env().end());
+  o.cwd = req.cwd();
+  o.uid = req.uid();
+  o.gid = req.gid();
+  o.groups.assign(req.additional_gids().begin(), req.additional_gids().end());
+  o.terminal = req.terminal();
+  o.fds = std::move(fds);
+  o.fd_names.assign(req.fd_names().begin(), req.fd_names().end());
+  sentry::boot::ExecStarted started = sentry::boot::StartExec(k, std::move(o));
+  if (started.err != 0) {
+    return SendReply(conn.get(), Error(started.err, started.message));
+  }
+  int pid = started.tg->tgid();
+  ControlReply running;
+  running.set_pid(pid);
+  SendReply(conn.get(), running);
+  for (;;) {
+    std::optional<sentry::kernel::ExitStatus> st =
+        k->WaitProcess(*started.tg, kHangupPoll);
+    if (st) {
+      // Its last output reaches the host before the host hears it ended.
+      if (started.console) started.console->Stop(absl::Seconds(2));
+      ControlReply end;
+      end.set_exited(true);
+      end.set_exit_code(st->code);
+      end.set_exit_signal(st->signal);
+      return SendReply(conn.get(), end);
+    }
+    // runsc stands for the process outside (conmon waits on it); if it is
+    // gone, so is the process.
+    struct pollfd p = {conn.get(), POLLRDHUP, 0};
+    if (poll(&p, 1, 0) > 0 &&
+        (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+      k->SendRuntimeSignal(SIGKILL, false, pid);
+    }
+  }
+}
+
+// Reads one request and the fds that came with it.
+absl::Status Receive(int c, ControlRequest* req,
+                     std::vector<sentry::HostFd>* fds) {
+  std::string buf(kMaxMessage, '\0');
+  union {
+    struct cmsghdr align;
+    char bytes[CMSG_SPACE(sizeof(int) * kMaxControlFds)];
+  } control;
+  struct iovec iov = {buf.data(), buf.size()};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.bytes;
+  msg.msg_controllen = sizeof(control.bytes);
+  ssize_t n;
+  do {
+    n = recvmsg(c, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return absl::InternalError(strerror(errno));
+  for (struct cmsghdr* h = CMSG_FIRSTHDR(&msg); h != nullptr;
+       h = CMSG_NXTHDR(&msg, h)) {
+    if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+      fds->emplace_back(fd);
+    }
+  }
+  if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0)
+    return absl::InvalidArgumentError("request too large");
+  return ParseRequest(std::string_view(buf.data(), static_cast<size_t>(n)),
+                      fds->size(), req);
 }
 
 // Runs `f` with the working directory at `dir`, so a socket path of any
@@ -71,30 +170,43 @@ struct sockaddr_un ControlAddr() {
 
 void StartControlServer(int listen_fd, sentry::kernel::Kernel* k) {
   std::thread([listen_fd, k] {
-    std::string buf(kMaxMessage, '\0');
     for (;;) {
-      int c = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) {
+      int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         LOG(ERROR) << "control socket: accept: " << strerror(errno);
         return;
       }
-      ssize_t n;
-      do {
-        n = read(c, buf.data(), buf.size());
-      } while (n < 0 && errno == EINTR);
-      ControlRequest req;
-      ControlReply reply;
-      if (n <= 0 || !req.ParseFromArray(buf.data(), static_cast<int>(n))) {
-        reply.set_errno_value(EINVAL);
-        reply.set_message("malformed request");
-      } else {
-        reply = Handle(req, k);
+      sentry::HostFd c(fd);
+      // runsc writes its request at once; one that does not must not hold
+      // up the others.
+      struct pollfd p = {c.get(), POLLIN, 0};
+      if (poll(&p, 1, kRequestTimeoutMs) != 1) {
+        LOG(WARNING) << "control socket: no request within "
+                     << kRequestTimeoutMs << " ms";
+        continue;
       }
-      reply.set_done(true);
-      std::string out = reply.SerializeAsString();
-      (void)!write(c, out.data(), out.size());
-      close(c);
+      ControlRequest req;
+      std::vector<sentry::HostFd> fds;
+      absl::Status s = Receive(c.get(), &req, &fds);
+      if (!s.ok()) {
+        LOG(WARNING) << "control socket: " << s;
+        SendReply(c.get(), Error(EINVAL, std::string(s.message())));
+        continue;
+      }
+      switch (req.request_case()) {
+        case ControlRequest::kSignal:
+          SendReply(c.get(), HandleSignal(req.signal(), k));
+          break;
+        case ControlRequest::kExec:
+          // It lasts as long as the process: a thread of its own.
+          std::thread(ServeExec, std::move(c), std::move(*req.mutable_exec()),
+                      std::move(fds), k)
+              .detach();
+          break;
+        default:
+          SendReply(c.get(), Error(EINVAL, "unknown request"));
+      }
     }
   }).detach();
 }
@@ -116,37 +228,135 @@ absl::StatusOr<int> ListenControl(const std::string& dir) {
   return s;
 }
 
-absl::StatusOr<ControlReply> CallSandbox(const std::string& dir,
-                                         const ControlRequest& req) {
-  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (s < 0)
+namespace {
+
+absl::StatusOr<sentry::HostFd> Connect(const std::string& dir) {
+  sentry::HostFd s(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!s.valid())
     return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
   struct sockaddr_un a = ControlAddr();
   int rc = InDir(dir, [&] {
-    return connect(s, reinterpret_cast<struct sockaddr*>(&a), sizeof(a));
+    return connect(s.get(), reinterpret_cast<struct sockaddr*>(&a), sizeof(a));
   });
   if (rc != 0) {
-    int e = errno;
-    close(s);
     return absl::UnavailableError(
-        absl::StrCat("the sandbox does not answer: ", strerror(e)));
+        absl::StrCat("the sandbox does not answer: ", strerror(errno)));
   }
+  return s;
+}
+
+absl::Status Send(int s, const ControlRequest& req,
+                  const std::vector<int>& fds) {
   std::string out = req.SerializeAsString();
-  std::string buf(kMaxMessage, '\0');
-  ssize_t n = -1;
-  if (send(s, out.data(), out.size(), MSG_NOSIGNAL) ==
-      static_cast<ssize_t>(out.size())) {
-    do {
-      n = read(s, buf.data(), buf.size());
-    } while (n < 0 && errno == EINTR);
+  if (out.size() > kMaxMessage) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the request is ", out.size(), " bytes, more than the sandbox takes (",
+        kMaxMessage, ")"));
   }
-  close(s);
+  union {
+    struct cmsghdr align;
+    char bytes[CMSG_SPACE(sizeof(int) * kMaxControlFds)];
+  } control = {};
+  struct iovec iov = {out.data(), out.size()};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (!fds.empty()) {
+    if (fds.size() > kMaxControlFds)
+      return absl::InvalidArgumentError("too many fds for one request");
+    msg.msg_control = control.bytes;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    struct cmsghdr* h = CMSG_FIRSTHDR(&msg);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    memcpy(CMSG_DATA(h), fds.data(), sizeof(int) * fds.size());
+  }
+  ssize_t n;
+  do {
+    n = sendmsg(s, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(out.size())) {
+    return absl::UnavailableError(absl::StrCat(
+        "the sandbox closed the control socket: ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+// The next reply on `s`; Unavailable once the sandbox has hung up.
+absl::StatusOr<ControlReply> Read(int s) {
+  std::string buf(kMaxMessage, '\0');
+  ssize_t n;
+  do {
+    n = read(s, buf.data(), buf.size());
+  } while (n < 0 && errno == EINTR);
   ControlReply reply;
   if (n <= 0 || !reply.ParseFromArray(buf.data(), static_cast<int>(n)) ||
       !reply.done()) {
     return absl::UnavailableError("the sandbox closed the control socket");
   }
   return reply;
+}
+
+}  // namespace
+
+absl::StatusOr<ControlReply> CallSandbox(const std::string& dir,
+                                         const ControlRequest& req) {
+  absl::StatusOr<sentry::HostFd> s = Connect(dir);
+  if (!s.ok()) return s.status();
+  absl::Status sent = Send(s->get(), req, {});
+  if (!sent.ok()) return sent;
+  return Read(s->get());
+}
+
+absl::StatusOr<ExecSession> ExecSession::Start(const std::string& dir,
+                                               const ExecRequest& exec,
+                                               const std::vector<int>& fds) {
+  absl::StatusOr<sentry::HostFd> s = Connect(dir);
+  if (!s.ok()) return s.status();
+  ControlRequest req;
+  *req.mutable_exec() = exec;
+  absl::Status sent = Send(s->get(), req, fds);
+  if (!sent.ok()) return sent;
+  absl::StatusOr<ControlReply> reply = Read(s->get());
+  if (!reply.ok()) return reply.status();
+  if (reply->errno_value() != 0) {
+    return absl::FailedPreconditionError(reply->message());
+  }
+  if (reply->pid() <= 0) {
+    return absl::InternalError("the sandbox gave no pid for the process");
+  }
+  return ExecSession(dir, std::move(*s), reply->pid());
+}
+
+ExecSession::End ExecSession::Wait(const std::vector<int>& forward) {
+  // Signals this process gets go to the process in the sandbox, as they
+  // would reach the process itself under runc.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : forward) sigaddset(&set, sig);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  sentry::HostFd sigfd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  for (;;) {
+    struct pollfd p[2] = {{conn_.get(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
+    int n = poll(p, sigfd.valid() ? 2 : 1, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    if (p[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sigfd.get(), &si, sizeof(si)) == sizeof(si)) {
+        ControlRequest req;
+        req.mutable_signal()->set_signo(static_cast<int>(si.ssi_signo));
+        req.mutable_signal()->set_pid(pid_);
+        (void)CallSandbox(dir_, req);
+      }
+    }
+    if (p[0].revents != 0) break;
+  }
+  absl::StatusOr<ControlReply> reply = Read(conn_.get());
+  // Gone without a word: the sandbox ended, and the process with it.
+  if (!reply.ok() || !reply->exited()) return End{0, SIGKILL};
+  return End{reply->exit_code(), reply->exit_signal()};
 }
 
 }  // namespace runsc

@@ -5,10 +5,14 @@
 #ifndef RUNSC_CONTROL_H_
 #define RUNSC_CONTROL_H_
 
+#include <cstddef>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "runsc/control.pb.h"
+#include "sentry/base/host_fd.h"
 
 namespace sentry::kernel {
 class Kernel;
@@ -26,6 +30,40 @@ void StartControlServer(int listen_fd, sentry::kernel::Kernel* kernel);
 // reply. `dir` may be longer than a sockaddr_un allows.
 absl::StatusOr<ControlReply> CallSandbox(const std::string& dir,
                                          const ControlRequest& req);
+
+// The runsc side of an exec: the connection that stands for the process
+// while it runs in the sandbox.
+class ExecSession final {
+ public:
+  // Sends `exec` with its stdio `fds` (three, or one pty slave) to the
+  // sandbox at `dir` and waits until the process runs or could not start
+  // (FailedPrecondition, with the sandbox's message in runc's words).
+  static absl::StatusOr<ExecSession> Start(const std::string& dir,
+                                           const ExecRequest& exec,
+                                           const std::vector<int>& fds);
+  ExecSession(ExecSession&&) = default;
+  ExecSession& operator=(ExecSession&&) = default;
+
+  // The process's pid in the sandbox.
+  int pid() const { return pid_; }
+
+  // Waits for the process to end, passing each of the `forward` signals
+  // this process gets on to it. How it ended: an exit code, or the signal
+  // that killed it (SIGKILL if the sandbox itself went away).
+  struct End {
+    int code = 0;
+    int signal = 0;
+  };
+  End Wait(const std::vector<int>& forward);
+
+ private:
+  ExecSession(std::string dir, sentry::HostFd conn, int pid)
+      : dir_(std::move(dir)), conn_(std::move(conn)), pid_(pid) {}
+
+  std::string dir_;
+  sentry::HostFd conn_;
+  int pid_;
+};
 
 // Makes the listening socket at `dir`/control for a new sandbox.
 absl::StatusOr<int> ListenControl(const std::string& dir);

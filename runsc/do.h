@@ -23,6 +23,9 @@ struct DoArgs {
   std::vector<std::string> dns_search;  // --dns-search DOMAIN
   std::vector<std::string> dns_option;  // --dns-option OPTION
   std::vector<std::string> add_host;    // --add-host NAME:IP
+  // `runsc exec`'s (runc's -g and -c).
+  std::vector<std::string> additional_gids;  // --additional-gids GID
+  std::vector<std::string> caps;             // --cap CAP
 };
 
 // Starts the gofer and the sandbox (each volume with a gofer of its own,

@@ -55,6 +55,16 @@ DEFINE_bool(all, false, "kill: signal every process of the container.");
 DEFINE_bool(quiet, false, "list: only the ids.");
 DEFINE_bool(no_pivot, false, "Accepted for runc compatibility.");
 DEFINE_bool(no_new_keyring, false, "Accepted for runc compatibility.");
+DEFINE_string(process, "",
+              "exec: a JSON file with the process to run (the OCI process "
+              "object) instead of the command line.");
+DEFINE_bool(tty, false, "exec: run on a new pty (needs --console-socket).");
+DEFINE_string(user, "", "exec: UID[:GID] to run as (numeric).");
+DEFINE_bool(no_new_privs, false,
+            "exec: accepted; nothing in the sandbox gains privileges.");
+DEFINE_string(process_label, "", "exec: accepted (no SELinux in the sandbox).");
+DEFINE_string(apparmor, "", "exec: accepted (no AppArmor in the sandbox).");
+DEFINE_bool(ignore_paused, false, "exec: accepted for runc compatibility.");
 
 DEFINE_int32(config_fd, -1, "(internal) fd of the boot configuration.");
 DEFINE_int32(gofer_fd, -1, "(internal) fd of the sentry-gofer socket.");

@@ -34,6 +34,13 @@ DECLARE_bool(all);
 DECLARE_bool(quiet);
 DECLARE_bool(no_pivot);
 DECLARE_bool(no_new_keyring);
+DECLARE_string(process);
+DECLARE_bool(tty);
+DECLARE_string(user);
+DECLARE_bool(no_new_privs);
+DECLARE_string(process_label);
+DECLARE_string(apparmor);
+DECLARE_bool(ignore_paused);
 
 // Hidden verbs that runsc runs itself.
 DECLARE_int32(config_fd);

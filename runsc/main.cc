@@ -99,6 +99,8 @@ std::vector<std::string>* Repeated(DoArgs& a, const std::string& name) {
   if (name == "dns_search") return &a.dns_search;
   if (name == "dns_option") return &a.dns_option;
   if (name == "add_host") return &a.add_host;
+  if (name == "additional_gids") return &a.additional_gids;
+  if (name == "cap") return &a.caps;
   return nullptr;
 }
 
@@ -125,7 +127,16 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
                                                                 {"f", "force"},
                                                                 {"a", "all"},
                                                                 {"q", "quiet"}};
-      if (a[1] != '-' && kShort.count(name) > 0) name = kShort.at(name);
+      // exec's own (runc's; `do -t` keeps its meaning).
+      static const std::map<std::string, std::string> kExecShort = {
+          {"t", "tty"},     {"e", "env"},
+          {"u", "user"},    {"g", "additional_gids"},
+          {"p", "process"}, {"c", "cap"}};
+      if (a[1] != '-' && p.verb == "exec" && kExecShort.count(name) > 0) {
+        name = kExecShort.at(name);
+      } else if (a[1] != '-' && kShort.count(name) > 0) {
+        name = kShort.at(name);
+      }
       // --debug-log and --debug_log are the same flag.
       std::replace(name.begin(), name.end(), '-', '_');
       std::string value;
@@ -197,6 +208,7 @@ int Boot() {
   o.hostname = cfg.hostname();
   o.gofer_fd = FLAGS_gofer_fd;
   o.console_fd = FLAGS_console_fd;
+  o.console_is_tty = cfg.console_is_tty();
   if (cfg.max_tasks() > 0) o.max_tasks = cfg.max_tasks();
   if (cfg.net_broker_fd() > 0) o.net_broker_fd = cfg.net_broker_fd();
   for (int i = 0;
@@ -205,6 +217,7 @@ int Boot() {
                               static_cast<uint16_t>(cfg.net_listen_last(i)));
   }
   o.root_overlay = !cfg.read_only_root();
+  o.seal_root = cfg.seal_root();
   for (const GuestFile& f : cfg.files())
     o.files.push_back({f.path(), f.content()});
   for (const Volume& v : cfg.volumes()) {
@@ -349,8 +362,7 @@ int main(int argc, char** argv) {
     }
     return *code;
   }
-  if (runsc::IsOciVerb(p->verb))
-    return runsc::RunOciVerb(p->verb, p->args.command);
+  if (runsc::IsOciVerb(p->verb)) return runsc::RunOciVerb(p->verb, p->args);
   if (p->verb == "boot") return runsc::Boot();
   if (p->verb == "gofer") return runsc::Gofer();
   if (p->verb == "netbroker") return runsc::NetBroker();

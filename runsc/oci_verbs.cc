@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -371,6 +372,50 @@ absl::Status SendConsole(const std::string& path, int fd) {
   return absl::OkStatus();
 }
 
+// A new host pty: its master and its slave (sized if width > 0).
+absl::Status MakePty(uint16_t width, uint16_t height, HostFd* master,
+                     HostFd* slave) {
+  master->Reset(posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master->valid() || grantpt(master->get()) != 0 ||
+      unlockpt(master->get()) != 0) {
+    return absl::InternalError(absl::StrCat("pty: ", strerror(errno)));
+  }
+  slave->Reset(open(ptsname(master->get()), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!slave->valid())
+    return absl::InternalError(absl::StrCat("pty: ", strerror(errno)));
+  // Raw: bytes pass through to the sandbox's own pty, which does the line
+  // discipline (echo, ^C, CR-NL) for the guest.
+  struct termios t;
+  if (tcgetattr(slave->get(), &t) != 0) {
+    return absl::InternalError(absl::StrCat("pty: ", strerror(errno)));
+  }
+  cfmakeraw(&t);
+  if (tcsetattr(slave->get(), TCSANOW, &t) != 0)
+    return absl::InternalError(absl::StrCat("pty: ", strerror(errno)));
+  if (width > 0) {
+    struct winsize ws = {};
+    ws.ws_col = width;
+    ws.ws_row = height;
+    ioctl(slave->get(), TIOCSWINSZ, &ws);
+  }
+  return absl::OkStatus();
+}
+
+// --pid-file, replaced whole. No newline: podman reads a bare number.
+absl::Status WritePidFile(pid_t pid) {
+  if (FLAGS_pid_file.empty()) return absl::OkStatus();
+  std::string tmp = FLAGS_pid_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << pid;
+  }
+  if (rename(tmp.c_str(), FLAGS_pid_file.c_str()) != 0) {
+    return absl::InternalError(
+        absl::StrCat("--pid-file ", FLAGS_pid_file, ": ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 // ---- Verbs ----
 
 // runc's rule for ids: letters, digits and _ + - . (and no path tricks).
@@ -438,7 +483,7 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
     cfg.set_max_tasks(static_cast<int32_t>(
         std::min<int64_t>(*spec.linux.resources.pids_limit, 1 << 30)));
   }
-  cfg.set_read_only_root(spec.root_readonly);
+  cfg.set_seal_root(spec.root_readonly);
   for (const oci::Mount& m : spec.mounts) {
     static const std::set<std::string> kOwn = {"proc",   "sysfs",  "devpts",
                                                "mqueue", "cgroup", "cgroup2"};
@@ -465,11 +510,6 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
       v.read_only = m.HasOption("ro");
       plan.volumes.push_back(v);
     } else if (S_ISREG(st.st_mode)) {
-      if (spec.root_readonly) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("mount on ", m.destination,
-                         ": a file bind mount needs a writable root"));
-      }
       std::string content = ReadHostFile(real);
       if (content.size() > (1 << 20)) {
         return absl::InvalidArgumentError(
@@ -592,21 +632,13 @@ absl::StatusOr<State> Create(const std::string& id) {
   // whose slave is the sandbox's stdio (init's controlling terminal).
   HostFd master, slave;
   if (spec->process->terminal) {
-    master.Reset(posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!master.valid() || grantpt(master.get()) != 0 ||
-        unlockpt(master.get()) != 0) {
-      return absl::InternalError(absl::StrCat("pty: ", strerror(errno)));
-    }
-    slave.Reset(open(ptsname(master.get()), O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!slave.valid())
-      return absl::InternalError(absl::StrCat("pty: ", strerror(errno)));
-    if (spec->process->console_width > 0) {
-      struct winsize ws = {};
-      ws.ws_col = spec->process->console_width;
-      ws.ws_row = spec->process->console_height;
-      ioctl(slave.get(), TIOCSWINSZ, &ws);
-    }
+    absl::Status pty = MakePty(spec->process->console_width,
+                               spec->process->console_height, &master, &slave);
+    if (!pty.ok()) return pty;
+    // The sandbox's own messages go there too.
     plan.stdio[0] = plan.stdio[1] = plan.stdio[2] = slave.get();
+    plan.console_fd = slave.get();
+    plan.cfg.set_console_is_tty(true);
   }
   absl::Status hooks = RunHooks(spec->hooks.prestart, s, "prestart");
   if (hooks.ok())
@@ -626,18 +658,8 @@ absl::StatusOr<State> Create(const std::string& id) {
     absl::Status sent = SendConsole(FLAGS_console_socket, master.get());
     if (!sent.ok()) return sent;
   }
-  if (!FLAGS_pid_file.empty()) {
-    // No newline: podman reads the file as a bare number.
-    std::string tmp = FLAGS_pid_file + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << s.sandbox.pid;
-    }
-    if (rename(tmp.c_str(), FLAGS_pid_file.c_str()) != 0) {
-      return absl::InternalError(
-          absl::StrCat("--pid-file ", FLAGS_pid_file, ": ", strerror(errno)));
-    }
-  }
+  absl::Status pid_file = WritePidFile(s.sandbox.pid);
+  if (!pid_file.ok()) return pid_file;
   return s;
 }
 
@@ -822,6 +844,172 @@ int CmdRun(const std::vector<std::string>& args) {
   return code;
 }
 
+// Signals a `runsc exec` passes on to its process (what a terminal, a
+// shell's job control or an engine's stop sends).
+const std::vector<int> kExecForwarded = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
+                                         SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH,
+                                         SIGCONT, SIGTSTP};
+
+// The process an exec runs: --process FILE, or the container's own process
+// (env, cwd, user) with the command line's args and overrides, as runc
+// builds it.
+absl::StatusOr<oci::Process> ExecProcess(const State& s, const DoArgs& args) {
+  oci::Process p;
+  if (!FLAGS_process.empty()) {
+    if (args.command.size() > 1) {
+      return absl::InvalidArgumentError(
+          "runsc exec: --process and a command line are exclusive");
+    }
+    absl::StatusOr<oci::Process> from_file = oci::LoadProcess(FLAGS_process);
+    if (!from_file.ok()) return from_file.status();
+    p = std::move(*from_file);
+  } else {
+    if (args.command.size() < 2) {
+      return absl::InvalidArgumentError(
+          "runsc exec: expected a container id and a command");
+    }
+    absl::StatusOr<oci::Spec> spec = oci::LoadSpec(s.bundle);
+    if (spec.ok() && spec->process) p = *spec->process;
+    p.args.assign(args.command.begin() + 1, args.command.end());
+    p.terminal = FLAGS_tty;
+  }
+  for (const std::string& e : args.env) {
+    if (e.find('=') == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--env ", e, ": expected KEY=VALUE"));
+    }
+    p.env.push_back(e);
+  }
+  if (!FLAGS_cwd.empty()) {
+    if (FLAGS_cwd[0] != '/') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--cwd ", FLAGS_cwd, ": not an absolute path"));
+    }
+    p.cwd = FLAGS_cwd;
+  }
+  if (!FLAGS_user.empty()) {
+    std::vector<std::string> ids = absl::StrSplit(FLAGS_user, ':');
+    uint32_t uid = 0, gid = 0;
+    if (ids.size() > 2 || !absl::SimpleAtoi(ids[0], &uid) ||
+        (ids.size() == 2 && !absl::SimpleAtoi(ids[1], &gid))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--user ", FLAGS_user, ": expected UID[:GID], numeric"));
+    }
+    p.user.uid = uid;
+    p.user.gid = gid;
+  }
+  for (const std::string& g : args.additional_gids) {
+    uint32_t gid;
+    if (!absl::SimpleAtoi(g, &gid)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--additional-gids ", g, ": expected a number"));
+    }
+    p.user.additional_gids.push_back(gid);
+  }
+  return p;
+}
+
+// A process raises `sig` on itself to end as the sandbox's process ended,
+// so that whoever waits for it (conmon, a shim) sees the same status.
+[[noreturn]] void EndAs(const ExecSession::End& end) {
+  if (end.signal == 0) exit(end.code & 0xff);
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  signal(end.signal, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, end.signal);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  kill(getpid(), end.signal);
+  _exit(128 + end.signal);  // a signal that does not kill (SIGCHLD...)
+}
+
+// `runsc exec`: a new process in the running sandbox (never a host
+// process). This runsc, or with --detach a child it leaves behind, stands
+// for it outside: its pid is the pid file's, it passes signals on, and it
+// ends with the process's status.
+int CmdExec(const DoArgs& args) {
+  if (args.command.empty()) {
+    return Fail("runsc exec: expected a container id and a command");
+  }
+  absl::Status id_ok = CheckId(args.command[0]);
+  if (!id_ok.ok()) return Fail(id_ok);
+  absl::StatusOr<State> s = LoadState(args.command[0]);
+  if (!s.ok()) return Fail(s.status());
+  std::string status = StatusOf(*s);
+  if (status == "stopped") return Fail("cannot exec in a stopped state");
+  if (status != "running") {
+    return Fail(absl::StrCat("cannot exec in a ", status,
+                             " container: the sandbox takes execs once "
+                             "it has started"));
+  }
+  if (FLAGS_preserve_fds > 0) {
+    return Fail("--preserve-fds: the sandbox takes no host fds beyond stdio");
+  }
+  absl::StatusOr<oci::Process> p = ExecProcess(*s, args);
+  if (!p.ok()) return Fail(p.status());
+  if (p->terminal && FLAGS_console_socket.empty()) {
+    return Fail(
+        "cannot allocate tty if runsc will detach without setting console "
+        "socket");
+  }
+  ExecRequest req;
+  for (const std::string& a : p->args) req.add_argv(a);
+  for (const std::string& e : p->env) req.add_env(e);
+  req.set_cwd(p->cwd);
+  req.set_uid(p->user.uid);
+  req.set_gid(p->user.gid);
+  for (uint32_t g : p->user.additional_gids) req.add_additional_gids(g);
+  req.set_terminal(p->terminal);
+  HostFd master, slave;
+  std::vector<int> fds = {0, 1, 2};
+  if (p->terminal) {
+    absl::Status pty =
+        MakePty(p->console_width, p->console_height, &master, &slave);
+    if (!pty.ok()) return Fail(pty);
+    fds = {slave.get()};
+  }
+  for (int fd : fds) {
+    char name[PATH_MAX];
+    ssize_t n = readlink(absl::StrCat("/proc/self/fd/", fd).c_str(), name,
+                         sizeof(name) - 1);
+    req.add_fd_names(n > 0 ? std::string(name, static_cast<size_t>(n)) : "");
+  }
+  if (p->terminal) {
+    absl::Status sent = SendConsole(FLAGS_console_socket, master.get());
+    if (!sent.ok()) return Fail(sent);
+    master.Reset();
+  }
+  absl::StatusOr<ExecSession> session =
+      ExecSession::Start(Dir(s->id), req, fds);
+  if (!session.ok()) {
+    return Fail(absl::StrCat("exec failed: unable to start container process: ",
+                             session.status().message()));
+  }
+  slave.Reset();
+  if (FLAGS_detach) {
+    // A child stands for the process; this runsc is done once it has
+    // written the child's pid. The child keeps no stdio of its own: the
+    // process's readers see its end, not ours.
+    pid_t child = fork();
+    if (child < 0) return Fail(absl::StrCat("fork: ", strerror(errno)));
+    if (child == 0) {
+      int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+      for (int fd = 0; fd < 3 && null >= 0; fd++) dup2(null, fd);
+      EndAs(session->Wait(kExecForwarded));
+    }
+    absl::Status written = WritePidFile(child);
+    if (!written.ok()) {
+      kill(child, SIGKILL);
+      return Fail(written);
+    }
+    return 0;
+  }
+  absl::Status written = WritePidFile(getpid());
+  if (!written.ok()) return Fail(written);
+  EndAs(session->Wait(kExecForwarded));
+}
+
 std::vector<std::string> Ids() {
   std::vector<std::string> ids;
   DIR* d = opendir(FLAGS_root.c_str());
@@ -913,12 +1101,14 @@ int CmdFeatures(const std::vector<std::string>&) {
 
 bool IsOciVerb(const std::string& verb) {
   static const std::set<std::string> kVerbs = {
-      "create", "start", "state", "kill", "delete",
-      "run",    "list",  "wait",  "spec", "features"};
+      "create", "start", "state", "kill",     "delete", "run",
+      "list",   "wait",  "spec",  "features", "exec"};
   return kVerbs.count(verb) > 0;
 }
 
-int RunOciVerb(const std::string& verb, const std::vector<std::string>& args) {
+int RunOciVerb(const std::string& verb, const DoArgs& all) {
+  if (verb == "exec") return CmdExec(all);
+  const std::vector<std::string>& args = all.command;
   if (verb == "create") return CmdCreate(args);
   if (verb == "start") return CmdStart(args);
   if (verb == "state") return CmdState(args);

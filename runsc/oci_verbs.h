@@ -14,12 +14,15 @@
 #include <string>
 #include <vector>
 
+#include "runsc/do.h"
+
 namespace runsc {
 
-// Runs OCI verb `verb` with its positional arguments `args` (flags are in
-// gflags by now). Returns the process exit status; errors are printed on
-// stderr (and to --log) in runc's words where runc has them.
-int RunOciVerb(const std::string& verb, const std::vector<std::string>& args);
+// Runs OCI verb `verb` with its positional arguments `args.command` and
+// its repeatable flags (the other flags are in gflags by now). Returns the
+// process exit status; errors are printed on stderr (and to --log) in runc's
+// words where runc has them.
+int RunOciVerb(const std::string& verb, const DoArgs& args);
 
 // Whether `verb` is one of RunOciVerb's.
 bool IsOciVerb(const std::string& verb);

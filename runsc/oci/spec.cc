@@ -496,8 +496,22 @@ absl::StatusOr<Spec> ParseSpec(std::string_view config_json) {
   return spec;
 }
 
-absl::StatusOr<Spec> LoadSpec(const std::string& bundle) {
-  std::string path = bundle + "/config.json";
+absl::StatusOr<Process> ParseProcess(std::string_view json) {
+  absl::StatusOr<Json> doc = ParseJson(json);
+  if (!doc.ok()) return doc.status();
+  Decoder d;
+  Process p;
+  if (!d.Expect(*doc, Json::Type::kObject, "process", "an object"))
+    return d.status();
+  DecodeProcess(d, *doc, "process", &p);
+  if (!d.ok()) return d.status();
+  return p;
+}
+
+namespace {
+
+// A JSON file's text, refused unread beyond the JSON size limit.
+absl::StatusOr<std::string> ReadJsonFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::NotFoundError(
@@ -508,12 +522,32 @@ absl::StatusOr<Spec> LoadSpec(const std::string& bundle) {
   std::string text(limit + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in.gcount()));
-  absl::StatusOr<Spec> spec = ParseSpec(text);
+  return text;
+}
+
+}  // namespace
+
+absl::StatusOr<Spec> LoadSpec(const std::string& bundle) {
+  std::string path = bundle + "/config.json";
+  absl::StatusOr<std::string> text = ReadJsonFile(path);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<Spec> spec = ParseSpec(*text);
   if (!spec.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": ", spec.status().message()));
   }
   return spec;
+}
+
+absl::StatusOr<Process> LoadProcess(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadJsonFile(path);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<Process> p = ParseProcess(*text);
+  if (!p.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", p.status().message()));
+  }
+  return p;
 }
 
 std::string DefaultSpecJson() {

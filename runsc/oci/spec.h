@@ -124,8 +124,15 @@ struct Spec {
 // bounds above.
 absl::StatusOr<Spec> ParseSpec(std::string_view config_json);
 
+// Decodes a process object alone (`runsc exec --process FILE`), checked
+// as ParseSpec checks config.json's; errors name fields under "process".
+absl::StatusOr<Process> ParseProcess(std::string_view json);
+
 // Reads `bundle`/config.json and parses it; errors start with the path.
 absl::StatusOr<Spec> LoadSpec(const std::string& bundle);
+// Reads a process file (`runsc exec --process`) and parses it; errors
+// start with the path.
+absl::StatusOr<Process> LoadProcess(const std::string& path);
 
 // The default config.json `runsc spec` writes (runc's defaults: sh on a
 // terminal, rootfs "rootfs", the usual mounts and namespaces).

@@ -187,5 +187,38 @@ TEST(Spec, HugeArraysAreRefusedByName) {
               HasSubstr("mounts: 1025 entries, at most 1024"));
 }
 
+TEST(Spec, AProcessAlone) {
+  absl::StatusOr<Process> p = ParseProcess(
+      R"({"args": ["sh", "-c", "id"], "env": ["A=1"], "cwd": "/tmp",)"
+      R"( "terminal": true, "user": {"uid": 7, "gid": 8,)"
+      R"( "additionalGids": [9]}})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_THAT(p->args, ElementsAre("sh", "-c", "id"));
+  EXPECT_THAT(p->env, ElementsAre("A=1"));
+  EXPECT_EQ(p->cwd, "/tmp");
+  EXPECT_TRUE(p->terminal);
+  EXPECT_EQ(p->user.uid, 7u);
+  EXPECT_EQ(p->user.gid, 8u);
+  EXPECT_THAT(p->user.additional_gids, ElementsAre(9u));
+  struct {
+    const char* body;
+    const char* message;
+  } cases[] = {
+      {"[]", "process: expected an object, got an array"},
+      {R"({"args": []})", "process.args: no program to run"},
+      {R"({"args": ["sh"], "cwd": "rel"})",
+       "process.cwd: \"rel\" is not an absolute path"},
+      {R"({"args": ["sh"], "env": [1]})",
+       "process.env[0]: expected a string, got a number"},
+      {R"({"args": ["sh"])", "JSON"},
+  };
+  for (const auto& c : cases) {
+    absl::StatusOr<Process> bad = ParseProcess(c.body);
+    ASSERT_FALSE(bad.ok()) << c.body;
+    EXPECT_THAT(std::string(bad.status().message()), HasSubstr(c.message))
+        << c.body;
+  }
+}
+
 }  // namespace
 }  // namespace runsc::oci

@@ -9,11 +9,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <csignal>
 #include <cstring>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "glog/logging.h"
 #include "platform/platform.h"
 #include "sentry/boot/sentry_seccomp.h"
@@ -391,6 +393,10 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
     absl::Status s = MountVolume(*ns, v);
     if (!s.ok()) return s;
   }
+  if (options.seal_root) {
+    ns->Root().mount->set_flags(ns->Root().mount->flags() |
+                                vfs::kMountReadOnly);
+  }
 
   if (options.lockdown) {
     absl::Status s = LockDown();
@@ -411,18 +417,21 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   // Confined now: what the platform starts inherits the confinement.
   (*platform)->Prepare();
 
-  // Like the kernel, the console lives until the process exits: its
-  // thread copies until then.
-  fs::devpts::HostConsole* console = nullptr;
+  // The console's copying thread holds it until the host side closes.
+  std::shared_ptr<fs::devpts::HostConsole> console;
   std::shared_ptr<kernel::Terminal> init_tty = terminal;
   if (options.console_fd >= 0) {
-    SysResult<std::unique_ptr<fs::devpts::HostConsole>> c =
-        fs::devpts::HostConsole::Create(*ns, HostFd(options.console_fd));
+    SysResult<std::shared_ptr<fs::devpts::HostConsole>> c =
+        fs::devpts::HostConsole::Create(
+            *ns, HostFd(options.console_fd),
+            options.console_is_tty
+                ? fs::devpts::HostConsole::Kind::kHostTty
+                : fs::devpts::HostConsole::Kind::kRunscSocket);
     if (!c.ok()) {
       return absl::InternalError(
           absl::StrCat("making the console pty: ", strerror(c.err())));
     }
-    console = c->release();
+    console = *c;
     stdio.assign(3, console->slave());
     init_tty = console->terminal();
     console->Start();
@@ -457,6 +466,87 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   // What the guest wrote last reaches runsc before the sandbox exits.
   if (console) console->Flush(absl::Seconds(2));
   return status.ShellStatus();
+}
+
+ExecStarted StartExec(kernel::Kernel* k, ExecOptions o) {
+  ExecStarted out;
+  auto fail = [&out](int err, std::string message) {
+    out.err = err;
+    out.message = std::move(message);
+    return out;
+  };
+  if (o.fds.size() != (o.terminal ? 1u : 3u)) {
+    return fail(EINVAL, absl::StrCat("exec: ", o.fds.size(), " stdio fds"));
+  }
+  kernel::InitProcess spec;
+  spec.argv = std::move(o.argv);
+  spec.envp = std::move(o.env);
+  spec.cwd = std::move(o.cwd);
+  spec.creds = auth::Credentials::ForUser(o.uid, o.gid);
+  spec.creds.groups = std::move(o.groups);
+  if (o.terminal) {
+    // A pty of the sandbox's own (so `tty` names it and job control is
+    // the sandbox's), copied to and from the host pty runsc made.
+    SysResult<std::shared_ptr<fs::devpts::HostConsole>> c =
+        fs::devpts::HostConsole::Create(
+            k->mount_ns(), std::move(o.fds[0]),
+            fs::devpts::HostConsole::Kind::kHostTty);
+    if (!c.ok()) {
+      return fail(c.err(), absl::StrCat("exec: making its terminal: ",
+                                        strerror(c.err())));
+    }
+    out.console = *c;
+    spec.stdio.assign(3, out.console->slave());
+    spec.tty = out.console->terminal();
+  } else {
+    for (size_t i = 0; i < o.fds.size(); i++) {
+      SysResult<std::shared_ptr<vfs::FileDescription>> f = fs::ImportHostFd(
+          std::move(o.fds[i]), i < o.fd_names.size() ? o.fd_names[i] : "");
+      if (!f.ok()) {
+        return fail(f.err(), absl::StrCat("exec: stdio: ", strerror(f.err())));
+      }
+      spec.stdio.push_back(*f);
+    }
+  }
+  struct Started {
+    absl::Mutex mu;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    int err ABSL_GUARDED_BY(mu) = 0;
+    std::string message ABSL_GUARDED_BY(mu);
+  };
+  auto started = std::make_shared<Started>();
+  spec.started = [started](int err, const std::string& message) {
+    absl::MutexLock l(&started->mu);
+    started->done = true;
+    started->err = err;
+    started->message = message;
+  };
+  std::string name = spec.argv.empty() ? "" : spec.argv[0];
+  SysResult<std::shared_ptr<kernel::ThreadGroup>> tg =
+      k->StartProcess(std::move(spec));
+  if (!tg.ok()) {
+    return fail(tg.err(), tg.err() == ESRCH
+                              ? "container not running"
+                              : absl::StrCat("exec: ", strerror(tg.err())));
+  }
+  absl::MutexLock l(&started->mu);
+  started->mu.Await(absl::Condition(&started->done));
+  if (started->err == 0) {
+    out.tg = *tg;
+    if (out.console) out.console->Start();
+    return out;
+  }
+  // How runc says it (podman tells 127 from 126 by these words).
+  std::string why = strerror(started->err);
+  if (!why.empty()) why[0] = static_cast<char>(tolower(why[0]));
+  if (started->message.rfind("chdir to cwd", 0) == 0) {
+    return fail(started->err, started->message);
+  }
+  if (started->err == ENOENT && name.find('/') == std::string::npos) {
+    return fail(ENOENT, absl::StrCat("exec: \"", name,
+                                     "\": executable file not found in $PATH"));
+  }
+  return fail(started->err, absl::StrCat("exec ", name, ": ", why));
 }
 
 }  // namespace sentry::boot

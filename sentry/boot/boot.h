@@ -5,14 +5,20 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "sentry/base/host_fd.h"
 
 namespace sentry::kernel {
 class Kernel;
+class ThreadGroup;
 }  // namespace sentry::kernel
+namespace sentry::fs::devpts {
+class HostConsole;
+}  // namespace sentry::fs::devpts
 
 namespace sentry::boot {
 
@@ -29,10 +35,16 @@ struct BootOptions {
   // The root is the host's root under a tmpfs overlay (writes succeed and
   // stay in the sandbox); false mounts the host's root read-only.
   bool root_overlay = true;
+  // With root_overlay: make the root read-only once the sandbox's own
+  // mountpoints and `files` are written (OCI root.readonly).
+  bool seal_root = false;
   // The sentry's end of runsc's console socket (`runsc do -t`): the guest
   // runs on a pty served over it (sentry/fs/devpts/console.h). -1: the
   // guest's stdio are the sandbox's own.
   int console_fd = -1;
+  // The console fd is a host pty's slave (OCI process.terminal), not
+  // runsc's socket.
+  bool console_is_tty = false;
   // After setting up, give up the host filesystem: a private mount
   // namespace whose root is an empty read-only tmpfs.
   bool lockdown = true;
@@ -72,6 +84,32 @@ struct BootOptions {
 // until init exits, and returns its status as a shell reports it (the exit
 // code, or 128 + the signal).
 absl::StatusOr<int> RunSandbox(const BootOptions& options);
+
+// `runsc exec`: a process started in the running sandbox from outside.
+struct ExecOptions {
+  std::vector<std::string> argv, env;
+  std::string cwd = "/";
+  uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> groups;  // supplementary
+  // The host fds runsc sent: stdin, stdout and stderr; or with `terminal`
+  // one, a pty slave, which is also the controlling terminal.
+  bool terminal = false;
+  std::vector<HostFd> fds;
+  std::vector<std::string> fd_names;  // the host's names, for /proc/PID/fd
+};
+
+struct ExecStarted {
+  std::shared_ptr<kernel::ThreadGroup> tg;  // null on failure
+  // With a terminal, its console: stop it once the process has exited, so
+  // its last output reaches the host and the host pty sees the end.
+  std::shared_ptr<fs::devpts::HostConsole> console;
+  int err = 0;
+  std::string message;  // why it failed, in runc's words where it has them
+};
+
+// Starts the process and waits until its program runs (or could not: then
+// `err` is set and the process is ending by itself).
+ExecStarted StartExec(kernel::Kernel* k, ExecOptions options);
 
 // Takes the host filesystem away from this process (see BootOptions).
 absl::Status LockDown();

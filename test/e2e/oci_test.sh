@@ -2,8 +2,9 @@
 # End-to-end tests of runsc as an OCI runtime: the runc verbs on a bundle
 # made from Debian's busybox-static (spec, create, start, state, kill,
 # delete, run, list, wait), runc's errors, hostile config.json refused
-# before anything starts, hooks, bind mounts; then podman driving runsc
-# (run, exit status, run -d and stop, a volume).
+# before anything starts, hooks, bind mounts, exec (stdio, --detach with
+# its pid file, a terminal); then podman driving runsc (run, exit status,
+# run -d, exec, -it, stop, a volume).
 #   oci_test.sh RUNSC
 set -u
 RUNSC=$(realpath "$1")
@@ -120,6 +121,96 @@ pid=$(rs state "k$$" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
 rs delete --force "k$$" && [ ! -e "$ROOT/k$$" ] && gone "$pid" &&
   ok "delete --force of a created container" || bad "delete -f created"
 
+# ---- exec: new processes in the running sandbox.
+HERE=$(dirname "$0")
+setcfg '["sh", "-c", "while :; do sleep 0.1; done"]' "c['process']['env'].append('FROM_SPEC=1')"
+rs run -d -b "$B" "x$$"
+out=$(echo piped | rs exec "x$$" sh -c 'cat; echo $FROM_SPEC; echo $PPID; exit 3')
+rc=$?
+[ $rc == 3 ] && [ "$out" == "piped
+1
+0" ] && ok "exec: stdio, the container's env, ppid 0, exit status" || bad "exec: rc=$rc $out"
+out=$(rs exec "x$$" nosuch 2>&1)
+rc=$?
+[ $rc != 0 ] && [[ "$out" == *'exec failed: unable to start container process: exec: "nosuch": executable file not found in $PATH'* ]] &&
+  ok "exec of a missing program: runc's error (podman's 127)" || bad "exec nosuch: rc=$rc $out"
+out=$(rs exec --cwd /nope "x$$" true 2>&1)
+[ $? != 0 ] && [[ "$out" == *'chdir to cwd ("/nope") set in config.json failed'* ]] &&
+  ok "exec in a missing directory: runc's error" || bad "exec --cwd /nope: $out"
+out=$(rs exec -u 1000:1001 -g 5 -e A=b --cwd /tmp "x$$" sh -c 'id; echo $A; pwd' 2>&1)
+[ "$out" == "uid=1000 gid=1001 groups=5
+b
+/tmp" ] && ok "exec --user, --additional-gids, --env, --cwd" || bad "exec flags: $out"
+cat >"$TMP/process.json" <<'EOF2'
+{"args": ["sh", "-c", "echo from process.json $P; id -u"], "env": ["P=p"], "cwd": "/", "user": {"uid": 7, "gid": 7}}
+EOF2
+out=$(rs exec --process "$TMP/process.json" "x$$" 2>&1)
+[ "$out" == "from process.json p
+7" ] && ok "exec --process FILE" || bad "exec --process: $out"
+echo '{"args": []}' >"$TMP/bad-process.json"
+out=$(rs exec --process "$TMP/bad-process.json" "x$$" 2>&1)
+[ $? == 1 ] && [[ "$out" == *"bad-process.json: process.args: no program to run"* ]] &&
+  ok "exec --process with a bad file names the field" || bad "bad process.json: $out"
+# --detach, as conmon and containerd's shim run it: the pid file's process
+# stands for the one in the sandbox and ends as it does.
+out=$(python3 "$HERE/subreaper.py" "$TMP/x.pid" "$RUNSC" --root "$ROOT" exec -d \
+  --pid-file "$TMP/x.pid" "x$$" sh -c 'sleep 0.3; exit 7')
+[ "$out" == "exit 7" ] && ok "exec -d: the pid file's process exits with the status" ||
+  bad "exec -d: $out"
+rs exec -d --pid-file "$TMP/t.pid" "x$$" sh -c 'trap "exit 9" TERM; while :; do sleep 0.1; done' &&
+  sleep 0.5 && kill -TERM "$(cat "$TMP/t.pid")"
+for _ in $(seq 50); do gone "$(cat "$TMP/t.pid")" && break; sleep 0.1; done
+out=$(rs exec "x$$" ps -o comm,args)
+gone "$(cat "$TMP/t.pid")" && [[ "$out" != *trap* ]] &&
+  ok "exec -d: a signal to the pid file's process reaches the process" ||
+  bad "exec -d signal: $out"
+rs exec -d --pid-file "$TMP/k.pid" "x$$" sleep 1000 && kill -KILL "$(cat "$TMP/k.pid")"
+for _ in $(seq 50); do
+  [[ "$(rs exec "x$$" ps -o args)" != *"sleep 1000"* ]] && break
+  sleep 0.1
+done
+[[ "$(rs exec "x$$" ps -o args)" != *"sleep 1000"* ]] &&
+  ok "exec -d: killing the pid file's process kills the process" ||
+  bad "exec -d kill: $(rs exec "x$$" ps -o args)"
+# A terminal: a pty of the sandbox's own, joined to the host pty whose
+# master goes to --console-socket; the engine's size and resizes reach it.
+# (A socket path must fit in 108 bytes: not under bazel's $TMP.)
+SOCKS=$(mktemp -d /tmp/rsc.XXXXXX)
+trap 'rm -rf "$TMP" "$SOCKS"' EXIT
+python3 "$HERE/console_socket.py" "$SOCKS/console" $'tty; stty size\n' \
+  $'stty size; exit 4\n' >"$TMP/console.out" 2>&1 &
+for _ in $(seq 100); do [ -S "$SOCKS/console" ] && break; sleep 0.1; done
+rs exec -t --console-socket "$SOCKS/console" "x$$" sh
+rc=$?
+wait
+out=$(tr -d '\r' <"$TMP/console.out")
+[ $rc == 4 ] && [[ "$out" == *"
+/dev/pts/0
+40 100
+"*"
+50 120"* ]] && ok "exec -t: a terminal of its own, sized and resized by the engine" ||
+  bad "exec -t: rc=$rc $out"
+out=$(rs exec -t "x$$" true 2>&1)
+[ $? == 1 ] && [[ "$out" == *"cannot allocate tty if runsc will detach without setting console socket"* ]] &&
+  ok "exec -t without --console-socket: runc's error" || bad "exec -t alone: $out"
+rs kill "x$$" KILL
+rs wait "x$$" >/dev/null
+out=$(rs exec "x$$" true 2>&1)
+[ $? == 1 ] && [[ "$out" == *"cannot exec in a stopped state"* ]] &&
+  ok "exec in a stopped container: runc's error" || bad "exec stopped: $out"
+rs delete "x$$"
+
+# root.readonly: runc makes the mountpoints, then remounts the root
+# read-only; so does the sandbox (its root overlay, not the host's tree).
+setcfg '["sh", "-c", "ls -d /proc/self /sys/kernel >/dev/null && touch /x"]' \
+  "c['root']['readonly'] = True"
+rm -rf "$B/rootfs/proc" "$B/rootfs/sys"
+out=$(rs run -b "$B" "r$$" 2>&1)
+rc=$?
+[ $rc == 1 ] && [[ "$out" == *"/x: Read-only file system"* ]] && [ ! -e "$B/rootfs/proc" ] &&
+  ok "root.readonly: mountpoints made in the sandbox, then writes fail with EROFS" ||
+  bad "root.readonly: rc=$rc $out"
+
 # ---- Mounts and hooks: a directory bind (read-only), a file bind, and a
 # poststop hook that gets the state on stdin.
 mkdir -p "$TMP/data"
@@ -168,7 +259,7 @@ out=$(rs create -b "$B" "h$$" 2>&1)
 # and two runs at once must not share one).
 # podman wants a runroot under 50 characters.
 PRUN=$(mktemp -d /tmp/rsp.XXXXXX)
-trap 'rm -rf "$TMP" "$PRUN"' EXIT
+trap 'rm -rf "$TMP" "$PRUN" "$SOCKS"' EXIT
 PODMAN=(podman --root "$TMP/podman/root" --runroot "$PRUN"
   --tmpdir "$TMP/podman/tmp" --storage-driver vfs
   --cgroup-manager=cgroupfs --events-backend=file)
@@ -199,11 +290,29 @@ done
 "${PODMAN[@]}" run -d --name "p$$" "${RT[@]}" "$IMG" sleep 1000 >/dev/null
 [ "$("${PODMAN[@]}" inspect -f '{{.State.Status}}' "p$$")" == running ] &&
   ok "podman run -d: running" || bad "podman run -d: $("${PODMAN[@]}" ps -a)"
+out=$("${PODMAN[@]}" exec "p$$" sh -c 'echo in; pidof sleep; exit 6' 2>"$TMP/perr")
+rc=$?
+[ $rc == 6 ] && [ "$out" == "in
+1" ] && ok "podman exec: runs beside the container's init, exit status" ||
+  bad "podman exec: rc=$rc $out $(cat "$TMP/perr")"
+out=$("${PODMAN[@]}" exec "p$$" nosuch 2>&1)
+rc=$?
+[ $rc == 127 ] && [[ "$out" == *"executable file not found"* ]] &&
+  ok "podman exec of a missing program: 127, as with runc" || bad "podman exec nosuch: rc=$rc $out"
+# -it needs a terminal on podman's side: script(1) gives it one.
+out=$(script -qec "${PODMAN[*]} exec -it p$$ sh -c 'tty; exit 2'" /dev/null </dev/null 2>&1)
+rc=$?
+[ $rc == 2 ] && [[ "$out" == *"/dev/pts/0"* ]] &&
+  ok "podman exec -it: a terminal inside" || bad "podman exec -it: rc=$rc $out"
 "${PODMAN[@]}" stop -t 1 "p$$" >/dev/null 2>&1
 [ "$("${PODMAN[@]}" inspect -f '{{.State.ExitCode}}' "p$$")" == 137 ] &&
   ok "podman stop: SIGTERM ignored by sleep, then SIGKILL (137, as with runc)" ||
   bad "podman stop: $("${PODMAN[@]}" ps -a)"
 "${PODMAN[@]}" rm "p$$" >/dev/null
+out=$(script -qec "stty cols 90 rows 30; ${PODMAN[*]} run -it --rm ${RT[*]} $IMG sh -c 'tty; stty size; exit 3'" /dev/null </dev/null 2>&1)
+rc=$?
+[ $rc == 3 ] && [[ "$out" == *"/dev/pts/0"*"30 90"* ]] &&
+  ok "podman run -it: a terminal inside, the size of podman's" || bad "podman run -it: rc=$rc $out"
 out=$("${PODMAN[@]}" run --rm "${RT[@]}" -v "$TMP/data:/data" "$IMG" sh -c 'cat /data/f; echo w > /data/w' 2>"$TMP/perr")
 [ "$out" == "from the host" ] && [ "$(cat "$TMP/data/w")" == w ] &&
   ok "podman -v: reads and writes reach the host" || bad "podman -v: $out $(cat "$TMP/perr")"

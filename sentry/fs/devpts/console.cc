@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <thread>
@@ -41,8 +43,8 @@ SysResult<std::shared_ptr<vfs::FileDescription>> OpenPath(
 
 }  // namespace
 
-SysResult<std::unique_ptr<HostConsole>> HostConsole::Create(
-    const vfs::MountNamespace& ns, HostFd socket) {
+SysResult<std::shared_ptr<HostConsole>> HostConsole::Create(
+    const vfs::MountNamespace& ns, HostFd host, Kind kind) {
   vfs::KernelContext ctx;
   SENTRY_ASSIGN_OR_RETURN(auto m, OpenPath(ctx, ns, "/dev/pts/ptmx", O_RDWR));
   auto master = std::dynamic_pointer_cast<MasterFD>(m);
@@ -54,16 +56,26 @@ SysResult<std::unique_ptr<HostConsole>> HostConsole::Create(
       auto slave,
       OpenPath(ctx, ns, "/dev/pts/" + std::to_string(master->pty()->index()),
                O_RDWR));
-  return std::unique_ptr<HostConsole>(
-      new HostConsole(std::move(socket), std::move(master), std::move(slave)));
+  if (kind == Kind::kHostTty) {
+    // Reads must not block the copying thread; the host pty's size is the
+    // sandbox pty's from the start.
+    int flags = fcntl(host.get(), F_GETFL);
+    if (flags < 0 || fcntl(host.get(), F_SETFL, flags | O_NONBLOCK) != 0)
+      return Errno::FromHost();
+  }
+  std::shared_ptr<HostConsole> c(new HostConsole(
+      std::move(host), kind, std::move(master), std::move(slave)));
+  if (kind == Kind::kHostTty) c->FollowWindowSize();
+  return c;
 }
 
 void HostConsole::Start() {
-  std::thread([this] { Run(); }).detach();
+  std::thread([self = shared_from_this()] { self->Run(); }).detach();
 }
 
 bool HostConsole::SendOutput() {
   absl::MutexLock l(&send_mu_);
+  if (!host_.valid()) return false;
   vfs::KernelContext ctx;
   char buf[16384];
   for (;;) {
@@ -72,8 +84,16 @@ bool HostConsole::SendOutput() {
     if (!n.ok() || *n == 0) return true;  // nothing more for now
     size_t off = 0;
     while (off < *n) {
-      ssize_t s = SendBytes(socket_.get(), buf + off, *n - off);
+      ssize_t s = kind_ == Kind::kRunscSocket
+                      ? SendBytes(host_.get(), buf + off, *n - off)
+                      : write(host_.get(), buf + off, *n - off);
       if (s < 0 && errno == EINTR) continue;
+      if (s < 0 && errno == EAGAIN) {
+        // A host pty whose reader is slow: wait for room.
+        struct pollfd p = {host_.get(), POLLOUT, 0};
+        if (poll(&p, 1, 1000) <= 0) return false;
+        continue;
+      }
       if (s < 0) return false;
       off += static_cast<size_t>(s);
     }
@@ -83,8 +103,18 @@ bool HostConsole::SendOutput() {
 bool HostConsole::Receive() {
   char buf[65536];
   ssize_t n;
+  if (kind_ == Kind::kHostTty) {
+    do {
+      n = read(host_.get(), buf, sizeof(buf));
+    } while (n < 0 && errno == EINTR);
+    // EIO: the host pty's master is closed.
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+    if (n == 0) return false;
+    pending_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
   do {
-    n = ReceiveBytes(socket_.get(), buf, sizeof(buf));
+    n = ReceiveBytes(host_.get(), buf, sizeof(buf));
   } while (n < 0 && errno == EINTR);
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
   if (n == 0) return false;
@@ -99,13 +129,31 @@ bool HostConsole::Receive() {
   return true;
 }
 
+void HostConsole::FollowWindowSize() {
+  struct winsize ws;
+  if (ioctl(host_.get(), TIOCGWINSZ, &ws) != 0) return;
+  if (ws.ws_row == size_.ws_row && ws.ws_col == size_.ws_col &&
+      ws.ws_xpixel == size_.ws_xpixel && ws.ws_ypixel == size_.ws_ypixel) {
+    return;
+  }
+  size_ = ws;
+  master_->pty()->SetWindowSize(ws, /*external=*/true);
+}
+
 void HostConsole::Run() {
   vfs::KernelContext ctx;
-  Waiter waiter;
-  ScopedWait wait(&master_->pty()->master_queue(), &waiter,
+  ScopedWait wait(&master_->pty()->master_queue(), &waiter_,
                   kEventIn | kEventOut | kEventHup);
-  for (;;) {
+  // A host pty says nothing when its size changes (the sentry is not in
+  // its session, so no SIGWINCH): look this often.
+  const absl::Duration kSizePoll = absl::Milliseconds(200);
+  auto stopping = [this] {
+    absl::MutexLock l(&stop_mu_);
+    return stop_;
+  };
+  while (!stopping()) {
     if (!SendOutput()) break;
+    if (kind_ == Kind::kHostTty) FollowWindowSize();
     // Typed input goes in as far as the terminal takes it; the rest waits
     // for the guest to read.
     if (!pending_.empty()) {
@@ -113,22 +161,30 @@ void HostConsole::Run() {
           master_->WriteExternal(ctx, pending_.data(), pending_.size());
       if (n.ok()) pending_.erase(0, *n);
       if (!pending_.empty()) {
-        waiter.Wait(absl::Now() + absl::Milliseconds(50));
+        waiter_.Wait(absl::Now() + absl::Milliseconds(50));
         continue;
       }
     }
-    std::vector<struct pollfd> host = {{socket_.get(), POLLIN, 0}};
-    waiter.Wait(std::nullopt, &host);
+    std::vector<struct pollfd> host = {{host_.get(), POLLIN, 0}};
+    std::optional<absl::Time> deadline;
+    if (kind_ == Kind::kHostTty) deadline = absl::Now() + kSizePoll;
+    waiter_.Wait(deadline, &host);
     if ((host[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       if (!Receive()) break;
     }
   }
-  VLOG(1) << "console: runsc's socket closed";
+  VLOG(1) << "console: the host side closed, or the console stopped";
+  {
+    absl::MutexLock l(&send_mu_);
+    host_.Reset();
+  }
+  absl::MutexLock l(&stop_mu_);
+  stopped_ = true;
 }
 
 void HostConsole::Flush(absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
-  // A full socket (runsc slow to read) is retried until the deadline.
+  // A full host fd (its reader slow) is retried until the deadline.
   while (absl::Now() < deadline) {
     {
       absl::MutexLock l(&send_mu_);
@@ -136,6 +192,14 @@ void HostConsole::Flush(absl::Duration timeout) {
     }
     if (!SendOutput()) return;
   }
+}
+
+void HostConsole::Stop(absl::Duration flush_timeout) {
+  Flush(flush_timeout);
+  absl::MutexLock l(&stop_mu_);
+  stop_ = true;
+  waiter_.Notify();
+  stop_mu_.AwaitWithTimeout(absl::Condition(&stopped_), flush_timeout);
 }
 
 }  // namespace sentry::fs::devpts
