@@ -34,10 +34,16 @@ struct DoArgs {
 absl::StatusOr<int> RunDo(const DoArgs& args);
 
 // A parsed -v/--volume.
+// Also an OCI bind or tmpfs mount.
 struct VolumeSpec {
   std::string host;   // canonical absolute path of a directory
   std::string guest;  // absolute, normalized
   bool read_only = false;
+  bool nosuid = false, nodev = false, noexec = false;
+  // A tmpfs of the sandbox's own instead of a host directory.
+  bool tmpfs = false;
+  std::string tmpfs_options;  // mount(2) data
+  bool copy_up = false;       // tmpcopyup
 };
 
 // Parses and checks every -v value: HOST must be an existing directory;

@@ -221,7 +221,18 @@ int Boot() {
   for (const GuestFile& f : cfg.files())
     o.files.push_back({f.path(), f.content()});
   for (const Volume& v : cfg.volumes()) {
-    o.volumes.push_back({v.host(), v.guest(), v.read_only(), v.gofer_fd()});
+    sentry::boot::BootOptions::Volume bv;
+    bv.host = v.host();
+    bv.guest = v.guest();
+    bv.read_only = v.read_only();
+    bv.gofer_fd = v.gofer_fd();
+    bv.nosuid = v.nosuid();
+    bv.nodev = v.nodev();
+    bv.noexec = v.noexec();
+    bv.tmpfs = v.tmpfs();
+    bv.tmpfs_options = v.tmpfs_options();
+    bv.copy_up = v.copy_up();
+    o.volumes.push_back(std::move(bv));
   }
   // Not for the stubs the sentry starts.
   for (int fd : {cfg.start_fd(), cfg.exit_fd(), cfg.control_fd()}) {

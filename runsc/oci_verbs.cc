@@ -28,6 +28,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -451,6 +452,47 @@ std::string InBundle(const std::string& bundle, const std::string& p) {
   return p.empty() || p[0] == '/' ? p : bundle + "/" + p;
 }
 
+// An OCI tmpfs mount as the sandbox makes it: mount flags, the data
+// tmpfs takes (mode=, size=, ...) and runc's tmpcopyup. Propagation and
+// atime options mean nothing for a mount no one else sees; anything else
+// is refused by name.
+absl::StatusOr<VolumeSpec> TmpfsMount(const oci::Mount& m) {
+  static const std::set<std::string> kIgnored = {
+      "rw",          "suid",       "dev",         "exec",     "rprivate",
+      "private",     "rslave",     "slave",       "rshared",  "shared",
+      "runbindable", "unbindable", "strictatime", "relatime", "norelatime",
+      "noatime",     "atime",      "nodiratime",  "diratime", "async"};
+  static const std::set<std::string> kData = {"mode", "size",      "uid",
+                                              "gid",  "nr_inodes", "nr_blocks"};
+  VolumeSpec v;
+  v.tmpfs = true;
+  v.host = "tmpfs";
+  v.guest = m.destination;
+  std::vector<std::string> data;
+  for (const std::string& o : m.options) {
+    std::string key = o.substr(0, o.find('='));
+    if (o == "ro") {
+      v.read_only = true;
+    } else if (o == "nosuid") {
+      v.nosuid = true;
+    } else if (o == "nodev") {
+      v.nodev = true;
+    } else if (o == "noexec") {
+      v.noexec = true;
+    } else if (o == "tmpcopyup") {
+      v.copy_up = true;
+    } else if (kData.count(key) > 0 && key != o) {
+      data.push_back(o);
+    } else if (kIgnored.count(o) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("mount on ", m.destination,
+                                                     ": tmpfs option \"", o,
+                                                     "\" is not supported"));
+    }
+  }
+  v.tmpfs_options = absl::StrJoin(data, ",");
+  return v;
+}
+
 // Turns the spec into the sandbox's plan. Mounts: directories bound from
 // the host become volumes served by gofers of their own; a bound regular
 // file (podman's /etc/hosts, resolv.conf, hostname) is copied into the
@@ -493,10 +535,17 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
         m.destination.rfind("/dev/", 0) == 0) {
       continue;  // the sandbox's own devfs, shm and sysfs stand there
     }
+    if (m.type == "tmpfs") {
+      absl::StatusOr<VolumeSpec> v = TmpfsMount(m);
+      if (!v.ok()) return v.status();
+      plan.volumes.push_back(*v);
+      continue;
+    }
     if (!m.IsBind()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "mount on ", m.destination, ": type \"", m.type,
-          "\" is not supported (bind, proc, sysfs, devpts, mqueue, cgroup)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("mount on ", m.destination, ": type \"", m.type,
+                       "\" is not supported (bind, tmpfs, proc, sysfs, "
+                       "devpts, mqueue, cgroup)"));
     }
     std::string src = InBundle(bundle, m.source);
     if (realpath(src.c_str(), real) == nullptr || stat(real, &st) != 0) {
@@ -508,6 +557,9 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
       v.host = real;
       v.guest = m.destination;
       v.read_only = m.HasOption("ro");
+      v.nosuid = m.HasOption("nosuid");
+      v.nodev = m.HasOption("nodev");
+      v.noexec = m.HasOption("noexec");
       plan.volumes.push_back(v);
     } else if (S_ISREG(st.st_mode)) {
       std::string content = ReadHostFile(real);
@@ -526,10 +578,11 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
                        " is neither a directory nor a regular file"));
     }
   }
-  std::sort(plan.volumes.begin(), plan.volumes.end(),
-            [](const VolumeSpec& a, const VolumeSpec& b) {
-              return a.guest < b.guest;
-            });
+  // Parents before what is mounted below them.
+  std::stable_sort(plan.volumes.begin(), plan.volumes.end(),
+                   [](const VolumeSpec& a, const VolumeSpec& b) {
+                     return a.guest < b.guest;
+                   });
   return absl::OkStatus();
 }
 
@@ -571,9 +624,15 @@ absl::StatusOr<State> Create(const std::string& id) {
   absl::Status planned = PlanFromSpec(*spec, bundle, plan, &rootfs);
   if (!planned.ok()) return planned;
 
-  if (mkdir(FLAGS_root.c_str(), 0711) != 0 && errno != EEXIST) {
-    return absl::InternalError(
-        absl::StrCat("--root ", FLAGS_root, ": ", strerror(errno)));
+  // With its parents, as runc makes it (containerd's shim names
+  // /run/containerd/runc/NAMESPACE).
+  for (size_t at = 1; at <= FLAGS_root.size(); at++) {
+    if (at != FLAGS_root.size() && FLAGS_root[at] != '/') continue;
+    std::string part = FLAGS_root.substr(0, at);
+    if (mkdir(part.c_str(), 0711) != 0 && errno != EEXIST) {
+      return absl::InternalError(absl::StrCat("--root ", FLAGS_root, ": ", part,
+                                              ": ", strerror(errno)));
+    }
   }
   std::string dir = Dir(id);
   if (mkdir(dir.c_str(), 0711) != 0) {

@@ -171,6 +171,21 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
   std::vector<VolumeSetup> volumes;
   for (const VolumeSpec& spec : plan.volumes) {
     VolumeSetup v;
+    Volume* pb = cfg.add_volumes();
+    pb->set_host(spec.host);
+    pb->set_guest(spec.guest);
+    pb->set_read_only(spec.read_only);
+    pb->set_nosuid(spec.nosuid);
+    pb->set_nodev(spec.nodev);
+    pb->set_noexec(spec.noexec);
+    if (spec.tmpfs) {  // the sandbox's own: no gofer
+      pb->set_tmpfs(true);
+      pb->set_tmpfs_options(spec.tmpfs_options);
+      pb->set_copy_up(spec.copy_up);
+      pb->set_gofer_fd(-1);
+      volumes.push_back(std::move(v));
+      continue;
+    }
     v.root.Reset(open(spec.host.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!v.root.valid()) {
       return absl::InvalidArgumentError(
@@ -182,10 +197,6 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
     }
     v.gofer_end.Reset(vs[0]);
     v.sentry_end.Reset(vs[1]);
-    Volume* pb = cfg.add_volumes();
-    pb->set_host(spec.host);
-    pb->set_guest(spec.guest);
-    pb->set_read_only(spec.read_only);
     pb->set_gofer_fd(next_fd);
     boot_fds[next_fd++] = v.sentry_end.get();
     volumes.push_back(std::move(v));
@@ -250,6 +261,7 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
   out.gofers.push_back(*gofer);
   for (size_t i = 0; i < volumes.size(); i++) {
     const VolumeSpec& spec = plan.volumes[i];
+    if (spec.tmpfs) continue;
     std::vector<std::string> args = {
         "runsc-gofer",
         "gofer",

@@ -46,7 +46,7 @@ struct LaunchPlan {
 struct Launched {
   pid_t sandbox = -1;
   pid_t broker = -1;
-  // The root's gofer first, then one per volume in plan order.
+  // The root's gofer first, then one per volume (not tmpfs) in plan order.
   std::vector<pid_t> gofers;
 };
 

@@ -10,7 +10,8 @@ set -euo pipefail
 # shell of test/e2e:pty_test; redis-server, redis-tools (redis-cli,
 # redis-benchmark) and iproute2 (ip, ss) are the servers and tools
 # test/e2e:net_test runs in the sandbox; curl is hostnet_test's client;
-# busybox-static makes oci_test's bundle and podman drives runsc there.
+# busybox-static makes the OCI tests' bundles and images, which podman
+# (oci_test) and containerd (containerd_test) run through runsc.
 PACKAGES=(
   bazel-bootstrap
   g++ clang clang-format
@@ -19,7 +20,7 @@ PACKAGES=(
   libunwind-dev liblzma-dev
   python3 make musl-tools golang-go tmux
   redis-server redis-tools iproute2 curl
-  busybox-static podman
+  busybox-static podman containerd
 )
 
 missing=()

@@ -77,10 +77,103 @@ void MountAt(vfs::MountNamespace& ns, const std::string& path,
     LOG(WARNING) << "mounting on " << path << ": " << strerror(m.err());
 }
 
-// Mounts a -v volume's gofer tree at its guest path, making the missing
-// directories of that path first.
+int MountFlags(const BootOptions::Volume& v) {
+  return (v.read_only ? vfs::kMountReadOnly : 0) |
+         (v.nosuid ? vfs::kMountNoSuid : 0) | (v.nodev ? vfs::kMountNoDev : 0) |
+         (v.noexec ? vfs::kMountNoExec : 0);
+}
+
+// tmpcopyup: copies the tree at `src` into the empty tmpfs directory
+// `dst`, keeping modes, owners and symlinks (what runc does for podman's
+// --tmpfs and --read-only). Device nodes and sockets are not copied; the
+// copy is bounded by the tmpfs's size and by `depth`.
+SysResult<void> CopyTree(vfs::CallContext& ctx, const vfs::VirtualDentry& src,
+                         vfs::Inode& dst, fs::tmpfs::TmpfsFilesystem& fs,
+                         int depth) {
+  if (depth > 64) return Errno(ELOOP);
+  vfs::Inode& dir = *src.dentry->inode();
+  SENTRY_ASSIGN_OR_RETURN(std::vector<vfs::Dirent> entries, dir.ReadDir(ctx));
+  for (const vfs::Dirent& e : entries) {
+    if (e.name == "." || e.name == "..") continue;
+    SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::Inode> child,
+                            dir.Lookup(ctx, e.name));
+    SENTRY_ASSIGN_OR_RETURN(vfs::Attr a, child->GetAttr());
+    vfs::VirtualDentry cvd{
+        src.mount, std::make_shared<vfs::Dentry>(nullptr, e.name, child)};
+    std::shared_ptr<vfs::Inode> made;
+    if (child->IsDir()) {
+      SENTRY_ASSIGN_OR_RETURN(made, dst.Mkdir(ctx, e.name, a.mode & 07777));
+      SENTRY_RETURN_IF_ERROR(CopyTree(ctx, cvd, *made, fs, depth + 1));
+    } else if (child->IsSymlink()) {
+      SENTRY_ASSIGN_OR_RETURN(std::string target, child->ReadLink(ctx));
+      SENTRY_ASSIGN_OR_RETURN(made, dst.Symlink(ctx, e.name, target));
+    } else if (child->IsRegular()) {
+      SENTRY_ASSIGN_OR_RETURN(made, dst.Create(ctx, e.name, a.mode & 07777));
+      SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> in,
+                              child->Open(ctx, cvd, O_RDONLY));
+      SENTRY_RETURN_IF_ERROR(
+          static_cast<fs::tmpfs::TmpfsFile*>(made.get())->FillFrom(ctx, *in));
+      if (fs.space()->used.load() >
+          static_cast<int64_t>(fs.space()->limit.load()))
+        return Errno(ENOSPC);
+    } else {
+      continue;
+    }
+    vfs::Inode::AttrChange owner;
+    owner.uid = a.uid;
+    owner.gid = a.gid;
+    if (!child->IsSymlink()) owner.mode = a.mode & 07777;
+    (void)made->SetAttr(ctx, owner);
+  }
+  return Ok();
+}
+
+// Mounts an OCI tmpfs mount: a new tmpfs, with the image's contents copied
+// in for tmpcopyup.
+absl::Status MountTmpfs(vfs::MountNamespace& ns, const BootOptions::Volume& v,
+                        const vfs::VirtualDentry& at) {
+  SysResult<std::shared_ptr<fs::tmpfs::TmpfsFilesystem>> fs =
+      fs::tmpfs::TmpfsFilesystem::FromOptions(v.tmpfs_options);
+  if (!fs.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tmpfs on ", v.guest, ": options \"", v.tmpfs_options,
+                     "\": ", strerror(fs.err())));
+  }
+  if (v.copy_up) {
+    vfs::KernelContext ctx;
+    SysResult<void> copied =
+        CopyTree(ctx, at, *(*fs)->root()->inode(), **fs, 0);
+    if (!copied.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("tmpcopyup into the tmpfs on ", v.guest, ": ",
+                       strerror(copied.err())));
+    }
+  }
+  SysResult<void> m = ns.Attach(
+      at,
+      std::make_shared<vfs::Mount>(*fs, (*fs)->root(), MountFlags(v), "tmpfs"));
+  if (!m.ok()) {
+    return absl::InternalError(
+        absl::StrCat("mounting a tmpfs on ", v.guest, ": ", strerror(m.err())));
+  }
+  return absl::OkStatus();
+}
+
+// Mounts a -v volume's gofer tree (or an OCI tmpfs) at its guest path,
+// making the missing directories of that path first.
 absl::Status MountVolume(vfs::MountNamespace& ns,
                          const BootOptions::Volume& v) {
+  if (v.tmpfs) {
+    SysResult<void> made = MakeDirs(ns, v.guest);
+    vfs::KernelContext ctx;
+    vfs::Resolver r(ctx, ns, ns.Root(), ns.Root());
+    SysResult<vfs::VirtualDentry> at = r.Resolve(v.guest);
+    if (!made.ok() || !at.ok() || !at->dentry->inode()->IsDir()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the mountpoint ", v.guest, " of a tmpfs is not a directory"));
+    }
+    return MountTmpfs(ns, v, *at);
+  }
   SysResult<std::shared_ptr<fs::gofer::GoferFilesystem>> fs =
       fs::gofer::GoferFilesystem::Create(HostFd(v.gofer_fd));
   if (!fs.ok()) {
@@ -104,8 +197,7 @@ absl::Status MountVolume(vfs::MountNamespace& ns,
   }
   SysResult<void> m = ns.Attach(
       *at,
-      std::make_shared<vfs::Mount>(
-          *fs, (*fs)->root(), v.read_only ? vfs::kMountReadOnly : 0, v.host));
+      std::make_shared<vfs::Mount>(*fs, (*fs)->root(), MountFlags(v), v.host));
   if (!m.ok()) {
     return absl::InternalError(absl::StrCat("mounting ", v.host, " on ",
                                             v.guest, ": ", strerror(m.err())));

@@ -48,13 +48,19 @@ struct BootOptions {
   // After setting up, give up the host filesystem: a private mount
   // namespace whose root is an empty read-only tmpfs.
   bool lockdown = true;
-  // `runsc do -v`: a gofer's tree mounted at `guest` (made in the root if
-  // missing), read-only or read-write.
+  // `runsc do -v` and OCI binds: a gofer's tree mounted at `guest` (made
+  // in the root if missing), read-only or read-write; and OCI tmpfs
+  // mounts. In this order, after the sandbox's own mounts.
+  // An OCI tmpfs mount is one too, with `tmpfs` set and no gofer.
   struct Volume {
     std::string host;   // shown as the mount's source
     std::string guest;  // absolute, normalized
     bool read_only = false;
     int gofer_fd = -1;  // the sentry's end of the volume's gofer socket
+    bool nosuid = false, nodev = false, noexec = false;
+    bool tmpfs = false;
+    std::string tmpfs_options;  // mount(2) data: mode=, size=, ...
+    bool copy_up = false;       // tmpcopyup: the image's contents go in
   };
   std::vector<Volume> volumes;
   // Files written into the root overlay before init starts (`runsc do

@@ -48,3 +48,13 @@ summary() {
   echo "$pass passed, $fail failed"
   [ "$fail" == 0 ]
 }
+
+# busybox_rootfs DIR: a container root of Debian's busybox-static, its
+# applets, and a root user, for the OCI tests' bundles and images.
+busybox_rootfs() {
+  mkdir -p "$1/bin" "$1/etc" "$1/tmp"
+  cp /bin/busybox "$1/bin/busybox"
+  chroot "$1" /bin/busybox --install -s /bin
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$1/etc/passwd"
+  echo 'root:x:0:' >"$1/etc/group"
+}

@@ -23,11 +23,7 @@ gone() {
 
 # ---- A bundle: busybox and its applets, runc's default spec, no tty.
 B="$TMP/bundle"
-mkdir -p "$B/rootfs/bin" "$B/rootfs/etc" "$B/rootfs/tmp"
-cp /bin/busybox "$B/rootfs/bin/busybox"
-chroot "$B/rootfs" /bin/busybox --install -s /bin
-echo 'root:x:0:0:root:/root:/bin/sh' >"$B/rootfs/etc/passwd"
-echo 'root:x:0:' >"$B/rootfs/etc/group"
+busybox_rootfs "$B/rootfs"
 (cd "$B" && rs spec) && [ -s "$B/config.json" ] && ok "spec writes config.json" ||
   bad "runsc spec"
 cp "$B/config.json" "$TMP/default.json"

@@ -23,8 +23,6 @@ constexpr uint64_t kOverlayMagic = 0x794c7630;  // OVERLAYFS_SUPER_MAGIC
 // cp take equal (dev, ino) pairs for hard links).
 constexpr uint64_t kUpperOnlyIno = uint64_t{1} << 62;
 
-constexpr size_t kCopyChunk = 256 << 10;
-
 bool IsWhiteout(const vfs::Inode* i) {
   return dynamic_cast<const tmpfs::TmpfsWhiteout*>(i) != nullptr;
 }
@@ -246,28 +244,8 @@ SysResult<void> OverlayInode::CopyUpLocked(vfs::CallContext& ctx, bool data) {
                                                     nullptr, name, lower_)};
       SysResult<std::shared_ptr<vfs::FileDescription>> src =
           lower_->Open(ctx, lvd, O_RDONLY);
-      SysResult<void> copied = src.ok() ? Ok() : src.error();
-      std::vector<char> buf(copied.ok() ? kCopyChunk : 0);
-      int64_t off = 0;
-      while (copied.ok()) {
-        int64_t at = off;
-        SysResult<size_t> n = (*src)->Read(ctx, buf.data(), buf.size(), &off);
-        if (!n.ok()) {
-          copied = n.error();
-          break;
-        }
-        if (*n == 0) break;
-        for (size_t done = 0; done < *n;) {
-          ssize_t w = pwrite(file->memfd()->get(), buf.data() + done, *n - done,
-                             static_cast<off_t>(at + done));
-          if (w < 0) {
-            copied = Errno::FromHost();
-            break;
-          }
-          done += static_cast<size_t>(w);
-        }
-      }
-      file->Remeasure();
+      SysResult<void> copied =
+          src.ok() ? file->FillFrom(ctx, **src) : src.error();
       if (!copied.ok()) {
         // Leave no half-copied file behind.
         (void)pdir->Unlink(ctx, name);

@@ -12,7 +12,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "sentry/fs/host/host_file.h"
 #include "sentry/vfs/file.h"
 
@@ -21,11 +27,46 @@ namespace sentry::fs::tmpfs {
 namespace {
 constexpr uint64_t kTmpfsMagic = 0x01021994;
 
+constexpr size_t kCopyChunk = 256 << 10;
+
 struct timespec Now() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return ts;
 }
+
+// A tmpfs size: bytes with an optional k, m, g or t suffix, or a
+// percentage of the RAM, as tmpfs(5) spells it.
+SysResult<uint64_t> ParseSize(const std::string& v) {
+  if (v.empty()) return Errno(EINVAL);
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long n = strtoull(v.c_str(), &end, 10);
+  if (end == v.c_str() || errno != 0) return Errno(EINVAL);
+  std::string suffix(end);
+  uint64_t shift = 0;
+  if (suffix == "%") {
+    if (n > 100) return Errno(EINVAL);
+    long pages = sysconf(_SC_PHYS_PAGES);
+    return static_cast<uint64_t>(pages > 0 ? pages : 0) *
+           static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) / 100 * n;
+  }
+  if (suffix == "k" || suffix == "K") {
+    shift = 10;
+  } else if (suffix == "m" || suffix == "M") {
+    shift = 20;
+  } else if (suffix == "g" || suffix == "G") {
+    shift = 30;
+  } else if (suffix == "t" || suffix == "T") {
+    shift = 40;
+  } else if (!suffix.empty()) {
+    return Errno(EINVAL);
+  }
+  if (n > (UINT64_MAX >> shift)) return Errno(EINVAL);
+  // Whole pages, as tmpfs rounds it.
+  return ((n << shift) + 4095) & ~uint64_t{4095};
+}
+
 }  // namespace
 
 std::shared_ptr<TmpfsFilesystem> TmpfsFilesystem::Create(uint32_t root_mode,
@@ -42,6 +83,39 @@ std::shared_ptr<TmpfsFilesystem> TmpfsFilesystem::Create(uint32_t root_mode,
   long pages = sysconf(_SC_PHYS_PAGES);
   fs->set_size_limit(static_cast<uint64_t>(pages > 0 ? pages : 0) / 2 *
                      static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+  return fs;
+}
+
+SysResult<std::shared_ptr<TmpfsFilesystem>> TmpfsFilesystem::FromOptions(
+    const std::string& data) {
+  uint32_t mode = 01777, uid = 0, gid = 0;
+  std::optional<uint64_t> size;
+  for (absl::string_view opt : absl::StrSplit(data, ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv =
+        absl::StrSplit(opt, absl::MaxSplits('=', 1));
+    const std::string& k = kv.first;
+    const std::string& v = kv.second;
+    uint32_t n;
+    if (k == "mode") {
+      char* end = nullptr;
+      unsigned long m = strtoul(v.c_str(), &end, 8);
+      if (v.empty() || *end != '\0' || m > 07777) return Errno(EINVAL);
+      mode = static_cast<uint32_t>(m);
+    } else if (k == "uid" || k == "gid") {
+      if (!absl::SimpleAtoi(v, &n)) return Errno(EINVAL);
+      (k == "uid" ? uid : gid) = n;
+    } else if (k == "size") {
+      SENTRY_ASSIGN_OR_RETURN(size, ParseSize(v));
+    } else if (k == "nr_blocks" || k == "nr_inodes" || k == "huge" ||
+               k == "mpol" || k == "inode32" || k == "inode64" ||
+               k == "noswap") {
+      continue;
+    } else {
+      return Errno(EINVAL);
+    }
+  }
+  auto fs = Create(mode, uid, gid);
+  if (size) fs->set_size_limit(*size == 0 ? UINT64_MAX / 2 : *size);
   return fs;
 }
 
@@ -435,6 +509,29 @@ void TmpfsFile::Release() {
   // The dentry cache may keep the inode a while; its memory goes now, as
   // Linux frees an unlinked file's pages at its last close.
   if (ftruncate(memfd_->get(), 0) == 0) Remeasure();
+}
+
+SysResult<void> TmpfsFile::FillFrom(vfs::CallContext& ctx,
+                                    vfs::FileDescription& src) {
+  std::vector<char> buf(kCopyChunk);
+  int64_t off = 0;
+  for (;;) {
+    int64_t at = off;
+    SENTRY_ASSIGN_OR_RETURN(size_t n,
+                            src.Read(ctx, buf.data(), buf.size(), &off));
+    if (n == 0) break;
+    for (size_t done = 0; done < n;) {
+      ssize_t w = pwrite(memfd_->get(), buf.data() + done, n - done,
+                         static_cast<off_t>(at + done));
+      if (w < 0) {
+        Remeasure();
+        return Errno::FromHost();
+      }
+      done += static_cast<size_t>(w);
+    }
+  }
+  Remeasure();
+  return Ok();
 }
 
 void TmpfsFile::Remeasure() {

@@ -36,6 +36,14 @@ class TmpfsFilesystem final
                                                  uint32_t uid, uint32_t gid,
                                                  std::string type = "tmpfs");
 
+  // A new tmpfs from mount(2) data: mode=, uid=, gid= and size= are
+  // applied (size=0 means no bound, as on Linux; k/m/g/t suffixes and %
+  // of the RAM as tmpfs(5) spells them); nr_inodes= and the rest tmpfs
+  // knows are accepted and not enforced; anything else is EINVAL, as tmpfs
+  // says.
+  static SysResult<std::shared_ptr<TmpfsFilesystem>> FromOptions(
+      const std::string& data);
+
   SysResult<vfs::StatFs> GetStatFs() override;
   const std::shared_ptr<vfs::Dentry>& root() const { return root_; }
   uint64_t NextIno() { return next_ino_.fetch_add(1); }
@@ -181,6 +189,9 @@ class TmpfsFile final : public TmpfsInode {
   // Charges the filesystem for what the memfd holds now (after a write, a
   // size change, or a copy into memfd()).
   void Remeasure();
+  // Copies all of `src` (open for reading) into this new, empty file (an
+  // overlay's copy-up, an OCI tmpcopyup).
+  SysResult<void> FillFrom(vfs::CallContext& ctx, vfs::FileDescription& src);
   // Open descriptions (mappings hold theirs): an unlinked file's pages are
   // freed when the last one closes.
   void Opened();

@@ -33,74 +33,6 @@ int MountFlags(uint64_t ms) {
   return f;
 }
 
-// A tmpfs size: bytes with an optional k, m, g or t suffix, or a
-// percentage of the RAM, as tmpfs(5) spells it.
-SysResult<uint64_t> ParseSize(const std::string& v) {
-  if (v.empty()) return Errno(EINVAL);
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long n = strtoull(v.c_str(), &end, 10);
-  if (end == v.c_str() || errno != 0) return Errno(EINVAL);
-  std::string suffix(end);
-  uint64_t shift = 0;
-  if (suffix == "%") {
-    if (n > 100) return Errno(EINVAL);
-    long pages = sysconf(_SC_PHYS_PAGES);
-    return static_cast<uint64_t>(pages > 0 ? pages : 0) *
-           static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) / 100 * n;
-  }
-  if (suffix == "k" || suffix == "K") {
-    shift = 10;
-  } else if (suffix == "m" || suffix == "M") {
-    shift = 20;
-  } else if (suffix == "g" || suffix == "G") {
-    shift = 30;
-  } else if (suffix == "t" || suffix == "T") {
-    shift = 40;
-  } else if (!suffix.empty()) {
-    return Errno(EINVAL);
-  }
-  if (n > (UINT64_MAX >> shift)) return Errno(EINVAL);
-  // Whole pages, as tmpfs rounds it.
-  return ((n << shift) + 4095) & ~uint64_t{4095};
-}
-
-// tmpfs options: mode=, uid=, gid= and size= are applied (size=0 means no
-// bound, as on Linux); nr_inodes= and the rest tmpfs knows are accepted
-// and not enforced; anything else is EINVAL, as tmpfs says.
-SysResult<std::shared_ptr<fs::tmpfs::TmpfsFilesystem>> NewTmpfs(
-    const std::string& data) {
-  uint32_t mode = 01777, uid = 0, gid = 0;
-  std::optional<uint64_t> size;
-  for (absl::string_view opt : absl::StrSplit(data, ',', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv =
-        absl::StrSplit(opt, absl::MaxSplits('=', 1));
-    const std::string& k = kv.first;
-    const std::string& v = kv.second;
-    uint32_t n;
-    if (k == "mode") {
-      char* end = nullptr;
-      unsigned long m = strtoul(v.c_str(), &end, 8);
-      if (v.empty() || *end != '\0' || m > 07777) return Errno(EINVAL);
-      mode = static_cast<uint32_t>(m);
-    } else if (k == "uid" || k == "gid") {
-      if (!absl::SimpleAtoi(v, &n)) return Errno(EINVAL);
-      (k == "uid" ? uid : gid) = n;
-    } else if (k == "size") {
-      SENTRY_ASSIGN_OR_RETURN(size, ParseSize(v));
-    } else if (k == "nr_blocks" || k == "nr_inodes" || k == "huge" ||
-               k == "mpol" || k == "inode32" || k == "inode64" ||
-               k == "noswap") {
-      continue;
-    } else {
-      return Errno(EINVAL);
-    }
-  }
-  auto fs = fs::tmpfs::TmpfsFilesystem::Create(mode, uid, gid);
-  if (size) fs->set_size_limit(*size == 0 ? UINT64_MAX / 2 : *size);
-  return fs;
-}
-
 // The mount of filesystem type `type` already in the namespace, for
 // another mount of the same instance (proc, sysfs, devpts: the sandbox
 // has one of each).
@@ -168,7 +100,8 @@ SENTRY_SYSCALL(SysMount) {
       SENTRY_ASSIGN_OR_RETURN(source, t.CopyInString(a.Addr(0), 4095));
     }
     if (type == "tmpfs") {
-      SENTRY_ASSIGN_OR_RETURN(auto fs, NewTmpfs(data));
+      SENTRY_ASSIGN_OR_RETURN(auto fs,
+                              fs::tmpfs::TmpfsFilesystem::FromOptions(data));
       mount = std::make_shared<vfs::Mount>(fs, fs->root(), MountFlags(flags),
                                            source.empty() ? "none" : source);
     } else if (type == "proc" || type == "sysfs" || type == "devpts") {

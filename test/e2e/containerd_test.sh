@@ -1,0 +1,93 @@
+#!/bin/bash
+# containerd drives runsc through its runc shim (containerd-shim-runc-v2),
+# as `ctr run --runc-binary` and Kubernetes-style clients do: run with an
+# exit status, run -d, exec (status, stdio), kill, delete; and the errors
+# the shim relays from runsc's --log. A private containerd, with an image
+# made from Debian's busybox-static.
+#   containerd_test.sh RUNSC
+set -u
+# containerd 1.6 puts shim sockets in /run/containerd/s whatever its
+# config says, and /run may be read-only (bazel's sandbox) or the host's:
+# a mount namespace of the test's own, with a tmpfs on /run.
+if [ -z "${RUNSC_TEST_MOUNT_NS:-}" ]; then
+  exec unshare --mount --propagation private \
+    env RUNSC_TEST_MOUNT_NS=1 "$0" "$@"
+fi
+mount -t tmpfs -o mode=755 tmpfs /run || { echo "FAIL - a tmpfs on /run"; exit 1; }
+RUNSC=$(realpath "$1")
+source "$(dirname "$0")/lib.sh"
+HERE=$(dirname "$0")
+if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
+  bad "containerd is not installed (tools/install_deps.sh installs it)"
+  summary
+  exit
+fi
+# Socket paths must fit in 108 bytes: not under bazel's $TMP.
+RUNDIR=$(mktemp -d /tmp/rsd.XXXXXX)
+cat >"$TMP/config.toml" <<EOF2
+version = 2
+root = "$TMP/ctrd"
+state = "$RUNDIR/s"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$RUNDIR/c.sock"
+EOF2
+containerd --config "$TMP/config.toml" >"$TMP/containerd.log" 2>&1 &
+CPID=$!
+trap 'kill $CPID 2>/dev/null; wait $CPID 2>/dev/null; rm -rf "$TMP" "$RUNDIR"' EXIT
+for _ in $(seq 100); do [ -S "$RUNDIR/c.sock" ] && break; sleep 0.1; done
+C=(ctr --address "$RUNDIR/c.sock")
+# runsc's state and ctr's fifos under $RUNDIR (the defaults, under /run,
+# may be read-only here); the native snapshotter needs no overlayfs.
+RUN=(--runc-binary "$RUNSC" --runc-root "$RUNDIR/runsc" --snapshotter native
+  --fifo-dir "$RUNDIR/fifo")
+
+B="$TMP/rootfs"
+busybox_rootfs "$B"
+python3 "$HERE/oci_image.py" "$B" localhost/runsc-bb:latest "$TMP/image.tar"
+out=$("${C[@]}" images import --snapshotter native "$TMP/image.tar" 2>&1)
+[[ "$out" == *"localhost/runsc-bb:latest"*done* ]] && ok "ctr images import" ||
+  bad "import: $out $(tail -5 "$TMP/containerd.log")"
+IMG=localhost/runsc-bb:latest
+
+out=$(timeout 60 "${C[@]}" run --rm "${RUN[@]}" "$IMG" r$$ sh -c 'echo hi; id; grep -c " /run tmpfs" /proc/mounts; exit 3' 2>&1)
+rc=$?
+[ $rc == 3 ] && [ "$out" == "hi
+uid=0(root) gid=0(root)
+1" ] && ok "ctr run: output, the spec's tmpfs /run, exit status" || bad "ctr run: rc=$rc $out"
+
+timeout 60 "${C[@]}" run -d "${RUN[@]}" "$IMG" d$$ sh -c 'trap "exit 6" TERM; while :; do sleep 0.1; done' >/dev/null
+out=$(echo typed | timeout 30 "${C[@]}" task exec --fifo-dir "$RUNDIR/fifo" --exec-id e1 d$$ sh -c 'cat; echo exec; exit 5' 2>&1)
+rc=$?
+[ $rc == 5 ] && [ "$out" == "typed
+exec" ] && ok "ctr task exec: stdio and exit status" || bad "ctr exec: rc=$rc $out"
+out=$(timeout 30 "${C[@]}" task exec --fifo-dir "$RUNDIR/fifo" --exec-id e2 d$$ nosuch 2>&1)
+[ $? != 0 ] && [[ "$out" == *'exec: "nosuch": executable file not found in $PATH'* ]] &&
+  ok "ctr task exec of a missing program: runsc's error through the shim" ||
+  bad "ctr exec nosuch: $out"
+"${C[@]}" task kill d$$
+for _ in $(seq 50); do
+  [[ "$("${C[@]}" task ls)" == *"d$$"*STOPPED* ]] && break
+  sleep 0.1
+done
+out=$("${C[@]}" task ls)
+[[ "$out" == *"d$$"*STOPPED* ]] && ok "ctr task kill: SIGTERM to init's handler stops it" ||
+  bad "ctr kill: $out"
+out=$("${C[@]}" task delete d$$ 2>&1)
+[[ "$out" == *"d$$"*6* ]] && ok "ctr task delete reports init's status (6)" ||
+  bad "ctr task delete: $out"
+"${C[@]}" container delete d$$
+
+out=$(timeout 60 "${C[@]}" run --rm "${RUN[@]}" "$IMG" n$$ /nosuch 2>&1)
+rc=$?
+# runc fails the create; the sandbox finds the program missing at start,
+# and init exits 127 as a shell would report it.
+[ $rc == 127 ] && [[ "$out" == *"/nosuch: No such file or directory"* ]] &&
+  ok "ctr run of a missing program: 127 and the error" || bad "ctr run /nosuch: rc=$rc $out"
+"${C[@]}" container delete n$$ >/dev/null 2>&1
+
+# Nothing of runsc's is left: no state, no sandbox, no gofer.
+[ -z "$(ls "$RUNDIR/runsc/default" 2>/dev/null)" ] && [ -z "$(pgrep -f "runsc-gofer.*$TMP")" ] &&
+  ok "no state or process of these containers is left" ||
+  bad "left over: $(ls "$RUNDIR/runsc/default") $(pgrep -af "runsc-gofer.*$TMP")"
+summary
