@@ -436,6 +436,32 @@ SysResult<std::shared_ptr<ThreadGroup>> Kernel::Start(InitProcess init,
   return tg;
 }
 
+void Kernel::Pause() {
+  {
+    absl::MutexLock l(&mu_);
+    paused_.store(true);
+    for (Task* t : AllTasksLocked()) t->Interrupt();
+  }
+  // Tasks notice at their next return from guest code; an interrupt
+  // brings that about at once.
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (running_.load() > 0 && absl::Now() < deadline)
+    absl::SleepFor(absl::Milliseconds(1));
+}
+
+void Kernel::Resume() {
+  absl::MutexLock l(&mu_);
+  paused_.store(false);
+  for (Task* t : AllTasksLocked()) t->waiter_.Notify();
+}
+
+void Kernel::WaitWhilePaused(Task& t) {
+  // A killed task goes on to exit: a paused container can be killed.
+  while (paused_.load() && !t.killed_.load()) {
+    t.waiter_.Wait(absl::Now() + absl::Milliseconds(100));
+  }
+}
+
 ExitStatus Kernel::WaitForExit() {
   absl::MutexLock l(&mu_);
   mu_.Await(absl::Condition(&init_done_));

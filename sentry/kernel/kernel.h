@@ -309,6 +309,17 @@ class Kernel {
   // with a message on stderr.
   void StartInit(InitProcess init);
 
+  // `runsc pause`: every task stops before it next runs guest code (those
+  // running it are interrupted); returns once none runs any. Tasks blocked
+  // in a system call stay blocked, and stop when it returns. A killed task
+  // is not held. `runsc resume`: they go on.
+  void Pause();
+  void Resume();
+  bool paused() const { return paused_.load(); }
+  // Called by a task's thread before it runs guest code: waits while the
+  // sandbox is paused (unless the task is being killed).
+  void WaitWhilePaused(Task& t);
+
   // Starts a process from outside the sandbox (`runsc exec`): like init,
   // but killable, with no parent inside (ppid 0) and a session of its own;
   // `spec.tty`, if set, is its controlling terminal. ESRCH once init has
@@ -512,6 +523,7 @@ class Kernel {
   TimerService timers_;
   std::atomic<uint64_t> forks_{0};
   std::atomic<int> running_{0};  // tasks running guest code right now
+  std::atomic<bool> paused_{false};
 
   mutable absl::Mutex mu_;
   int last_pid_ ABSL_GUARDED_BY(mu_) = 0;

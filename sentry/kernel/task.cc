@@ -271,6 +271,10 @@ void Task::Run(std::function<void(Task&)> start) {
       break;
     }
     if (affinity_dirty_.exchange(false)) ApplyAffinity();
+    if (kernel_->paused()) {
+      kernel_->WaitWhilePaused(*this);
+      continue;  // a kill or a signal may have come meanwhile
+    }
     absl::Time begin = absl::Now();
     kernel_->running_.fetch_add(1);
     platform::SwitchResult r = ctx_->Switch(mm().as(), regs_);
