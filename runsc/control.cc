@@ -198,6 +198,14 @@ void StartControlServer(int listen_fd, sentry::kernel::Kernel* k) {
         case ControlRequest::kSignal:
           SendReply(c.get(), HandleSignal(req.signal(), k));
           break;
+        case ControlRequest::kPause:
+          if (req.pause().pause()) {
+            k->Pause();
+          } else {
+            k->Resume();
+          }
+          SendReply(c.get(), ControlReply());
+          break;
         case ControlRequest::kExec:
           // It lasts as long as the process: a thread of its own.
           std::thread(ServeExec, std::move(c), std::move(*req.mutable_exec()),

@@ -261,7 +261,10 @@ std::optional<int> ExitStatus(const std::string& id) {
 std::string StatusOf(const State& s) {
   if (ExitStatus(s.id).has_value() || !Alive(s.sandbox.pid, s.sandbox.start))
     return "stopped";
-  return s.status == "created" ? "created" : "running";
+  if (s.status == "creating" || s.status == "created" || s.status == "paused") {
+    return s.status;
+  }
+  return "running";
 }
 
 Json StateJson(const State& s) {
@@ -287,16 +290,20 @@ Json StateJson(const State& s) {
 // the OCI spec says; fails if it exits non-zero or outlives its timeout.
 absl::Status RunHook(const oci::Hook& hook, const std::string& state_json,
                      const char* phase) {
-  int in[2];
-  if (pipe2(in, O_CLOEXEC) != 0)
+  int in[2], out[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC | O_NONBLOCK) != 0)
     return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
   pid_t pid = fork();
   if (pid < 0)
     return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
   if (pid == 0) {
+    // What the hook says goes into runsc's error, as runc reports it
+    // (runsc's own stdout may be the container's).
     dup2(in[0], 0);
-    int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) dup2(null, 1);  // stdout of runsc may be the container's
+    dup2(out[1], 1);
+    dup2(out[1], 2);
+    int flags = fcntl(1, F_GETFL);
+    fcntl(1, F_SETFL, flags & ~O_NONBLOCK);
     std::vector<char*> argv, envp;
     std::vector<std::string> args = hook.args;
     if (args.empty()) args.push_back(hook.path);
@@ -309,12 +316,25 @@ absl::Status RunHook(const oci::Hook& hook, const std::string& state_json,
     _exit(127);
   }
   close(in[0]);
+  close(out[1]);
+  HostFd said(out[0]);
   (void)!write(in[1], state_json.data(), state_json.size());
   close(in[1]);
   absl::Time deadline =
       absl::Now() + absl::Seconds(hook.timeout ? *hook.timeout : 3600);
   int status = 0;
+  std::string output;  // the first 4 KiB of it
+  auto drain = [&] {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(said.get(), buf, sizeof(buf))) > 0) {
+      output.append(buf,
+                    std::min(static_cast<size_t>(n),
+                             4096 - std::min<size_t>(output.size(), 4096)));
+    }
+  };
   for (;;) {
+    drain();
     pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid) break;
     if (r < 0 && errno != EINTR) break;
@@ -326,10 +346,13 @@ absl::Status RunHook(const oci::Hook& hook, const std::string& state_json,
     }
     usleep(5000);
   }
+  drain();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         phase, " hook ", hook.path, " failed (status ",
-        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ")"));
+        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ")",
+        output.empty() ? "" : ": ",
+        absl::StripTrailingAsciiWhitespace(output)));
   }
   return absl::OkStatus();
 }
@@ -623,6 +646,18 @@ absl::StatusOr<State> Create(const std::string& id) {
   std::string rootfs;
   absl::Status planned = PlanFromSpec(*spec, bundle, plan, &rootfs);
   if (!planned.ok()) return planned;
+  // A network namespace the engine made (podman's netavark, a CNI's): the
+  // sandbox process joins it, so the engine finds it there.
+  HostFd netns;
+  for (const oci::Namespace& n : spec->linux.namespaces) {
+    if (n.type != "network" || n.path.empty()) continue;
+    netns.Reset(open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns.valid()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "linux.namespaces: network ", n.path, ": ", strerror(errno)));
+    }
+    plan.netns_fd = netns.get();
+  }
 
   // With its parents, as runc makes it (containerd's shim names
   // /run/containerd/runc/NAMESPACE).
@@ -699,17 +734,21 @@ absl::StatusOr<State> Create(const std::string& id) {
     plan.console_fd = slave.get();
     plan.cfg.set_console_is_tty(true);
   }
-  absl::Status hooks = RunHooks(spec->hooks.prestart, s, "prestart");
-  if (hooks.ok())
-    hooks = RunHooks(spec->hooks.create_runtime, s, "createRuntime");
-  if (!hooks.ok()) return hooks;
-
   absl::StatusOr<Launched> launched = Launch(plan);
   if (!launched.ok()) return launched.status();
   s.sandbox = {launched->sandbox, StartTime(launched->sandbox)};
   for (pid_t g : launched->gofers) s.helpers.push_back({g, StartTime(g)});
   if (launched->broker > 0)
     s.helpers.push_back({launched->broker, StartTime(launched->broker)});
+  saved = SaveState(s);
+  if (!saved.ok()) return saved;
+  // Once the sandbox exists (its pid in the state, its namespaces there
+  // for /proc/PID/ns: Docker's libnetwork-setkey hook needs them), before
+  // `create` returns, as runc runs them.
+  absl::Status hooks = RunHooks(spec->hooks.prestart, s, "prestart");
+  if (hooks.ok())
+    hooks = RunHooks(spec->hooks.create_runtime, s, "createRuntime");
+  if (!hooks.ok()) return hooks;
   s.status = "created";
   saved = SaveState(s);
   if (!saved.ok()) return saved;
@@ -997,6 +1036,11 @@ int CmdExec(const DoArgs& args) {
   if (!s.ok()) return Fail(s.status());
   std::string status = StatusOf(*s);
   if (status == "stopped") return Fail("cannot exec in a stopped state");
+  if (status == "paused" && !FLAGS_ignore_paused) {
+    return Fail(
+        "cannot exec in a paused state (use --ignore-paused to override)");
+  }
+  if (status == "paused") status = "running";
   if (status != "running") {
     return Fail(absl::StrCat("cannot exec in a ", status,
                              " container: the sandbox takes execs once "
@@ -1067,6 +1111,27 @@ int CmdExec(const DoArgs& args) {
   absl::Status written = WritePidFile(getpid());
   if (!written.ok()) return Fail(written);
   EndAs(session->Wait(kExecForwarded));
+}
+
+// `runsc pause` and `runsc resume`: the sandbox stops every task before
+// it next runs guest code (runc freezes the container's cgroup).
+int CmdPause(const std::vector<std::string>& args, bool pause) {
+  absl::StatusOr<std::string> id = OneId(args, pause ? "pause" : "resume");
+  if (!id.ok()) return Fail(id.status());
+  absl::StatusOr<State> s = LoadState(*id);
+  if (!s.ok()) return Fail(s.status());
+  std::string status = StatusOf(*s);
+  if (pause && status != "running") return Fail("container not running");
+  if (!pause && status != "paused") return Fail("container not paused");
+  ControlRequest req;
+  req.mutable_pause()->set_pause(pause);
+  absl::StatusOr<ControlReply> reply = CallSandbox(Dir(*id), req);
+  if (!reply.ok()) return Fail(reply.status());
+  if (reply->errno_value() != 0) return Fail(reply->message());
+  s->status = pause ? "paused" : "running";
+  absl::Status saved = SaveState(*s);
+  if (!saved.ok()) return Fail(saved);
+  return 0;
 }
 
 std::vector<std::string> Ids() {
@@ -1160,13 +1225,15 @@ int CmdFeatures(const std::vector<std::string>&) {
 
 bool IsOciVerb(const std::string& verb) {
   static const std::set<std::string> kVerbs = {
-      "create", "start", "state", "kill",     "delete", "run",
-      "list",   "wait",  "spec",  "features", "exec"};
+      "create", "start", "state",    "kill", "delete", "run",   "list",
+      "wait",   "spec",  "features", "exec", "pause",  "resume"};
   return kVerbs.count(verb) > 0;
 }
 
 int RunOciVerb(const std::string& verb, const DoArgs& all) {
   if (verb == "exec") return CmdExec(all);
+  if (verb == "pause") return CmdPause(all.command, true);
+  if (verb == "resume") return CmdPause(all.command, false);
   const std::vector<std::string>& args = all.command;
   if (verb == "create") return CmdCreate(args);
   if (verb == "start") return CmdStart(args);

@@ -36,6 +36,7 @@ struct SpawnPlan {
   std::vector<int> moved;                // scratch, one per entry of fds
   sigset_t old_mask;  // runsc's mask; the parent blocks all around clone
   bool detached;      // outlives runsc: no parent-death signal
+  int netns_fd;       // a network namespace to join, or -1
 };
 
 int SpawnChild(void* arg) {
@@ -60,6 +61,11 @@ int SpawnChild(void* arg) {
   // stays usable as stdio; it is just not their controlling terminal.
   setsid();
 
+  if (plan.netns_fd >= 0 && setns(plan.netns_fd, CLONE_NEWNET) != 0) {
+    const char msg[] = "runsc: cannot join the spec's network namespace\n";
+    (void)!write(2, msg, sizeof(msg) - 1);
+    _exit(125);
+  }
   // Move every source above the targets first so dup2 never clobbers one.
   int high = 1000;
   for (size_t i = 0; i < plan.fds.size(); i++) {
@@ -80,10 +86,13 @@ int SpawnChild(void* arg) {
 }
 
 // Starts /proc/self/exe with `args`, giving the child the fds in `fds`
-// (child fd -> our fd) and nothing else. With `new_pid_ns`, the child is
-// the init of a new pid namespace where that is permitted, so the kernel
-// kills everything in it when it dies. Unless `detached`, the child dies
-// with runsc.
+// (child fd -> our fd) and nothing else. With `sandbox`, the child is the
+// init of a new pid namespace where that is permitted (so the kernel kills
+// everything in it when it dies), in new ipc and uts namespaces and in a
+// new network namespace, or the one `netns_fd` names: the sentry needs no
+// host network (host sockets come from the broker), and engines find the
+// container's network namespace at /proc/PID/ns/net. Unless `detached`,
+// the child dies with runsc.
 //
 // The child borrows runsc's address space until it execs rather than
 // copying it as fork would: on a VM copying page tables and then throwing
@@ -92,8 +101,8 @@ int SpawnChild(void* arg) {
 // not the caller's (which the guest gets through the boot config): USER
 // spares glog a password-database lookup, GLOG_* settings pass through.
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
-                            const std::map<int, int>& fds, bool new_pid_ns,
-                            bool detached) {
+                            const std::map<int, int>& fds, bool sandbox,
+                            bool detached, int netns_fd = -1) {
   std::vector<char*> argv;
   for (const std::string& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
@@ -113,6 +122,7 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
   plan.fds.assign(fds.begin(), fds.end());
   plan.moved.resize(plan.fds.size());
   plan.detached = detached;
+  plan.netns_fd = sandbox ? netns_fd : -1;
 
   constexpr size_t kStackSize = 64 * 1024;
   void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
@@ -125,7 +135,13 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &plan.old_mask);
   pid_t pid = -1;
-  if (new_pid_ns) pid = clone(SpawnChild, top, flags | CLONE_NEWPID, &plan);
+  if (sandbox) {
+    int ns = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+             (netns_fd >= 0 ? 0 : CLONE_NEWNET);
+    pid = clone(SpawnChild, top, flags | ns, &plan);
+    // Without the privilege for namespaces: as much isolation as allowed.
+    if (pid < 0) pid = clone(SpawnChild, top, flags | CLONE_NEWPID, &plan);
+  }
   if (pid < 0) pid = clone(SpawnChild, top, flags, &plan);
   int clone_errno = errno;
   sigprocmask(SIG_SETMASK, &plan.old_mask, nullptr);
@@ -318,7 +334,7 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
   boot_fds[5] = log_or_null();
   boot_fds[6] = plan.console_fd >= 0 ? plan.console_fd : devnull.get();
   absl::StatusOr<pid_t> sandbox =
-      Spawn(boot_args, boot_fds, true, plan.detached);
+      Spawn(boot_args, boot_fds, true, plan.detached, plan.netns_fd);
   if (!sandbox.ok()) return fail(sandbox.status());
   out.sandbox = *sandbox;
   return out;

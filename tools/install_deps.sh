@@ -11,7 +11,8 @@ set -euo pipefail
 # redis-benchmark) and iproute2 (ip, ss) are the servers and tools
 # test/e2e:net_test runs in the sandbox; curl is hostnet_test's client;
 # busybox-static makes the OCI tests' bundles and images, which podman
-# (oci_test) and containerd (containerd_test) run through runsc.
+# (oci_test), containerd (containerd_test) and Docker (docker_test) run
+# through runsc.
 PACKAGES=(
   bazel-bootstrap
   g++ clang clang-format
@@ -20,7 +21,7 @@ PACKAGES=(
   libunwind-dev liblzma-dev
   python3 make musl-tools golang-go tmux
   redis-server redis-tools iproute2 curl
-  busybox-static podman containerd
+  busybox-static podman containerd docker.io
 )
 
 missing=()

@@ -6,14 +6,7 @@
 # made from Debian's busybox-static.
 #   containerd_test.sh RUNSC
 set -u
-# containerd 1.6 puts shim sockets in /run/containerd/s whatever its
-# config says, and /run may be read-only (bazel's sandbox) or the host's:
-# a mount namespace of the test's own, with a tmpfs on /run.
-if [ -z "${RUNSC_TEST_MOUNT_NS:-}" ]; then
-  exec unshare --mount --propagation private \
-    env RUNSC_TEST_MOUNT_NS=1 "$0" "$@"
-fi
-mount -t tmpfs -o mode=755 tmpfs /run || { echo "FAIL - a tmpfs on /run"; exit 1; }
+source "$(dirname "$0")/private_run.sh"
 RUNSC=$(realpath "$1")
 source "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")

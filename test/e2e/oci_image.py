@@ -1,5 +1,6 @@
-"""Writes a one-layer OCI image archive of a directory, for engines that
-import images (ctr images import, docker load):
+"""Writes a one-layer image archive of a directory, for engines that
+import images: an OCI image layout that `ctr images import` reads, whose
+manifest.json also makes it the docker-archive `docker load` reads.
 
   oci_image.py ROOTFS NAME OUT.tar
 
@@ -49,7 +50,13 @@ with tarfile.open(out, "w") as tar:
         "org.opencontainers.image.ref.name": name.rsplit(":", 1)[-1],
     }
     index = {"schemaVersion": 2, "manifests": [manifest_desc]}
+    docker_manifest = [{
+        "Config": "blobs/sha256/" + config_desc["digest"][7:],
+        "RepoTags": [name],
+        "Layers": ["blobs/sha256/" + layer_desc["digest"][7:]],
+    }]
     for fname, data in (("index.json", json.dumps(index).encode()),
+                        ("manifest.json", json.dumps(docker_manifest).encode()),
                         ("oci-layout", b'{"imageLayoutVersion": "1.0.0"}')):
         info = tarfile.TarInfo(fname)
         info.size = len(data)

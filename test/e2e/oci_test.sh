@@ -196,6 +196,38 @@ out=$(rs exec "x$$" true 2>&1)
   ok "exec in a stopped container: runc's error" || bad "exec stopped: $out"
 rs delete "x$$"
 
+# pause and resume: every task stops before it next runs guest code.
+mkdir -p "$TMP/pause"
+setcfg '["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /p/t; mv /p/t /p/n; done"]' \
+  "c['mounts'].append({'destination': '/p', 'type': 'bind', 'source': '$TMP/pause', 'options': ['rbind']})"
+rs run -d -b "$B" "p$$"
+sleep 0.5
+rs pause "p$$"
+a=$(cat "$TMP/pause/n")
+sleep 0.5
+b=$(cat "$TMP/pause/n")
+state=$(rs state "p$$")
+out=$(rs exec "p$$" true 2>&1)
+[ "$a" == "$b" ] && [ -n "$a" ] && [[ "$state" == *'"status": "paused"'* ]] &&
+  [[ "$out" == *"cannot exec in a paused state"* ]] &&
+  ok "pause: state paused, nothing runs, exec refused" || bad "pause: $a $b $state $out"
+rs resume "p$$"
+sleep 0.3
+c=$(cat "$TMP/pause/n")
+[[ "$(rs state "p$$")" == *'"status": "running"'* ]] && [ "$c" -gt "$b" ] &&
+  ok "resume: running again" || bad "resume: $b $c $(rs state "p$$")"
+out=$(rs resume "p$$" 2>&1)
+[ $? == 1 ] && [[ "$out" == *"container not paused"* ]] &&
+  ok "resume of a running container: runc's error" || bad "resume running: $out"
+# The sandbox process is in a network namespace of its own (engines set up
+# the container's network there; the sentry needs no host network).
+pid=$(rs state "p$$" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+[ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ] &&
+  [ "$(readlink "/proc/$pid/ns/ipc")" != "$(readlink /proc/self/ns/ipc)" ] &&
+  ok "the sandbox has network and ipc namespaces of its own" ||
+  bad "sandbox namespaces: $(ls -l "/proc/$pid/ns/")"
+rs delete -f "p$$"
+
 # root.readonly: runc makes the mountpoints, then remounts the root
 # read-only; so does the sandbox (its root overlay, not the host's tree).
 setcfg '["sh", "-c", "ls -d /proc/self /sys/kernel >/dev/null && touch /x"]' \
@@ -305,10 +337,10 @@ rc=$?
   ok "podman stop: SIGTERM ignored by sleep, then SIGKILL (137, as with runc)" ||
   bad "podman stop: $("${PODMAN[@]}" ps -a)"
 "${PODMAN[@]}" rm "p$$" >/dev/null
-out=$(script -qec "stty cols 90 rows 30; ${PODMAN[*]} run -it --rm ${RT[*]} $IMG sh -c 'tty; stty size; exit 3'" /dev/null </dev/null 2>&1)
+out=$(script -qec "stty cols 90 rows 30; ${PODMAN[*]} run -it --rm ${RT[*]} $IMG sh -c 'tty; sleep 1; stty size; exit 3'" /dev/null </dev/null 2>&1)
 rc=$?
 [ $rc == 3 ] && [[ "$out" == *"/dev/pts/0"*"30 90"* ]] &&
-  ok "podman run -it: a terminal inside, the size of podman's" || bad "podman run -it: rc=$rc $out"
+  ok "podman run -it: a terminal inside, sized by podman once it has started" || bad "podman run -it: rc=$rc $out"
 out=$("${PODMAN[@]}" run --rm "${RT[@]}" -v "$TMP/data:/data" "$IMG" sh -c 'cat /data/f; echo w > /data/w' 2>"$TMP/perr")
 [ "$out" == "from the host" ] && [ "$(cat "$TMP/data/w")" == w ] &&
   ok "podman -v: reads and writes reach the host" || bad "podman -v: $out $(cat "$TMP/perr")"
