@@ -81,6 +81,10 @@ class AddressSpace {
                                                uint32_t operand,
                                                uint32_t expected) = 0;
 
+  // The host process that runs this address space's guest code (its pid
+  // in the sandbox's pid namespace), or -1 if there is none of its own.
+  virtual int StubPid() const { return -1; }
+
   // The peak resident memory (KiB) of this address space so far.
   virtual sentry::SysResult<uint64_t> MaxRssKb() {
     return sentry::Errno(ENOSYS);

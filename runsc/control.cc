@@ -29,7 +29,7 @@
 namespace runsc {
 namespace {
 
-constexpr size_t kMaxMessage = 64 * 1024;
+constexpr size_t kMaxMessage = 160 * 1024;
 constexpr int kRequestTimeoutMs = 5000;
 // How often an exec's waiter looks for runsc having hung up.
 constexpr absl::Duration kHangupPoll = absl::Milliseconds(100);
@@ -206,6 +206,25 @@ void StartControlServer(int listen_fd, sentry::kernel::Kernel* k) {
           }
           SendReply(c.get(), ControlReply());
           break;
+        case ControlRequest::kPs: {
+          ControlReply reply;
+          for (const auto& p : k->Processes()) {
+            // One message holds them all but for the hugest sandboxes;
+            // those get the first few thousand.
+            if (reply.ByteSizeLong() > kMaxMessage - 1024) break;
+            ProcessEntry* e = reply.add_processes();
+            e->set_pid(p.pid);
+            e->set_ppid(p.ppid);
+            e->set_uid(p.uid);
+            e->set_comm(p.comm);
+            e->set_state(std::string(1, p.state));
+            e->set_cpu_ms(absl::ToInt64Milliseconds(p.cpu));
+            e->set_start_unix_ms(absl::ToUnixMillis(p.start));
+            e->set_stub_pid(p.stub_pid);
+          }
+          SendReply(c.get(), reply);
+          break;
+        }
         case ControlRequest::kExec:
           // It lasts as long as the process: a thread of its own.
           std::thread(ServeExec, std::move(c), std::move(*req.mutable_exec()),

@@ -28,8 +28,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gofer/protocol/transport.h"
@@ -1113,6 +1115,91 @@ int CmdExec(const DoArgs& args) {
   EndAs(session->Wait(kExecForwarded));
 }
 
+// The host pids of the sandbox process's descendants (its stubs), by
+// their pids in its pid namespace: /proc/PID/status's NSpid lists a pid
+// from ours down to the process's own.
+std::map<int, int> StubHostPids(pid_t sandbox) {
+  std::map<int, int> out;
+  std::vector<pid_t> todo = {sandbox};
+  std::set<pid_t> seen;
+  while (!todo.empty() && seen.size() < 100000) {
+    pid_t p = todo.back();
+    todo.pop_back();
+    if (!seen.insert(p).second) continue;
+    std::string status = ReadHostFile(absl::StrCat("/proc/", p, "/status"));
+    for (absl::string_view line : absl::StrSplit(status, '\n')) {
+      if (!absl::ConsumePrefix(&line, "NSpid:")) continue;
+      std::vector<std::string> ids =
+          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+      int inner;
+      if (!ids.empty() && absl::SimpleAtoi(ids.back(), &inner)) out[inner] = p;
+    }
+    DIR* d = opendir(absl::StrCat("/proc/", p, "/task").c_str());
+    if (d == nullptr) continue;
+    while (struct dirent* e = readdir(d)) {
+      std::string children = ReadHostFile(
+          absl::StrCat("/proc/", p, "/task/", e->d_name, "/children"));
+      for (absl::string_view c :
+           absl::StrSplit(children, ' ', absl::SkipEmpty())) {
+        int child;
+        if (absl::SimpleAtoi(c, &child)) todo.push_back(child);
+      }
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+// `runsc ps`: the sandbox's processes. --format json prints what runc
+// does, the host pids (here those of the processes running each one's
+// guest code); the table shows the sandbox's view and the host pid.
+int CmdPs(const std::vector<std::string>& args) {
+  if (args.size() > 1) return Fail("runsc ps: ps options are not supported");
+  absl::StatusOr<std::string> id = OneId(args, "ps");
+  if (!id.ok()) return Fail(id.status());
+  absl::StatusOr<State> s = LoadState(*id);
+  if (!s.ok()) return Fail(s.status());
+  std::string status = StatusOf(*s);
+  if (status == "stopped") return Fail("container not running");
+  std::vector<ProcessEntry> procs;
+  if (status != "created") {  // before start, no process runs inside
+    ControlRequest req;
+    req.mutable_ps();
+    absl::StatusOr<ControlReply> reply = CallSandbox(Dir(*id), req);
+    if (!reply.ok()) return Fail(reply.status());
+    procs.assign(reply->processes().begin(), reply->processes().end());
+  }
+  std::map<int, int> host = StubHostPids(s->sandbox.pid);
+  auto host_pid = [&](const ProcessEntry& p) {
+    auto it = host.find(p.stub_pid());
+    return it == host.end() ? -1 : it->second;
+  };
+  if (FLAGS_format == "json") {
+    Json pids = Json::Array();
+    std::set<int> listed;
+    for (const ProcessEntry& p : procs) {
+      int h = host_pid(p);
+      if (h > 0 && listed.insert(h).second) pids.Append(Json::Int(h));
+    }
+    printf("%s\n", pids.Dump().c_str());
+    return 0;
+  }
+  if (FLAGS_format != "table") {
+    return Fail(absl::StrCat("invalid format option \"", FLAGS_format, "\""));
+  }
+  printf("%-8s %-7s %-7s %-4s %-8s %-9s %s\n", "UID", "PID", "PPID", "STAT",
+         "TIME", "HOST-PID", "CMD");
+  for (const ProcessEntry& p : procs) {
+    int64_t secs = p.cpu_ms() / 1000;
+    std::string time = absl::StrFormat("%d:%02d", secs / 60, secs % 60);
+    int h = host_pid(p);
+    printf("%-8u %-7d %-7d %-4s %-8s %-9s %s\n", p.uid(), p.pid(), p.ppid(),
+           p.state().c_str(), time.c_str(),
+           h > 0 ? absl::StrCat(h).c_str() : "-", p.comm().c_str());
+  }
+  return 0;
+}
+
 // `runsc pause` and `runsc resume`: the sandbox stops every task before
 // it next runs guest code (runc freezes the container's cgroup).
 int CmdPause(const std::vector<std::string>& args, bool pause) {
@@ -1225,13 +1312,14 @@ int CmdFeatures(const std::vector<std::string>&) {
 
 bool IsOciVerb(const std::string& verb) {
   static const std::set<std::string> kVerbs = {
-      "create", "start", "state",    "kill", "delete", "run",   "list",
-      "wait",   "spec",  "features", "exec", "pause",  "resume"};
+      "create", "start", "state",    "kill", "delete", "run",    "list",
+      "wait",   "spec",  "features", "exec", "pause",  "resume", "ps"};
   return kVerbs.count(verb) > 0;
 }
 
 int RunOciVerb(const std::string& verb, const DoArgs& all) {
   if (verb == "exec") return CmdExec(all);
+  if (verb == "ps") return CmdPs(all.command);
   if (verb == "pause") return CmdPause(all.command, true);
   if (verb == "resume") return CmdPause(all.command, false);
   const std::vector<std::string>& args = all.command;

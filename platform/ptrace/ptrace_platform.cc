@@ -69,6 +69,7 @@ class PtraceAddressSpace final : public InjectingAddressSpace {
 
   uint64_t id() const { return id_; }
   pid_t pid() const { return manager_.pid(); }
+  int StubPid() const override { return pid(); }
 
   SysResult<std::unique_ptr<AddressSpace>> Fork() override {
     SENTRY_ASSIGN_OR_RETURN(pid_t tid, ThreadForCaller());

@@ -240,6 +240,7 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
   }
 
   pid_t pid() const { return manager_.pid(); }
+  int StubPid() const override { return pid(); }
   const SystrapPlatform& platform() const { return platform_; }
 
   SysResult<std::unique_ptr<AddressSpace>> Fork() override {

@@ -228,6 +228,41 @@ Kernel::ProcessInfo Kernel::Info(const ThreadGroup& tg) const {
   return i;
 }
 
+std::vector<Kernel::ProcessSummary> Kernel::Processes() const {
+  std::vector<ProcessSummary> out;
+  std::vector<std::shared_ptr<Task>> any;  // a live thread of each
+  {
+    absl::MutexLock l(&mu_);
+    for (const auto& [id, g] : groups_) {
+      ProcessSummary p;
+      p.pid = id;
+      p.ppid = g->parent != nullptr ? g->parent->tgid() : 0;
+      p.state = g->zombie ? 'Z' : g->stopped ? 'T' : 'S';
+      p.cpu = GroupUsageLocked(g.get()).user + GroupUsageLocked(g.get()).sys;
+      p.start = g->start_time();
+      p.uid = g->exit_uid;
+      std::shared_ptr<Task> t;
+      if (!g->tasks.empty()) {
+        auto it = tasks_.find(g->tasks.front()->tid());
+        if (it != tasks_.end()) t = it->second;
+      }
+      out.push_back(p);
+      any.push_back(std::move(t));
+    }
+  }
+  // Outside the task lock: credentials, names and address spaces have
+  // locks of their own.
+  for (size_t i = 0; i < out.size(); i++) {
+    const std::shared_ptr<Task>& t = any[i];
+    if (t == nullptr) continue;
+    out[i].uid = t->GetCreds().ruid;
+    out[i].comm = t->comm();
+    std::shared_ptr<mm::MemoryManager> mm = t->GetMM();
+    if (mm) out[i].stub_pid = mm->as().StubPid();
+  }
+  return out;
+}
+
 std::vector<ThreadGroup*> Kernel::ProcessGroupLocked(int pgid) const {
   std::vector<ThreadGroup*> out;
   for (const auto& [id, g] : groups_) {

@@ -399,6 +399,19 @@ class Kernel {
   };
   ProcessInfo Info(const ThreadGroup& tg) const;
 
+  // A process as `runsc ps` shows it.
+  struct ProcessSummary {
+    int pid = 0, ppid = 0;
+    uint32_t uid = 0;
+    std::string comm;
+    char state = 'S';  // S, T (stopped) or Z (a zombie)
+    absl::Duration cpu;
+    absl::Time start;
+    int stub_pid = -1;  // the host process running its guest code
+  };
+  // Every process of the sandbox, zombies included, by pid.
+  std::vector<ProcessSummary> Processes() const;
+
   // The task lock (see the lock order above).
   absl::Mutex& mu() ABSL_LOCK_RETURNED(mu_) { return mu_; }
 

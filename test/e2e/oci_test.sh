@@ -189,6 +189,21 @@ out=$(tr -d '\r' <"$TMP/console.out")
 out=$(rs exec -t "x$$" true 2>&1)
 [ $? == 1 ] && [[ "$out" == *"cannot allocate tty if runsc will detach without setting console socket"* ]] &&
   ok "exec -t without --console-socket: runc's error" || bad "exec -t alone: $out"
+# ps: the sandbox's processes; --format json, as runc, host pids (of the
+# processes running each one's guest code, descendants of the sandbox).
+out=$(rs ps "x$$")
+json=$(rs ps --format json "x$$")
+sandbox=$(rs state "x$$" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+# The first is init's (the loop's sleeps come and go): a descendant of
+# the sandbox process.
+p=$(echo "$json" | tr -d '[]' | cut -d, -f1)
+while [ -n "$p" ] && [ "$p" -gt 1 ] && [ "$p" != "$sandbox" ]; do
+  p=$(awk '/^PPid:/ {print $2}' "/proc/$p/status")
+done
+[[ "$out" == *"UID"*"PID"*"HOST-PID"*" 1 "*"sh"* ]] && [[ "$json" == "["[0-9]* ]] &&
+  [ "$p" == "$sandbox" ] &&
+  ok "ps: the table, and host pids under the sandbox in JSON" ||
+  bad "ps: $out $json (sandbox $sandbox)"
 rs kill "x$$" KILL
 rs wait "x$$" >/dev/null
 out=$(rs exec "x$$" true 2>&1)
