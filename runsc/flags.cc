@@ -65,6 +65,8 @@ DEFINE_bool(no_new_privs, false,
 DEFINE_string(process_label, "", "exec: accepted (no SELinux in the sandbox).");
 DEFINE_string(apparmor, "", "exec: accepted (no AppArmor in the sandbox).");
 DEFINE_bool(ignore_paused, false, "exec: accepted for runc compatibility.");
+DEFINE_bool(stats, false, "events: print one stats event and exit.");
+DEFINE_string(interval, "5s", "events: how often to print stats.");
 
 DEFINE_int32(config_fd, -1, "(internal) fd of the boot configuration.");
 DEFINE_int32(gofer_fd, -1, "(internal) fd of the sentry-gofer socket.");

@@ -41,6 +41,8 @@ DECLARE_bool(no_new_privs);
 DECLARE_string(process_label);
 DECLARE_string(apparmor);
 DECLARE_bool(ignore_paused);
+DECLARE_bool(stats);
+DECLARE_string(interval);
 
 // Hidden verbs that runsc runs itself.
 DECLARE_int32(config_fd);

@@ -36,6 +36,7 @@
 #include "absl/time/time.h"
 #include "gofer/protocol/transport.h"
 #include "runsc/boot_config.pb.h"
+#include "runsc/cgroup.h"
 #include "runsc/control.h"
 #include "runsc/flags.h"
 #include "runsc/oci/json.h"
@@ -127,6 +128,7 @@ struct State {
   std::vector<Proc> helpers;  // gofers and the network broker
   std::map<std::string, std::string> annotations;
   std::vector<oci::Hook> poststop;
+  std::vector<std::string> cgroups;  // the directories made, one per hierarchy
 };
 
 std::string Dir(const std::string& id) { return FLAGS_root + "/" + id; }
@@ -171,6 +173,9 @@ absl::Status SaveState(const State& s) {
   for (const auto& [k, v] : s.annotations) ann.Set(k, Json::String(v));
   j.Set("annotations", ann);
   j.Set("poststop", HooksJson(s.poststop));
+  Json cgroups = Json::Array();
+  for (const std::string& c : s.cgroups) cgroups.Append(Json::String(c));
+  j.Set("cgroups", cgroups);
   // Written whole or not at all: a reader never sees half a file.
   std::string tmp = Dir(s.id) + "/state.json.tmp";
   std::string text = j.Pretty() + "\n";
@@ -228,6 +233,11 @@ absl::StatusOr<State> LoadState(const std::string& id) {
   if (const Json* a = j->Find("annotations"); a && a->is_object()) {
     for (const auto& [k, v] : a->members()) {
       if (v.is_string()) s.annotations[k] = v.text();
+    }
+  }
+  if (const Json* c = j->Find("cgroups"); c && c->is_array()) {
+    for (const Json& d : c->items()) {
+      if (d.is_string()) s.cgroups.push_back(d.text());
     }
   }
   if (const Json* hooks = j->Find("poststop"); hooks && hooks->is_array()) {
@@ -518,6 +528,31 @@ absl::StatusOr<VolumeSpec> TmpfsMount(const oci::Mount& m) {
   return v;
 }
 
+// The container's cgroups: cgroupsPath (or /runsc/ID) in every hierarchy,
+// with linux.resources written. Where runc would be rootless (--rootless,
+// or by default in a user namespace), hierarchies it may not write are
+// skipped, as runc skips them.
+absl::StatusOr<CgroupDirs> ContainerCgroups(const oci::Spec& spec,
+                                            const std::string& id) {
+  std::string want = spec.linux.cgroups_path.empty() ? "/runsc/" + id
+                                                     : spec.linux.cgroups_path;
+  absl::StatusOr<std::string> path =
+      NormalizeCgroupPath(want, FLAGS_systemd_cgroup);
+  if (!path.ok()) return path.status();
+  const oci::Resources& r = spec.linux.resources;
+  CgroupLimits l;
+  l.memory_limit = r.memory_limit;
+  l.memory_swap = r.memory_swap;
+  l.cpu_shares = r.cpu_shares;
+  l.cpu_quota = r.cpu_quota;
+  l.cpu_period = r.cpu_period;
+  l.pids_limit = r.pids_limit;
+  bool rootless = FLAGS_rootless == "true" ||
+                  (FLAGS_rootless == "auto" && InUserNamespace());
+  return MakeCgroups(ParseCgroupMounts(ReadHostFile("/proc/self/mountinfo")),
+                     *path, l, rootless);
+}
+
 // Turns the spec into the sandbox's plan. Mounts: directories bound from
 // the host become volumes served by gofers of their own; a bound regular
 // file (podman's /etc/hosts, resolv.conf, hostname) is copied into the
@@ -693,6 +728,21 @@ absl::StatusOr<State> Create(const std::string& id) {
   // middle leaves a state file that `delete --force` understands.
   absl::Status saved = SaveState(s);
   if (!saved.ok()) return saved;
+  absl::StatusOr<CgroupDirs> cgroups = ContainerCgroups(*spec, id);
+  if (!cgroups.ok()) return cgroups.status();
+  s.cgroups = cgroups->dirs;
+  saved = SaveState(s);
+  if (!saved.ok()) return saved;
+  std::vector<HostFd> procs_files;
+  for (const std::string& d : s.cgroups) {
+    procs_files.emplace_back(
+        open((d + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!procs_files.back().valid()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cgroup ", d, ": ", strerror(errno)));
+    }
+    plan.cgroup_procs.push_back(procs_files.back().get());
+  }
 
   std::string fifo = dir + "/start";
   if (mkfifo(fifo.c_str(), 0600) != 0) {
@@ -777,6 +827,7 @@ void Destroy(const State& s) {
     waitpid(p.pid, nullptr, WNOHANG);
     for (int i = 0; i < 2000 && Alive(p.pid, p.start); i++) usleep(1000);
   }
+  RemoveCgroups(CgroupDirs{s.cgroups});
   std::string dir = Dir(s.id);
   for (const char* f :
        {"state.json", "state.json.tmp", "start", "exit", "control"}) {
@@ -1200,6 +1251,83 @@ int CmdPs(const std::vector<std::string>& args) {
   return 0;
 }
 
+// runc's stats event: what the container's cgroups counted, and the
+// sandbox's own process count where no pids hierarchy counts them.
+Json StatsEvent(const State& s) {
+  CgroupStats st = ReadCgroupStats(CgroupDirs{s.cgroups});
+  if (!st.pids_current) {
+    ControlRequest req;
+    req.mutable_ps();
+    absl::StatusOr<ControlReply> reply = CallSandbox(Dir(s.id), req);
+    if (reply.ok()) st.pids_current = reply->processes_size();
+  }
+  auto set = [](Json& j, const char* key, std::optional<uint64_t> v) {
+    if (v) j.Set(key, Json::Uint(*v));
+  };
+  Json usage = Json::Object();
+  set(usage, "total", st.cpu_total_ns);
+  set(usage, "kernel", st.cpu_kernel_ns);
+  set(usage, "user", st.cpu_user_ns);
+  Json cpu = Json::Object();
+  cpu.Set("usage", usage);
+  Json mem_usage = Json::Object();
+  set(mem_usage, "usage", st.memory_usage);
+  set(mem_usage, "max", st.memory_max_usage);
+  set(mem_usage, "limit", st.memory_limit);
+  set(mem_usage, "failcnt", st.memory_failcnt);
+  Json memory = Json::Object();
+  memory.Set("usage", mem_usage);
+  Json pids = Json::Object();
+  set(pids, "current", st.pids_current);
+  set(pids, "limit", st.pids_limit);
+  Json data = Json::Object();
+  data.Set("cpu", cpu);
+  data.Set("memory", memory);
+  data.Set("pids", pids);
+  Json e = Json::Object();
+  e.Set("type", Json::String("stats"));
+  e.Set("id", Json::String(s.id));
+  e.Set("data", data);
+  return e;
+}
+
+// `runsc events`: one stats event with --stats, or one every --interval,
+// and an oom event when the memory cgroup kills, until the container
+// stops (runc's JSON, one per line).
+int CmdEvents(const std::vector<std::string>& args) {
+  absl::StatusOr<std::string> id = OneId(args, "events");
+  if (!id.ok()) return Fail(id.status());
+  absl::StatusOr<State> s = LoadState(*id);
+  if (!s.ok()) return Fail(s.status());
+  if (StatusOf(*s) == "stopped") return Fail("container not running");
+  if (FLAGS_stats) {
+    printf("%s\n", StatsEvent(*s).Dump().c_str());
+    return 0;
+  }
+  absl::Duration interval;
+  if (!absl::ParseDuration(FLAGS_interval, &interval) ||
+      interval <= absl::ZeroDuration()) {
+    return Fail(absl::StrCat("--interval ", FLAGS_interval,
+                             ": expected a duration such as 5s"));
+  }
+  uint64_t ooms = ReadCgroupStats(CgroupDirs{s->cgroups}).oom_kills.value_or(0);
+  while (StatusOf(*s) != "stopped") {
+    uint64_t now =
+        ReadCgroupStats(CgroupDirs{s->cgroups}).oom_kills.value_or(0);
+    if (now > ooms) {
+      Json oom = Json::Object();
+      oom.Set("type", Json::String("oom"));
+      oom.Set("id", Json::String(s->id));
+      printf("%s\n", oom.Dump().c_str());
+      ooms = now;
+    }
+    printf("%s\n", StatsEvent(*s).Dump().c_str());
+    fflush(stdout);
+    absl::SleepFor(interval);
+  }
+  return 0;
+}
+
 // `runsc pause` and `runsc resume`: the sandbox stops every task before
 // it next runs guest code (runc freezes the container's cgroup).
 int CmdPause(const std::vector<std::string>& args, bool pause) {
@@ -1312,14 +1440,15 @@ int CmdFeatures(const std::vector<std::string>&) {
 
 bool IsOciVerb(const std::string& verb) {
   static const std::set<std::string> kVerbs = {
-      "create", "start", "state",    "kill", "delete", "run",    "list",
-      "wait",   "spec",  "features", "exec", "pause",  "resume", "ps"};
+      "create", "start",    "state", "kill",  "delete", "run", "list",  "wait",
+      "spec",   "features", "exec",  "pause", "resume", "ps",  "events"};
   return kVerbs.count(verb) > 0;
 }
 
 int RunOciVerb(const std::string& verb, const DoArgs& all) {
   if (verb == "exec") return CmdExec(all);
   if (verb == "ps") return CmdPs(all.command);
+  if (verb == "events") return CmdEvents(all.command);
   if (verb == "pause") return CmdPause(all.command, true);
   if (verb == "resume") return CmdPause(all.command, false);
   const std::vector<std::string>& args = all.command;

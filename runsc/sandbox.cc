@@ -37,6 +37,7 @@ struct SpawnPlan {
   sigset_t old_mask;  // runsc's mask; the parent blocks all around clone
   bool detached;      // outlives runsc: no parent-death signal
   int netns_fd;       // a network namespace to join, or -1
+  const std::vector<int>* cgroup_procs;  // cgroup.procs files to join
 };
 
 int SpawnChild(void* arg) {
@@ -61,6 +62,15 @@ int SpawnChild(void* arg) {
   // stays usable as stdio; it is just not their controlling terminal.
   setsid();
 
+  // Into the container's cgroups before anything runs, so nothing it
+  // forks can start outside them.
+  for (int fd : *plan.cgroup_procs) {
+    if (write(fd, "0", 1) != 1) {
+      const char msg[] = "runsc: cannot join the container's cgroup\n";
+      (void)!write(2, msg, sizeof(msg) - 1);
+      _exit(125);
+    }
+  }
   if (plan.netns_fd >= 0 && setns(plan.netns_fd, CLONE_NEWNET) != 0) {
     const char msg[] = "runsc: cannot join the spec's network namespace\n";
     (void)!write(2, msg, sizeof(msg) - 1);
@@ -102,7 +112,8 @@ int SpawnChild(void* arg) {
 // spares glog a password-database lookup, GLOG_* settings pass through.
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
                             const std::map<int, int>& fds, bool sandbox,
-                            bool detached, int netns_fd = -1) {
+                            bool detached, const std::vector<int>& cgroup_procs,
+                            int netns_fd = -1) {
   std::vector<char*> argv;
   for (const std::string& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
@@ -123,6 +134,7 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
   plan.moved.resize(plan.fds.size());
   plan.detached = detached;
   plan.netns_fd = sandbox ? netns_fd : -1;
+  plan.cgroup_procs = &cgroup_procs;
 
   constexpr size_t kStackSize = 64 * 1024;
   void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
@@ -272,7 +284,7 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
                                   {3, gofer_end.get()},
                                   {4, log_or_null()}};
   absl::StatusOr<pid_t> gofer =
-      Spawn(gofer_args, gofer_fds, false, plan.detached);
+      Spawn(gofer_args, gofer_fds, false, plan.detached, plan.cgroup_procs);
   if (!gofer.ok()) return gofer.status();
   out.gofers.push_back(*gofer);
   for (size_t i = 0; i < volumes.size(); i++) {
@@ -291,7 +303,8 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
         {2, plan.stdio[2]},        {3, volumes[i].gofer_end.get()},
         {4, log_or_null()},  // no gap to inherit
         {5, volumes[i].root.get()}};
-    absl::StatusOr<pid_t> pid = Spawn(args, fds, false, plan.detached);
+    absl::StatusOr<pid_t> pid =
+        Spawn(args, fds, false, plan.detached, plan.cgroup_procs);
     if (!pid.ok()) return fail(pid.status());
     out.gofers.push_back(*pid);
   }
@@ -312,7 +325,8 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
                               {1, devnull.get()},
                               {2, plan.stdio[2]},
                               {3, broker_end.get()}};
-    absl::StatusOr<pid_t> pid = Spawn(args, fds, false, plan.detached);
+    absl::StatusOr<pid_t> pid =
+        Spawn(args, fds, false, plan.detached, plan.cgroup_procs);
     if (!pid.ok()) return fail(pid.status());
     out.broker = *pid;
   }
@@ -334,7 +348,8 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
   boot_fds[5] = log_or_null();
   boot_fds[6] = plan.console_fd >= 0 ? plan.console_fd : devnull.get();
   absl::StatusOr<pid_t> sandbox =
-      Spawn(boot_args, boot_fds, true, plan.detached, plan.netns_fd);
+      Spawn(boot_args, boot_fds, true, plan.detached, plan.cgroup_procs,
+            plan.netns_fd);
   if (!sandbox.ok()) return fail(sandbox.status());
   out.sandbox = *sandbox;
   return out;

@@ -10,6 +10,9 @@ trap 'rm -rf "$TMP"' EXIT
 
 ok() { pass=$((pass + 1)); echo "ok   - $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+# skip WHAT WHY: a check this machine cannot make, and why not.
+skipped=0
+skip() { skipped=$((skipped + 1)); echo "skip - $1: $2"; }
 
 # same DESCRIPTION CMD...: stdout and exit status match native.
 same() {
@@ -45,7 +48,7 @@ expect() {
 # summary: the closing line, and the script's status.
 summary() {
   echo
-  echo "$pass passed, $fail failed"
+  echo "$pass passed, $fail failed, $skipped skipped"
   [ "$fail" == 0 ]
 }
 

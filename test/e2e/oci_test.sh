@@ -204,6 +204,9 @@ done
   [ "$p" == "$sandbox" ] &&
   ok "ps: the table, and host pids under the sandbox in JSON" ||
   bad "ps: $out $json (sandbox $sandbox)"
+out=$(rs events --stats "x$$")
+[[ "$out" == '{"type":"stats","id":"x'$$'","data":{'*'"pids":{"current":'[1-9]* ]] &&
+  ok "events --stats: runc's stats event" || bad "events --stats: $out"
 rs kill "x$$" KILL
 rs wait "x$$" >/dev/null
 out=$(rs exec "x$$" true 2>&1)
@@ -242,6 +245,33 @@ pid=$(rs state "p$$" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
   ok "the sandbox has network and ipc namespaces of its own" ||
   bad "sandbox namespaces: $(ls -l "/proc/$pid/ns/")"
 rs delete -f "p$$"
+
+# cgroups from linux.resources (runsc/cgroup_test covers the writes).
+setcfg '["sh", "-c", "sleep 100"]' "
+c['linux']['resources'] = {'memory': {'limit': 67108864}, 'pids': {'limit': 50}}
+c['linux']['cgroupsPath'] = '/runsc-test/g$$'"
+# (Into a file: the created sandbox keeps its stdio open, as runc's init.)
+rs create -b "$B" "g$$" >"$TMP/cg.out" 2>&1
+rc=$?
+out=$(cat "$TMP/cg.out")
+pid=$(rs state "g$$" 2>/dev/null | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+memcg=$(awk -F: '$2 == "memory" {print $3}' "/proc/$pid/cgroup" 2>/dev/null)
+if [ -w /sys/fs/cgroup/memory ] && touch /sys/fs/cgroup/memory/tasks 2>/dev/null; then
+  [ $rc == 0 ] && [ "$memcg" == "/runsc-test/g$$" ] &&
+    [ "$(cat "/sys/fs/cgroup/memory$memcg/memory.limit_in_bytes")" == 67108864 ] &&
+    [ "$(cat "/sys/fs/cgroup/pids$memcg/pids.max")" == 50 ] &&
+    ok "linux.resources: the sandbox in cgroupsPath, memory and pids limits" ||
+    bad "cgroups: rc=$rc $out $memcg"
+  rs delete -f "g$$"
+  [ ! -e "/sys/fs/cgroup/memory/runsc-test/g$$" ] &&
+    ok "delete removes the container's cgroups" || bad "cgroups left after delete"
+  rmdir /sys/fs/cgroup/*/runsc-test 2>/dev/null
+else
+  [ $rc == 0 ] && ok "cgroupfs read-only in a user namespace: skipped, as runc's rootless mode does" ||
+    bad "create with resources, read-only cgroupfs: rc=$rc $out"
+  rs delete -f "g$$"
+  skip "linux.resources applied as cgroups" "/sys/fs/cgroup is read-only here (bazel's sandbox)"
+fi
 
 # root.readonly: runc makes the mountpoints, then remounts the root
 # read-only; so does the sandbox (its root overlay, not the host's tree).
