@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -70,7 +71,11 @@ void ServeExec(sentry::HostFd conn, ExecRequest req,
   o.cwd = req.cwd();
   o.uid = req.uid();
   o.gid = req.gid();
-  o.groups.assign(req.additional_gids().begin(), req.additional_gids().end());
+  o.limits = LimitsFromProto(req.limits());
+  if (o.limits.groups.empty()) {
+    o.limits.groups.assign(req.additional_gids().begin(),
+                           req.additional_gids().end());
+  }
   o.terminal = req.terminal();
   o.fds = std::move(fds);
   o.fd_names.assign(req.fd_names().begin(), req.fd_names().end());
@@ -167,6 +172,30 @@ struct sockaddr_un ControlAddr() {
 }
 
 }  // namespace
+
+sentry::boot::ProcessLimits LimitsFromProto(const ProcessLimits& p) {
+  sentry::boot::ProcessLimits l;
+  l.caps_set = p.caps_set();
+  // Capabilities Linux has not defined mean nothing to the sandbox.
+  constexpr uint64_t kKnown = (uint64_t{1} << 41) - 1;
+  l.cap_bounding = p.cap_bounding() & kKnown;
+  l.cap_effective = p.cap_effective() & kKnown;
+  l.cap_permitted = p.cap_permitted() & kKnown;
+  l.cap_inheritable = p.cap_inheritable() & kKnown;
+  l.cap_ambient = p.cap_ambient() & kKnown;
+  for (const ProcessLimits::Rlimit& r : p.rlimits()) {
+    // Only real resources, and a soft limit within the hard one, as
+    // setrlimit(2) insists; others are dropped.
+    if (r.resource() < 0 || r.resource() >= RLIM_NLIMITS ||
+        r.soft() > r.hard()) {
+      continue;
+    }
+    l.rlimits.push_back({r.resource(), r.soft(), r.hard()});
+  }
+  l.no_new_privs = p.no_new_privs();
+  l.groups.assign(p.additional_gids().begin(), p.additional_gids().end());
+  return l;
+}
 
 void StartControlServer(int listen_fd, sentry::kernel::Kernel* k) {
   std::thread([listen_fd, k] {

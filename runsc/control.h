@@ -13,12 +13,18 @@
 #include "absl/status/statusor.h"
 #include "runsc/control.pb.h"
 #include "sentry/base/host_fd.h"
+#include "sentry/boot/boot.h"
 
 namespace sentry::kernel {
 class Kernel;
 }  // namespace sentry::kernel
 
 namespace runsc {
+
+// A process's OCI settings as the sandbox applies them, from the form
+// `create` and `exec` send: unknown capability bits and rlimits that are
+// not real resources or whose soft limit exceeds the hard one are dropped.
+sentry::boot::ProcessLimits LimitsFromProto(const ProcessLimits& p);
 
 // Serves requests on `listen_fd` (a listening SOCK_SEQPACKET unix socket)
 // for the life of the sandbox process, on a thread of its own. Each

@@ -206,6 +206,7 @@ int Boot() {
   o.strace = cfg.strace();
   o.uid = cfg.uid();
   o.gid = cfg.gid();
+  o.limits = LimitsFromProto(cfg.limits());
   o.hostname = cfg.hostname();
   o.gofer_fd = FLAGS_gofer_fd;
   o.console_fd = FLAGS_console_fd;

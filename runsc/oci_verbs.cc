@@ -528,6 +528,38 @@ absl::StatusOr<VolumeSpec> TmpfsMount(const oci::Mount& m) {
   return v;
 }
 
+// A process's capabilities, rlimits, noNewPrivileges and groups, for the
+// sandbox (names were checked when the spec was parsed).
+ProcessLimits LimitsOf(const oci::Process& p) {
+  ProcessLimits l;
+  const oci::Capabilities& c = p.capabilities;
+  if (c.present) {
+    auto mask = [](const std::vector<std::string>& names) {
+      uint64_t m = 0;
+      for (const std::string& n : names) {
+        if (std::optional<int> bit = oci::CapabilityNumber(n))
+          m |= uint64_t{1} << *bit;
+      }
+      return m;
+    };
+    l.set_caps_set(true);
+    l.set_cap_bounding(mask(c.bounding));
+    l.set_cap_effective(mask(c.effective));
+    l.set_cap_permitted(mask(c.permitted));
+    l.set_cap_inheritable(mask(c.inheritable));
+    l.set_cap_ambient(mask(c.ambient));
+  }
+  for (const oci::Rlimit& r : p.rlimits) {
+    ProcessLimits::Rlimit* out = l.add_rlimits();
+    out->set_resource(r.resource);
+    out->set_soft(r.soft);
+    out->set_hard(r.hard);
+  }
+  l.set_no_new_privs(p.no_new_privileges);
+  for (uint32_t g : p.user.additional_gids) l.add_additional_gids(g);
+  return l;
+}
+
 // The container's cgroups: cgroupsPath (or /runsc/ID) in every hierarchy,
 // with linux.resources written. Where runc would be rootless (--rootless,
 // or by default in a user namespace), hierarchies it may not write are
@@ -577,6 +609,7 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
   cfg.set_cwd(p.cwd);
   cfg.set_uid(p.user.uid);
   cfg.set_gid(p.user.gid);
+  *cfg.mutable_limits() = LimitsOf(p);
   cfg.set_hostname(spec.hostname.empty() ? "runsc" : spec.hostname);
   cfg.set_platform(FLAGS_platform);
   cfg.set_strace(FLAGS_strace);
@@ -1116,6 +1149,7 @@ int CmdExec(const DoArgs& args) {
   req.set_uid(p->user.uid);
   req.set_gid(p->user.gid);
   for (uint32_t g : p->user.additional_gids) req.add_additional_gids(g);
+  *req.mutable_limits() = LimitsOf(*p);
   req.set_terminal(p->terminal);
   HostFd master, slave;
   std::vector<int> fds = {0, 1, 2};

@@ -264,6 +264,48 @@ void DecodeUser(Decoder& d, const Json& u, const std::string& path, User* out) {
           });
 }
 
+constexpr const char* kCapabilityNames[] = {"CHOWN",
+                                            "DAC_OVERRIDE",
+                                            "DAC_READ_SEARCH",
+                                            "FOWNER",
+                                            "FSETID",
+                                            "KILL",
+                                            "SETGID",
+                                            "SETUID",
+                                            "SETPCAP",
+                                            "LINUX_IMMUTABLE",
+                                            "NET_BIND_SERVICE",
+                                            "NET_BROADCAST",
+                                            "NET_ADMIN",
+                                            "NET_RAW",
+                                            "IPC_LOCK",
+                                            "IPC_OWNER",
+                                            "SYS_MODULE",
+                                            "SYS_RAWIO",
+                                            "SYS_CHROOT",
+                                            "SYS_PTRACE",
+                                            "SYS_PACCT",
+                                            "SYS_ADMIN",
+                                            "SYS_BOOT",
+                                            "SYS_NICE",
+                                            "SYS_RESOURCE",
+                                            "SYS_TIME",
+                                            "SYS_TTY_CONFIG",
+                                            "MKNOD",
+                                            "LEASE",
+                                            "AUDIT_WRITE",
+                                            "AUDIT_CONTROL",
+                                            "SETFCAP",
+                                            "MAC_OVERRIDE",
+                                            "MAC_ADMIN",
+                                            "SYSLOG",
+                                            "WAKE_ALARM",
+                                            "BLOCK_SUSPEND",
+                                            "AUDIT_READ",
+                                            "PERFMON",
+                                            "BPF",
+                                            "CHECKPOINT_RESTORE"};
+
 void DecodeProcess(Decoder& d, const Json& j, const std::string& path,
                    Process* out) {
   d.Bool(j, "terminal", path, &out->terminal);
@@ -279,11 +321,24 @@ void DecodeProcess(Decoder& d, const Json& j, const std::string& path,
   d.String(j, "cwd", path, &out->cwd);
   d.Object(j, "capabilities", path, [&](const Json& c, const std::string& p) {
     Capabilities& caps = out->capabilities;
-    d.Strings(c, "bounding", p, 64, &caps.bounding);
-    d.Strings(c, "effective", p, 64, &caps.effective);
-    d.Strings(c, "inheritable", p, 64, &caps.inheritable);
-    d.Strings(c, "permitted", p, 64, &caps.permitted);
-    d.Strings(c, "ambient", p, 64, &caps.ambient);
+    caps.present = true;
+    struct {
+      const char* name;
+      std::vector<std::string>* set;
+    } sets[] = {{"bounding", &caps.bounding},
+                {"effective", &caps.effective},
+                {"inheritable", &caps.inheritable},
+                {"permitted", &caps.permitted},
+                {"ambient", &caps.ambient}};
+    for (const auto& s : sets) {
+      d.Strings(c, s.name, p, 64, s.set);
+      for (size_t i = 0; i < s.set->size() && d.ok(); i++) {
+        if (!CapabilityNumber((*s.set)[i])) {
+          d.Fail(absl::StrCat(p, ".", s.name, "[", i, "]"),
+                 absl::StrCat("unknown capability \"", (*s.set)[i], "\""));
+        }
+      }
+    }
   });
   std::set<std::string> seen;
   d.Array(j, "rlimits", path, 64, [&](const Json& r, const std::string& p) {
@@ -494,6 +549,16 @@ absl::StatusOr<Spec> ParseSpec(std::string_view config_json) {
     return absl::InvalidArgumentError("hostname: longer than 64 bytes");
   }
   return spec;
+}
+
+std::optional<int> CapabilityNumber(std::string_view name) {
+  if (name.rfind("CAP_", 0) != 0) return std::nullopt;
+  name.remove_prefix(4);
+  for (size_t i = 0; i < sizeof(kCapabilityNames) / sizeof(*kCapabilityNames);
+       i++) {
+    if (name == kCapabilityNames[i]) return static_cast<int>(i);
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<Process> ParseProcess(std::string_view json) {

@@ -39,8 +39,13 @@ struct Rlimit {
 };
 
 struct Capabilities {
+  bool present = false;  // the spec has process.capabilities
   std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
 };
+
+// Linux's number of a capability named as the spec names it ("CAP_CHOWN"
+// is 0), or nullopt for a name Linux does not have.
+std::optional<int> CapabilityNumber(std::string_view name);
 
 struct Process {
   bool terminal = false;

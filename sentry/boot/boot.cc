@@ -77,6 +77,28 @@ void MountAt(vfs::MountNamespace& ns, const std::string& path,
     LOG(WARNING) << "mounting on " << path << ": " << strerror(m.err());
 }
 
+// The credentials, rlimits and no_new_privs of a process the sandbox
+// starts for runsc (init, an exec).
+void ApplyLimits(const ProcessLimits& l, uint32_t uid, uint32_t gid,
+                 kernel::InitProcess& p) {
+  p.creds = auth::Credentials::ForUser(uid, gid);
+  p.creds.groups = l.groups;
+  if (l.caps_set) {
+    p.creds.cap_bounding = l.cap_bounding;
+    p.creds.cap_effective = l.cap_effective;
+    p.creds.cap_permitted = l.cap_permitted;
+    p.creds.cap_inheritable = l.cap_inheritable;
+    p.creds.cap_ambient = l.cap_ambient;
+  }
+  for (const ProcessLimits::Rlimit& r : l.rlimits) {
+    struct rlimit lim;
+    lim.rlim_cur = r.soft;
+    lim.rlim_max = r.hard;
+    p.rlimits.emplace_back(r.resource, lim);
+  }
+  p.no_new_privs = l.no_new_privs;
+}
+
 int MountFlags(const BootOptions::Volume& v) {
   return (v.read_only ? vfs::kMountReadOnly : 0) |
          (v.nosuid ? vfs::kMountNoSuid : 0) | (v.nodev ? vfs::kMountNoDev : 0) |
@@ -533,7 +555,7 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   init.argv = options.argv;
   init.envp = options.env;
   init.cwd = options.cwd;
-  init.creds = auth::Credentials::ForUser(options.uid, options.gid);
+  ApplyLimits(options.limits, options.uid, options.gid, init);
   init.stdio = std::move(stdio);
   init.tty = std::move(init_tty);
   if (options.start_fd >= 0) {
@@ -574,8 +596,7 @@ ExecStarted StartExec(kernel::Kernel* k, ExecOptions o) {
   spec.argv = std::move(o.argv);
   spec.envp = std::move(o.env);
   spec.cwd = std::move(o.cwd);
-  spec.creds = auth::Credentials::ForUser(o.uid, o.gid);
-  spec.creds.groups = std::move(o.groups);
+  ApplyLimits(o.limits, o.uid, o.gid, spec);
   if (o.terminal) {
     // A pty of the sandbox's own (so `tty` names it and job control is
     // the sandbox's), copied to and from the host pty runsc made.

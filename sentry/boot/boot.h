@@ -22,6 +22,22 @@ class HostConsole;
 
 namespace sentry::boot {
 
+// OCI process settings beyond the program and user: capabilities (bit N
+// = capability N; without caps_set, root has them all), rlimits,
+// noNewPrivileges and supplementary groups.
+struct ProcessLimits {
+  bool caps_set = false;
+  uint64_t cap_bounding = 0, cap_effective = 0, cap_permitted = 0,
+           cap_inheritable = 0, cap_ambient = 0;
+  struct Rlimit {
+    int resource;
+    uint64_t soft, hard;
+  };
+  std::vector<Rlimit> rlimits;
+  bool no_new_privs = false;
+  std::vector<uint32_t> groups;
+};
+
 struct BootOptions {
   std::vector<std::string> argv;
   std::vector<std::string> env;
@@ -29,6 +45,7 @@ struct BootOptions {
   std::string platform = "ptrace";
   bool strace = false;
   uint32_t uid = 0, gid = 0;
+  ProcessLimits limits;  // init's
   std::string hostname = "sandbox";
   int gofer_fd = -1;  // the sentry's end of the gofer socket
   int max_tasks = 4096;
@@ -96,7 +113,7 @@ struct ExecOptions {
   std::vector<std::string> argv, env;
   std::string cwd = "/";
   uint32_t uid = 0, gid = 0;
-  std::vector<uint32_t> groups;  // supplementary
+  ProcessLimits limits;
   // The host fds runsc sent: stdin, stdout and stderr; or with `terminal`
   // one, a pty slave, which is also the controlling terminal.
   bool terminal = false;

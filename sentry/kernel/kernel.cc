@@ -363,6 +363,9 @@ SysResult<std::shared_ptr<ThreadGroup>> Kernel::Start(InitProcess init,
     shared.fs = std::make_shared<FsContext>();
     shared.sighand = std::make_shared<SignalHandlers>();
     task = std::make_shared<Task>(this, tid, shared, init.creds);
+    for (const auto& [resource, lim] : init.rlimits)
+      shared.tg->SetRlimit(resource, lim);
+    task->no_new_privs = init.no_new_privs;
     if (is_init) {
       init_ = shared.tg.get();
       init_->unkillable = true;

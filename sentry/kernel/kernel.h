@@ -278,6 +278,10 @@ struct InitProcess {
   // message if it could not start (it then exits 127 or 126). Null: the
   // message goes to the sandbox's stderr.
   std::function<void(int err, const std::string& message)> started;
+  // OCI process.rlimits and noNewPrivileges (capabilities and groups are
+  // in `creds`).
+  std::vector<std::pair<int, struct rlimit>> rlimits;
+  bool no_new_privs = false;
 };
 
 struct KernelOptions {

@@ -46,7 +46,7 @@ IMG=localhost/runsc-bb:latest
 out=$(timeout 60 "${C[@]}" run --rm "${RUN[@]}" "$IMG" r$$ sh -c 'echo hi; id; grep -c " /run tmpfs" /proc/mounts; exit 3' 2>&1)
 rc=$?
 [ $rc == 3 ] && [ "$out" == "hi
-uid=0(root) gid=0(root)
+uid=0(root) gid=0(root) groups=0(root)
 1" ] && ok "ctr run: output, the spec's tmpfs /run, exit status" || bad "ctr run: rc=$rc $out"
 
 timeout 60 "${C[@]}" run -d "${RUN[@]}" "$IMG" d$$ sh -c 'trap "exit 6" TERM; while :; do sleep 0.1; done' >/dev/null

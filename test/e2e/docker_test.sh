@@ -40,7 +40,7 @@ IMG=localhost/runsc-bb:latest
 out=$(timeout 60 "${D[@]}" run --rm "${RT[@]}" "$IMG" sh -c 'echo hi; id; cat /etc/hostname; exit 3' 2>&1)
 rc=$?
 [ $rc == 3 ] && [[ "$out" == "hi
-uid=0(root) gid=0(root)
+uid=0(root) gid=0(root) groups=0(root)
 "* ]] && ok "docker run: output, exit status (after Docker's prestart hook)" ||
   bad "docker run: rc=$rc $out"
 "${D[@]}" run -d --name "d$$" "${RT[@]}" "$IMG" sleep 1000 >/dev/null

@@ -126,6 +126,15 @@ rc=$?
 [ $rc == 3 ] && [ "$out" == "piped
 1
 0" ] && ok "exec: stdio, the container's env, ppid 0, exit status" || bad "exec: rc=$rc $out"
+# runc's default spec: three capabilities, RLIMIT_NOFILE 1024,
+# noNewPrivileges; the same for init (the spec) and an exec (the
+# container's process).
+caps=$'CapEff:\t0000000020000420\nNoNewPrivs:\t1\n1024'
+out=$(rs exec "x$$" sh -c 'grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; ulimit -n')
+init=$(rs exec "x$$" sh -c 'grep -E "^(CapEff|NoNewPrivs)" /proc/1/status; ulimit -n')
+[ "$out" == "$caps" ] && [ "$init" == "$caps" ] &&
+  ok "process.capabilities, rlimits, noNewPrivileges: init and exec" ||
+  bad "capabilities: $out / $init"
 out=$(rs exec "x$$" nosuch 2>&1)
 rc=$?
 [ $rc != 0 ] && [[ "$out" == *'exec failed: unable to start container process: exec: "nosuch": executable file not found in $PATH'* ]] &&
