@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -721,7 +722,20 @@ absl::StatusOr<State> Create(const std::string& id) {
   HostFd netns;
   for (const oci::Namespace& n : spec->linux.namespaces) {
     if (n.type != "network" || n.path.empty()) continue;
-    netns.Reset(open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
+    // Only a namespace file: opening a FIFO or a device named there would
+    // hang create or touch the device. O_PATH opens neither; then the
+    // filesystem must be nsfs before the real open.
+    HostFd path(open(n.path.c_str(), O_PATH | O_CLOEXEC));
+    struct statfs fs;
+    constexpr long kNsfsMagic = 0x6e736673;
+    if (!path.valid() || fstatfs(path.get(), &fs) != 0 ||
+        static_cast<long>(fs.f_type) != kNsfsMagic) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "linux.namespaces: network ", n.path, ": ",
+          path.valid() ? "not a namespace file" : strerror(errno)));
+    }
+    netns.Reset(open(absl::StrCat("/proc/self/fd/", path.get()).c_str(),
+                     O_RDONLY | O_CLOEXEC));
     if (!netns.valid()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "linux.namespaces: network ", n.path, ": ", strerror(errno)));
@@ -1062,6 +1076,12 @@ absl::StatusOr<oci::Process> ExecProcess(const State& s, const DoArgs& args) {
       return absl::InvalidArgumentError(
           absl::StrCat("--env ", e, ": expected KEY=VALUE"));
     }
+    // The last value of a name wins, as under runc.
+    std::string key = e.substr(0, e.find('=') + 1);
+    p.env.erase(std::remove_if(
+                    p.env.begin(), p.env.end(),
+                    [&](const std::string& v) { return v.rfind(key, 0) == 0; }),
+                p.env.end());
     p.env.push_back(e);
   }
   if (!FLAGS_cwd.empty()) {

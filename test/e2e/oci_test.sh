@@ -142,9 +142,11 @@ rc=$?
 out=$(rs exec --cwd /nope "x$$" true 2>&1)
 [ $? != 0 ] && [[ "$out" == *'chdir to cwd ("/nope") set in config.json failed'* ]] &&
   ok "exec in a missing directory: runc's error" || bad "exec --cwd /nope: $out"
-out=$(rs exec -u 1000:1001 -g 5 -e A=b --cwd /tmp "x$$" sh -c 'id; echo $A; pwd' 2>&1)
+out=$(rs exec -u 1000:1001 -g 5 -e A=b -e FROM_SPEC=2 --cwd /tmp "x$$" sh -c 'id; echo $A; env | grep -c FROM_SPEC=; echo $FROM_SPEC; pwd' 2>&1)
 [ "$out" == "uid=1000 gid=1001 groups=5
 b
+1
+2
 /tmp" ] && ok "exec --user, --additional-gids, --env, --cwd" || bad "exec flags: $out"
 cat >"$TMP/process.json" <<'EOF2'
 {"args": ["sh", "-c", "echo from process.json $P; id -u"], "env": ["P=p"], "cwd": "/", "user": {"uid": 7, "gid": 7}}
@@ -331,6 +333,10 @@ bad_cfg "a bind mount onto /proc" 'a bind mount on /proc/sys: only a proc mount 
 bad_cfg "a huge args array" 'process.args: 100000 entries, at most 4096' \
   "c['process']['args'] = ['x'] * 100000"
 bad_cfg "no args" 'process.args: no program to run' "c['process']['args'] = []"
+mkfifo "$TMP/fifo"
+bad_cfg "a network namespace path that is a FIFO (opened, it would hang)" \
+  "linux.namespaces: network $TMP/fifo: not a namespace file" \
+  "c['linux']['namespaces'] = [{'type': 'network', 'path': '$TMP/fifo'}]"
 echo '{"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "process": {"args": ["sh"]' >"$B/config.json"
 out=$(rs create -b "$B" "h$$" 2>&1)
 [ $? == 1 ] && [[ "$out" == *"config.json: invalid JSON at byte"* ]] && [ ! -e "$ROOT/h$$" ] &&
