@@ -110,8 +110,7 @@ int MountFlags(const BootOptions::Volume& v) {
 // --tmpfs and --read-only). Device nodes and sockets are not copied; the
 // copy is bounded by the tmpfs's size and by `depth`.
 SysResult<void> CopyTree(vfs::CallContext& ctx, const vfs::VirtualDentry& src,
-                         vfs::Inode& dst, fs::tmpfs::TmpfsFilesystem& fs,
-                         int depth) {
+                         vfs::Inode& dst, int depth) {
   if (depth > 64) return Errno(ELOOP);
   vfs::Inode& dir = *src.dentry->inode();
   SENTRY_ASSIGN_OR_RETURN(std::vector<vfs::Dirent> entries, dir.ReadDir(ctx));
@@ -125,7 +124,7 @@ SysResult<void> CopyTree(vfs::CallContext& ctx, const vfs::VirtualDentry& src,
     std::shared_ptr<vfs::Inode> made;
     if (child->IsDir()) {
       SENTRY_ASSIGN_OR_RETURN(made, dst.Mkdir(ctx, e.name, a.mode & 07777));
-      SENTRY_RETURN_IF_ERROR(CopyTree(ctx, cvd, *made, fs, depth + 1));
+      SENTRY_RETURN_IF_ERROR(CopyTree(ctx, cvd, *made, depth + 1));
     } else if (child->IsSymlink()) {
       SENTRY_ASSIGN_OR_RETURN(std::string target, child->ReadLink(ctx));
       SENTRY_ASSIGN_OR_RETURN(made, dst.Symlink(ctx, e.name, target));
@@ -133,11 +132,9 @@ SysResult<void> CopyTree(vfs::CallContext& ctx, const vfs::VirtualDentry& src,
       SENTRY_ASSIGN_OR_RETURN(made, dst.Create(ctx, e.name, a.mode & 07777));
       SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> in,
                               child->Open(ctx, cvd, O_RDONLY));
+      // FillFrom stops at the tmpfs's size.
       SENTRY_RETURN_IF_ERROR(
           static_cast<fs::tmpfs::TmpfsFile*>(made.get())->FillFrom(ctx, *in));
-      if (fs.space()->used.load() >
-          static_cast<int64_t>(fs.space()->limit.load()))
-        return Errno(ENOSPC);
     } else {
       continue;
     }
@@ -163,8 +160,7 @@ absl::Status MountTmpfs(vfs::MountNamespace& ns, const BootOptions::Volume& v,
   }
   if (v.copy_up) {
     vfs::KernelContext ctx;
-    SysResult<void> copied =
-        CopyTree(ctx, at, *(*fs)->root()->inode(), **fs, 0);
+    SysResult<void> copied = CopyTree(ctx, at, *(*fs)->root()->inode(), 0);
     if (!copied.ok()) {
       return absl::FailedPreconditionError(
           absl::StrCat("tmpcopyup into the tmpfs on ", v.guest, ": ",

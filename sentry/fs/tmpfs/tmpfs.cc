@@ -520,6 +520,13 @@ SysResult<void> TmpfsFile::FillFrom(vfs::CallContext& ctx,
     SENTRY_ASSIGN_OR_RETURN(size_t n,
                             src.Read(ctx, buf.data(), buf.size(), &off));
     if (n == 0) break;
+    // Bounded by the filesystem's size as any write is, chunk by chunk:
+    // a huge (or sparse) source must not fill the host's memory first.
+    SysResult<size_t> room = Room(at, n);
+    if (!room.ok() || *room < n) {
+      Remeasure();
+      return Errno(ENOSPC);
+    }
     for (size_t done = 0; done < n;) {
       ssize_t w = pwrite(memfd_->get(), buf.data() + done, n - done,
                          static_cast<off_t>(at + done));
@@ -529,6 +536,7 @@ SysResult<void> TmpfsFile::FillFrom(vfs::CallContext& ctx,
       }
       done += static_cast<size_t>(w);
     }
+    Remeasure();
   }
   Remeasure();
   return Ok();
