@@ -79,24 +79,22 @@ bool HostConsole::SendOutput() {
   vfs::KernelContext ctx;
   char buf[16384];
   for (;;) {
+    // What a slow host reader (XOFF, a paused client) left is sent first;
+    // until it is, the pty's output stays in the pty, and a guest writing
+    // more blocks there, as on a real terminal.
+    while (!unsent_.empty()) {
+      ssize_t s = kind_ == Kind::kRunscSocket
+                      ? SendBytes(host_.get(), unsent_.data(), unsent_.size())
+                      : write(host_.get(), unsent_.data(), unsent_.size());
+      if (s < 0 && errno == EINTR) continue;
+      if (s < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+      if (s < 0) return false;
+      unsent_.erase(0, static_cast<size_t>(s));
+    }
     SysResult<size_t> n =
         master_->pty()->MasterRead(ctx, buf, sizeof(buf), /*nonblock=*/true);
     if (!n.ok() || *n == 0) return true;  // nothing more for now
-    size_t off = 0;
-    while (off < *n) {
-      ssize_t s = kind_ == Kind::kRunscSocket
-                      ? SendBytes(host_.get(), buf + off, *n - off)
-                      : write(host_.get(), buf + off, *n - off);
-      if (s < 0 && errno == EINTR) continue;
-      if (s < 0 && errno == EAGAIN) {
-        // A host pty whose reader is slow: wait for room.
-        struct pollfd p = {host_.get(), POLLOUT, 0};
-        if (poll(&p, 1, 1000) <= 0) return false;
-        continue;
-      }
-      if (s < 0) return false;
-      off += static_cast<size_t>(s);
-    }
+    unsent_.assign(buf, *n);
   }
 }
 
@@ -165,7 +163,12 @@ void HostConsole::Run() {
         continue;
       }
     }
-    std::vector<struct pollfd> host = {{host_.get(), POLLIN, 0}};
+    short events = POLLIN;
+    {
+      absl::MutexLock l(&send_mu_);
+      if (!unsent_.empty()) events |= POLLOUT;  // room for it, then go on
+    }
+    std::vector<struct pollfd> host = {{host_.get(), events, 0}};
     std::optional<absl::Time> deadline;
     if (kind_ == Kind::kHostTty) deadline = absl::Now() + kSizePoll;
     waiter_.Wait(deadline, &host);
@@ -188,9 +191,13 @@ void HostConsole::Flush(absl::Duration timeout) {
   while (absl::Now() < deadline) {
     {
       absl::MutexLock l(&send_mu_);
-      if ((master_->pty()->MasterReadiness(POLLIN) & POLLIN) == 0) return;
+      if (unsent_.empty() &&
+          (master_->pty()->MasterReadiness(POLLIN) & POLLIN) == 0) {
+        return;
+      }
     }
     if (!SendOutput()) return;
+    absl::SleepFor(absl::Milliseconds(1));
   }
 }
 

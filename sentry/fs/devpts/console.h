@@ -72,7 +72,8 @@ class HostConsole final : public std::enable_shared_from_this<HostConsole> {
         slave_(std::move(slave)) {}
 
   void Run();
-  // Moves the master's output to the host fd; false once it is gone.
+  // Moves the master's output to the host fd, keeping what does not fit
+  // for later; false once the host fd is gone.
   bool SendOutput();
   // Takes what the host fd has; false at its end.
   bool Receive();
@@ -83,8 +84,10 @@ class HostConsole final : public std::enable_shared_from_this<HostConsole> {
   const Kind kind_;
   const std::shared_ptr<MasterFD> master_;
   const std::shared_ptr<vfs::FileDescription> slave_;
-  absl::Mutex send_mu_;       // keeps the output in order
-  std::string pending_;       // input the pty had no room for; Run's own
+  absl::Mutex send_mu_;  // keeps the output in order
+  std::string pending_;  // input the pty had no room for; Run's own
+  // Output the host fd had no room for (a slow reader, XOFF).
+  std::string unsent_ ABSL_GUARDED_BY(send_mu_);
   struct winsize size_ = {};  // the host pty's last size; Run's own
   Waiter waiter_;             // Run's; Stop wakes it
   absl::Mutex stop_mu_;
