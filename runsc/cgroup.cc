@@ -40,6 +40,29 @@ int WriteValue(const std::string& path, const std::string& value) {
 
 bool Denied(int err) { return err == EROFS || err == EACCES || err == EPERM; }
 
+// cgroup v2 hands a controller to a child only if its parent's
+// cgroup.subtree_control enables it: enables memory, cpu and pids (those
+// each ancestor has) down to `path`'s parent, as runc does. Best effort:
+// where it fails, the check for limits no hierarchy took says so.
+void EnableV2Controllers(const std::string& mountpoint,
+                         const std::string& path) {
+  std::string dir = mountpoint;
+  std::vector<std::string> parts = absl::StrSplit(path, '/', absl::SkipEmpty());
+  for (size_t i = 0; i < parts.size(); i++) {
+    std::ifstream in(dir + "/cgroup.controllers");
+    std::set<std::string> have;
+    for (std::string c; in >> c;) have.insert(c);
+    std::string enable;
+    for (const char* c : {"memory", "cpu", "pids"}) {
+      if (have.count(c) > 0)
+        absl::StrAppend(&enable, enable.empty() ? "" : " ", "+", c);
+    }
+    if (!enable.empty())
+      (void)WriteValue(dir + "/cgroup.subtree_control", enable);
+    dir += "/" + parts[i];
+  }
+}
+
 // What one hierarchy applies of the limits: (file, value) in order.
 std::vector<std::pair<std::string, std::string>> Settings(
     const CgroupMount& m, const std::string& dir, const CgroupLimits& l) {
@@ -184,6 +207,7 @@ absl::StatusOr<CgroupDirs> MakeCgroups(const std::vector<CgroupMount>& mounts,
       return fail(absl::FailedPreconditionError(
           absl::StrCat("cgroup ", dir, ": ", strerror(err))));
     }
+    if (m.v2) EnableV2Controllers(m.mountpoint, path);
     // One there already (a container restarted on its old path) is ours
     // to remove all the same: the path is this container's.
     made.dirs.push_back(dir);

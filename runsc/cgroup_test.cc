@@ -119,6 +119,13 @@ TEST_F(FakeCgroupfs, WritesV1LimitsWhereTheControllersAre) {
 TEST_F(FakeCgroupfs, WritesV2Limits) {
   Make("/unified/k/2",
        {"memory.max", "memory.swap.max", "cpu.weight", "cpu.max", "pids.max"});
+  // The controllers each ancestor has, and its subtree_control to enable
+  // them in (the kernel's files; here plain ones).
+  std::ofstream(root_ + "/unified/cgroup.controllers")
+      << "cpu io memory pids\n";
+  std::ofstream(root_ + "/unified/cgroup.subtree_control");
+  std::ofstream(root_ + "/unified/k/cgroup.controllers") << "memory pids\n";
+  std::ofstream(root_ + "/unified/k/cgroup.subtree_control");
   CgroupLimits l;
   l.memory_limit = 1 << 30;
   l.memory_swap = 3 << 29;
@@ -134,6 +141,9 @@ TEST_F(FakeCgroupfs, WritesV2Limits) {
   EXPECT_EQ(Read(d + "cpu.weight"), "39");              // runc's conversion
   EXPECT_EQ(Read(d + "cpu.max"), "20000 100000");
   EXPECT_EQ(Read(d + "pids.max"), "max");
+  EXPECT_EQ(Read(root_ + "/unified/cgroup.subtree_control"),
+            "+memory +cpu +pids");
+  EXPECT_EQ(Read(root_ + "/unified/k/cgroup.subtree_control"), "+memory +pids");
 }
 
 TEST_F(FakeCgroupfs, ALimitNoHierarchyTakesIsAnError) {

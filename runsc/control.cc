@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -32,6 +33,9 @@ namespace {
 
 constexpr size_t kMaxMessage = 160 * 1024;
 constexpr int kRequestTimeoutMs = 5000;
+// Connections served at once (each a thread; an exec's lasts as long as
+// its process).
+constexpr int kMaxConnections = 1024;
 // How often an exec's waiter looks for runsc having hung up.
 constexpr absl::Duration kHangupPoll = absl::Milliseconds(100);
 
@@ -52,11 +56,8 @@ ControlReply HandleSignal(const SignalRequest& req, sentry::kernel::Kernel* k) {
   int sig = req.signo();
   if (sig < 1 || sig >= 65)
     return Error(EINVAL, absl::StrCat("invalid signal ", sig));
-  if (req.pid() < 0)
-    return Error(EINVAL, absl::StrCat("invalid pid ", req.pid()));
-  if (!k->SendRuntimeSignal(sig, req.all(), req.pid())) {
-    return Error(ESRCH,
-                 req.pid() != 0 ? "no such process" : "container not running");
+  if (!k->SendRuntimeSignal(sig, req.all())) {
+    return Error(ESRCH, "container not running");
   }
   return ControlReply();
 }
@@ -83,9 +84,8 @@ void ServeExec(sentry::HostFd conn, ExecRequest req,
   if (started.err != 0) {
     return SendReply(conn.get(), Error(started.err, started.message));
   }
-  int pid = started.tg->tgid();
   ControlReply running;
-  running.set_pid(pid);
+  running.set_pid(started.tg->tgid());
   SendReply(conn.get(), running);
   for (;;) {
     std::optional<sentry::kernel::ExitStatus> st =
@@ -99,12 +99,33 @@ void ServeExec(sentry::HostFd conn, ExecRequest req,
       end.set_exit_signal(st->signal);
       return SendReply(conn.get(), end);
     }
-    // runsc stands for the process outside (conmon waits on it); if it is
-    // gone, so is the process.
-    struct pollfd p = {conn.get(), POLLRDHUP, 0};
-    if (poll(&p, 1, 0) > 0 &&
-        (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
-      k->SendRuntimeSignal(SIGKILL, false, pid);
+    // runsc stands for the process outside (conmon waits on it): the
+    // signals it gets come on this connection, and if it is gone, so is
+    // the process. Signals go to the ThreadGroup, never to a pid a new
+    // process may have taken.
+    struct pollfd p = {conn.get(), POLLIN | POLLRDHUP, 0};
+    if (poll(&p, 1, 0) <= 0) continue;
+    if ((p.revents & POLLIN) != 0) {
+      std::string buf(kMaxMessage, '\0');
+      // recvmsg: the sentry's seccomp filter has it, not recvfrom.
+      struct iovec iov = {buf.data(), buf.size()};
+      struct msghdr msg = {};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      ssize_t n = recvmsg(conn.get(), &msg, MSG_DONTWAIT);
+      if (n > 0) {
+        ControlRequest req;
+        if (req.ParseFromArray(buf.data(), static_cast<int>(n)) &&
+            req.has_signal() && req.signal().signo() >= 1 &&
+            req.signal().signo() < 65) {
+          k->SendRuntimeSignal(*started.tg, req.signal().signo());
+        }
+        continue;  // anything else is ignored
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      k->SendRuntimeSignal(*started.tg, SIGKILL);  // end of file
+    } else if ((p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+      k->SendRuntimeSignal(*started.tg, SIGKILL);
     }
   }
 }
@@ -197,6 +218,72 @@ sentry::boot::ProcessLimits LimitsFromProto(const ProcessLimits& p) {
   return l;
 }
 
+namespace {
+
+// Serves one connection: one request, one reply; an exec's connection
+// lasts as long as its process.
+void ServeConnection(sentry::HostFd c, sentry::kernel::Kernel* k) {
+  // runsc writes its request at once.
+  struct pollfd p = {c.get(), POLLIN, 0};
+  if (poll(&p, 1, kRequestTimeoutMs) != 1) {
+    LOG(WARNING) << "control socket: no request within " << kRequestTimeoutMs
+                 << " ms";
+    return;
+  }
+  ControlRequest req;
+  std::vector<sentry::HostFd> fds;
+  absl::Status s = Receive(c.get(), &req, &fds);
+  if (!s.ok()) {
+    LOG(WARNING) << "control socket: " << s;
+    SendReply(c.get(), Error(EINVAL, std::string(s.message())));
+    return;
+  }
+  switch (req.request_case()) {
+    case ControlRequest::kSignal:
+      SendReply(c.get(), HandleSignal(req.signal(), k));
+      break;
+    case ControlRequest::kPause:
+      if (!req.pause().pause()) {
+        k->Resume();
+        SendReply(c.get(), ControlReply());
+      } else if (!k->Pause()) {
+        k->Resume();  // all or nothing, as runc thaws a failed freeze
+        SendReply(c.get(), Error(EBUSY, "tasks still running after 5 s"));
+      } else {
+        SendReply(c.get(), ControlReply());
+      }
+      break;
+    case ControlRequest::kPs: {
+      ControlReply reply;
+      for (const auto& proc : k->Processes()) {
+        // One message holds them all but for the hugest sandboxes;
+        // those get the first few thousand.
+        if (reply.ByteSizeLong() > kMaxMessage - 1024) break;
+        ProcessEntry* e = reply.add_processes();
+        e->set_pid(proc.pid);
+        e->set_ppid(proc.ppid);
+        e->set_uid(proc.uid);
+        e->set_comm(proc.comm);
+        e->set_state(std::string(1, proc.state));
+        e->set_cpu_ms(absl::ToInt64Milliseconds(proc.cpu));
+        e->set_start_unix_ms(absl::ToUnixMillis(proc.start));
+        e->set_stub_pid(proc.stub_pid);
+      }
+      SendReply(c.get(), reply);
+      break;
+    }
+    case ControlRequest::kExec:
+      // On this thread, for as long as the process lasts.
+      ServeExec(std::move(c), std::move(*req.mutable_exec()), std::move(fds),
+                k);
+      break;
+    default:
+      SendReply(c.get(), Error(EINVAL, "unknown request"));
+  }
+}
+
+}  // namespace
+
 void StartControlServer(int listen_fd, sentry::kernel::Kernel* k) {
   std::thread([listen_fd, k] {
     for (;;) {
@@ -206,63 +293,19 @@ void StartControlServer(int listen_fd, sentry::kernel::Kernel* k) {
         LOG(ERROR) << "control socket: accept: " << strerror(errno);
         return;
       }
-      sentry::HostFd c(fd);
-      // runsc writes its request at once; one that does not must not hold
-      // up the others.
-      struct pollfd p = {c.get(), POLLIN, 0};
-      if (poll(&p, 1, kRequestTimeoutMs) != 1) {
-        LOG(WARNING) << "control socket: no request within "
-                     << kRequestTimeoutMs << " ms";
+      // A thread per connection: a peer that is slow to write must not
+      // hold up kill or exec. Bounded, as threads are host resources.
+      static std::atomic<int> active{0};
+      if (active.load() >= kMaxConnections) {
+        sentry::HostFd busy(fd);
+        SendReply(busy.get(), Error(EBUSY, "too many control connections"));
         continue;
       }
-      ControlRequest req;
-      std::vector<sentry::HostFd> fds;
-      absl::Status s = Receive(c.get(), &req, &fds);
-      if (!s.ok()) {
-        LOG(WARNING) << "control socket: " << s;
-        SendReply(c.get(), Error(EINVAL, std::string(s.message())));
-        continue;
-      }
-      switch (req.request_case()) {
-        case ControlRequest::kSignal:
-          SendReply(c.get(), HandleSignal(req.signal(), k));
-          break;
-        case ControlRequest::kPause:
-          if (req.pause().pause()) {
-            k->Pause();
-          } else {
-            k->Resume();
-          }
-          SendReply(c.get(), ControlReply());
-          break;
-        case ControlRequest::kPs: {
-          ControlReply reply;
-          for (const auto& p : k->Processes()) {
-            // One message holds them all but for the hugest sandboxes;
-            // those get the first few thousand.
-            if (reply.ByteSizeLong() > kMaxMessage - 1024) break;
-            ProcessEntry* e = reply.add_processes();
-            e->set_pid(p.pid);
-            e->set_ppid(p.ppid);
-            e->set_uid(p.uid);
-            e->set_comm(p.comm);
-            e->set_state(std::string(1, p.state));
-            e->set_cpu_ms(absl::ToInt64Milliseconds(p.cpu));
-            e->set_start_unix_ms(absl::ToUnixMillis(p.start));
-            e->set_stub_pid(p.stub_pid);
-          }
-          SendReply(c.get(), reply);
-          break;
-        }
-        case ControlRequest::kExec:
-          // It lasts as long as the process: a thread of its own.
-          std::thread(ServeExec, std::move(c), std::move(*req.mutable_exec()),
-                      std::move(fds), k)
-              .detach();
-          break;
-        default:
-          SendReply(c.get(), Error(EINVAL, "unknown request"));
-      }
+      active.fetch_add(1);
+      std::thread([fd, k] {
+        ServeConnection(sentry::HostFd(fd), k);
+        active.fetch_sub(1);
+      }).detach();
     }
   }).detach();
 }
@@ -382,7 +425,7 @@ absl::StatusOr<ExecSession> ExecSession::Start(const std::string& dir,
   if (reply->pid() <= 0) {
     return absl::InternalError("the sandbox gave no pid for the process");
   }
-  return ExecSession(dir, std::move(*s), reply->pid());
+  return ExecSession(std::move(*s), reply->pid());
 }
 
 ExecSession::End ExecSession::Wait(const std::vector<int>& forward) {
@@ -403,8 +446,7 @@ ExecSession::End ExecSession::Wait(const std::vector<int>& forward) {
       while (read(sigfd.get(), &si, sizeof(si)) == sizeof(si)) {
         ControlRequest req;
         req.mutable_signal()->set_signo(static_cast<int>(si.ssi_signo));
-        req.mutable_signal()->set_pid(pid_);
-        (void)CallSandbox(dir_, req);
+        (void)Send(conn_.get(), req, {});
       }
     }
     if (p[0].revents != 0) break;

@@ -54,8 +54,9 @@ class ExecSession final {
   int pid() const { return pid_; }
 
   // Waits for the process to end, passing each of the `forward` signals
-  // this process gets on to it. How it ended: an exit code, or the signal
-  // that killed it (SIGKILL if the sandbox itself went away).
+  // this process gets on to it (over the exec's own connection). How it ended:
+  // an exit code, or the signal that killed it (SIGKILL if the sandbox itself
+  // went away).
   struct End {
     int code = 0;
     int signal = 0;
@@ -63,10 +64,9 @@ class ExecSession final {
   End Wait(const std::vector<int>& forward);
 
  private:
-  ExecSession(std::string dir, sentry::HostFd conn, int pid)
-      : dir_(std::move(dir)), conn_(std::move(conn)), pid_(pid) {}
+  ExecSession(sentry::HostFd conn, int pid)
+      : conn_(std::move(conn)), pid_(pid) {}
 
-  std::string dir_;
   sentry::HostFd conn_;
   int pid_;
 };

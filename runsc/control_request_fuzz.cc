@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 std::vector<std::string> FuzzSeeds() {
   runsc::ControlRequest sig;
   sig.mutable_signal()->set_signo(15);
-  sig.mutable_signal()->set_pid(7);
+  sig.mutable_signal()->set_all(true);
   runsc::ControlRequest exec;
   runsc::ExecRequest* e = exec.mutable_exec();
   e->add_argv("/bin/sh");

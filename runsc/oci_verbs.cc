@@ -809,6 +809,7 @@ absl::StatusOr<State> Create(const std::string& id) {
   plan.exit_fd = exit_file.get();
   plan.control_fd = control_fd.get();
   plan.detached = true;
+  plan.require_namespaces = true;
   plan.name = id;
   plan.debug = FLAGS_debug;
   HostFd log;
@@ -823,14 +824,19 @@ absl::StatusOr<State> Create(const std::string& id) {
   }
   // The terminal: a host pty whose master goes to the console socket and
   // whose slave is the sandbox's stdio (init's controlling terminal).
-  HostFd master, slave;
+  HostFd master, slave, console;
   if (spec->process->terminal) {
     absl::Status pty = MakePty(spec->process->console_width,
                                spec->process->console_height, &master, &slave);
     if (!pty.ok()) return pty;
-    // The sandbox's own messages go there too.
+    // The sandbox's own messages go there too. The console gets an open
+    // file of its own: it makes it non-blocking, which the sandbox's
+    // stderr must not be.
+    console.Reset(open(ptsname(master.get()), O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!console.valid())
+      return absl::InternalError(absl::StrCat("pty: ", strerror(errno)));
     plan.stdio[0] = plan.stdio[1] = plan.stdio[2] = slave.get();
-    plan.console_fd = slave.get();
+    plan.console_fd = console.get();
     plan.cfg.set_console_is_tty(true);
   }
   absl::StatusOr<Launched> launched = Launch(plan);
@@ -1101,6 +1107,20 @@ absl::StatusOr<oci::Process> ExecProcess(const State& s, const DoArgs& args) {
     }
     p.user.uid = uid;
     p.user.gid = gid;
+  }
+  // --cap adds to every set, as runc's does (to a process whose spec
+  // names no capabilities it adds nothing: root has them all).
+  for (const std::string& c : args.caps) {
+    if (!oci::CapabilityNumber(c)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--cap ", c, ": unknown capability"));
+    }
+    oci::Capabilities& caps = p.capabilities;
+    for (std::vector<std::string>* set :
+         {&caps.bounding, &caps.effective, &caps.permitted, &caps.inheritable,
+          &caps.ambient}) {
+      set->push_back(c);
+    }
   }
   for (const std::string& g : args.additional_gids) {
     uint32_t gid;

@@ -101,8 +101,9 @@ int SpawnChild(void* arg) {
 // everything in it when it dies), in new ipc and uts namespaces and in a
 // new network namespace, or the one `netns_fd` names: the sentry needs no
 // host network (host sockets come from the broker), and engines find the
-// container's network namespace at /proc/PID/ns/net. Unless `detached`,
-// the child dies with runsc.
+// container's network namespace at /proc/PID/ns/net. Where they cannot
+// be made, with less isolation, unless `require_namespaces`. Unless
+// `detached`, the child dies with runsc.
 //
 // The child borrows runsc's address space until it execs rather than
 // copying it as fork would: on a VM copying page tables and then throwing
@@ -113,7 +114,8 @@ int SpawnChild(void* arg) {
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
                             const std::map<int, int>& fds, bool sandbox,
                             bool detached, const std::vector<int>& cgroup_procs,
-                            int netns_fd = -1) {
+                            int netns_fd = -1,
+                            bool require_namespaces = false) {
   std::vector<char*> argv;
   for (const std::string& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
@@ -151,10 +153,14 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
     int ns = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
              (netns_fd >= 0 ? 0 : CLONE_NEWNET);
     pid = clone(SpawnChild, top, flags | ns, &plan);
-    // Without the privilege for namespaces: as much isolation as allowed.
-    if (pid < 0) pid = clone(SpawnChild, top, flags | CLONE_NEWPID, &plan);
+    // Without the privilege for namespaces: as much isolation as allowed,
+    // unless the caller needs them (an engine configures the container's
+    // network in the sandbox's namespace: never the host's).
+    if (pid < 0 && !require_namespaces)
+      pid = clone(SpawnChild, top, flags | CLONE_NEWPID, &plan);
   }
-  if (pid < 0) pid = clone(SpawnChild, top, flags, &plan);
+  if (pid < 0 && !(sandbox && require_namespaces))
+    pid = clone(SpawnChild, top, flags, &plan);
   int clone_errno = errno;
   sigprocmask(SIG_SETMASK, &plan.old_mask, nullptr);
   munmap(stack, kStackSize);
@@ -349,7 +355,7 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
   boot_fds[6] = plan.console_fd >= 0 ? plan.console_fd : devnull.get();
   absl::StatusOr<pid_t> sandbox =
       Spawn(boot_args, boot_fds, true, plan.detached, plan.cgroup_procs,
-            plan.netns_fd);
+            plan.netns_fd, plan.require_namespaces);
   if (!sandbox.ok()) return fail(sandbox.status());
   out.sandbox = *sandbox;
   return out;

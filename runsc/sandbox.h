@@ -44,6 +44,9 @@ struct LaunchPlan {
   // OCI linux.namespaces network path: the sandbox process joins it (where
   // engines set up the container's network) instead of a new one. -1: new.
   int netns_fd = -1;
+  // OCI: fail rather than start the sandbox without its own pid, network,
+  // ipc and uts namespaces (`runsc do` takes what the host allows).
+  bool require_namespaces = false;
   // The container's cgroup.procs files, open for writing: every process
   // Launch starts joins them before it execs.
   std::vector<int> cgroup_procs;

@@ -474,7 +474,7 @@ SysResult<std::shared_ptr<ThreadGroup>> Kernel::Start(InitProcess init,
   return tg;
 }
 
-void Kernel::Pause() {
+bool Kernel::Pause() {
   {
     absl::MutexLock l(&mu_);
     paused_.store(true);
@@ -485,6 +485,7 @@ void Kernel::Pause() {
   absl::Time deadline = absl::Now() + absl::Seconds(5);
   while (running_.load() > 0 && absl::Now() < deadline)
     absl::SleepFor(absl::Milliseconds(1));
+  return running_.load() == 0;
 }
 
 void Kernel::Resume() {
@@ -523,29 +524,31 @@ void Kernel::SendExternalSignal(int sig) {
   SendExternalSignalToGroupLocked(pgid, sig);
 }
 
-bool Kernel::SendRuntimeSignal(int sig, bool all, int pid) {
+bool Kernel::SendRuntimeSignal(int sig, bool all) {
   absl::MutexLock l(&mu_);
   if (init_ == nullptr || init_->zombie) return false;
-  // From an ancestor namespace the sender has no pid here (si_pid 0).
-  siginfo_t info = MakeSigInfo(sig, SI_USER);
   std::vector<ThreadGroup*> targets = {init_};
-  if (all) {
-    targets = ThreadGroupsLocked();
-  } else if (pid != 0) {
-    ThreadGroup* g = FindThreadGroupLocked(pid);
-    if (g == nullptr || g->zombie) return false;
-    targets = {g};
-  }
-  for (ThreadGroup* g : targets) {
-    if (g->zombie) continue;
-    if (sig == SIGKILL && g->unkillable) {
-      // Linux forces SIGKILL from an ancestor namespace on init.
-      GroupExitLocked(g, ExitStatus{0, SIGKILL, false});
-      continue;
-    }
-    (void)SendGroupSignalLocked(g, info);
-  }
+  if (all) targets = ThreadGroupsLocked();
+  for (ThreadGroup* g : targets) SendRuntimeSignalLocked(g, sig);
   return true;
+}
+
+bool Kernel::SendRuntimeSignal(ThreadGroup& tg, int sig) {
+  absl::MutexLock l(&mu_);
+  if (tg.zombie) return false;
+  SendRuntimeSignalLocked(&tg, sig);
+  return true;
+}
+
+void Kernel::SendRuntimeSignalLocked(ThreadGroup* g, int sig) {
+  if (g->zombie) return;
+  if (sig == SIGKILL && g->unkillable) {
+    // Linux forces SIGKILL from an ancestor namespace on init.
+    GroupExitLocked(g, ExitStatus{0, SIGKILL, false});
+    return;
+  }
+  // From an ancestor namespace the sender has no pid here (si_pid 0).
+  (void)SendGroupSignalLocked(g, MakeSigInfo(sig, SI_USER));
 }
 
 std::vector<ThreadGroup*> Kernel::ThreadGroupsLocked() const {

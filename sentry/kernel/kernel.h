@@ -316,8 +316,9 @@ class Kernel {
   // `runsc pause`: every task stops before it next runs guest code (those
   // running it are interrupted); returns once none runs any. Tasks blocked
   // in a system call stay blocked, and stop when it returns. A killed task
-  // is not held. `runsc resume`: they go on.
-  void Pause();
+  // is not held. False if some task still ran guest code after 5 s (the
+  // caller resumes). `runsc resume`: they go on.
+  bool Pause();
   void Resume();
   bool paused() const { return paused_.load(); }
   // Called by a task's thread before it runs guest code: waits while the
@@ -345,9 +346,12 @@ class Kernel {
   // Sends `sig` from the container runtime (`runsc kill`) to init, or with
   // `all` to every process, as a signal from an ancestor pid namespace:
   // init gets only SIGKILL and the signals it handles, as under runc.
-  // A `pid` other than 0 names the one process to signal instead of init.
-  // Returns false if init, or that process, has already exited.
-  bool SendRuntimeSignal(int sig, bool all, int pid = 0);
+  // Returns false if init has already exited.
+  bool SendRuntimeSignal(int sig, bool all);
+  // The same to one process (one started by StartProcess, held by its
+  // ThreadGroup so that a recycled pid is never hit); false once it has
+  // exited.
+  bool SendRuntimeSignal(ThreadGroup& tg, int sig);
   // Sends `sig` from outside the sandbox to process group `pgid` (init's
   // if the group is empty). Init is not shielded from it: a fatal signal
   // with its default action ends it, as it would end the program outside
@@ -497,6 +501,8 @@ class Kernel {
   friend class Task;
 
   SysResult<std::shared_ptr<ThreadGroup>> Start(InitProcess init, bool is_init);
+  void SendRuntimeSignalLocked(ThreadGroup* g, int sig)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Allocates a pid not in use as a tid, tgid, pgid or sid. 0 if none.
   int AllocatePidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool PidInUseLocked(int pid) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
