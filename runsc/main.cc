@@ -222,6 +222,9 @@ int Boot() {
   o.seal_root = cfg.seal_root();
   for (const GuestFile& f : cfg.files())
     o.files.push_back({f.path(), f.content()});
+  o.masked_paths.assign(cfg.masked_paths().begin(), cfg.masked_paths().end());
+  o.readonly_paths.assign(cfg.readonly_paths().begin(),
+                          cfg.readonly_paths().end());
   for (const Volume& v : cfg.volumes()) {
     sentry::boot::BootOptions::Volume bv;
     bv.host = v.host();

@@ -620,6 +620,9 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
         std::min<int64_t>(*spec.linux.resources.pids_limit, 1 << 30)));
   }
   cfg.set_seal_root(spec.root_readonly);
+  for (const std::string& m : spec.linux.masked_paths) cfg.add_masked_paths(m);
+  for (const std::string& r : spec.linux.readonly_paths)
+    cfg.add_readonly_paths(r);
   for (const oci::Mount& m : spec.mounts) {
     static const std::set<std::string> kOwn = {"proc",   "sysfs",  "devpts",
                                                "mqueue", "cgroup", "cgroup2"};

@@ -223,6 +223,64 @@ absl::Status MountVolume(vfs::MountNamespace& ns,
   return absl::OkStatus();
 }
 
+// OCI maskedPaths and readonlyPaths (see BootOptions). Runs as the kernel
+// itself before any guest code, over the sandbox's own tree, so a symlink
+// in the image can only lead elsewhere inside the sandbox.
+absl::Status MaskPaths(vfs::MountNamespace& ns, const BootOptions& options) {
+  vfs::KernelContext ctx;
+  auto resolve = [&](const std::string& path) {
+    vfs::Resolver r(ctx, ns, ns.Root(), ns.Root());
+    return r.Resolve(path);
+  };
+  constexpr int kMasked = vfs::kMountReadOnly | vfs::kMountNoSuid |
+                          vfs::kMountNoDev | vfs::kMountNoExec;
+  for (const std::string& path : options.masked_paths) {
+    SysResult<vfs::VirtualDentry> at = resolve(path);
+    if (!at.ok() && at.err() == ENOENT) continue;
+    if (!at.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("masking ", path, ": ", strerror(at.err())));
+    }
+    std::shared_ptr<vfs::Mount> mask;
+    if (at->dentry->inode()->IsDir()) {
+      auto empty = fs::tmpfs::TmpfsFilesystem::Create(0555, 0, 0);
+      mask =
+          std::make_shared<vfs::Mount>(empty, empty->root(), kMasked, "tmpfs");
+    } else {
+      SysResult<vfs::VirtualDentry> null = resolve("/dev/null");
+      if (!null.ok()) {
+        return absl::InternalError(absl::StrCat(
+            "masking ", path, ": /dev/null: ", strerror(null.err())));
+      }
+      mask = std::make_shared<vfs::Mount>(null->mount->fs(), null->dentry,
+                                          kMasked, "devtmpfs");
+    }
+    SysResult<void> m = ns.Attach(*at, mask);
+    if (!m.ok()) {
+      return absl::InternalError(
+          absl::StrCat("masking ", path, ": ", strerror(m.err())));
+    }
+  }
+  for (const std::string& path : options.readonly_paths) {
+    SysResult<vfs::VirtualDentry> at = resolve(path);
+    if (!at.ok() && at.err() == ENOENT) continue;
+    if (!at.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("making ", path, " read-only: ", strerror(at.err())));
+    }
+    SysResult<void> m = ns.Attach(
+        *at,
+        std::make_shared<vfs::Mount>(at->mount->fs(), at->dentry,
+                                     at->mount->flags() | vfs::kMountReadOnly,
+                                     at->mount->source()));
+    if (!m.ok()) {
+      return absl::InternalError(
+          absl::StrCat("making ", path, " read-only: ", strerror(m.err())));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Replaces the file at f.path in the root overlay with one holding
 // f.content (mode 0644, root's). Called before anything is mounted over
 // the root, so no volume can take the write to the host.
@@ -503,6 +561,8 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
     absl::Status s = MountVolume(*ns, v);
     if (!s.ok()) return s;
   }
+  absl::Status masked = MaskPaths(*ns, options);
+  if (!masked.ok()) return masked;
   if (options.seal_root) {
     ns->Root().mount->set_flags(ns->Root().mount->flags() |
                                 vfs::kMountReadOnly);

@@ -87,6 +87,11 @@ struct BootOptions {
     std::string content;
   };
   std::vector<File> files;
+  // OCI linux.maskedPaths and readonlyPaths, applied after every mount:
+  // a masked file gets /dev/null bound over it, a masked directory an
+  // empty read-only tmpfs; a read-only path is bound on itself read-only.
+  // Paths missing in the sandbox are skipped, as runc skips them.
+  std::vector<std::string> masked_paths, readonly_paths;
   // OCI (`runsc create`): init starts once a byte can be read from
   // start_fd; -1 starts it at once.
   int start_fd = -1;

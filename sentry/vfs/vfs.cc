@@ -333,7 +333,11 @@ VirtualDentry MountNamespace::Root() const { return {root_, root_->root()}; }
 
 SysResult<void> MountNamespace::Attach(const VirtualDentry& at,
                                        std::shared_ptr<Mount> mount) {
-  if (!at.valid() || !at.dentry->inode()->IsDir()) return Errno(ENOTDIR);
+  if (!at.valid()) return Errno(ENOTDIR);
+  // A directory only on a directory, a file (bound) only on a non-directory.
+  if (at.dentry->inode()->IsDir() != mount->root()->inode()->IsDir()) {
+    return Errno(ENOTDIR);  // as Linux's graft_tree
+  }
   absl::MutexLock l(&mu_);
   if (mount->parent_.lock() != nullptr) return Errno(EBUSY);
   if (order_.size() >= kMaxMounts) return Errno(ENOSPC);

@@ -320,6 +320,20 @@ bound file"*"Read-only file system"*"rc=1" ]] && [ ! -e "$TMP/data/g" ] &&
 [[ "$(cat "$TMP/hook.out" 2>/dev/null)" == *"\"id\":\"m$$\""* ]] &&
   ok "the poststop hook gets the state on stdin" || bad "hook: $(cat "$TMP/hook.out")"
 
+# ---- maskedPaths and readonlyPaths (runc's default spec masks
+# /proc/kcore and others; those the sandbox's proc lacks are skipped).
+mkdir -p "$B/rootfs/secret/d" "$B/rootfs/ro"
+echo secret >"$B/rootfs/secret/f"
+echo secret >"$B/rootfs/secret/d/g"
+setcfg '["sh", "-c", "cat /secret/f; echo f=$?; ls /secret/d; echo x >/secret/d/n; echo >/ro/n; echo ro=$?; ls /proc/self/fd >/dev/null && echo proc"]' "
+c['linux']['maskedPaths'] += ['/secret/f', '/secret/d', '/nonexistent']
+c['linux']['readonlyPaths'] += ['/ro']"
+out=$(rs run -b "$B" "mp$$" 2>&1)
+[[ "$out" == "f=0"*"Read-only file system"*"Read-only file system"*"ro=1
+proc" ]] && ok "maskedPaths (a file, a directory, a missing path), readonlyPaths" ||
+  bad "masked/readonly paths: $out"
+rm -rf "$B/rootfs/secret" "$B/rootfs/ro"
+
 # ---- Hostile or malformed config.json: a clear error, nothing created.
 bad_cfg() {  # DESCRIPTION EXPECTED PYTHON
   setcfg '["true"]' "$3"

@@ -80,7 +80,7 @@ SENTRY_SYSCALL(SysMount) {
                             ResolveAt(t, AT_FDCWD, a.Addr(0), true, false));
     const vfs::VirtualDentry& source = from.vd;
     if (source.dentry->inode()->IsDir() != target.dentry->inode()->IsDir()) {
-      return Errno(source.dentry->inode()->IsDir() ? ENOTDIR : EISDIR);
+      return Errno(ENOTDIR);  // either way, as Linux
     }
     // Without MS_REC only the source mount is bound, as Linux does; its
     // submounts are not visible there.

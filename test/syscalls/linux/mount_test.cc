@@ -138,6 +138,29 @@ TEST_F(MountTest, BindMountAndRemountReadOnly) {
   ASSERT_EQ(umount2(mnt_.c_str(), 0), 0);
 }
 
+// A file bound over a file (what runc does for maskedPaths with
+// /dev/null): opens and stats reach the source; the covered file cannot be
+// unlinked while mounted; types must match.
+TEST_F(MountTest, BindMountOfAFile) {
+  std::string src = dir_ / "src", dst = dir_ / "dst";
+  WriteFile(src, "bound");
+  WriteFile(dst, "covered");
+  ASSERT_EQ(mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr), 0);
+  EXPECT_EQ(ReadFile(dst), "bound");
+  WriteFile(dst, "through");
+  EXPECT_EQ(ReadFile(src), "through");
+  EXPECT_ERRNO(unlink(dst.c_str()), EBUSY);
+  EXPECT_ERRNO(mount(src.c_str(), mnt_.c_str(), nullptr, MS_BIND, nullptr),
+               ENOTDIR);
+  EXPECT_ERRNO(mount(mnt_.c_str(), src.c_str(), nullptr, MS_BIND, nullptr),
+               ENOTDIR);
+  ASSERT_EQ(umount2(dst.c_str(), 0), 0);
+  EXPECT_EQ(ReadFile(dst), "covered");
+  ASSERT_EQ(mount("/dev/null", dst.c_str(), nullptr, MS_BIND, nullptr), 0);
+  EXPECT_EQ(ReadFile(dst), "");
+  ASSERT_EQ(umount2(dst.c_str(), 0), 0);
+}
+
 TEST_F(MountTest, PropagationChangesAreAccepted) {
   ASSERT_EQ(mount("none", mnt_.c_str(), "tmpfs", 0, nullptr), 0);
   EXPECT_EQ(mount(nullptr, mnt_.c_str(), nullptr, MS_PRIVATE, nullptr), 0);
