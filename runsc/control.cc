@@ -27,6 +27,8 @@
 #include "sentry/boot/boot.h"
 #include "sentry/fs/devpts/console.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/strace/strace.h"
+#include "sentry/syscalls/linux/table.h"
 
 namespace runsc {
 namespace {
@@ -60,6 +62,42 @@ ControlReply HandleSignal(const SignalRequest& req, sentry::kernel::Kernel* k) {
     return Error(ESRCH, "container not running");
   }
   return ControlReply();
+}
+
+// `runsc debug`. The tracer is made once and never freed: a system call
+// in flight may still hold it after --strace=off.
+ControlReply HandleDebug(const DebugRequest& req,
+                         std::vector<sentry::HostFd> fds,
+                         sentry::kernel::Kernel* k) {
+  if (req.strace() == DebugRequest::ON) {
+    static auto* tracer =
+        new sentry::strace::Strace(sentry::syscalls::LinuxTable(), -1);
+    tracer->Redirect(std::move(fds[0]));  // ParseRequest: one came
+    k->set_observer(tracer);
+    LOG(INFO) << "runsc debug: system call trace on";
+  } else if (req.strace() == DebugRequest::OFF) {
+    k->set_observer(nullptr);
+    LOG(INFO) << "runsc debug: system call trace off";
+  }
+  ControlReply reply;
+  if (req.stacks()) {
+    int64_t now = absl::ToUnixNanos(absl::Now());
+    for (const sentry::kernel::Kernel::TaskActivity& a : k->Activities()) {
+      if (reply.ByteSizeLong() > kMaxMessage - 1024) break;  // as ps
+      TaskState* t = reply.add_tasks();
+      t->set_tid(a.tid);
+      t->set_pid(a.tgid);
+      t->set_comm(a.comm);
+      t->set_syscall(a.syscall);
+      t->set_ip(a.ip);
+      t->set_sp(a.sp);
+      t->set_stopped(a.stopped);
+      if (a.blocked_since_ns > 0) {
+        t->set_blocked_ms((now - a.blocked_since_ns) / 1000000);
+      }
+    }
+  }
+  return reply;
 }
 
 // Runs one exec on a thread of its own, from the start of the process to
@@ -272,6 +310,9 @@ void ServeConnection(sentry::HostFd c, sentry::kernel::Kernel* k) {
       SendReply(c.get(), reply);
       break;
     }
+    case ControlRequest::kDebug:
+      SendReply(c.get(), HandleDebug(req.debug(), std::move(fds), k));
+      break;
     case ControlRequest::kExec:
       // On this thread, for as long as the process lasts.
       ServeExec(std::move(c), std::move(*req.mutable_exec()), std::move(fds),
@@ -400,10 +441,11 @@ absl::StatusOr<ControlReply> Read(int s) {
 }  // namespace
 
 absl::StatusOr<ControlReply> CallSandbox(const std::string& dir,
-                                         const ControlRequest& req) {
+                                         const ControlRequest& req,
+                                         const std::vector<int>& fds) {
   absl::StatusOr<sentry::HostFd> s = Connect(dir);
   if (!s.ok()) return s.status();
-  absl::Status sent = Send(s->get(), req, {});
+  absl::Status sent = Send(s->get(), req, fds);
   if (!sent.ok()) return sent;
   return Read(s->get());
 }

@@ -35,7 +35,8 @@ void StartControlServer(int listen_fd, sentry::kernel::Kernel* kernel);
 // Sends `req` to the sandbox listening at `dir`/control and returns its
 // reply. `dir` may be longer than a sockaddr_un allows.
 absl::StatusOr<ControlReply> CallSandbox(const std::string& dir,
-                                         const ControlRequest& req);
+                                         const ControlRequest& req,
+                                         const std::vector<int>& fds = {});
 
 // The runsc side of an exec: the connection that stands for the process
 // while it runs in the sandbox.

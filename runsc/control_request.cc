@@ -33,6 +33,9 @@ absl::Status ParseRequest(std::string_view bytes, size_t nfds,
             absl::StrCat("exec: \"", v, "\" is not KEY=VALUE"));
     }
   }
+  if (req->has_debug() && req->debug().strace() == DebugRequest::ON) {
+    want_fds = 1;  // where the trace goes
+  }
   if (nfds != want_fds) {
     return absl::InvalidArgumentError(absl::StrCat(
         "expected ", want_fds, " fds with the request, got ", nfds));

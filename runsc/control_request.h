@@ -19,8 +19,9 @@ inline constexpr size_t kMaxExecStrings = 65536;
 
 // Decodes one request that came with `nfds` fds and checks it: an exec
 // names a program, an absolute working directory and KEY=VALUE variables,
-// and comes with its stdio (three fds, or one with a terminal); other
-// requests carry none. Every request is untrusted input.
+// and comes with its stdio (three fds, or one with a terminal); a debug
+// request switching the trace on comes with one; others carry none. Every
+// request is untrusted input.
 absl::Status ParseRequest(std::string_view bytes, size_t nfds,
                           ControlRequest* req);
 

@@ -67,6 +67,10 @@ DEFINE_string(apparmor, "", "exec: accepted (no AppArmor in the sandbox).");
 DEFINE_bool(ignore_paused, false, "exec: accepted for runc compatibility.");
 DEFINE_bool(stats, false, "events: print one stats event and exit.");
 DEFINE_string(interval, "5s", "events: how often to print stats.");
+DEFINE_bool(stacks, false, "debug: print what each task of the sandbox does.");
+// `runsc debug --strace=on|off` (Split renames debug's --strace to this).
+DEFINE_string(debug_strace, "",
+              "debug: on (trace to stdout from now on) or off.");
 
 DEFINE_int32(config_fd, -1, "(internal) fd of the boot configuration.");
 DEFINE_int32(gofer_fd, -1, "(internal) fd of the sentry-gofer socket.");

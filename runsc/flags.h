@@ -43,6 +43,8 @@ DECLARE_string(apparmor);
 DECLARE_bool(ignore_paused);
 DECLARE_bool(stats);
 DECLARE_string(interval);
+DECLARE_bool(stacks);
+DECLARE_string(debug_strace);
 
 // Hidden verbs that runsc runs itself.
 DECLARE_int32(config_fd);

@@ -42,9 +42,12 @@ constexpr char kUsage[] =
     "status\n"
     "  syscalls [--format=table|markdown]  print the system call table\n"
     "  create, start, state, kill, delete, run, exec, ps, pause, resume,\n"
-    "  list, wait, spec, features\n"
+    "  list, wait, spec, features, events\n"
     "                       the OCI runtime (runc's command line; see the\n"
     "                       README), with --root=DIR (default /run/runsc)\n"
+    "  debug [--stacks] [--strace=on|off] ID\n"
+    "                       what each task of a running container is doing;\n"
+    "                       trace its system calls to stdout from now on\n"
     "\n"
     "flags of `do`:\n"
     "  --platform=NAME      how guest code runs: systrap, ptrace, or auto\n"
@@ -140,6 +143,8 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
       }
       // --debug-log and --debug_log are the same flag.
       std::replace(name.begin(), name.end(), '-', '_');
+      // debug's --strace takes on|off; do's and create's is a bool.
+      if (p.verb == "debug" && name == "strace") name = "debug_strace";
       std::string value;
       bool has_value = body.find('=') != std::string::npos;
       if (has_value) value = body.substr(body.find('=') + 1);

@@ -44,6 +44,8 @@
 #include "runsc/oci/spec.h"
 #include "runsc/sandbox.h"
 #include "sentry/base/host_fd.h"
+#include "sentry/kernel/syscall_table.h"
+#include "sentry/syscalls/linux/table.h"
 
 namespace runsc {
 namespace {
@@ -1426,6 +1428,66 @@ int CmdPause(const std::vector<std::string>& args, bool pause) {
   return 0;
 }
 
+// `runsc debug ID`: --stacks prints what each task of the sandbox is
+// doing (in guest code, or in which system call and for how long);
+// --strace=on sends a line per system call of every task to this
+// command's stdout from then on (redirect it to a file), until
+// --strace=off.
+int CmdDebug(const std::vector<std::string>& args) {
+  absl::StatusOr<std::string> id = OneId(args, "debug");
+  if (!id.ok()) return Fail(id.status());
+  ControlRequest req;
+  DebugRequest* d = req.mutable_debug();
+  d->set_stacks(FLAGS_stacks);
+  std::vector<int> fds;
+  if (FLAGS_debug_strace == "on") {
+    d->set_strace(DebugRequest::ON);
+    fds.push_back(STDOUT_FILENO);
+  } else if (FLAGS_debug_strace == "off") {
+    d->set_strace(DebugRequest::OFF);
+  } else if (!FLAGS_debug_strace.empty()) {
+    return Fail(
+        absl::StrCat("--strace=", FLAGS_debug_strace, ": expected on or off"));
+  }
+  if (!FLAGS_stacks && FLAGS_debug_strace.empty()) {
+    return Fail("debug: give --stacks or --strace=on|off");
+  }
+  absl::StatusOr<State> s = LoadState(*id);
+  if (!s.ok()) return Fail(s.status());
+  std::string status = StatusOf(*s);
+  // The control socket is served once init runs.
+  if (status != "running" && status != "paused") {
+    return Fail("container not running");
+  }
+  absl::StatusOr<ControlReply> reply = CallSandbox(Dir(*id), req, fds);
+  if (!reply.ok()) return Fail(reply.status());
+  if (reply->errno_value() != 0) return Fail(reply->message());
+  if (!FLAGS_stacks) return 0;
+  const sentry::kernel::SyscallTable& table = sentry::syscalls::LinuxTable();
+  printf("%-7s %-7s %-8s %-20s %-9s %-18s %-18s %s\n", "TID", "PID", "STATE",
+         "SYSCALL", "WAITING", "IP", "SP", "COMM");
+  for (const TaskState& t : reply->tasks()) {
+    std::string state = t.stopped()        ? "stopped"
+                        : t.syscall() >= 0 ? "syscall"
+                                           : "guest";
+    std::string call = "-";
+    if (t.syscall() >= 0) {
+      const char* name = table.Name(static_cast<uint64_t>(t.syscall()));
+      call = name[0] != '\0' ? name : absl::StrCat("#", t.syscall());
+    }
+    std::string waiting =
+        t.blocked_ms() > 0
+            ? absl::StrFormat("%.1fs",
+                              static_cast<double>(t.blocked_ms()) / 1e3)
+            : "-";
+    printf("%-7d %-7d %-8s %-20s %-9s 0x%016lx 0x%016lx %s\n", t.tid(), t.pid(),
+           state.c_str(), call.c_str(), waiting.c_str(),
+           static_cast<unsigned long>(t.ip()),
+           static_cast<unsigned long>(t.sp()), t.comm().c_str());
+  }
+  return 0;
+}
+
 std::vector<std::string> Ids() {
   std::vector<std::string> ids;
   DIR* d = opendir(FLAGS_root.c_str());
@@ -1517,8 +1579,9 @@ int CmdFeatures(const std::vector<std::string>&) {
 
 bool IsOciVerb(const std::string& verb) {
   static const std::set<std::string> kVerbs = {
-      "create", "start",    "state", "kill",  "delete", "run", "list",  "wait",
-      "spec",   "features", "exec",  "pause", "resume", "ps",  "events"};
+      "create", "start", "state",  "kill",     "delete", "run",
+      "list",   "wait",  "spec",   "features", "exec",   "pause",
+      "resume", "ps",    "events", "debug"};
   return kVerbs.count(verb) > 0;
 }
 
@@ -1526,6 +1589,7 @@ int RunOciVerb(const std::string& verb, const DoArgs& all) {
   if (verb == "exec") return CmdExec(all);
   if (verb == "ps") return CmdPs(all.command);
   if (verb == "events") return CmdEvents(all.command);
+  if (verb == "debug") return CmdDebug(all.command);
   if (verb == "pause") return CmdPause(all.command, true);
   if (verb == "resume") return CmdPause(all.command, false);
   const std::vector<std::string>& args = all.command;

@@ -142,7 +142,9 @@ absl::Time HostBootTime() {
 }  // namespace
 
 Kernel::Kernel(KernelOptions options)
-    : options_(std::move(options)), boot_time_(HostBootTime()) {}
+    : options_(std::move(options)),
+      boot_time_(HostBootTime()),
+      observer_(options_.observer) {}
 
 // Task threads may still be running when the sandbox exits; the process's
 // exit ends them. The kernel is never destroyed while guests run.
@@ -259,6 +261,32 @@ std::vector<Kernel::ProcessSummary> Kernel::Processes() const {
     out[i].comm = t->comm();
     std::shared_ptr<mm::MemoryManager> mm = t->GetMM();
     if (mm) out[i].stub_pid = mm->as().StubPid();
+  }
+  return out;
+}
+
+std::vector<Kernel::TaskActivity> Kernel::Activities() const {
+  std::vector<TaskActivity> out;
+  std::vector<std::shared_ptr<Task>> tasks;
+  {
+    absl::MutexLock l(&mu_);
+    for (const auto& [tid, t] : tasks_) {
+      if (t->exited_locked()) continue;
+      TaskActivity a;
+      a.tid = tid;
+      a.tgid = t->tgid();
+      a.stopped = t->group_stopped;
+      out.push_back(a);
+      tasks.push_back(t);
+    }
+  }
+  for (size_t i = 0; i < out.size(); i++) {  // comm has a lock of its own
+    out[i].comm = tasks[i]->comm();
+    Task::Activity a = tasks[i]->activity();
+    out[i].syscall = a.syscall;
+    out[i].ip = a.ip;
+    out[i].sp = a.sp;
+    out[i].blocked_since_ns = a.blocked_since_ns;
   }
   return out;
 }

@@ -362,7 +362,15 @@ class Kernel {
   platform::Platform& platform() { return *options_.platform; }
   vfs::MountNamespace& mount_ns() { return *options_.mount_ns; }
   const SyscallTable& syscalls() const { return *options_.syscalls; }
-  SyscallObserver* observer() const { return options_.observer; }
+  SyscallObserver* observer() const {
+    return observer_.load(std::memory_order_acquire);
+  }
+  // `runsc debug --strace=on|off`: from each task's next system call on.
+  // The observer must outlive the kernel (a call in flight may still use
+  // the old one).
+  void set_observer(SyscallObserver* o) {
+    observer_.store(o, std::memory_order_release);
+  }
   const std::string& hostname() const { return options_.hostname; }
   bool randomize() const { return options_.randomize; }
   int ncpus() const { return options_.ncpus; }
@@ -419,6 +427,18 @@ class Kernel {
   };
   // Every process of the sandbox, zombies included, by pid.
   std::vector<ProcessSummary> Processes() const;
+
+  // Every live task and what it is doing (`runsc debug --stacks`), by tid.
+  struct TaskActivity {
+    int tid = 0, tgid = 0;
+    std::string comm;
+    bool stopped = false;  // in a group stop
+    // As Task::activity() says.
+    int64_t syscall = -1;
+    uint64_t ip = 0, sp = 0;
+    int64_t blocked_since_ns = 0;
+  };
+  std::vector<TaskActivity> Activities() const;
 
   // The task lock (see the lock order above).
   absl::Mutex& mu() ABSL_LOCK_RETURNED(mu_) { return mu_; }
@@ -547,6 +567,7 @@ class Kernel {
   std::atomic<uint64_t> forks_{0};
   std::atomic<int> running_{0};  // tasks running guest code right now
   std::atomic<bool> paused_{false};
+  std::atomic<SyscallObserver*> observer_;
 
   mutable absl::Mutex mu_;
   int last_pid_ ABSL_GUARDED_BY(mu_) = 0;

@@ -228,7 +228,10 @@ SysResult<void> Task::BlockWith(Interruptible mode,
   };
   if (interrupted()) return Errno(kERESTARTSYS);
   absl::Time begin = absl::Now();
+  act_blocked_since_ns_.store(absl::ToUnixNanos(begin),
+                              std::memory_order_relaxed);
   bool woken = waiter_.Wait(deadline, host);
+  act_blocked_since_ns_.store(0, std::memory_order_relaxed);
   blocked_ns_ += absl::ToInt64Nanoseconds(absl::Now() - begin);
   if (interrupted()) return Errno(kERESTARTSYS);
   if (!woken) return Errno(ETIMEDOUT);
@@ -322,6 +325,11 @@ void Task::HandleSyscall() {
   args.raw[3] = regs_.r10;
   args.raw[4] = regs_.r8;
   args.raw[5] = regs_.r9;
+  act_syscall_.store(static_cast<int64_t>(nr), std::memory_order_relaxed);
+  act_ip_.store(regs_.rip, std::memory_order_relaxed);
+  act_sp_.store(regs_.rsp, std::memory_order_relaxed);
+  // Loaded once: `runsc debug --strace` may switch it meanwhile, and Exit
+  // must pair with Enter.
   SyscallObserver* obs = kernel_->observer();
   if (obs != nullptr) obs->Enter(*this, nr, args);
   regs_replaced_ = false;
@@ -349,6 +357,7 @@ void Task::HandleSyscall() {
   }
   if (obs != nullptr) obs->Exit(*this, nr, args, regs_replaced_ ? 0 : result);
   if (!regs_replaced_) regs_.rax = static_cast<uint64_t>(result);
+  act_syscall_.store(-1, std::memory_order_relaxed);
 }
 
 void Task::RecordFault(const siginfo_t& si) {

@@ -249,6 +249,20 @@ class Task final : public vfs::CallContext,
   // no context: a signalfd's readiness is its poller's pending signals.
   static Task* Current();
 
+  // What the task is doing, for `runsc debug --stacks`: written by the
+  // task's own thread, read by any.
+  struct Activity {
+    int64_t syscall = -1;          // the system call it is in, or -1
+    uint64_t ip = 0, sp = 0;       // the guest's, at its last system call
+    int64_t blocked_since_ns = 0;  // when its current wait began (unix ns)
+  };
+  Activity activity() const {
+    return Activity{act_syscall_.load(std::memory_order_relaxed),
+                    act_ip_.load(std::memory_order_relaxed),
+                    act_sp_.load(std::memory_order_relaxed),
+                    act_blocked_since_ns_.load(std::memory_order_relaxed)};
+  }
+
   // Wakes the task from a wait or from running guest code, to look at its
   // signals. Any thread.
   void Interrupt();
@@ -346,6 +360,10 @@ class Task final : public vfs::CallContext,
   std::atomic<int64_t> stime_ns_{0};
   // Wall time spent in BlockWith; only the task's own thread touches it.
   int64_t blocked_ns_ = 0;
+  // activity(): relaxed, as a snapshot for people need not be exact.
+  std::atomic<int64_t> act_syscall_{-1};
+  std::atomic<uint64_t> act_ip_{0}, act_sp_{0};
+  std::atomic<int64_t> act_blocked_since_ns_{0};
 
   mutable absl::Mutex comm_mu_;
   std::string comm_ ABSL_GUARDED_BY(comm_mu_);

@@ -407,7 +407,7 @@ void Strace::Enter(kernel::Task& t, uint64_t nr, const kernel::SyscallArgs& a) {
     std::string line = absl::StrCat(
         t.kernel().TaskCount() > 1 ? absl::StrCat("[pid ", t.tid(), "] ") : "",
         pending.name, "(", absl::StrJoin(pending.args, ", "), ") = ?\n");
-    (void)!write(fd_, line.data(), line.size());
+    Emit(line);
     pending.active = false;
   }
 }
@@ -436,7 +436,18 @@ void Strace::Exit(kernel::Task& t, uint64_t nr, const kernel::SyscallArgs& a,
   std::string line =
       absl::StrCat(prefix, pending.name, "(", absl::StrJoin(pending.args, ", "),
                    ") = ", ret, "\n");
+  Emit(line);
+}
+
+void Strace::Emit(const std::string& line) {
+  absl::ReaderMutexLock l(&mu_);
   (void)!write(fd_, line.data(), line.size());
+}
+
+void Strace::Redirect(HostFd fd) {
+  absl::MutexLock l(&mu_);
+  owned_ = std::move(fd);
+  fd_ = owned_.get();
 }
 
 }  // namespace sentry::strace

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "absl/synchronization/mutex.h"
+#include "sentry/base/host_fd.h"
 #include "sentry/kernel/syscall_table.h"
 #include "sentry/kernel/task.h"
 
@@ -17,14 +19,25 @@ class Strace final : public kernel::SyscallObserver {
   // tasks never interleave within a line.
   Strace(const kernel::SyscallTable& table, int fd) : table_(table), fd_(fd) {}
 
+  // `runsc debug --strace=on`: from now on write to `fd` (owned) instead.
+  // Lines being written finish on the old fd before it is closed.
+  void Redirect(HostFd fd);
+
   void Enter(kernel::Task& t, uint64_t nr,
              const kernel::SyscallArgs& args) override;
   void Exit(kernel::Task& t, uint64_t nr, const kernel::SyscallArgs& args,
             int64_t result) override;
 
  private:
+  // One line, whole.
+  void Emit(const std::string& line);
+
   const kernel::SyscallTable& table_;
-  const int fd_;
+  // Shared by writers of lines, exclusive for Redirect: a line never goes
+  // to an fd that was closed (and its number reused) under it.
+  absl::Mutex mu_;
+  int fd_ ABSL_GUARDED_BY(mu_);
+  HostFd owned_ ABSL_GUARDED_BY(mu_);
 };
 
 // Formatting helpers, exposed for tests.

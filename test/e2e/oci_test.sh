@@ -261,6 +261,28 @@ pid=$(rs state "p$$" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
   bad "sandbox namespaces: $(ls -l "/proc/$pid/ns/")"
 rs delete -f "p$$"
 
+# debug: what each task does; the system call trace switched on and off.
+setcfg '["sh", "-c", "while :; do cat /proc/self/stat >/dev/null; sleep 0.1; done"]'
+rs run -d -b "$B" "g$$"
+sleep 0.3
+out=$(rs debug --stacks "g$$")
+[[ "$out" == *"TID"*"COMM"* ]] && [[ "$out" =~ $'\n'1\ +1\ +syscall\ +wait4\ .*sh ]] &&
+  ok "debug --stacks: init waits in wait4" || bad "debug --stacks: $out"
+rs debug --strace=on "g$$" >"$TMP/trace"
+sleep 0.5
+rs debug --strace=off "g$$"
+sleep 0.3
+n=$(wc -l <"$TMP/trace")
+sleep 0.5
+[ "$n" -gt 5 ] && grep -q 'openat(AT_FDCWD, "/proc/self/stat"' "$TMP/trace" &&
+  [ "$(wc -l <"$TMP/trace")" == "$n" ] &&
+  ok "debug --strace=on traces to stdout, --strace=off stops it" ||
+  bad "debug --strace: $n lines, $(head -3 "$TMP/trace")"
+out=$(rs debug --strace=maybe "g$$" 2>&1)
+[ $? == 1 ] && [[ "$out" == *"expected on or off"* ]] &&
+  ok "debug --strace=maybe is refused" || bad "debug --strace=maybe: $out"
+rs delete -f "g$$"
+
 # cgroups from linux.resources (runsc/cgroup_test covers the writes).
 setcfg '["sh", "-c", "sleep 100"]' "
 c['linux']['resources'] = {'memory': {'limit': 67108864}, 'pids': {'limit': 50}}
