@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -690,6 +691,121 @@ std::string Owner() {
   return pw != nullptr ? pw->pw_name : absl::StrCat(getuid());
 }
 
+// A linux.namespaces path to join. Only a namespace file: opening a FIFO
+// or a device named there would hang create or touch the device. O_PATH
+// opens neither; then the filesystem must be nsfs before the real open.
+absl::StatusOr<HostFd> OpenNamespace(const oci::Namespace& n) {
+  HostFd path(open(n.path.c_str(), O_PATH | O_CLOEXEC));
+  struct statfs fs;
+  constexpr long kNsfsMagic = 0x6e736673;
+  if (!path.valid() || fstatfs(path.get(), &fs) != 0 ||
+      static_cast<long>(fs.f_type) != kNsfsMagic) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("linux.namespaces: ", n.type, " ", n.path, ": ",
+                     path.valid() ? "not a namespace file" : strerror(errno)));
+  }
+  HostFd ns(open(absl::StrCat("/proc/self/fd/", path.get()).c_str(),
+                 O_RDONLY | O_CLOEXEC));
+  if (!ns.valid()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "linux.namespaces: ", n.type, " ", n.path, ": ", strerror(errno)));
+  }
+  return ns;
+}
+
+// A new user namespace with the spec's mappings, held by an fd: a child
+// makes it and waits while runsc, its parent with the host's privileges,
+// writes the maps; the fd keeps the namespace once the child is gone. The
+// sandbox's processes run as its root, so container id 0 must be mapped.
+absl::StatusOr<HostFd> MakeUserNamespace(const oci::Linux& l) {
+  auto lines = [](const std::vector<oci::IdMapping>& m,
+                  const char* name) -> absl::StatusOr<std::string> {
+    if (m.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("linux.", name, ": none given for the user namespace"));
+    }
+    std::string out;
+    bool root = false;
+    for (const oci::IdMapping& e : m) {
+      if (e.size == 0 ||
+          uint64_t{e.container_id} + e.size > (uint64_t{1} << 32) ||
+          uint64_t{e.host_id} + e.size > (uint64_t{1} << 32)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("linux.", name, ": the range ", e.container_id, " ",
+                         e.host_id, " ", e.size, " is empty or too large"));
+      }
+      if (e.container_id == 0) root = true;
+      absl::StrAppend(&out, e.container_id, " ", e.host_id, " ", e.size, "\n");
+    }
+    if (!root) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("linux.", name,
+                       ": id 0 is not mapped (the sandbox runs as the "
+                       "container's root)"));
+    }
+    return out;
+  };
+  absl::StatusOr<std::string> uid_map = lines(l.uid_mappings, "uidMappings");
+  if (!uid_map.ok()) return uid_map.status();
+  absl::StatusOr<std::string> gid_map = lines(l.gid_mappings, "gidMappings");
+  if (!gid_map.ok()) return gid_map.status();
+  int ready[2], done[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+  }
+  HostFd ready_r(ready[0]), ready_w(ready[1]);
+  if (pipe2(done, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+  }
+  HostFd done_r(done[0]), done_w(done[1]);
+  pid_t pid = fork();
+  if (pid < 0)
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  if (pid == 0) {
+    close(done_w.get());  // its end of file is runsc's signal
+    char b = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+    (void)!write(ready_w.get(), &b, 1);
+    (void)!read(done_r.get(), &b, 1);  // until runsc holds the namespace
+    _exit(0);
+  }
+  ready_w.Reset();
+  done_r.Reset();
+  char b = 0;
+  absl::Status st = absl::OkStatus();
+  if (read(ready_r.get(), &b, 1) != 1 || b != 'y') {
+    st = absl::FailedPreconditionError(
+        "linux.namespaces: cannot make a user namespace");
+  }
+  HostFd ns;
+  for (const auto& [file, map] :
+       {std::pair<const char*, const std::string*>{"uid_map", &*uid_map},
+        {"gid_map", &*gid_map}}) {
+    if (!st.ok()) break;
+    std::string path = absl::StrCat("/proc/", pid, "/", file);
+    HostFd f(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!f.valid() || write(f.get(), map->data(), map->size()) !=
+                          static_cast<ssize_t>(map->size())) {
+      st = absl::InvalidArgumentError(absl::StrCat(
+          "linux.",
+          file == std::string("uid_map") ? "uidMappings" : "gidMappings",
+          ": the kernel refuses them: ", strerror(errno)));
+    }
+  }
+  if (st.ok()) {
+    ns.Reset(open(absl::StrCat("/proc/", pid, "/ns/user").c_str(),
+                  O_RDONLY | O_CLOEXEC));
+    if (!ns.valid()) {
+      st = absl::InternalError(
+          absl::StrCat("the new user namespace: ", strerror(errno)));
+    }
+  }
+  done_w.Reset();
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (!st.ok()) return st;
+  return ns;
+}
+
 // Creates the container: its state directory, its processes (the sandbox
 // waiting for `start`), the pid file and the terminal.
 absl::StatusOr<State> Create(const std::string& id) {
@@ -723,30 +839,30 @@ absl::StatusOr<State> Create(const std::string& id) {
   absl::Status planned = PlanFromSpec(*spec, bundle, plan, &rootfs);
   if (!planned.ok()) return planned;
   // A network namespace the engine made (podman's netavark, a CNI's): the
-  // sandbox process joins it, so the engine finds it there.
-  HostFd netns;
+  // sandbox process joins it, so the engine finds it there. A user
+  // namespace: the spec's, or one made with its mappings.
+  HostFd netns, userns;
+  bool user = false;
   for (const oci::Namespace& n : spec->linux.namespaces) {
-    if (n.type != "network" || n.path.empty()) continue;
-    // Only a namespace file: opening a FIFO or a device named there would
-    // hang create or touch the device. O_PATH opens neither; then the
-    // filesystem must be nsfs before the real open.
-    HostFd path(open(n.path.c_str(), O_PATH | O_CLOEXEC));
-    struct statfs fs;
-    constexpr long kNsfsMagic = 0x6e736673;
-    if (!path.valid() || fstatfs(path.get(), &fs) != 0 ||
-        static_cast<long>(fs.f_type) != kNsfsMagic) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "linux.namespaces: network ", n.path, ": ",
-          path.valid() ? "not a namespace file" : strerror(errno)));
-    }
-    netns.Reset(open(absl::StrCat("/proc/self/fd/", path.get()).c_str(),
-                     O_RDONLY | O_CLOEXEC));
-    if (!netns.valid()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "linux.namespaces: network ", n.path, ": ", strerror(errno)));
-    }
-    plan.netns_fd = netns.get();
+    if (n.type == "user") user = true;
+    if ((n.type != "network" && n.type != "user") || n.path.empty()) continue;
+    absl::StatusOr<HostFd> fd = OpenNamespace(n);
+    if (!fd.ok()) return fd.status();
+    (n.type == "network" ? netns : userns) = std::move(*fd);
   }
+  if (!user && (!spec->linux.uid_mappings.empty() ||
+                !spec->linux.gid_mappings.empty())) {
+    return absl::InvalidArgumentError(
+        "linux.uidMappings, gidMappings: given, but linux.namespaces has no "
+        "user namespace");
+  }
+  if (user && !userns.valid()) {
+    absl::StatusOr<HostFd> made = MakeUserNamespace(spec->linux);
+    if (!made.ok()) return made.status();
+    userns = std::move(*made);
+  }
+  plan.netns_fd = netns.get();
+  plan.userns_fd = userns.get();
 
   // With its parents, as runc makes it (containerd's shim names
   // /run/containerd/runc/NAMESPACE).

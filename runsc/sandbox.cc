@@ -37,6 +37,7 @@ struct SpawnPlan {
   sigset_t old_mask;  // runsc's mask; the parent blocks all around clone
   bool detached;      // outlives runsc: no parent-death signal
   int netns_fd;       // a network namespace to join, or -1
+  int userns_fd;      // a user namespace to join as its root, or -1
   const std::vector<int>* cgroup_procs;  // cgroup.procs files to join
 };
 
@@ -76,6 +77,20 @@ int SpawnChild(void* arg) {
     (void)!write(2, msg, sizeof(msg) - 1);
     _exit(125);
   }
+  // Raw system calls: glibc's set*id would also change the credentials of
+  // runsc's threads, whose memory this child shares. setgroups is denied
+  // where runsc itself runs in a user namespace whose setgroups is "deny"
+  // (rootless): the groups then stay what they were, as with rootless runc.
+  if (plan.userns_fd >= 0) {
+    bool joined = setns(plan.userns_fd, CLONE_NEWUSER) == 0;
+    if (joined) (void)syscall(SYS_setgroups, 0, nullptr);
+    if (!joined || syscall(SYS_setresgid, 0, 0, 0) != 0 ||
+        syscall(SYS_setresuid, 0, 0, 0) != 0) {
+      const char msg[] = "runsc: cannot join the container's user namespace\n";
+      (void)!write(2, msg, sizeof(msg) - 1);
+      _exit(125);
+    }
+  }
   // Move every source above the targets first so dup2 never clobbers one.
   int high = 1000;
   for (size_t i = 0; i < plan.fds.size(); i++) {
@@ -111,11 +126,14 @@ int SpawnChild(void* arg) {
 // path of `runsc do`'s start-up. Its environment is runsc's own choice,
 // not the caller's (which the guest gets through the boot config): USER
 // spares glog a password-database lookup, GLOG_* settings pass through.
+// `launch` gives what every process of a sandbox shares: detached,
+// cgroup_procs, userns_fd; and, for the sandbox alone, netns_fd and
+// require_namespaces.
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
                             const std::map<int, int>& fds, bool sandbox,
-                            bool detached, const std::vector<int>& cgroup_procs,
-                            int netns_fd = -1,
-                            bool require_namespaces = false) {
+                            const LaunchPlan& launch) {
+  int netns_fd = sandbox ? launch.netns_fd : -1;
+  bool require_namespaces = sandbox && launch.require_namespaces;
   std::vector<char*> argv;
   for (const std::string& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
@@ -134,9 +152,10 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
   plan.envp = envp.data();
   plan.fds.assign(fds.begin(), fds.end());
   plan.moved.resize(plan.fds.size());
-  plan.detached = detached;
-  plan.netns_fd = sandbox ? netns_fd : -1;
-  plan.cgroup_procs = &cgroup_procs;
+  plan.detached = launch.detached;
+  plan.netns_fd = netns_fd;
+  plan.userns_fd = launch.userns_fd;
+  plan.cgroup_procs = &launch.cgroup_procs;
 
   constexpr size_t kStackSize = 64 * 1024;
   void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
@@ -289,8 +308,19 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
                                   {2, plan.stdio[2]},
                                   {3, gofer_end.get()},
                                   {4, log_or_null()}};
-  absl::StatusOr<pid_t> gofer =
-      Spawn(gofer_args, gofer_fds, false, plan.detached, plan.cgroup_procs);
+  // In a user namespace the gofer may lack search permission on the
+  // path's directories (its uid is the container's root, not the host's).
+  HostFd root_dir;
+  if (plan.userns_fd >= 0) {
+    root_dir.Reset(open(plan.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root_dir.valid()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("root ", plan.root, ": ", strerror(errno)));
+    }
+    gofer_args.push_back("--gofer_root_fd=5");
+    gofer_fds[5] = root_dir.get();
+  }
+  absl::StatusOr<pid_t> gofer = Spawn(gofer_args, gofer_fds, false, plan);
   if (!gofer.ok()) return gofer.status();
   out.gofers.push_back(*gofer);
   for (size_t i = 0; i < volumes.size(); i++) {
@@ -309,8 +339,7 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
         {2, plan.stdio[2]},        {3, volumes[i].gofer_end.get()},
         {4, log_or_null()},  // no gap to inherit
         {5, volumes[i].root.get()}};
-    absl::StatusOr<pid_t> pid =
-        Spawn(args, fds, false, plan.detached, plan.cgroup_procs);
+    absl::StatusOr<pid_t> pid = Spawn(args, fds, false, plan);
     if (!pid.ok()) return fail(pid.status());
     out.gofers.push_back(*pid);
   }
@@ -331,8 +360,7 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
                               {1, devnull.get()},
                               {2, plan.stdio[2]},
                               {3, broker_end.get()}};
-    absl::StatusOr<pid_t> pid =
-        Spawn(args, fds, false, plan.detached, plan.cgroup_procs);
+    absl::StatusOr<pid_t> pid = Spawn(args, fds, false, plan);
     if (!pid.ok()) return fail(pid.status());
     out.broker = *pid;
   }
@@ -353,9 +381,7 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
   // No fd of runsc's in a gap below the later ones.
   boot_fds[5] = log_or_null();
   boot_fds[6] = plan.console_fd >= 0 ? plan.console_fd : devnull.get();
-  absl::StatusOr<pid_t> sandbox =
-      Spawn(boot_args, boot_fds, true, plan.detached, plan.cgroup_procs,
-            plan.netns_fd, plan.require_namespaces);
+  absl::StatusOr<pid_t> sandbox = Spawn(boot_args, boot_fds, true, plan);
   if (!sandbox.ok()) return fail(sandbox.status());
   out.sandbox = *sandbox;
   return out;

@@ -50,6 +50,12 @@ struct LaunchPlan {
   // The container's cgroup.procs files, open for writing: every process
   // Launch starts joins them before it execs.
   std::vector<int> cgroup_procs;
+  // OCI linux.namespaces user: every process Launch starts joins this user
+  // namespace as its root (the spec's mappings say which host ids that
+  // is), after the cgroups and the network namespace, which take the
+  // host's privileges. The root gofer then serves `root` by an fd opened
+  // here, as the volumes' gofers do. -1: the host's.
+  int userns_fd = -1;
 };
 
 struct Launched {

@@ -356,6 +356,40 @@ proc" ]] && ok "maskedPaths (a file, a directory, a missing path), readonlyPaths
   bad "masked/readonly paths: $out"
 rm -rf "$B/rootfs/secret" "$B/rootfs/ro"
 
+# ---- A user namespace with linux.uidMappings/gidMappings: the sandbox
+# and its gofers run as the container's root, which the host sees as the
+# mapped id (files written to a bind mount are the host's 100000's). Under
+# bazel the test's own namespace maps uid 0 alone: there the mapping is
+# 0 -> 0, and the namespace itself is what is checked.
+if awk '$1 <= 100000 && $1 + $3 >= 165536 {f = 1} END {exit !f}' /proc/self/uid_map &&
+  awk '$1 <= 100000 && $1 + $3 >= 165536 {f = 1} END {exit !f}' /proc/self/gid_map; then
+  uhost=100000 usize=65536
+else
+  uhost=0 usize=1
+fi
+mkdir -p "$TMP/udata"
+chmod 777 "$TMP/udata"
+setcfg '["sh", "-c", "id; echo w > /data/f; ls -ln /data/f; exec sleep 1000"]' "
+c['linux']['namespaces'].append({'type': 'user'})
+c['linux']['uidMappings'] = [{'containerID': 0, 'hostID': $uhost, 'size': $usize}]
+c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': $uhost, 'size': $usize}]
+c['mounts'].append({'destination': '/data', 'type': 'bind', 'source': '$TMP/udata', 'options': ['rbind']})"
+rs run -d -b "$B" "u$$" >"$TMP/uout" 2>&1
+for _ in $(seq 100); do grep -q /data/f "$TMP/uout" && break; sleep 0.1; done
+pid=$(rs state "u$$" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+umap=$(tr -s ' ' <"/proc/$pid/uid_map" 2>/dev/null)
+[ "$(readlink "/proc/$pid/ns/user")" != "$(readlink /proc/self/ns/user)" ] &&
+  [ "$umap" == " 0 $uhost $usize" ] &&
+  [ "$(stat -c %u:%g "$TMP/udata/f" 2>/dev/null)" == "$uhost:$uhost" ] &&
+  [[ "$(cat "$TMP/uout")" == "uid=0(root) gid=0(root)"*" 0 "*" 0 "*"/data/f" ]] &&
+  ok "user namespace: the sandbox runs as container root = host $uhost" ||
+  bad "user namespace: map=$umap $(stat -c %u:%g "$TMP/udata/f") $(cat "$TMP/uout")"
+out=$(rs exec "u$$" id)
+[ "$out" == "uid=0(root) gid=0(root)" ] && ok "exec in a user-namespaced container" ||
+  bad "exec with userns: $out"
+rs delete -f "u$$"
+gone "$pid" && ok "delete ends the user-namespaced sandbox" || bad "userns sandbox left: $pid"
+
 # ---- Hostile or malformed config.json: a clear error, nothing created.
 bad_cfg() {  # DESCRIPTION EXPECTED PYTHON
   setcfg '["true"]' "$3"
@@ -373,6 +407,12 @@ bad_cfg "a bind mount onto /proc" 'a bind mount on /proc/sys: only a proc mount 
 bad_cfg "a huge args array" 'process.args: 100000 entries, at most 4096' \
   "c['process']['args'] = ['x'] * 100000"
 bad_cfg "no args" 'process.args: no program to run' "c['process']['args'] = []"
+bad_cfg "uid mappings without a user namespace" 'but linux.namespaces has no user namespace' \
+  "c['linux']['uidMappings'] = [{'containerID': 0, 'hostID': 1000, 'size': 1}]"
+bad_cfg "a user namespace whose mappings leave out root" 'linux.uidMappings: id 0 is not mapped' \
+  "c['linux']['namespaces'].append({'type': 'user'})
+c['linux']['uidMappings'] = [{'containerID': 1, 'hostID': 1000, 'size': 1}]
+c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 1000, 'size': 1}]"
 mkfifo "$TMP/fifo"
 bad_cfg "a network namespace path that is a FIFO (opened, it would hang)" \
   "linux.namespaces: network $TMP/fifo: not a namespace file" \
