@@ -249,6 +249,19 @@ int Boot() {
     if (fd > 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
   if (cfg.start_fd() > 0) o.start_fd = cfg.start_fd();
+  // Said once: the set-up's verdict, or the error that ended it first.
+  auto ready = std::make_shared<int>(cfg.ready_fd() > 0 ? cfg.ready_fd() : -1);
+  auto say_ready = [ready](const std::string& problem) {
+    if (*ready < 0) return;
+    std::string text = problem.empty() ? "ok" : problem;
+    (void)!write(*ready, text.data(), text.size());
+    close(*ready);
+    *ready = -1;
+  };
+  if (*ready >= 0) {
+    fcntl(*ready, F_SETFD, FD_CLOEXEC);
+    o.on_ready = say_ready;
+  }
   if (cfg.control_fd() > 0) {
     int control = cfg.control_fd();
     o.control_fd = control;
@@ -257,6 +270,7 @@ int Boot() {
     };
   }
   absl::StatusOr<int> code = sentry::boot::RunSandbox(o);
+  if (!code.ok()) say_ready(std::string(code.status().message()));
   if (!code.ok()) {
     fprintf(stderr, "runsc: %s\n", code.status().ToString().c_str());
     return 125;

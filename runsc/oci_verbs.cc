@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -806,6 +807,34 @@ absl::StatusOr<HostFd> MakeUserNamespace(const oci::Linux& l) {
   return ns;
 }
 
+// What the new sandbox says once set up (BootConfig.ready_fd): "ok", or
+// why init cannot start, in runc's words; nothing if it died first.
+absl::Status AwaitReady(int fd) {
+  constexpr int kBootTimeoutMs = 60000;  // a tmpcopyup of a big tree
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    struct pollfd p = {fd, POLLIN, 0};
+    int n = poll(&p, 1, kBootTimeoutMs);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) {
+      return absl::DeadlineExceededError(
+          "the sandbox did not finish setting up within 60 s");
+    }
+    ssize_t got = read(fd, buf, sizeof(buf));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    if (text.size() < 65536) text.append(buf, static_cast<size_t>(got));
+  }
+  if (text == "ok") return absl::OkStatus();
+  if (text.empty()) {
+    return absl::InternalError(
+        "the sandbox exited while setting up (its log: --debug-log)");
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("unable to start container process: ", text));
+}
+
 // Creates the container: its state directory, its processes (the sandbox
 // waiting for `start`), the pid file and the terminal.
 absl::StatusOr<State> Create(const std::string& id) {
@@ -926,6 +955,12 @@ absl::StatusOr<State> Create(const std::string& id) {
         control.ok() ? strerror(errno) : control.status().message()));
   }
   HostFd control_fd(*control);
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+  }
+  HostFd ready_r(ready[0]), ready_w(ready[1]);
+  plan.ready_fd = ready_w.get();
   plan.start_fd = start.get();
   plan.exit_fd = exit_file.get();
   plan.control_fd = control_fd.get();
@@ -968,6 +1003,9 @@ absl::StatusOr<State> Create(const std::string& id) {
     s.helpers.push_back({launched->broker, StartTime(launched->broker)});
   saved = SaveState(s);
   if (!saved.ok()) return saved;
+  ready_w.Reset();
+  absl::Status can_start = AwaitReady(ready_r.get());
+  if (!can_start.ok()) return can_start;
   // Once the sandbox exists (its pid in the state, its namespaces there
   // for /proc/PID/ns: Docker's libnetwork-setkey hook needs them), before
   // `create` returns, as runc runs them.

@@ -278,6 +278,10 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
     cfg.set_control_fd(next_fd);
     boot_fds[next_fd++] = plan.control_fd;
   }
+  if (plan.ready_fd >= 0) {
+    cfg.set_ready_fd(next_fd);
+    boot_fds[next_fd++] = plan.ready_fd;
+  }
 
   HostFd config(
       static_cast<int>(syscall(SYS_memfd_create, "runsc-config", MFD_CLOEXEC)));

@@ -41,6 +41,9 @@ struct LaunchPlan {
   // (a listening unix socket). -1: not used.
   bool detached = false;
   int start_fd = -1, exit_fd = -1, control_fd = -1;
+  // The write end of a pipe where the sandbox says whether init can start
+  // (BootConfig.ready_fd). -1: not used.
+  int ready_fd = -1;
   // OCI linux.namespaces network path: the sandbox process joins it (where
   // engines set up the container's network) instead of a new one. -1: new.
   int netns_fd = -1;

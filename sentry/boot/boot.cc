@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "glog/logging.h"
 #include "platform/platform.h"
@@ -279,6 +280,46 @@ absl::Status MaskPaths(vfs::MountNamespace& ns, const BootOptions& options) {
     }
   }
   return absl::OkStatus();
+}
+
+// Why init cannot start, in runc's words (podman and Docker tell 127 from
+// 126 by them), or "": its working directory is missing, or its program
+// is not found as execvp would look for it. Checked as the kernel itself;
+// whether the file may run is left to the exec at start.
+std::string CheckInit(vfs::MountNamespace& ns,
+                      const kernel::InitProcess& init) {
+  vfs::KernelContext ctx;
+  std::string cwd_path = init.cwd.empty() ? "/" : init.cwd;
+  vfs::ResolveOptions dir;
+  dir.must_be_dir = true;
+  SysResult<vfs::VirtualDentry> cwd =
+      vfs::Resolver(ctx, ns, ns.Root(), ns.Root()).Resolve(cwd_path, dir);
+  if (!cwd.ok()) {
+    return absl::StrCat("chdir to cwd (\"", cwd_path,
+                        "\") set in config.json failed: ", strerror(cwd.err()));
+  }
+  if (init.argv.empty()) return "exec: no program to run";
+  const std::string& name = init.argv[0];
+  auto exists = [&](const std::string& path) {
+    SysResult<vfs::VirtualDentry> vd =
+        vfs::Resolver(ctx, ns, ns.Root(), *cwd).Resolve(path);
+    return vd.ok() && !vd->dentry->inode()->IsDir();
+  };
+  if (name.find('/') != std::string::npos) {
+    if (exists(name)) return "";
+    return absl::StrCat("exec: \"", name, "\": stat ", name,
+                        ": no such file or directory");
+  }
+  std::string path_env =
+      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const std::string& e : init.envp) {
+    if (e.rfind("PATH=", 0) == 0) path_env = e.substr(5);
+  }
+  for (absl::string_view d : absl::StrSplit(path_env, ':')) {
+    if (exists(absl::StrCat(d.empty() ? "." : d, "/", name))) return "";
+  }
+  return absl::StrCat("exec: \"", name,
+                      "\": executable file not found in $PATH");
 }
 
 // Replaces the file at f.path in the root overlay with one holding
@@ -614,6 +655,11 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   ApplyLimits(options.limits, options.uid, options.gid, init);
   init.stdio = std::move(stdio);
   init.tty = std::move(init_tty);
+  if (options.on_ready) {
+    std::string problem = CheckInit(*ns, init);
+    options.on_ready(problem);
+    if (!problem.empty()) return absl::FailedPreconditionError(problem);
+  }
   if (options.start_fd >= 0) {
     // `runsc create` is done; wait for `runsc start`.
     char byte;

@@ -95,6 +95,11 @@ struct BootOptions {
   // OCI (`runsc create`): init starts once a byte can be read from
   // start_fd; -1 starts it at once.
   int start_fd = -1;
+  // OCI: called once the sandbox is set up, before it waits on start_fd,
+  // with "" or why init cannot start (its working directory or program
+  // is missing), as runc's create finds out before start. In the latter
+  // case RunSandbox then fails with that message.
+  std::function<void(const std::string& problem)> on_ready;
   // Called once init has started, with the running kernel (the OCI
   // control server starts here).
   std::function<void(kernel::Kernel*)> on_started;

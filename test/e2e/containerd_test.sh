@@ -73,10 +73,10 @@ out=$("${C[@]}" task delete d$$ 2>&1)
 
 out=$(timeout 60 "${C[@]}" run --rm "${RUN[@]}" "$IMG" n$$ /nosuch 2>&1)
 rc=$?
-# runc fails the create; the sandbox finds the program missing at start,
-# and init exits 127 as a shell would report it.
-[ $rc == 127 ] && [[ "$out" == *"/nosuch: No such file or directory"* ]] &&
-  ok "ctr run of a missing program: 127 and the error" || bad "ctr run /nosuch: rc=$rc $out"
+# The create fails, in runc's words, as the sandbox finds the program
+# missing before it waits for start.
+[ $rc != 0 ] && [[ "$out" == *'unable to start container process: exec: "/nosuch": stat /nosuch: no such file or directory'* ]] &&
+  ok "ctr run of a missing program: create fails with runc's error" || bad "ctr run /nosuch: rc=$rc $out"
 "${C[@]}" container delete n$$ >/dev/null 2>&1
 
 # Nothing of runsc's is left: no state, no sandbox, no gofer.

@@ -110,6 +110,18 @@ rs kill "t$$" SIGTERM
   bad "trap TERM: $(rs state "t$$")"
 rs delete "t$$"
 
+# A missing program or working directory fails the create, as runc's
+# does, and leaves nothing behind.
+setcfg '["nosuch"]'
+out=$(rs create -b "$B" "n$$" 2>&1)
+[ $? == 1 ] && [[ "$out" == *'unable to start container process: exec: "nosuch": executable file not found in $PATH'* ]] &&
+  [ ! -e "$ROOT/n$$" ] && [ -z "$(pgrep -f "runsc-gofer.*$B")" ] &&
+  ok "create of a missing program: runc's error, nothing left" || bad "create nosuch: $out"
+setcfg '["true"]' "c['process']['cwd'] = '/nowhere'"
+out=$(rs create -b "$B" "n$$" 2>&1)
+[ $? == 1 ] && [[ "$out" == *'chdir to cwd ("/nowhere") set in config.json failed: No such file or directory'* ]] &&
+  [ ! -e "$ROOT/n$$" ] && ok "create with a missing cwd: runc's error" || bad "create cwd: $out"
+
 # A killed-before-start container goes away with delete --force.
 setcfg '["true"]'
 rs create -b "$B" "k$$"
@@ -467,6 +479,10 @@ out=$("${PODMAN[@]}" exec "p$$" nosuch 2>&1)
 rc=$?
 [ $rc == 127 ] && [[ "$out" == *"executable file not found"* ]] &&
   ok "podman exec of a missing program: 127, as with runc" || bad "podman exec nosuch: rc=$rc $out"
+out=$("${PODMAN[@]}" run --rm "${RT[@]}" "$IMG" nosuch 2>&1)
+rc=$?
+[ $rc == 127 ] && [[ "$out" == *"executable file not found"* ]] &&
+  ok "podman run of a missing program: 127, as with runc" || bad "podman run nosuch: rc=$rc $out"
 # -it needs a terminal on podman's side: script(1) gives it one.
 out=$(script -qec "${PODMAN[*]} exec -it p$$ sh -c 'tty; exit 2'" /dev/null </dev/null 2>&1)
 rc=$?
