@@ -151,6 +151,42 @@ print(s.recv(100).decode())
 [ "$out" == "pong:ping" ] && ok "--net-listen: a host client reaches the sandbox" ||
   bad "--net-listen: $out ($(cat "$TMP/listen.out"))"
 wait $sandbox
+# The sandbox's stack picks a port for a bind to port 0; if the host has
+# it taken, the listener moves to another rather than failing. A quarter
+# of the host's ephemeral ports held, 60 listeners must all get one.
+mkfifo "$TMP/hold"
+"$PY" -c "
+import resource, socket, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+held = []
+for p in range(32768, 61000, 4):
+    s = socket.socket()
+    try:
+        s.bind(('0.0.0.0', p)); s.listen(1); held.append(s)
+    except OSError:
+        s.close()
+print(len(held), flush=True)
+sys.stdin.read()
+" <"$TMP/hold" >"$TMP/held" 2>&1 &
+holder=$!
+exec 7>"$TMP/hold"
+for _ in $(seq 100); do [ -s "$TMP/held" ] && break; sleep 0.1; done
+out=$("$RUNSC" do --network=host --net-listen=1024-65535 -- "$PY" -c "
+import socket
+ls, errs = [], set()
+for i in range(60):
+    try:
+        ls.append(socket.create_server(('127.0.0.1', 0)))
+    except OSError as e:
+        errs.add(str(e))
+print(len(ls), sorted(errs))
+" 2>&1)
+exec 7>&-
+wait $holder
+[ "$out" == "60 []" ] &&
+  ok "--net-listen: a port taken on the host moves the listener (host held $(cat "$TMP/held"))" ||
+  bad "--net-listen with host ports taken: $out (held $(cat "$TMP/held"))"
 # Without it, a listener in the sandbox is not on the host: while it
 # listens (and waits for a connection that must not come), a host client
 # is refused.

@@ -108,22 +108,51 @@ SysResult<void> TcpSocket::Listen(vfs::CallContext& ctx, int backlog,
               broker->MayListen(local_.port);
     local = local_;
   }
-  if (on_host) {
+  // The port the sandbox's stack chose (a bind to port 0, or none) may be
+  // taken on the host: then choose another, as the host's own stack would
+  // have chosen a free one, a few times.
+  constexpr int kHostPortAttempts = 16;
+  for (int attempt = 1; on_host; attempt++) {
     struct sockaddr_storage ss;
     size_t len = EncodeSockAddr(family_, local, &ss);
     SysResult<HostFd> fd = host::BrokerClient::Get()->Listen(
         ctx, family_, ss, static_cast<socklen_t>(len), backlog);
-    if (!fd.ok()) {
-      // As a listen(2) that failed: the socket is not listening.
-      StopListening();
-      return fd.error();
+    if (fd.ok()) {
+      absl::MutexLock l(&mu_);
+      host_listener_ = std::make_shared<host::HostEndpoint>(std::move(*fd));
+      break;
     }
-    absl::MutexLock l(&mu_);
-    host_listener_ = std::make_shared<host::HostEndpoint>(std::move(*fd));
+    if (fd.err() == EADDRINUSE && attempt < kHostPortAttempts) {
+      absl::MutexLock l(&mu_);
+      if (!port_locked_ && listening_ && host_listener_ == nullptr &&
+          ChooseAnotherPortLocked(caller)) {
+        local = local_;
+        on_host = host::BrokerClient::Get()->MayListen(local_.port);
+        continue;
+      }
+    }
+    // As a listen(2) that failed: the socket is not listening.
+    StopListening();
+    return fd.error();
   }
   // A larger backlog may admit connections waiting for room.
   PromoteWaiters();
   return Ok();
+}
+
+bool TcpSocket::ChooseAnotherPortLocked(const Caller& caller) {
+  IpAddr addr = local_.addr;
+  (void)Stack::Get().SetListening(protocol_, local_.port, this, false);
+  UnbindLocked();
+  SockAddr want;
+  want.addr = addr;
+  want.port = 0;
+  if (!BindLocked(want, caller, true).ok() ||
+      !Stack::Get().SetListening(protocol_, local_.port, this, true).ok()) {
+    listening_ = false;
+    return false;
+  }
+  return true;
 }
 
 bool TcpSocket::ConnectLocked(const std::shared_ptr<TcpSocket>& client) {

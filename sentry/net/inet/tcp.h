@@ -77,6 +77,11 @@ class TcpSocket final : public Socket {
   // On a listener: connects SYNs that waited for room in the backlog.
   void PromoteWaiters();
   void StopListening();
+  // Listen: the stack's choice of port is taken on the host; moves the
+  // listener to another free port of the stack's choosing. False if none
+  // could be had (then it is no longer listening).
+  bool ChooseAnotherPortLocked(const Caller& caller)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // --network=host: connects through a host socket from the broker, and
   // waits for (or reports) that connection's progress.
   SysResult<void> ConnectHost(vfs::CallContext& ctx, const SockAddr& to,
