@@ -10,8 +10,21 @@
 #   hostnet_test.sh RUNSC
 set -u
 RUNSC=$(realpath "$1")
-source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
+# Each platform's run of this test gets a network namespace of its own,
+# with only loopback: the two run at once, hold host ports and listen on
+# them, and must not see each other's (nor any other test's) sockets.
+if [ -z "${HOSTNET_TEST_OWN_NETNS:-}" ]; then
+  exec env HOSTNET_TEST_OWN_NETNS=1 unshare --net -- "$0" "$@"
+fi
+"$PY" -c "
+import fcntl, socket, struct
+s = socket.socket()
+ifr = fcntl.ioctl(s, 0x8913, struct.pack('16sH', b'lo', 0))  # SIOCGIFFLAGS
+flags = struct.unpack('16sH', ifr[:18])[1]
+fcntl.ioctl(s, 0x8914, struct.pack('16sH', b'lo', flags | 1))  # SIOCSIFFLAGS
+" || { echo "cannot bring up loopback in a new network namespace"; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
 # Host servers: two HTTP servers (one port allowed, one not) and two UDP
 # echo servers, on ports the kernel picks. Each prints its port first.
@@ -184,7 +197,8 @@ print(len(ls), sorted(errs))
 " 2>&1)
 exec 7>&-
 wait $holder
-[ "$out" == "60 []" ] &&
+# The check means something only if the holder got most of its ports.
+[ "$out" == "60 []" ] && [ "$(cat "$TMP/held")" -gt 7000 ] &&
   ok "--net-listen: a port taken on the host moves the listener (host held $(cat "$TMP/held"))" ||
   bad "--net-listen with host ports taken: $out (held $(cat "$TMP/held"))"
 # Without it, a listener in the sandbox is not on the host: while it

@@ -7,12 +7,14 @@
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 
 #include <algorithm>
 #include <cstring>
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "sentry/fs/anon/anon.h"
 #include "sentry/net/inet/tcp.h"
 #include "sentry/net/inet/udp.h"
@@ -287,13 +289,17 @@ SysResult<uint16_t> Stack::Bind(int protocol, uint16_t port, Binding b) {
   if (port == 0) {
     // An ephemeral port: a random start, then the first free one.
     constexpr uint32_t n = kEphemeralHigh - kEphemeralLow + 1;
-    if (next_port_ == 0) {
-      std::random_device rd;
-      next_port_ = rd() % n + 1;
+    if (!port_rng_seeded_) {
+      uint32_t seed = 0;
+      if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+        seed = static_cast<uint32_t>(absl::GetCurrentTimeNanos());
+      }
+      port_rng_.seed(seed);
+      port_rng_seeded_ = true;
     }
-    next_port_ = (next_port_ * 1103515245u + 12345u) % n + 1;
+    uint32_t start = static_cast<uint32_t>(port_rng_() % n);
     for (uint32_t i = 0; i < n; i++) {
-      uint16_t p = static_cast<uint16_t>(kEphemeralLow + (next_port_ + i) % n);
+      uint16_t p = static_cast<uint16_t>(kEphemeralLow + (start + i) % n);
       if (!ConflictsLocked(protocol, p, b, b.owner)) {
         port = p;
         break;

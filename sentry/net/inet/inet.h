@@ -43,6 +43,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -235,7 +236,12 @@ class Stack final {
   std::map<uint16_t, std::vector<Binding>> tcp_ ABSL_GUARDED_BY(mu_);
   std::map<uint16_t, std::vector<Binding>> udp_ ABSL_GUARDED_BY(mu_);
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
-  uint32_t next_port_ ABSL_GUARDED_BY(mu_) = 0;
+  // Picks where the search for an ephemeral port starts: seeded once from
+  // the host's entropy, so the guest can neither predict it nor find it
+  // stuck on one parity as a linear congruential step modulo an even
+  // range would be.
+  std::mt19937 port_rng_ ABSL_GUARDED_BY(mu_);
+  bool port_rng_seeded_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // Who a socket call is made by: its credentials for port privileges and
