@@ -470,7 +470,8 @@ absl::StatusOr<ExecSession> ExecSession::Start(const std::string& dir,
   return ExecSession(std::move(*s), reply->pid());
 }
 
-ExecSession::End ExecSession::Wait(const std::vector<int>& forward) {
+ExecSession::End ExecSession::Wait(const std::vector<int>& forward,
+                                   const std::function<void(int)>& before) {
   // Signals this process gets go to the process in the sandbox, as they
   // would reach the process itself under runc.
   sigset_t set;
@@ -486,6 +487,7 @@ ExecSession::End ExecSession::Wait(const std::vector<int>& forward) {
     if (p[1].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (read(sigfd.get(), &si, sizeof(si)) == sizeof(si)) {
+        if (before) before(static_cast<int>(si.ssi_signo));
         ControlRequest req;
         req.mutable_signal()->set_signo(static_cast<int>(si.ssi_signo));
         (void)Send(conn_.get(), req, {});

@@ -6,6 +6,7 @@
 #define RUNSC_CONTROL_H_
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,7 +63,9 @@ class ExecSession final {
     int code = 0;
     int signal = 0;
   };
-  End Wait(const std::vector<int>& forward);
+  // `before` sees each signal first (a terminal's SIGWINCH resizes).
+  End Wait(const std::vector<int>& forward,
+           const std::function<void(int)>& before = nullptr);
 
  private:
   ExecSession(sentry::HostFd conn, int pid)

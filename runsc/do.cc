@@ -29,6 +29,7 @@
 #include "runsc/boot_config.pb.h"
 #include "runsc/dns.h"
 #include "runsc/flags.h"
+#include "runsc/host_terminal.h"
 #include "runsc/netbroker.h"
 #include "runsc/sandbox.h"
 #include "sentry/base/host_fd.h"
@@ -124,22 +125,6 @@ void SendWindowSize(int sock) {
   if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
     SendMessage(sock, sentry::fs::devpts::kConsoleResize, &ws, sizeof(ws));
   }
-}
-
-bool WriteAll(int fd, const char* buf, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      struct pollfd p = {fd, POLLOUT, 0};
-      poll(&p, 1, -1);
-      continue;
-    }
-    if (n <= 0) return false;
-    buf += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 // Copies between the host terminal and the console socket until the

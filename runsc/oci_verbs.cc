@@ -8,8 +8,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -27,6 +29,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -42,6 +45,7 @@
 #include "runsc/cgroup.h"
 #include "runsc/control.h"
 #include "runsc/flags.h"
+#include "runsc/host_terminal.h"
 #include "runsc/oci/json.h"
 #include "runsc/oci/spec.h"
 #include "runsc/sandbox.h"
@@ -835,9 +839,35 @@ absl::Status AwaitReady(int fd) {
       absl::StrCat("unable to start container process: ", text));
 }
 
+// runc's rules for process.terminal: a detached process's pty master goes
+// to --console-socket; a foreground one's stays with runsc, which is its
+// console (the caller's terminal). A socket with nothing to send is an
+// error too.
+absl::Status CheckTerminal(bool terminal, bool detach) {
+  if (detach && terminal && FLAGS_console_socket.empty()) {
+    return absl::InvalidArgumentError(
+        "cannot allocate tty if runsc will detach without setting console "
+        "socket");
+  }
+  if ((!detach || !terminal) && !FLAGS_console_socket.empty()) {
+    return absl::InvalidArgumentError(
+        "cannot use console socket if runsc will not detach or allocate tty");
+  }
+  return absl::OkStatus();
+}
+
+// A foreground process's terminal: the pty's master and the caller's
+// terminal that runsc joins it to.
+struct ForegroundConsole {
+  HostFd master;
+  std::unique_ptr<HostTerminal> host;
+};
+
 // Creates the container: its state directory, its processes (the sandbox
-// waiting for `start`), the pid file and the terminal.
-absl::StatusOr<State> Create(const std::string& id) {
+// waiting for `start`), the pid file and the terminal (sent to the console
+// socket when `detach`, else left in `console`).
+absl::StatusOr<State> Create(const std::string& id, bool detach,
+                             ForegroundConsole* console) {
   std::string bundle = FLAGS_bundle;
   if (bundle.empty()) {
     char cwd[PATH_MAX];
@@ -859,9 +889,12 @@ absl::StatusOr<State> Create(const std::string& id) {
     return absl::InvalidArgumentError(
         "--preserve-fds: the sandbox takes no host fds beyond stdio");
   }
-  if (spec->process->terminal && FLAGS_console_socket.empty()) {
-    return absl::InvalidArgumentError(
-        "process.terminal is set but no --console-socket was given");
+  absl::Status tty_ok = CheckTerminal(spec->process->terminal, detach);
+  if (!tty_ok.ok()) return tty_ok;
+  if (spec->process->terminal && !detach) {
+    absl::StatusOr<std::unique_ptr<HostTerminal>> host = HostTerminal::Find();
+    if (!host.ok()) return host.status();
+    console->host = std::move(*host);
   }
   LaunchPlan plan;
   std::string rootfs;
@@ -978,9 +1011,10 @@ absl::StatusOr<State> Create(const std::string& id) {
     }
     plan.log_fd = log.get();
   }
-  // The terminal: a host pty whose master goes to the console socket and
-  // whose slave is the sandbox's stdio (init's controlling terminal).
-  HostFd master, slave, console;
+  // The terminal: a host pty whose master goes to the console socket (or
+  // stays with a foreground runsc) and whose slave is the sandbox's stdio
+  // (init's controlling terminal).
+  HostFd master, slave, console_slave;
   if (spec->process->terminal) {
     absl::Status pty = MakePty(spec->process->console_width,
                                spec->process->console_height, &master, &slave);
@@ -988,11 +1022,12 @@ absl::StatusOr<State> Create(const std::string& id) {
     // The sandbox's own messages go there too. The console gets an open
     // file of its own: it makes it non-blocking, which the sandbox's
     // stderr must not be.
-    console.Reset(open(ptsname(master.get()), O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!console.valid())
+    console_slave.Reset(
+        open(ptsname(master.get()), O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!console_slave.valid())
       return absl::InternalError(absl::StrCat("pty: ", strerror(errno)));
     plan.stdio[0] = plan.stdio[1] = plan.stdio[2] = slave.get();
-    plan.console_fd = console.get();
+    plan.console_fd = console_slave.get();
     plan.cfg.set_console_is_tty(true);
   }
   absl::StatusOr<Launched> launched = Launch(plan);
@@ -1016,9 +1051,11 @@ absl::StatusOr<State> Create(const std::string& id) {
   s.status = "created";
   saved = SaveState(s);
   if (!saved.ok()) return saved;
-  if (spec->process->terminal) {
+  if (spec->process->terminal && detach) {
     absl::Status sent = SendConsole(FLAGS_console_socket, master.get());
     if (!sent.ok()) return sent;
+  } else if (spec->process->terminal) {
+    console->master = std::move(master);
   }
   absl::Status pid_file = WritePidFile(s.sandbox.pid);
   if (!pid_file.ok()) return pid_file;
@@ -1050,8 +1087,9 @@ void Destroy(const State& s) {
 
 // Create, and on failure remove what it made (unless the id was another
 // container's).
-absl::StatusOr<State> CreateOrCleanUp(const std::string& id) {
-  absl::StatusOr<State> s = Create(id);
+absl::StatusOr<State> CreateOrCleanUp(const std::string& id, bool detach,
+                                      ForegroundConsole* console) {
+  absl::StatusOr<State> s = Create(id, detach, console);
   if (!s.ok() && !absl::IsAlreadyExists(s.status())) {
     absl::StatusOr<State> partial = LoadState(id);
     if (partial.ok()) Destroy(*partial);
@@ -1070,7 +1108,7 @@ void DestroyAndRunPoststop(const State& s) {
 int CmdCreate(const std::vector<std::string>& args) {
   absl::StatusOr<std::string> id = OneId(args, "create");
   if (!id.ok()) return Fail(id.status());
-  absl::StatusOr<State> s = CreateOrCleanUp(*id);
+  absl::StatusOr<State> s = CreateOrCleanUp(*id, /*detach=*/true, nullptr);
   if (!s.ok()) return Fail(s.status());
   return 0;
 }
@@ -1187,21 +1225,72 @@ int CmdDelete(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Signals a foreground `runsc run` passes on to the container's init, as
+// runc's does: what a terminal, a shell's job control or a supervisor
+// sends. (SIGWINCH resizes the terminal instead.)
+const std::vector<int> kRunForwarded = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
+                                        SIGUSR1, SIGUSR2, SIGALRM, SIGCONT,
+                                        SIGTSTP, SIGTTIN, SIGTTOU};
+
+// Stops a terminal relay and waits for it to end.
+void StopRelay(std::thread& relay, int stop) {
+  if (!relay.joinable()) return;
+  eventfd_write(stop, 1);
+  relay.join();
+}
+
 int CmdRun(const std::vector<std::string>& args) {
   absl::StatusOr<std::string> id = OneId(args, "run");
   if (!id.ok()) return Fail(id.status());
-  absl::StatusOr<State> s = CreateOrCleanUp(*id);
+  ForegroundConsole console;
+  absl::StatusOr<State> s = CreateOrCleanUp(*id, FLAGS_detach, &console);
   if (!s.ok()) return Fail(s.status());
+  // Held from before start, so none sent meanwhile is lost, and in every
+  // thread (the relay's too).
+  sigset_t set, old;
+  sigemptyset(&set);
+  for (int sig : kRunForwarded) sigaddset(&set, sig);
+  sigaddset(&set, SIGWINCH);
+  sigaddset(&set, SIGCHLD);
+  if (!FLAGS_detach) sigprocmask(SIG_BLOCK, &set, &old);
   absl::Status started = Start(*s);
   if (!started.ok()) {
     Destroy(*s);
     return Fail(started);
   }
   if (FLAGS_detach) return 0;
-  // Terminal signals reach runsc; pass them on as `kill` would.
-  int status = 0;
-  while (waitpid(s->sandbox.pid, &status, 0) < 0 && errno == EINTR) {
+  HostFd sigfd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  HostFd stop(eventfd(0, EFD_CLOEXEC));
+  std::thread relay;
+  if (console.master.valid() && stop.valid()) {
+    console.host->ResizePty(console.master.get());
+    console.host->MakeRaw();
+    relay = std::thread(HostTerminal::Relay, console.master.get(), stop.get());
   }
+  int status = 0;
+  for (;;) {
+    pid_t r = waitpid(s->sandbox.pid, &status, sigfd.valid() ? WNOHANG : 0);
+    if (r == s->sandbox.pid || (r < 0 && errno != EINTR)) break;
+    if (r != 0) continue;
+    struct pollfd p = {sigfd.get(), POLLIN, 0};
+    if (poll(&p, 1, -1) < 0 && errno != EINTR) break;
+    struct signalfd_siginfo si;
+    while (read(sigfd.get(), &si, sizeof(si)) == sizeof(si)) {
+      int sig = static_cast<int>(si.ssi_signo);
+      if (sig == SIGCHLD) continue;
+      if (sig == SIGWINCH) {
+        if (console.master.valid())
+          console.host->ResizePty(console.master.get());
+        continue;
+      }
+      ControlRequest req;
+      req.mutable_signal()->set_signo(sig);
+      (void)CallSandbox(Dir(s->id), req);
+    }
+  }
+  StopRelay(relay, stop.get());
+  console.host.reset();  // the caller's terminal as it was
+  sigprocmask(SIG_SETMASK, &old, nullptr);
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (!FLAGS_keep) DestroyAndRunPoststop(*s);
   return code;
@@ -1336,10 +1425,14 @@ int CmdExec(const DoArgs& args) {
   }
   absl::StatusOr<oci::Process> p = ExecProcess(*s, args);
   if (!p.ok()) return Fail(p.status());
-  if (p->terminal && FLAGS_console_socket.empty()) {
-    return Fail(
-        "cannot allocate tty if runsc will detach without setting console "
-        "socket");
+  absl::Status tty_ok = CheckTerminal(p->terminal, FLAGS_detach);
+  if (!tty_ok.ok()) return Fail(tty_ok);
+  // In the foreground, the caller's terminal is the process's console.
+  std::unique_ptr<HostTerminal> host;
+  if (p->terminal && !FLAGS_detach) {
+    absl::StatusOr<std::unique_ptr<HostTerminal>> found = HostTerminal::Find();
+    if (!found.ok()) return Fail(found.status());
+    host = std::move(*found);
   }
   ExecRequest req;
   for (const std::string& a : p->args) req.add_argv(a);
@@ -1356,6 +1449,7 @@ int CmdExec(const DoArgs& args) {
     absl::Status pty =
         MakePty(p->console_width, p->console_height, &master, &slave);
     if (!pty.ok()) return Fail(pty);
+    if (host) host->ResizePty(master.get());
     fds = {slave.get()};
   }
   for (int fd : fds) {
@@ -1364,7 +1458,7 @@ int CmdExec(const DoArgs& args) {
                          sizeof(name) - 1);
     req.add_fd_names(n > 0 ? std::string(name, static_cast<size_t>(n)) : "");
   }
-  if (p->terminal) {
+  if (p->terminal && !host) {
     absl::Status sent = SendConsole(FLAGS_console_socket, master.get());
     if (!sent.ok()) return Fail(sent);
     master.Reset();
@@ -1396,7 +1490,22 @@ int CmdExec(const DoArgs& args) {
   }
   absl::Status written = WritePidFile(getpid());
   if (!written.ok()) return Fail(written);
-  EndAs(session->Wait(kExecForwarded));
+  if (!host) EndAs(session->Wait(kExecForwarded));
+  // The relay's thread must not take the signals Wait passes on.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : kExecForwarded) sigaddset(&set, sig);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  HostFd stop(eventfd(0, EFD_CLOEXEC));
+  if (!stop.valid()) return Fail(absl::StrCat("eventfd: ", strerror(errno)));
+  host->MakeRaw();
+  std::thread relay(HostTerminal::Relay, master.get(), stop.get());
+  ExecSession::End end = session->Wait(kExecForwarded, [&](int sig) {
+    if (sig == SIGWINCH) host->ResizePty(master.get());
+  });
+  StopRelay(relay, stop.get());
+  host.reset();  // the caller's terminal as it was
+  EndAs(end);
 }
 
 // The host pids of the sandbox process's descendants (its stubs), by

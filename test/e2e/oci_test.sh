@@ -53,6 +53,41 @@ uid=0(root) gid=0(root)
 runsc" ] && ok "run: output and exit status" || bad "run: rc=$rc $out"
 [ -z "$(rs list -q)" ] && ok "run removes the container" || bad "after run: $(rs list)"
 
+# ---- A foreground run with process.terminal and no console socket: as
+# runc, runsc is the console, joined to the caller's terminal (in raw
+# mode) and sized from it.
+DRIVE="$(dirname "$0")/terminal_drive.py"
+setcfg '["sh", "-c", "read x; echo got:$x; stty size; exit 3"]' \
+  "c['process']['terminal'] = True"
+out=$(python3 "$DRIVE" 30 90 $'abc\r' "$RUNSC" --root "$ROOT" run -b "$B" "y$$")
+[ "$(head -1 <<<"$out")" == 3 ] && [[ "$out" == *"got:abc"*"30 90"* ]] &&
+  ok "run with a terminal in the foreground: the caller's terminal" ||
+  bad "run -t foreground: $out"
+out=$(rs run -b "$B" "y$$" 2>&1 </dev/null)
+[ $? == 1 ] && [[ "$out" == *"has no terminal of its own to be the console"* ]] &&
+  [ -z "$(rs list -q)" ] && ok "a foreground terminal without one: an error, nothing made" ||
+  bad "run -t without a terminal: $out"
+out=$(rs run -d -b "$B" "y$$" 2>&1 </dev/null)
+[ $? == 1 ] && [[ "$out" == *"cannot allocate tty if runsc will detach without setting console socket"* ]] &&
+  ok "run -d with a terminal and no console socket: runc's error" || bad "run -d -t: $out"
+setcfg '["true"]'
+out=$(rs run --console-socket /nonexistent -b "$B" "y$$" 2>&1 </dev/null)
+[ $? == 1 ] && [[ "$out" == *"cannot use console socket if runsc will not detach or allocate tty"* ]] &&
+  [ -z "$(rs list -q)" ] && ok "a console socket with no terminal: runc's error" ||
+  bad "run --console-socket: $out"
+# Signals to a foreground runsc reach init, as runc passes them on.
+setcfg '["sh", "-c", "trap \"exit 6\" TERM; touch /trapped; while :; do sleep 0.1; done"]'
+rm -f "$B/rootfs/trapped"
+"$RUNSC" --root "$ROOT" run -b "$B" "f$$" </dev/null &
+runner=$!  # runsc's own pid: not a subshell's, as `rs ... &` would give
+for _ in $(seq 100); do [ -e "$B/rootfs/trapped" ] && break; sleep 0.1; done
+kill -TERM $runner
+wait $runner
+rc=$?
+[ $rc == 6 ] && [ -z "$(rs list -q)" ] && ok "run: a signal to runsc reaches init" ||
+  bad "run: SIGTERM to runsc: rc=$rc $(rs list)"
+rm -f "$B/rootfs/trapped"
+
 # ---- The lifecycle: create, start, state, kill, delete.
 setcfg '["sleep", "1000"]'
 rs create -b "$B" --pid-file "$TMP/pid" "c$$"
@@ -203,19 +238,25 @@ trap 'rm -rf "$TMP" "$SOCKS"' EXIT
 python3 "$HERE/console_socket.py" "$SOCKS/console" $'tty; stty size\n' \
   $'stty size; exit 4\n' >"$TMP/console.out" 2>&1 &
 for _ in $(seq 100); do [ -S "$SOCKS/console" ] && break; sleep 0.1; done
-rs exec -t --console-socket "$SOCKS/console" "x$$" sh
+# As with runc, a console socket is for a detached process only (the
+# engines' shims and conmon pass --detach).
+rs exec -t -d --console-socket "$SOCKS/console" "x$$" sh
 rc=$?
 wait
 out=$(tr -d '\r' <"$TMP/console.out")
-[ $rc == 4 ] && [[ "$out" == *"
+[ $rc == 0 ] && [[ "$out" == *"
 /dev/pts/0
 40 100
 "*"
 50 120"* ]] && ok "exec -t: a terminal of its own, sized and resized by the engine" ||
   bad "exec -t: rc=$rc $out"
-out=$(rs exec -t "x$$" true 2>&1)
+out=$(rs exec -t -d "x$$" true 2>&1)
 [ $? == 1 ] && [[ "$out" == *"cannot allocate tty if runsc will detach without setting console socket"* ]] &&
-  ok "exec -t without --console-socket: runc's error" || bad "exec -t alone: $out"
+  ok "exec -t -d without --console-socket: runc's error" || bad "exec -t -d alone: $out"
+out=$(python3 "$DRIVE" 25 70 $'xyz\r' "$RUNSC" --root "$ROOT" exec -t "x$$" \
+  sh -c 'read x; echo got:$x; stty size; exit 4')
+[ "$(head -1 <<<"$out")" == 4 ] && [[ "$out" == *"got:xyz"*"25 70"* ]] &&
+  ok "exec -t in the foreground: the caller's terminal" || bad "exec -t foreground: $out"
 # ps: the sandbox's processes; --format json, as runc, host pids (of the
 # processes running each one's guest code, descendants of the sandbox).
 out=$(rs ps "x$$")
@@ -276,8 +317,13 @@ rs delete -f "p$$"
 # debug: what each task does; the system call trace switched on and off.
 setcfg '["sh", "-c", "while :; do cat /proc/self/stat >/dev/null; sleep 0.1; done"]'
 rs run -d -b "$B" "g$$"
-sleep 0.3
-out=$(rs debug --stacks "g$$")
+# Init is in wait4 nearly all the time, but may be caught forking: look
+# a few times.
+for _ in $(seq 20); do
+  sleep 0.2
+  out=$(rs debug --stacks "g$$")
+  [[ "$out" =~ $'\n'1\ +1\ +syscall\ +wait4\ .*sh ]] && break
+done
 [[ "$out" == *"TID"*"COMM"* ]] && [[ "$out" =~ $'\n'1\ +1\ +syscall\ +wait4\ .*sh ]] &&
   ok "debug --stacks: init waits in wait4" || bad "debug --stacks: $out"
 rs debug --strace=on "g$$" >"$TMP/trace"
