@@ -40,6 +40,15 @@ int WriteValue(const std::string& path, const std::string& value) {
 
 bool Denied(int err) { return err == EROFS || err == EACCES || err == EPERM; }
 
+// Whether someone froze the cgroup at `dir` (v1's freezer.state, v2's
+// cgroup.freeze): the sandbox would freeze as it joined.
+bool Frozen(const CgroupMount& m, const std::string& dir) {
+  std::ifstream in(dir + (m.v2 ? "/cgroup.freeze" : "/freezer.state"));
+  std::string word;
+  if (!(in >> word)) return false;
+  return m.v2 ? word == "1" : word != "THAWED";
+}
+
 // cgroup v2 hands a controller to a child only if its parent's
 // cgroup.subtree_control enables it: enables memory, cpu and pids (those
 // each ancestor has) down to `path`'s parent, as runc does. Best effort:
@@ -208,6 +217,12 @@ absl::StatusOr<CgroupDirs> MakeCgroups(const std::vector<CgroupMount>& mounts,
           absl::StrCat("cgroup ", dir, ": ", strerror(err))));
     }
     if (m.v2) EnableV2Controllers(m.mountpoint, path);
+    if ((m.v2 || Has(m, "freezer")) && Frozen(m, dir)) {
+      // Not removed: it is not ours, and stays frozen, as runc leaves it.
+      return fail(absl::FailedPreconditionError(
+          absl::StrCat("container's cgroup unexpectedly frozen (", dir,
+                       "): thaw it or give another cgroupsPath")));
+    }
     // One there already (a container restarted on its old path) is ours
     // to remove all the same: the path is this container's.
     made.dirs.push_back(dir);

@@ -196,5 +196,36 @@ TEST_F(FakeCgroupfs, AnUnwritableHierarchy) {
   EXPECT_THAT(std::string(c.status().message()), HasSubstr("/memory/x"));
 }
 
+// A cgroup someone froze (v1 freezer.state, v2 cgroup.freeze) is refused
+// with runc's words, and left as it was; a thawed one is taken.
+TEST(Cgroup, RefusesAFrozenCgroup) {
+  char tmpl[] = "/tmp/cgroup_test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string root = tmpl;
+  for (bool v2 : {false, true}) {
+    CgroupMount m;
+    m.mountpoint = root + (v2 ? "/unified" : "/freezer");
+    m.v2 = v2;
+    if (!v2) m.controllers = {"freezer"};
+    ASSERT_EQ(mkdir(m.mountpoint.c_str(), 0755), 0);
+    std::string dir = m.mountpoint + "/ct";
+    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+    std::string file = dir + (v2 ? "/cgroup.freeze" : "/freezer.state");
+    std::ofstream(file) << (v2 ? "1\n" : "FROZEN\n");
+    absl::StatusOr<CgroupDirs> made = MakeCgroups({m}, "/ct", {}, false);
+    ASSERT_FALSE(made.ok()) << (v2 ? "v2" : "v1");
+    EXPECT_THAT(std::string(made.status().message()),
+                HasSubstr("container's cgroup unexpectedly frozen"));
+    struct stat st;
+    EXPECT_EQ(stat(dir.c_str(), &st), 0) << "a frozen cgroup is not removed";
+    std::ofstream(file) << (v2 ? "0\n" : "THAWED\n");
+    made = MakeCgroups({m}, "/ct", {}, false);
+    ASSERT_TRUE(made.ok()) << made.status();
+    EXPECT_THAT(made->dirs, ElementsAre(dir));
+  }
+  std::string rm = "rm -rf " + root;
+  ASSERT_EQ(system(rm.c_str()), 0);
+}
+
 }  // namespace
 }  // namespace runsc

@@ -252,6 +252,7 @@ sentry::boot::ProcessLimits LimitsFromProto(const ProcessLimits& p) {
     l.rlimits.push_back({r.resource(), r.soft(), r.hard()});
   }
   l.no_new_privs = p.no_new_privs();
+  if (p.has_umask()) l.umask = p.umask() & 0777;
   l.groups.assign(p.additional_gids().begin(), p.additional_gids().end());
   return l;
 }

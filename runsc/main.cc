@@ -14,6 +14,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -91,7 +92,93 @@ struct Parsed {
   std::string verb;
   std::vector<std::string> flags;  // for gflags
   DoArgs args;                     // the repeatable flags and the command
+  bool help = false;               // -h, --help
+  bool version = false;            // -v, --version before the verb
 };
+
+// This build's version, and the runtime spec version it implements.
+constexpr char kVersion[] = "0.1.0";
+constexpr char kSpecVersion[] = "1.0.2";
+
+// One line on each verb, for `runsc VERB --help` (runc's layout: engines
+// and people read the NAME and USAGE lines).
+const std::map<std::string, std::pair<std::string, std::string>>& VerbHelp() {
+  static const auto* help =
+      new std::map<std::string, std::pair<std::string, std::string>>{
+          {"do",
+           {"[flags] [--] CMD [ARGS...]",
+            "run CMD in a new sandbox; exits with its status"}},
+          {"syscalls",
+           {"[--format=table|markdown]",
+            "print the system call table with support levels"}},
+          {"create",
+           {"[--bundle DIR] [--pid-file FILE] [--console-socket "
+            "SOCKET] ID",
+            "create a container"}},
+          {"start",
+           {"ID",
+            "execute the user-defined process of a created "
+            "container"}},
+          {"run",
+           {"[--bundle DIR] [--detach] [--keep] [--pid-file FILE] "
+            "[--console-socket SOCKET] ID",
+            "create and run a container"}},
+          {"state", {"ID", "output the state of a container"}},
+          {"kill",
+           {"[--all] ID [SIGNAL]",
+            "send a signal (default SIGTERM) to a container's init"}},
+          {"delete",
+           {"[--force] ID",
+            "delete a container and everything "
+            "it holds on the host"}},
+          {"exec",
+           {"[flags] ID CMD [ARGS...] | --process FILE ID",
+            "execute a new process inside a container"}},
+          {"ps",
+           {"[--format table|json] ID",
+            "list the processes running inside a container"}},
+          {"list", {"[--format table|json] [--quiet]", "list containers"}},
+          {"events",
+           {"[--stats] [--interval DURATION] ID",
+            "display container events and statistics"}},
+          {"pause", {"ID", "suspend all processes inside a container"}},
+          {"resume", {"ID", "resume all processes of a paused container"}},
+          {"wait",
+           {"ID",
+            "wait for a container's init and print its exit "
+            "status"}},
+          {"spec", {"[--bundle DIR]", "create a new specification file"}},
+          {"features", {"", "show the enabled features"}},
+          {"debug",
+           {"[--stacks] [--strace=on|off] ID",
+            "what each task of a running container is doing; trace "
+            "its system calls to stdout from now on"}},
+      };
+  return *help;
+}
+
+// `runsc --help`, `runsc VERB --help`: the verb's or the whole usage on
+// stdout, status 0; a verb there is none of: runc's error, status 3.
+int PrintHelp(const std::string& verb) {
+  if (verb.empty() || verb == "help") {
+    printf(
+        "NAME:\n   runsc - Open Container Initiative runtime that runs "
+        "containers in a user-space kernel sandbox\n\n%s",
+        kUsage);
+    return 0;
+  }
+  auto it = VerbHelp().find(verb);
+  if (it == VerbHelp().end()) {
+    fprintf(stderr, "No help topic for '%s'\n", verb.c_str());
+    return 3;
+  }
+  printf(
+      "NAME:\n   runsc %s - %s\n\nUSAGE:\n   runsc %s %s\n\n"
+      "(flags: runsc --help)\n",
+      verb.c_str(), it->second.second.c_str(), verb.c_str(),
+      it->second.first.c_str());
+  return 0;
+}
 
 // The flags that may repeat, by gflags-style name, and where they go.
 std::vector<std::string>* Repeated(DoArgs& a, const std::string& name) {
@@ -125,6 +212,17 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
       if (a.size() < 2 || a[0] != '-') return absl::OkStatus();
       std::string body = a.substr(a[1] == '-' ? 2 : 1);
       std::string name = body.substr(0, body.find('='));
+      if (a == "-h" || a == "--help") {
+        p.help = true;
+        i++;
+        continue;
+      }
+      // -v is `do`'s volume flag after the verb.
+      if ((a == "-v" && p.verb.empty()) || a == "--version") {
+        p.version = true;
+        i++;
+        continue;
+      }
       // runc's one-letter flags.
       static const std::map<std::string, std::string> kShort = {{"b", "bundle"},
                                                                 {"d", "detach"},
@@ -381,6 +479,13 @@ int main(int argc, char** argv) {
     fprintf(stderr, "runsc: %s\n\n%s",
             std::string(p.status().message()).c_str(), runsc::kUsage);
     return 2;
+  }
+  if (p->help) return runsc::PrintHelp(p->verb);
+  if (p->version) {
+    // runc's three lines; this build carries no commit stamp.
+    printf("runsc version %s\ncommit: unknown\nspec: %s\n", runsc::kVersion,
+           runsc::kSpecVersion);
+    return 0;
   }
   std::vector<char*> fargv = {argv[0]};
   for (std::string& f : p->flags) fargv.push_back(f.data());

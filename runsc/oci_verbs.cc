@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -566,6 +567,7 @@ ProcessLimits LimitsOf(const oci::Process& p) {
   }
   l.set_no_new_privs(p.no_new_privileges);
   for (uint32_t g : p.user.additional_gids) l.add_additional_gids(g);
+  if (p.user.umask) l.set_umask(*p.user.umask & 0777);
   return l;
 }
 
@@ -1152,7 +1154,8 @@ int CmdState(const std::vector<std::string>& args) {
 std::optional<int> ParseSignal(const std::string& text) {
   int n;
   if (absl::SimpleAtoi(text, &n)) {
-    if (n >= 1 && n <= 64) return n;
+    // 0, as kill(2)'s: is it there at all.
+    if (n >= 0 && n <= 64) return n;
     return std::nullopt;
   }
   std::string name = text;
@@ -1177,7 +1180,11 @@ int CmdKill(const std::vector<std::string>& args) {
   absl::StatusOr<State> s = LoadState(*id);
   if (!s.ok()) return Fail(s.status());
   std::string status = StatusOf(*s);
+  // As runc's: --all signals whatever is left in the container's cgroup,
+  // which for a stopped one is nothing, and succeeds.
+  if (status == "stopped" && FLAGS_all) return 0;
   if (status == "stopped") return Fail("container not running");
+  if (*sig == 0) return 0;  // init is there: the sandbox lives
   if (status == "created") {
     // Init has not started: nothing inside to signal, and runc's waiting
     // init would die of anything but an ignored signal.
@@ -1807,7 +1814,11 @@ int CmdSpec(const std::vector<std::string>&) {
   if (access(path.c_str(), F_OK) == 0)
     return Fail("File config.json exists. Remove it first");
   std::ofstream out(path);
-  out << oci::DefaultSpecJson();
+  // As runc: a cgroup namespace only where cgroups are v2 alone.
+  struct statfs fs;
+  bool unified =
+      statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+  out << oci::DefaultSpecJson(unified);
   if (!out) return Fail(absl::StrCat(path, ": ", strerror(errno)));
   return 0;
 }

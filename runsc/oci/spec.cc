@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 
 namespace runsc::oci {
@@ -615,8 +616,8 @@ absl::StatusOr<Process> LoadProcess(const std::string& path) {
   return p;
 }
 
-std::string DefaultSpecJson() {
-  return R"({
+std::string DefaultSpecJson(bool cgroup_namespace) {
+  std::string spec = R"({
   "ociVersion": "1.0.2",
   "process": {
     "terminal": true,
@@ -655,7 +656,7 @@ std::string DefaultSpecJson() {
   "linux": {
     "namespaces": [
       {"type": "pid"}, {"type": "network"}, {"type": "ipc"},
-      {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}
+      {"type": "uts"}, {"type": "mount"}
     ],
     "maskedPaths": [
       "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
@@ -669,6 +670,12 @@ std::string DefaultSpecJson() {
   }
 }
 )";
+  if (cgroup_namespace) {
+    spec = absl::StrReplaceAll(
+        spec,
+        {{R"({"type": "mount"})", R"({"type": "mount"}, {"type": "cgroup"})"}});
+  }
+  return spec;
 }
 
 }  // namespace runsc::oci

@@ -140,8 +140,10 @@ absl::StatusOr<Spec> LoadSpec(const std::string& bundle);
 absl::StatusOr<Process> LoadProcess(const std::string& path);
 
 // The default config.json `runsc spec` writes (runc's defaults: sh on a
-// terminal, rootfs "rootfs", the usual mounts and namespaces).
-std::string DefaultSpecJson();
+// terminal, rootfs "rootfs", the usual mounts and namespaces; a cgroup
+// namespace too where the host's cgroups are v2 only, as runc adds one
+// there).
+std::string DefaultSpecJson(bool cgroup_namespace = false);
 
 }  // namespace runsc::oci
 

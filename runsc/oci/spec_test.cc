@@ -22,8 +22,12 @@ TEST(Spec, TheDefaultParses) {
   ASSERT_EQ(s->process->rlimits.size(), 1u);
   EXPECT_EQ(s->process->rlimits[0].resource, RLIMIT_NOFILE);
   EXPECT_EQ(s->mounts.size(), 6u);
-  EXPECT_EQ(s->linux.namespaces.size(), 6u);
+  EXPECT_EQ(s->linux.namespaces.size(), 5u);
   EXPECT_EQ(s->linux.masked_paths.size(), 10u);
+  absl::StatusOr<Spec> v2 = ParseSpec(DefaultSpecJson(true));
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  ASSERT_EQ(v2->linux.namespaces.size(), 6u);
+  EXPECT_EQ(v2->linux.namespaces[5].type, "cgroup");
 }
 
 TEST(Spec, DecodesWhatRunscUses) {

@@ -98,6 +98,7 @@ void ApplyLimits(const ProcessLimits& l, uint32_t uid, uint32_t gid,
     p.rlimits.emplace_back(r.resource, lim);
   }
   p.no_new_privs = l.no_new_privs;
+  p.umask = l.umask;
 }
 
 int MountFlags(const BootOptions::Volume& v) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@ struct ProcessLimits {
   std::vector<Rlimit> rlimits;
   bool no_new_privs = false;
   std::vector<uint32_t> groups;
+  std::optional<uint32_t> umask;  // else 0022
 };
 
 struct BootOptions {

@@ -394,6 +394,10 @@ SysResult<std::shared_ptr<ThreadGroup>> Kernel::Start(InitProcess init,
     for (const auto& [resource, lim] : init.rlimits)
       shared.tg->SetRlimit(resource, lim);
     task->no_new_privs = init.no_new_privs;
+    if (init.umask) {
+      absl::MutexLock fl(&shared.fs->mu);
+      shared.fs->umask = *init.umask & 0777;
+    }
     if (is_init) {
       init_ = shared.tg.get();
       init_->unkillable = true;

@@ -282,6 +282,7 @@ struct InitProcess {
   // in `creds`).
   std::vector<std::pair<int, struct rlimit>> rlimits;
   bool no_new_privs = false;
+  std::optional<uint32_t> umask;  // OCI process.user.umask; else 0022
 };
 
 struct KernelOptions {

@@ -30,6 +30,21 @@ cp "$B/config.json" "$TMP/default.json"
 out=$(cd "$B" && rs spec 2>&1)
 [ $? != 0 ] && [[ "$out" == *"File config.json exists"* ]] &&
   ok "spec refuses to overwrite" || bad "spec twice: $out"
+# runc's spec has a cgroup namespace only where cgroups are v2 alone.
+want=0
+[ "$(stat -f -c %T /sys/fs/cgroup)" == cgroup2fs ] && want=1
+[ "$(grep -c '"type": "cgroup"' "$B/config.json")" == $want ] &&
+  ok "spec: a cgroup namespace as runc's ($want)" || bad "spec namespaces: $(grep -A3 namespaces "$B/config.json")"
+# Help and version, as runc's command line gives them.
+out=$(rs --help) && [[ "$out" == "NAME:"* ]] && out=$(rs kill -h) &&
+  [[ "$(sed -n 2p <<<"$out")" == *"runsc kill - "* ]] &&
+  ok "--help and VERB -h: on stdout, status 0" || bad "help: $out"
+out=$(rs foo -h 2>&1)
+[ $? == 3 ] && [ "$out" == "No help topic for 'foo'" ] && ok "help for no verb: runc's error" ||
+  bad "foo -h: $out"
+out=$(rs -v)
+[[ "$out" =~ ^runsc\ version\ [0-9]+\.[0-9]+\.[0-9]+$'\n'commit:\ .*$'\n'spec:\ [0-9.]+$ ]] &&
+  ok "-v: version, commit and spec lines" || bad "-v: $out"
 # setcfg ARGS_JSON [PYTHON]: the default spec with process.args (and more).
 setcfg() {
   python3 - "$B/config.json" "$1" "${2:-}" "$TMP/default.json" <<'PYEOF'
@@ -52,6 +67,13 @@ rc=$?
 uid=0(root) gid=0(root)
 runsc" ] && ok "run: output and exit status" || bad "run: rc=$rc $out"
 [ -z "$(rs list -q)" ] && ok "run removes the container" || bad "after run: $(rs list)"
+
+# process.user.umask is init's umask (runc's default otherwise: 0022).
+setcfg '["grep", "^Umask", "/proc/self/status"]' "c['process']['user']['umask'] = 63"
+out=$(rs run -b "$B" "u$$" 2>&1)
+out2=$(setcfg '["grep", "^Umask", "/proc/self/status"]' && rs run -b "$B" "u$$" 2>&1)
+[ "$out" == $'Umask:\t0077' ] && [ "$out2" == $'Umask:\t0022' ] &&
+  ok "process.user.umask is init's umask" || bad "umask: $out / $out2"
 
 # ---- A foreground run with process.terminal and no console socket: as
 # runc, runsc is the console, joined to the caller's terminal (in raw
@@ -275,8 +297,14 @@ done
 out=$(rs events --stats "x$$")
 [[ "$out" == '{"type":"stats","id":"x'$$'","data":{'*'"pids":{"current":'[1-9]* ]] &&
   ok "events --stats: runc's stats event" || bad "events --stats: $out"
+rs kill "x$$" 0 && ok "kill with signal 0: the container is there" ||
+  bad "kill 0 of a running container"
 rs kill "x$$" KILL
 rs wait "x$$" >/dev/null
+out=$(rs kill "x$$" 0 2>&1)
+[ $? == 1 ] && [[ "$out" == *"container not running"* ]] && rs kill -a "x$$" 0 &&
+  ok "kill of a stopped one: runc's error; with --all nothing left to signal, success" ||
+  bad "kill 0 stopped: $out"
 out=$(rs exec "x$$" true 2>&1)
 [ $? == 1 ] && [[ "$out" == *"cannot exec in a stopped state"* ]] &&
   ok "exec in a stopped container: runc's error" || bad "exec stopped: $out"
