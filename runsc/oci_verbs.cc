@@ -1407,38 +1407,47 @@ absl::StatusOr<oci::Process> ExecProcess(const State& s, const DoArgs& args) {
 // process). This runsc, or with --detach a child it leaves behind, stands
 // for it outside: its pid is the pid file's, it passes signals on, and it
 // ends with the process's status.
+// exec's failures, as runc's: status 255, apart from any status of the
+// process's own.
+template <typename T>
+int ExecFail(const T& why) {
+  Fail(why);
+  return 255;
+}
+
 int CmdExec(const DoArgs& args) {
   if (args.command.empty()) {
-    return Fail("runsc exec: expected a container id and a command");
+    return ExecFail("runsc exec: expected a container id and a command");
   }
   absl::Status id_ok = CheckId(args.command[0]);
-  if (!id_ok.ok()) return Fail(id_ok);
+  if (!id_ok.ok()) return ExecFail(id_ok);
   absl::StatusOr<State> s = LoadState(args.command[0]);
-  if (!s.ok()) return Fail(s.status());
+  if (!s.ok()) return ExecFail(s.status());
   std::string status = StatusOf(*s);
-  if (status == "stopped") return Fail("cannot exec in a stopped state");
+  if (status == "stopped") return ExecFail("cannot exec in a stopped state");
   if (status == "paused" && !FLAGS_ignore_paused) {
-    return Fail(
+    return ExecFail(
         "cannot exec in a paused state (use --ignore-paused to override)");
   }
   if (status == "paused") status = "running";
   if (status != "running") {
-    return Fail(absl::StrCat("cannot exec in a ", status,
-                             " container: the sandbox takes execs once "
-                             "it has started"));
+    return ExecFail(absl::StrCat("cannot exec in a ", status,
+                                 " container: the sandbox takes execs once "
+                                 "it has started"));
   }
   if (FLAGS_preserve_fds > 0) {
-    return Fail("--preserve-fds: the sandbox takes no host fds beyond stdio");
+    return ExecFail(
+        "--preserve-fds: the sandbox takes no host fds beyond stdio");
   }
   absl::StatusOr<oci::Process> p = ExecProcess(*s, args);
-  if (!p.ok()) return Fail(p.status());
+  if (!p.ok()) return ExecFail(p.status());
   absl::Status tty_ok = CheckTerminal(p->terminal, FLAGS_detach);
-  if (!tty_ok.ok()) return Fail(tty_ok);
+  if (!tty_ok.ok()) return ExecFail(tty_ok);
   // In the foreground, the caller's terminal is the process's console.
   std::unique_ptr<HostTerminal> host;
   if (p->terminal && !FLAGS_detach) {
     absl::StatusOr<std::unique_ptr<HostTerminal>> found = HostTerminal::Find();
-    if (!found.ok()) return Fail(found.status());
+    if (!found.ok()) return ExecFail(found.status());
     host = std::move(*found);
   }
   ExecRequest req;
@@ -1455,7 +1464,7 @@ int CmdExec(const DoArgs& args) {
   if (p->terminal) {
     absl::Status pty =
         MakePty(p->console_width, p->console_height, &master, &slave);
-    if (!pty.ok()) return Fail(pty);
+    if (!pty.ok()) return ExecFail(pty);
     if (host) host->ResizePty(master.get());
     fds = {slave.get()};
   }
@@ -1467,14 +1476,15 @@ int CmdExec(const DoArgs& args) {
   }
   if (p->terminal && !host) {
     absl::Status sent = SendConsole(FLAGS_console_socket, master.get());
-    if (!sent.ok()) return Fail(sent);
+    if (!sent.ok()) return ExecFail(sent);
     master.Reset();
   }
   absl::StatusOr<ExecSession> session =
       ExecSession::Start(Dir(s->id), req, fds);
   if (!session.ok()) {
-    return Fail(absl::StrCat("exec failed: unable to start container process: ",
-                             session.status().message()));
+    return ExecFail(
+        absl::StrCat("exec failed: unable to start container process: ",
+                     session.status().message()));
   }
   slave.Reset();
   if (FLAGS_detach) {
@@ -1482,7 +1492,7 @@ int CmdExec(const DoArgs& args) {
     // written the child's pid. The child keeps no stdio of its own: the
     // process's readers see its end, not ours.
     pid_t child = fork();
-    if (child < 0) return Fail(absl::StrCat("fork: ", strerror(errno)));
+    if (child < 0) return ExecFail(absl::StrCat("fork: ", strerror(errno)));
     if (child == 0) {
       int null = open("/dev/null", O_RDWR | O_CLOEXEC);
       for (int fd = 0; fd < 3 && null >= 0; fd++) dup2(null, fd);
@@ -1491,12 +1501,12 @@ int CmdExec(const DoArgs& args) {
     absl::Status written = WritePidFile(child);
     if (!written.ok()) {
       kill(child, SIGKILL);
-      return Fail(written);
+      return ExecFail(written);
     }
     return 0;
   }
   absl::Status written = WritePidFile(getpid());
-  if (!written.ok()) return Fail(written);
+  if (!written.ok()) return ExecFail(written);
   if (!host) EndAs(session->Wait(kExecForwarded));
   // The relay's thread must not take the signals Wait passes on.
   sigset_t set;
@@ -1504,7 +1514,8 @@ int CmdExec(const DoArgs& args) {
   for (int sig : kExecForwarded) sigaddset(&set, sig);
   sigprocmask(SIG_BLOCK, &set, nullptr);
   HostFd stop(eventfd(0, EFD_CLOEXEC));
-  if (!stop.valid()) return Fail(absl::StrCat("eventfd: ", strerror(errno)));
+  if (!stop.valid())
+    return ExecFail(absl::StrCat("eventfd: ", strerror(errno)));
   host->MakeRaw();
   std::thread relay(HostTerminal::Relay, master.get(), stop.get());
   ExecSession::End end = session->Wait(kExecForwarded, [&](int sig) {

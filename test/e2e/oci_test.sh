@@ -209,8 +209,14 @@ out=$(rs exec --cap CAP_SYS_ADMIN "x$$" grep CapEff /proc/self/status)
   bad "exec --cap: $out"
 out=$(rs exec "x$$" nosuch 2>&1)
 rc=$?
-[ $rc != 0 ] && [[ "$out" == *'exec failed: unable to start container process: exec: "nosuch": executable file not found in $PATH'* ]] &&
-  ok "exec of a missing program: runc's error (podman's 127)" || bad "exec nosuch: rc=$rc $out"
+[ $rc == 255 ] && [[ "$out" == *'exec failed: unable to start container process: exec: "nosuch": executable file not found in $PATH'* ]] &&
+  ok "exec of a missing program: runc's error and status 255 (podman's 127)" || bad "exec nosuch: rc=$rc $out"
+rs exec --pid-file /nonexistent/dir/pid "x$$" true 2>/dev/null
+rc=$?
+rs exec "nosuch$$" true 2>/dev/null
+rc2=$?
+[ $rc == 255 ] && [ $rc2 == 255 ] && ok "exec's own failures: status 255, as runc's" ||
+  bad "exec failure statuses: $rc $rc2"
 out=$(rs exec --cwd /nope "x$$" true 2>&1)
 [ $? != 0 ] && [[ "$out" == *'chdir to cwd ("/nope") set in config.json failed'* ]] &&
   ok "exec in a missing directory: runc's error" || bad "exec --cwd /nope: $out"
@@ -228,7 +234,7 @@ out=$(rs exec --process "$TMP/process.json" "x$$" 2>&1)
 7" ] && ok "exec --process FILE" || bad "exec --process: $out"
 echo '{"args": []}' >"$TMP/bad-process.json"
 out=$(rs exec --process "$TMP/bad-process.json" "x$$" 2>&1)
-[ $? == 1 ] && [[ "$out" == *"bad-process.json: process.args: no program to run"* ]] &&
+[ $? == 255 ] && [[ "$out" == *"bad-process.json: process.args: no program to run"* ]] &&
   ok "exec --process with a bad file names the field" || bad "bad process.json: $out"
 # --detach, as conmon and containerd's shim run it: the pid file's process
 # stands for the one in the sandbox and ends as it does.
@@ -273,7 +279,7 @@ out=$(tr -d '\r' <"$TMP/console.out")
 50 120"* ]] && ok "exec -t: a terminal of its own, sized and resized by the engine" ||
   bad "exec -t: rc=$rc $out"
 out=$(rs exec -t -d "x$$" true 2>&1)
-[ $? == 1 ] && [[ "$out" == *"cannot allocate tty if runsc will detach without setting console socket"* ]] &&
+[ $? == 255 ] && [[ "$out" == *"cannot allocate tty if runsc will detach without setting console socket"* ]] &&
   ok "exec -t -d without --console-socket: runc's error" || bad "exec -t -d alone: $out"
 out=$(python3 "$DRIVE" 25 70 $'xyz\r' "$RUNSC" --root "$ROOT" exec -t "x$$" \
   sh -c 'read x; echo got:$x; stty size; exit 4')
@@ -306,7 +312,7 @@ out=$(rs kill "x$$" 0 2>&1)
   ok "kill of a stopped one: runc's error; with --all nothing left to signal, success" ||
   bad "kill 0 stopped: $out"
 out=$(rs exec "x$$" true 2>&1)
-[ $? == 1 ] && [[ "$out" == *"cannot exec in a stopped state"* ]] &&
+[ $? == 255 ] && [[ "$out" == *"cannot exec in a stopped state"* ]] &&
   ok "exec in a stopped container: runc's error" || bad "exec stopped: $out"
 rs delete "x$$"
 
