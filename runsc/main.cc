@@ -236,6 +236,8 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
           {"p", "process"}, {"c", "cap"}};
       if (a[1] != '-' && p.verb == "exec" && kExecShort.count(name) > 0) {
         name = kExecShort.at(name);
+      } else if (a == "-f" && (p.verb == "ps" || p.verb == "list")) {
+        name = "format";
       } else if (a[1] != '-' && kShort.count(name) > 0) {
         name = kShort.at(name);
       }

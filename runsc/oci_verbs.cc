@@ -1564,16 +1564,84 @@ std::map<int, int> StubHostPids(pid_t sandbox) {
 // `runsc ps`: the sandbox's processes. --format json prints what runc
 // does, the host pids (here those of the processes running each one's
 // guest code); the table shows the sandbox's view and the host pid.
+// `runsc ps ID PS-OPTIONS...`: as runc, the host's ps(1) with those
+// options, and of its lines the header and those of the container's host
+// processes (the sandbox, its stubs running guest code, its gofers).
+int HostPs(const std::vector<std::string>& options, const std::set<int>& pids) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0)
+    return Fail(absl::StrCat("pipe: ", strerror(errno)));
+  HostFd r(out[0]), w(out[1]);
+  std::vector<std::string> argv = {"ps"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  std::vector<char*> cargv;
+  for (std::string& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  pid_t child = fork();
+  if (child < 0) return Fail(absl::StrCat("fork: ", strerror(errno)));
+  if (child == 0) {
+    dup2(w.get(), STDOUT_FILENO);
+    execvp("ps", cargv.data());
+    _exit(127);
+  }
+  w.Reset();
+  std::string text;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(r.get(), buf, sizeof(buf))) > 0 ||
+         (n < 0 && errno == EINTR)) {
+    if (n > 0) text.append(buf, static_cast<size_t>(n));
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Fail(absl::StrCat("ps ", absl::StrJoin(options, " "), " failed"));
+  }
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  std::vector<std::string> header =
+      absl::StrSplit(lines[0], ' ', absl::SkipWhitespace());
+  size_t column =
+      std::find(header.begin(), header.end(), "PID") - header.begin();
+  if (column == header.size()) {
+    return Fail(absl::StrCat("ps ", absl::StrJoin(options, " "),
+                             ": no PID column in its output"));
+  }
+  printf("%s\n", lines[0].c_str());
+  for (size_t i = 1; i < lines.size(); i++) {
+    std::vector<std::string> fields =
+        absl::StrSplit(lines[i], ' ', absl::SkipWhitespace());
+    int pid;
+    if (fields.size() > column && absl::SimpleAtoi(fields[column], &pid) &&
+        pids.count(pid) > 0) {
+      printf("%s\n", lines[i].c_str());
+    }
+  }
+  return 0;
+}
+
 int CmdPs(const std::vector<std::string>& args) {
-  if (args.size() > 1) return Fail("runsc ps: ps options are not supported");
-  absl::StatusOr<std::string> id = OneId(args, "ps");
+  absl::StatusOr<std::string> id =
+      OneId(args, "ps", args.empty() ? 0 : args.size() - 1);
   if (!id.ok()) return Fail(id.status());
   absl::StatusOr<State> s = LoadState(*id);
   if (!s.ok()) return Fail(s.status());
   std::string status = StatusOf(*s);
-  if (status == "stopped") return Fail("container not running");
+  if (args.size() > 1) {
+    std::set<int> pids;
+    if (status != "stopped") {
+      pids.insert(s->sandbox.pid);
+      for (const Proc& h : s->helpers)
+        if (Alive(h.pid, h.start)) pids.insert(h.pid);
+      for (const auto& [inner, host] : StubHostPids(s->sandbox.pid))
+        pids.insert(host);
+    }
+    return HostPs({args.begin() + 1, args.end()}, pids);
+  }
   std::vector<ProcessEntry> procs;
-  if (status != "created") {  // before start, no process runs inside
+  // Before start no process runs inside; after the end none is left (as
+  // runc lists an empty cgroup's).
+  if (status != "created" && status != "stopped") {
     ControlRequest req;
     req.mutable_ps();
     absl::StatusOr<ControlReply> reply = CallSandbox(Dir(*id), req);
@@ -1598,15 +1666,24 @@ int CmdPs(const std::vector<std::string>& args) {
   if (FLAGS_format != "table") {
     return Fail(absl::StrCat("invalid format option \"", FLAGS_format, "\""));
   }
-  printf("%-8s %-7s %-7s %-4s %-8s %-9s %s\n", "UID", "PID", "PPID", "STAT",
-         "TIME", "HOST-PID", "CMD");
+  // ps -ef's columns, as runc's default, with the sandbox's pids (the
+  // JSON has the host's).
+  printf("%-8s %7s %7s %2s %-5s %-8s %8s %s\n", "UID", "PID", "PPID", "C",
+         "STIME", "TTY", "TIME", "CMD");
+  int64_t now_ms = absl::ToUnixMillis(absl::Now());
   for (const ProcessEntry& p : procs) {
     int64_t secs = p.cpu_ms() / 1000;
-    std::string time = absl::StrFormat("%d:%02d", secs / 60, secs % 60);
-    int h = host_pid(p);
-    printf("%-8u %-7d %-7d %-4s %-8s %-9s %s\n", p.uid(), p.pid(), p.ppid(),
-           p.state().c_str(), time.c_str(),
-           h > 0 ? absl::StrCat(h).c_str() : "-", p.comm().c_str());
+    std::string time = absl::StrFormat("%02d:%02d:%02d", secs / 3600,
+                                       secs / 60 % 60, secs % 60);
+    int64_t ran_ms = now_ms - p.start_unix_ms();
+    int64_t cpu = ran_ms > 0 ? p.cpu_ms() * 100 / ran_ms : 0;
+    std::string stime =
+        absl::FormatTime("%H:%M", absl::FromUnixMillis(p.start_unix_ms()),
+                         absl::LocalTimeZone());
+    std::string uid = p.uid() == 0 ? "root" : absl::StrCat(p.uid());
+    printf("%-8s %7d %7d %2d %-5s %-8s %8s %s\n", uid.c_str(), p.pid(),
+           p.ppid(), static_cast<int>(std::min<int64_t>(cpu, 99)),
+           stime.c_str(), "?", time.c_str(), p.comm().c_str());
   }
   return 0;
 }
@@ -1671,20 +1748,25 @@ int CmdEvents(const std::vector<std::string>& args) {
                              ": expected a duration such as 5s"));
   }
   uint64_t ooms = ReadCgroupStats(CgroupDirs{s->cgroups}).oom_kills.value_or(0);
-  while (StatusOf(*s) != "stopped") {
+  auto report_oom = [&] {
     uint64_t now =
         ReadCgroupStats(CgroupDirs{s->cgroups}).oom_kills.value_or(0);
-    if (now > ooms) {
-      Json oom = Json::Object();
-      oom.Set("type", Json::String("oom"));
-      oom.Set("id", Json::String(s->id));
-      printf("%s\n", oom.Dump().c_str());
-      ooms = now;
-    }
+    if (now <= ooms) return;
+    Json oom = Json::Object();
+    oom.Set("type", Json::String("oom"));
+    oom.Set("id", Json::String(s->id));
+    printf("%s\n", oom.Dump().c_str());
+    fflush(stdout);
+    ooms = now;
+  };
+  while (StatusOf(*s) != "stopped") {
+    report_oom();
     printf("%s\n", StatsEvent(*s).Dump().c_str());
     fflush(stdout);
     absl::SleepFor(interval);
   }
+  // The OOM kill may be what stopped it: the sandbox is one process.
+  report_oom();
   return 0;
 }
 

@@ -296,10 +296,17 @@ p=$(echo "$json" | tr -d '[]' | cut -d, -f1)
 while [ -n "$p" ] && [ "$p" -gt 1 ] && [ "$p" != "$sandbox" ]; do
   p=$(awk '/^PPid:/ {print $2}' "/proc/$p/status")
 done
-[[ "$out" == *"UID"*"PID"*"HOST-PID"*" 1 "*"sh"* ]] && [[ "$json" == "["[0-9]* ]] &&
+[[ "$out" =~ ^UID\ +PID\ +PPID\ +C\ +STIME\ +TTY\ +TIME\ +CMD$'\n'root\ +1\ +0\ .*sh ]] &&
+  [[ "$json" == "["[0-9]* ]] &&
   [ "$p" == "$sandbox" ] &&
-  ok "ps: the table, and host pids under the sandbox in JSON" ||
+  ok "ps: ps -ef's table, and host pids under the sandbox in JSON" ||
   bad "ps: $out $json (sandbox $sandbox)"
+# With ps options, as runc: the host's ps, its lines for the container's
+# host processes only.
+out=$(rs ps "x$$" -e -o pid,comm)
+[[ "$out" =~ ^\ *PID\ COMMAND$'\n' ]] && [[ "$out" == *" $sandbox "* ]] &&
+  ! grep -qw "$$" <<<"$out" && ok "ps with ps options: the host's ps, the container's lines" ||
+  bad "ps -e -o: $out (sandbox $sandbox)"
 out=$(rs events --stats "x$$")
 [[ "$out" == '{"type":"stats","id":"x'$$'","data":{'*'"pids":{"current":'[1-9]* ]] &&
   ok "events --stats: runc's stats event" || bad "events --stats: $out"
@@ -307,6 +314,9 @@ rs kill "x$$" 0 && ok "kill with signal 0: the container is there" ||
   bad "kill 0 of a running container"
 rs kill "x$$" KILL
 rs wait "x$$" >/dev/null
+out=$(rs ps "x$$")
+[ $? == 0 ] && [[ "$out" == "UID "*"CMD" ]] && ok "ps of a stopped container: nothing in it" ||
+  bad "ps stopped: $out"
 out=$(rs kill "x$$" 0 2>&1)
 [ $? == 1 ] && [[ "$out" == *"container not running"* ]] && rs kill -a "x$$" 0 &&
   ok "kill of a stopped one: runc's error; with --all nothing left to signal, success" ||
