@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -197,7 +198,16 @@ absl::StatusOr<CgroupDirs> MakeCgroups(const std::vector<CgroupMount>& mounts,
     RemoveCgroups(made);
     return s;
   };
+  // As runc: v2's own files only where v2 is all there is.
+  if (!limits.unified.empty() &&
+      std::any_of(mounts.begin(), mounts.end(),
+                  [](const CgroupMount& m) { return !m.v2; })) {
+    return absl::InvalidArgumentError(
+        "invalid configuration: linux.resources.unified needs cgroup v2 "
+        "alone; this host has v1 hierarchies");
+  }
   std::set<std::string> applied;  // files written, for the check below
+  bool warned_busy = false;
   for (const CgroupMount& m : mounts) {
     bool wanted = m.v2 || Has(m, "memory") || Has(m, "cpu") ||
                   Has(m, "cpuacct") || Has(m, "pids") || Has(m, "freezer");
@@ -224,9 +234,29 @@ absl::StatusOr<CgroupDirs> MakeCgroups(const std::vector<CgroupMount>& mounts,
                        "): thaw it or give another cgroupsPath")));
     }
     // One there already (a container restarted on its old path) is ours
-    // to remove all the same: the path is this container's.
+    // to remove all the same: the path is this container's. If something
+    // runs in it, say so, as runc does (once).
     made.dirs.push_back(dir);
-    for (const auto& [file, value] : Settings(m, dir, limits)) {
+    if (!warned_busy) {
+      std::ifstream procs(dir + "/cgroup.procs");
+      std::string line;
+      int n = 0;
+      while (std::getline(procs, line)) n += line.empty() ? 0 : 1;
+      if (n > 0) {
+        fprintf(stderr,
+                "runsc: warning: container's cgroup is not empty: %d "
+                "process(es) found in %s\n",
+                n, dir.c_str());
+        warned_busy = true;
+      }
+    }
+    std::vector<std::pair<std::string, std::string>> settings =
+        Settings(m, dir, limits);
+    if (m.v2) {
+      settings.insert(settings.end(), limits.unified.begin(),
+                      limits.unified.end());
+    }
+    for (const auto& [file, value] : settings) {
       int werr = WriteValue(dir + "/" + file, value);
       if (werr != 0) {
         return fail(absl::FailedPreconditionError(absl::StrCat(

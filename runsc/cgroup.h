@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,10 +28,11 @@ struct CgroupLimits {
   std::optional<uint64_t> cpu_shares;
   std::optional<int64_t> cpu_quota;  // microseconds per period; -1 none
   std::optional<uint64_t> cpu_period;
-  std::optional<int64_t> pids_limit;  // <= 0 unlimited
+  std::optional<int64_t> pids_limit;           // <= 0 unlimited
+  std::map<std::string, std::string> unified;  // v2 file -> value
   bool Any() const {
     return memory_limit || memory_swap || cpu_shares || cpu_quota ||
-           cpu_period || pids_limit;
+           cpu_period || pids_limit || !unified.empty();
   }
 };
 

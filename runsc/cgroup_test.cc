@@ -227,5 +227,38 @@ TEST(Cgroup, RefusesAFrozenCgroup) {
   ASSERT_EQ(system(rm.c_str()), 0);
 }
 
+// linux.resources.unified: refused where v1 hierarchies exist (runc's
+// "invalid configuration"), written into the cgroup where v2 is alone.
+TEST(Cgroup, UnifiedOnlyOnV2) {
+  char tmpl[] = "/tmp/cgroup_test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string root = tmpl;
+  CgroupMount v1, v2;
+  v1.mountpoint = root + "/memory";
+  v1.controllers = {"memory"};
+  v2.mountpoint = root + "/unified";
+  v2.v2 = true;
+  ASSERT_EQ(mkdir(v1.mountpoint.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(v2.mountpoint.c_str(), 0755), 0);
+  CgroupLimits l;
+  l.unified["memory.min"] = "131072";
+  absl::StatusOr<CgroupDirs> made = MakeCgroups({v1, v2}, "/ct", l, false);
+  ASSERT_FALSE(made.ok());
+  EXPECT_THAT(std::string(made.status().message()),
+              HasSubstr("invalid configuration"));
+  // Where v2 is alone, the value lands in the file (which the kernel
+  // would have made with the directory).
+  ASSERT_EQ(mkdir((v2.mountpoint + "/ct").c_str(), 0755), 0);
+  std::ofstream(v2.mountpoint + "/ct/memory.min") << "0\n";
+  made = MakeCgroups({v2}, "/ct", l, false);
+  ASSERT_TRUE(made.ok()) << made.status();
+  std::ifstream in(v2.mountpoint + "/ct/memory.min");
+  std::string value;
+  in >> value;
+  EXPECT_EQ(value, "131072");
+  std::string rm = "rm -rf " + root;
+  ASSERT_EQ(system(rm.c_str()), 0);
+}
+
 }  // namespace
 }  // namespace runsc

@@ -590,6 +590,7 @@ absl::StatusOr<CgroupDirs> ContainerCgroups(const oci::Spec& spec,
   l.cpu_quota = r.cpu_quota;
   l.cpu_period = r.cpu_period;
   l.pids_limit = r.pids_limit;
+  l.unified = r.unified;
   bool rootless = FLAGS_rootless == "true" ||
                   (FLAGS_rootless == "auto" && InUserNamespace());
   return MakeCgroups(ParseCgroupMounts(ReadHostFile("/proc/self/mountinfo")),
@@ -636,6 +637,16 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
   for (const oci::Mount& m : spec.mounts) {
     static const std::set<std::string> kOwn = {"proc",   "sysfs",  "devpts",
                                                "mqueue", "cgroup", "cgroup2"};
+    // As runc: proc and sysfs only over a directory (or nothing), never a
+    // symlink the image put there to send them elsewhere.
+    struct stat at;
+    if ((m.type == "proc" || m.type == "sysfs") &&
+        lstat((*rootfs + m.destination).c_str(), &at) == 0 &&
+        !S_ISDIR(at.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mount on ", m.destination, ": ", m.type,
+                       " must be mounted on ordinary directory"));
+    }
     if (kOwn.count(m.type) > 0) continue;
     if (m.destination == "/dev" || m.destination == "/dev/shm" ||
         m.destination == "/sys" || m.destination.rfind("/sys/", 0) == 0 ||

@@ -455,6 +455,17 @@ void DecodeLinux(Decoder& d, const Json& j, const std::string& path,
     d.Object(r, "pids", p, [&](const Json& c, const std::string& pp) {
       d.Int(c, "limit", pp, &out->resources.pids_limit);
     });
+    d.StringMap(r, "unified", p, &out->resources.unified);
+    for (const auto& [file, value] : out->resources.unified) {
+      // "controller.setting": a file in the cgroup's own directory.
+      if (!d.ok()) break;
+      if (file.find('/') != std::string::npos ||
+          file.find('.') == std::string::npos || file[0] == '.' ||
+          file.size() > 255) {
+        d.Fail(p + ".unified",
+               absl::StrCat("\"", file, "\" is not a cgroup file name"));
+      }
+    }
   });
   d.String(j, "cgroupsPath", path, &out->cgroups_path);
   d.Strings(j, "maskedPaths", path, kMaxListItems, &out->masked_paths);

@@ -98,6 +98,9 @@ struct Resources {
   std::optional<int64_t> cpu_quota;  // microseconds per period; -1 none
   std::optional<uint64_t> cpu_period;
   std::optional<int64_t> pids_limit;  // -1 or 0: unlimited
+  // cgroup v2 files and their values, as given (names checked: a file of
+  // the container's cgroup directory, nothing else).
+  std::map<std::string, std::string> unified;
 };
 
 struct Linux {

@@ -158,6 +158,11 @@ TEST(Spec, BadDocumentsNameTheField) {
        "linux.maskedPaths[0]: \"/proc/../etc\" is not an absolute path"},
       {"{" + base + R"(, "linux": {"resources": {"memory": {"limit": "1g"}}}})",
        "linux.resources.memory.limit: expected an integer"},
+      {"{" + base +
+           R"(, "linux": {"resources": {"unified": {"../../x.y": "1"}}}})",
+       "linux.resources.unified: \"../../x.y\" is not a cgroup file name"},
+      {"{" + base + R"(, "linux": {"resources": {"unified": {"a.b": 1}}}})",
+       "linux.resources.unified"},
       {"{" + base + R"(, "annotations": {"a": 1}})",
        "annotations.a: expected a string, got a number"},
       {"{" + base + R"(, "hostname": ")" + std::string(65, 'h') + "\"}",

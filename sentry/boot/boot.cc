@@ -638,7 +638,8 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
             *ns, HostFd(options.console_fd),
             options.console_is_tty
                 ? fs::devpts::HostConsole::Kind::kHostTty
-                : fs::devpts::HostConsole::Kind::kRunscSocket);
+                : fs::devpts::HostConsole::Kind::kRunscSocket,
+            options.uid);
     if (!c.ok()) {
       return absl::InternalError(
           absl::StrCat("making the console pty: ", strerror(c.err())));
@@ -704,9 +705,9 @@ ExecStarted StartExec(kernel::Kernel* k, ExecOptions o) {
     // A pty of the sandbox's own (so `tty` names it and job control is
     // the sandbox's), copied to and from the host pty runsc made.
     SysResult<std::shared_ptr<fs::devpts::HostConsole>> c =
-        fs::devpts::HostConsole::Create(
-            k->mount_ns(), std::move(o.fds[0]),
-            fs::devpts::HostConsole::Kind::kHostTty);
+        fs::devpts::HostConsole::Create(k->mount_ns(), std::move(o.fds[0]),
+                                        fs::devpts::HostConsole::Kind::kHostTty,
+                                        o.uid);
     if (!c.ok()) {
       return fail(c.err(), absl::StrCat("exec: making its terminal: ",
                                         strerror(c.err())));

@@ -97,6 +97,13 @@ out=$(rs run --console-socket /nonexistent -b "$B" "y$$" 2>&1 </dev/null)
 [ $? == 1 ] && [[ "$out" == *"cannot use console socket if runsc will not detach or allocate tty"* ]] &&
   [ -z "$(rs list -q)" ] && ok "a console socket with no terminal: runc's error" ||
   bad "run --console-socket: $out"
+# The terminal belongs to the process's user (group tty), as runc
+# chowns the console.
+setcfg '["sh", "-c", "stat -c %u:%g $(tty)"]' \
+  "c['process']['terminal'] = True; c['process']['user'] = {'uid': 1000, 'gid': 100}"
+out=$(python3 "$DRIVE" 30 90 "" "$RUNSC" --root "$ROOT" run -b "$B" "y$$")
+[ "$(head -1 <<<"$out")" == 0 ] && [[ "$out" == *"1000:5"* ]] &&
+  ok "the terminal belongs to process.user" || bad "tty owner: $out"
 # Signals to a foreground runsc reach init, as runc passes them on.
 setcfg '["sh", "-c", "trap \"exit 6\" TERM; touch /trapped; while :; do sleep 0.1; done"]'
 rm -f "$B/rootfs/trapped"
@@ -422,6 +429,16 @@ rc=$?
 [ $rc == 1 ] && [[ "$out" == *"/x: Read-only file system"* ]] && [ ! -e "$B/rootfs/proc" ] &&
   ok "root.readonly: mountpoints made in the sandbox, then writes fail with EROFS" ||
   bad "root.readonly: rc=$rc $out"
+# An image's symlink where proc or sysfs goes is refused, as runc does.
+setcfg '["true"]'
+for d in proc sys; do
+  ln -s /symlink "$B/rootfs/$d"
+  out=$(rs run -b "$B" "m$$" 2>&1)
+  rc=$?
+  rm -f "$B/rootfs/$d"
+  [ $rc == 1 ] && [[ "$out" == *"mount on /$d: "*" must be mounted on ordinary directory"* ]] &&
+    [ -z "$(rs list -q)" ] && ok "a symlink at /$d: refused, as runc" || bad "symlink /$d: rc=$rc $out"
+done
 
 # ---- Mounts and hooks: a directory bind (read-only), a file bind, and a
 # poststop hook that gets the state on stdin.

@@ -44,12 +44,17 @@ SysResult<std::shared_ptr<vfs::FileDescription>> OpenPath(
 }  // namespace
 
 SysResult<std::shared_ptr<HostConsole>> HostConsole::Create(
-    const vfs::MountNamespace& ns, HostFd host, Kind kind) {
+    const vfs::MountNamespace& ns, HostFd host, Kind kind, uint32_t owner) {
   vfs::KernelContext ctx;
   SENTRY_ASSIGN_OR_RETURN(auto m, OpenPath(ctx, ns, "/dev/pts/ptmx", O_RDWR));
   auto master = std::dynamic_pointer_cast<MasterFD>(m);
   if (!master) return Errno(ENODEV);  // /dev/pts is not our devpts
   master->pty()->Unlock();
+  if (owner != 0) {
+    vfs::Inode::AttrChange chown;
+    chown.uid = owner;
+    SENTRY_RETURN_IF_ERROR(master->pty()->inode()->SetAttr(ctx, chown));
+  }
   // The kernel's own open acquires no controlling terminal: the kernel
   // hands it to init.
   SENTRY_ASSIGN_OR_RETURN(

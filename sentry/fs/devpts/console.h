@@ -41,10 +41,12 @@ class HostConsole final : public std::enable_shared_from_this<HostConsole> {
   enum class Kind { kRunscSocket, kHostTty };
 
   // Opens a new pair on the devpts mounted at /dev/pts of `ns`; `host` is
-  // the sentry's end of runsc's socket, or a host pty slave.
+  // the sentry's end of runsc's socket, or a host pty slave. The slave
+  // belongs to `owner`, the process it is the terminal of, as if that
+  // process had opened ptmx (runc chowns the console to it).
   static SysResult<std::shared_ptr<HostConsole>> Create(
       const vfs::MountNamespace& ns, HostFd host,
-      Kind kind = Kind::kRunscSocket);
+      Kind kind = Kind::kRunscSocket, uint32_t owner = 0);
   HostConsole(const HostConsole&) = delete;
   HostConsole& operator=(const HostConsole&) = delete;
 
