@@ -468,6 +468,8 @@ void DecodeLinux(Decoder& d, const Json& j, const std::string& path,
     }
   });
   d.String(j, "cgroupsPath", path, &out->cgroups_path);
+  const Json* seccomp = j.Find("seccomp");
+  out->has_seccomp = seccomp != nullptr && !seccomp->is_null();
   d.Strings(j, "maskedPaths", path, kMaxListItems, &out->masked_paths);
   d.Strings(j, "readonlyPaths", path, kMaxListItems, &out->readonly_paths);
   d.StringMap(j, "sysctl", path, &out->sysctl);

@@ -110,6 +110,7 @@ struct Linux {
   std::string cgroups_path;
   std::vector<std::string> masked_paths, readonly_paths;
   std::map<std::string, std::string> sysctl;
+  bool has_seccomp = false;  // linux.seccomp given (not applied yet)
 };
 
 struct Spec {

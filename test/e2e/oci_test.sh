@@ -429,6 +429,10 @@ rc=$?
 [ $rc == 1 ] && [[ "$out" == *"/x: Read-only file system"* ]] && [ ! -e "$B/rootfs/proc" ] &&
   ok "root.readonly: mountpoints made in the sandbox, then writes fail with EROFS" ||
   bad "root.readonly: rc=$rc $out"
+# A seccomp profile is not applied yet: said in --log, not dropped.
+setcfg '["true"]' "c['linux']['seccomp'] = {'defaultAction': 'SCMP_ACT_ERRNO'}"
+rs --log "$TMP/sc.log" run -b "$B" "s$$" && grep -q 'level=warning msg="linux.seccomp: not applied' "$TMP/sc.log" &&
+  ok "linux.seccomp: a warning in --log that it is not applied" || bad "seccomp warning: $(cat "$TMP/sc.log")"
 # An image's symlink where proc or sysfs goes is refused, as runc does.
 setcfg '["true"]'
 for d in proc sys; do
