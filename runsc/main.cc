@@ -325,6 +325,14 @@ int Boot() {
   }
   o.root_overlay = !cfg.read_only_root();
   o.seal_root = cfg.seal_root();
+  {
+    // Whole instructions only; the sentry checks the program itself.
+    const std::string& bpf = cfg.seccomp_filter();
+    o.seccomp.resize(bpf.size() / sizeof(struct sock_filter));
+    if (!o.seccomp.empty())
+      memcpy(o.seccomp.data(), bpf.data(),
+             o.seccomp.size() * sizeof(struct sock_filter));
+  }
   for (const GuestFile& f : cfg.files())
     o.files.push_back({f.path(), f.content()});
   o.masked_paths.assign(cfg.masked_paths().begin(), cfg.masked_paths().end());

@@ -50,6 +50,7 @@
 #include "runsc/oci/json.h"
 #include "runsc/oci/spec.h"
 #include "runsc/sandbox.h"
+#include "runsc/seccomp_profile.h"
 #include "sentry/base/host_fd.h"
 #include "sentry/kernel/syscall_table.h"
 #include "sentry/syscalls/linux/table.h"
@@ -88,11 +89,6 @@ int Fail(const std::string& msg) {
   return 1;
 }
 
-// A warning, as runc's: in --log if given, else on stderr.
-void Warn(const std::string& msg) {
-  if (!LogLine("warning", msg))
-    fprintf(stderr, "runsc: warning: %s\n", msg.c_str());
-}
 
 int Fail(const absl::Status& s) { return Fail(std::string(s.message())); }
 
@@ -641,6 +637,11 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
         std::min<int64_t>(*spec.linux.resources.pids_limit, 1 << 30)));
   }
   cfg.set_seal_root(spec.root_readonly);
+  if (spec.linux.seccomp) {
+    absl::StatusOr<std::string> bpf = CompileSeccomp(*spec.linux.seccomp);
+    if (!bpf.ok()) return bpf.status();
+    cfg.set_seccomp_filter(*bpf);
+  }
   for (const std::string& m : spec.linux.masked_paths) cfg.add_masked_paths(m);
   for (const std::string& r : spec.linux.readonly_paths)
     cfg.add_readonly_paths(r);
@@ -914,13 +915,6 @@ absl::StatusOr<State> Create(const std::string& id, bool detach,
   }
   absl::Status tty_ok = CheckTerminal(spec->process->terminal, detach);
   if (!tty_ok.ok()) return tty_ok;
-  if (spec->linux.has_seccomp) {
-    // Said, not silently dropped: every call is the sentry's to emulate,
-    // but the profile's own restrictions do not hold inside.
-    Warn(
-        "linux.seccomp: not applied; the sandbox does not yet filter its "
-        "guests' system calls with seccomp profiles");
-  }
   if (spec->process->terminal && !detach) {
     absl::StatusOr<std::unique_ptr<HostTerminal>> host = HostTerminal::Find();
     if (!host.ok()) return host.status();
@@ -1297,7 +1291,7 @@ int CmdRun(const std::vector<std::string>& args) {
   HostFd sigfd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   HostFd stop(eventfd(0, EFD_CLOEXEC));
   std::thread relay;
-  if (console.master.valid() && stop.valid()) {
+  if (console.master.valid() && console.host != nullptr && stop.valid()) {
     console.host->ResizePty(console.master.get());
     console.host->MakeRaw();
     relay = std::thread(HostTerminal::Relay, console.master.get(), stop.get());

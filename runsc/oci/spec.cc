@@ -468,8 +468,41 @@ void DecodeLinux(Decoder& d, const Json& j, const std::string& path,
     }
   });
   d.String(j, "cgroupsPath", path, &out->cgroups_path);
-  const Json* seccomp = j.Find("seccomp");
-  out->has_seccomp = seccomp != nullptr && !seccomp->is_null();
+  d.Object(j, "seccomp", path, [&](const Json& s, const std::string& p) {
+    Seccomp sc;
+    d.String(s, "defaultAction", p, &sc.default_action);
+    if (d.ok() && sc.default_action.empty())
+      d.Fail(p + ".defaultAction", "missing");
+    d.Int(s, "defaultErrnoRet", p, &sc.default_errno_ret);
+    d.Strings(s, "architectures", p, 64, &sc.architectures);
+    d.Strings(s, "flags", p, 64, &sc.flags);
+    d.String(s, "listenerPath", p, &sc.listener_path);
+    d.Array(s, "syscalls", p, kMaxListItems,
+            [&](const Json& r, const std::string& rp) {
+              if (!d.Expect(r, Json::Type::kObject, rp, "an object")) return;
+              SeccompRule rule;
+              d.Strings(r, "names", rp, kMaxListItems, &rule.names);
+              d.String(r, "action", rp, &rule.action);
+              if (d.ok() && rule.action.empty())
+                d.Fail(rp + ".action", "missing");
+              d.Int(r, "errnoRet", rp, &rule.errno_ret);
+              d.Array(
+                  r, "args", rp, 6, [&](const Json& a, const std::string& ap) {
+                    if (!d.Expect(a, Json::Type::kObject, ap, "an object"))
+                      return;
+                    SeccompArg arg;
+                    d.Int(a, "index", ap, &arg.index);
+                    d.Int(a, "value", ap, &arg.value);
+                    d.Int(a, "valueTwo", ap, &arg.value_two);
+                    d.String(a, "op", ap, &arg.op);
+                    if (d.ok() && arg.index > 5)
+                      d.Fail(ap + ".index", "a system call has 6 arguments");
+                    rule.args.push_back(arg);
+                  });
+              sc.syscalls.push_back(std::move(rule));
+            });
+    out->seccomp = std::move(sc);
+  });
   d.Strings(j, "maskedPaths", path, kMaxListItems, &out->masked_paths);
   d.Strings(j, "readonlyPaths", path, kMaxListItems, &out->readonly_paths);
   d.StringMap(j, "sysctl", path, &out->sysctl);

@@ -103,6 +103,27 @@ struct Resources {
   std::map<std::string, std::string> unified;
 };
 
+// linux.seccomp: the profile applied to the container's processes (runc's
+// names: SCMP_ACT_*, SCMP_CMP_*, SCMP_ARCH_*, SECCOMP_FILTER_FLAG_*).
+struct SeccompArg {
+  uint32_t index = 0;
+  uint64_t value = 0, value_two = 0;
+  std::string op;
+};
+struct SeccompRule {
+  std::vector<std::string> names;
+  std::string action;
+  std::optional<uint32_t> errno_ret;
+  std::vector<SeccompArg> args;
+};
+struct Seccomp {
+  std::string default_action;
+  std::optional<uint32_t> default_errno_ret;
+  std::vector<std::string> architectures, flags;
+  std::string listener_path;
+  std::vector<SeccompRule> syscalls;
+};
+
 struct Linux {
   std::vector<Namespace> namespaces;
   std::vector<IdMapping> uid_mappings, gid_mappings;
@@ -110,7 +131,7 @@ struct Linux {
   std::string cgroups_path;
   std::vector<std::string> masked_paths, readonly_paths;
   std::map<std::string, std::string> sysctl;
-  bool has_seccomp = false;  // linux.seccomp given (not applied yet)
+  std::optional<Seccomp> seccomp;
 };
 
 struct Spec {

@@ -30,6 +30,7 @@
 #include "sentry/fs/sys/sysfs.h"
 #include "sentry/fs/tmpfs/tmpfs.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/seccomp.h"
 #include "sentry/net/host/host.h"
 #include "sentry/strace/strace.h"
 #include "sentry/syscalls/linux/table.h"
@@ -565,6 +566,16 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   kopts.hostname = options.hostname;
   kopts.ncpus = ncpus > 0 ? ncpus : 1;
   kopts.max_tasks = options.max_tasks;
+  if (!options.seccomp.empty()) {
+    SysResult<std::shared_ptr<const kernel::SeccompFilter>> f =
+        kernel::SeccompFilter::Load(options.seccomp, nullptr);
+    if (!f.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("linux.seccomp: the compiled filter is refused: ",
+                       strerror(f.err())));
+    }
+    kopts.seccomp = *f;
+  }
   SysResult<loader::VdsoSource*> vdso = MakeVdso();
   if (vdso.ok()) {
     kopts.vdso = *vdso;

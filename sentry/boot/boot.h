@@ -3,6 +3,8 @@
 #ifndef SENTRY_BOOT_BOOT_H_
 #define SENTRY_BOOT_BOOT_H_
 
+#include <linux/filter.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -94,6 +96,10 @@ struct BootOptions {
   // empty read-only tmpfs; a read-only path is bound on itself read-only.
   // Paths missing in the sandbox are skipped, as runc skips them.
   std::vector<std::string> masked_paths, readonly_paths;
+  // OCI linux.seccomp, compiled by runsc: a classic BPF program over
+  // seccomp_data (checked here as seccomp(2) checks a guest's). Empty:
+  // none.
+  std::vector<struct sock_filter> seccomp;
   // OCI (`runsc create`): init starts once a byte can be read from
   // start_fd; -1 starts it at once.
   int start_fd = -1;

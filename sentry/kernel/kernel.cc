@@ -1,5 +1,7 @@
 #include "sentry/kernel/kernel.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -394,6 +396,8 @@ SysResult<std::shared_ptr<ThreadGroup>> Kernel::Start(InitProcess init,
     for (const auto& [resource, lim] : init.rlimits)
       shared.tg->SetRlimit(resource, lim);
     task->no_new_privs = init.no_new_privs;
+    if (options_.seccomp != nullptr)
+      task->SetSeccomp(SECCOMP_MODE_FILTER, options_.seccomp);
     if (init.umask) {
       absl::MutexLock fl(&shared.fs->mu);
       shared.fs->umask = *init.umask & 0777;

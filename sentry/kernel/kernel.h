@@ -285,8 +285,14 @@ struct InitProcess {
   std::optional<uint32_t> umask;  // OCI process.user.umask; else 0022
 };
 
+class SeccompFilter;
+
 struct KernelOptions {
   platform::Platform* platform = nullptr;
+  // OCI linux.seccomp: every process started from outside (init, each
+  // exec) begins under this filter, as runc installs the profile just
+  // before the program runs. Null: none.
+  std::shared_ptr<const SeccompFilter> seccomp;
   std::shared_ptr<vfs::MountNamespace> mount_ns;
   const SyscallTable* syscalls = nullptr;
   SyscallObserver* observer = nullptr;  // --strace, or null

@@ -335,8 +335,14 @@ void Task::HandleSyscall() {
   regs_replaced_ = false;
   restart_code_ = 0;
   int64_t result;
-  const SyscallEntry* e = kernel_->syscalls().Lookup(nr);
-  if (e == nullptr || e->fn == nullptr) {
+  // Seccomp decides before the call runs (strace still shows it, with
+  // the result seccomp gave).
+  bool run = seccomp_mode_.load(std::memory_order_relaxed) == 0 ||
+             SeccompAllows(nr, args, &result);
+  const SyscallEntry* e = run ? kernel_->syscalls().Lookup(nr) : nullptr;
+  if (!run) {
+    // `result` is seccomp's.
+  } else if (e == nullptr || e->fn == nullptr) {
     kernel_->ReportUnimplemented(nr);
     result = -ENOSYS;
   } else {

@@ -21,6 +21,7 @@
 #include "platform/platform.h"
 #include "sentry/base/waiter.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/seccomp.h"
 #include "sentry/vfs/fd_table.h"
 #include "sentry/vfs/ops.h"
 
@@ -219,8 +220,23 @@ class Task final : public vfs::CallContext,
   uint64_t clear_child_tid = 0;
   uint64_t robust_list_head = 0;
   bool no_new_privs = false;  // PR_SET_NO_NEW_PRIVS; survives execve
-  int pdeath_signal = 0;      // PR_SET_PDEATHSIG; guarded by Kernel::mu_
-  bool keep_caps = false;     // PR_SET_KEEPCAPS
+
+  // seccomp(2): SECCOMP_MODE_DISABLED, _STRICT or _FILTER, and the newest
+  // filter. Inherited by clone, kept across execve. Set by the task itself,
+  // or by a thread of its process (TSYNC, under Kernel::mu_); read on each
+  // system call by the task itself, without a lock while disabled.
+  int seccomp_mode() const { return seccomp_mode_.load(); }
+  std::shared_ptr<const SeccompFilter> seccomp_filter() const {
+    absl::MutexLock l(&seccomp_mu_);
+    return seccomp_filter_;
+  }
+  void SetSeccomp(int mode, std::shared_ptr<const SeccompFilter> filter) {
+    absl::MutexLock l(&seccomp_mu_);
+    seccomp_filter_ = std::move(filter);
+    seccomp_mode_.store(mode);
+  }
+  int pdeath_signal = 0;   // PR_SET_PDEATHSIG; guarded by Kernel::mu_
+  bool keep_caps = false;  // PR_SET_KEEPCAPS
   // sched_setaffinity's CPU set and setpriority's nice value: recorded and
   // reported; the host schedules the sandbox's threads.
   // Applies a new CPU set: the task's host thread (and so the stub thread
@@ -280,6 +296,9 @@ class Task final : public vfs::CallContext,
   friend class Kernel;
 
   void HandleSyscall();
+  // Whether seccomp lets system call `nr` run; if not, `*result` is what
+  // the guest sees instead (and the task may be on its way out).
+  bool SeccompAllows(uint64_t nr, const SyscallArgs& args, int64_t* result);
   void HandleFault(const siginfo_t& si);
   // Moves this task's host thread to its CPU set.
   void ApplyAffinity();
@@ -346,6 +365,10 @@ class Task final : public vfs::CallContext,
   std::atomic<bool> signal_hint_{false};
   std::atomic<bool> thread_exit_{false};  // leave the loop: exit(2), killed
   std::atomic<bool> affinity_dirty_{false};
+  std::atomic<int> seccomp_mode_{0};
+  mutable absl::Mutex seccomp_mu_;
+  std::shared_ptr<const SeccompFilter> seccomp_filter_
+      ABSL_GUARDED_BY(seccomp_mu_);
   // The process is exiting, or another thread's execve ends this one:
   // set under Kernel::mu_, read by waits that only a kill may end.
   std::atomic<bool> killed_{false};

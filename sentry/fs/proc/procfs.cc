@@ -1118,9 +1118,10 @@ class ProcBuilder {
     line("CapAmb", Hex16(c.cap_ambient));
     const kernel::Task* live = v.any.get();
     line("NoNewPrivs", live != nullptr && live->no_new_privs ? 1 : 0);
-    // Guests cannot install seccomp filters.
-    line("Seccomp", 0);
-    line("Seccomp_filters", 0);
+    std::shared_ptr<const kernel::SeccompFilter> filter =
+        live != nullptr ? live->seccomp_filter() : nullptr;
+    line("Seccomp", live != nullptr ? live->seccomp_mode() : 0);
+    line("Seccomp_filters", filter != nullptr ? filter->count() : 0);
     // What a kernel says when it cannot control speculation for the task.
     line("Speculation_Store_Bypass", "unknown");
     line("SpeculationIndirectBranch", "unknown");

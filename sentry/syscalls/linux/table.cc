@@ -84,6 +84,7 @@ SENTRY_SYSCALL(SysSetRobustList);
 SENTRY_SYSCALL(SysGetRobustList);
 SENTRY_SYSCALL(SysArchPrctl);
 SENTRY_SYSCALL(SysPrctl);
+SENTRY_SYSCALL(SysSeccomp);
 SENTRY_SYSCALL(SysUname);
 SENTRY_SYSCALL(SysSysinfo);
 SENTRY_SYSCALL(SysGetrandom);
@@ -452,7 +453,7 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
             "PR_SET/GET_NAME, PR_SET/GET_DUMPABLE, PR_SET/GET_NO_NEW_PRIVS, "
             "PR_SET/GET_PDEATHSIG (on the parent process's exit), "
             "PR_SET/GET_CHILD_SUBREAPER, PR_SET/GET_KEEPCAPS, "
-            "PR_CAPBSET_READ/DROP; PR_SET_SECCOMP and the rest fail with "
+            "PR_CAPBSET_READ/DROP, PR_SET/GET_SECCOMP; the rest fail with "
             "EINVAL");
     Full(SYS_arch_prctl, SysArchPrctl, "dx");
     Full(SYS_setrlimit, SysSetrlimit, "rp");
@@ -556,6 +557,11 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_pidfd_send_signal, SysPidfdSendSignal, "fSpx");
     Full(SYS_getcpu, SysGetcpu, "ppp");
     Full(SYS_getrandom, SysGetrandom, "pux");
+    Partial(SYS_seccomp, SysSeccomp, "dxp",
+            "strict and filter modes with every action, TSYNC, LOG, "
+            "SPEC_ALLOW; no user notification (NEW_LISTENER fails with "
+            "EINVAL, SECCOMP_RET_USER_NOTIF acts as with no listener: "
+            "ENOSYS) and no tracer stops (SECCOMP_RET_TRACE: ENOSYS)");
     Full(SYS_execve, SysExecve, "sae");
     Partial(SYS_preadv2, SysPreadv2, "fpdlxx",
             "RWF_NOWAIT and RWF_APPEND fail with EOPNOTSUPP");
