@@ -380,9 +380,13 @@ TEST(CpuClockTest, ThreadClockAdvancesWhileSpinningAndNotWhileSleeping) {
   EXPECT_GE(spinner_wall, spinner_cpu);
   // Read from this thread, the spinner's clock shows at least its spin.
   EXPECT_GE(spinner_now, spinner_cpu);
-  // A thread that mostly sleeps uses (much) less than 50 ms of CPU time.
+  // A thread that mostly sleeps uses less CPU time than one that spun
+  // for 50 ms meanwhile. (Not much less: the sandbox counts a thread's
+  // time in the sentry and in guest code by the wall clock, which on a
+  // loaded machine includes waits for a CPU; CI saw 32 ms for this
+  // sleeper's dozen wake-ups. Linux counts near nothing.)
   ASSERT_GE(sleeper_before, 0);
-  EXPECT_LT(sleeper_after - sleeper_before, 25 * kMs);
+  EXPECT_LT(sleeper_after - sleeper_before, 50 * kMs);
   // The process clock covers its threads.
   EXPECT_GE(process, spinner_now + self);
 }
