@@ -712,7 +712,8 @@ std::string DefaultSpecJson(bool cgroup_namespace) {
     "readonlyPaths": [
       "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
       "/proc/sysrq-trigger"
-    ]
+    ],
+    "resources": {"devices": [{"allow": false, "access": "rwm"}]}
   }
 }
 )";
