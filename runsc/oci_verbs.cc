@@ -89,7 +89,6 @@ int Fail(const std::string& msg) {
   return 1;
 }
 
-
 int Fail(const absl::Status& s) { return Fail(std::string(s.message())); }
 
 // ---- Host processes ----
@@ -143,7 +142,7 @@ struct State {
   Proc sandbox;
   std::vector<Proc> helpers;  // gofers and the network broker
   std::map<std::string, std::string> annotations;
-  std::vector<oci::Hook> poststop;
+  std::vector<oci::Hook> poststart, poststop;
   std::vector<std::string> cgroups;  // the directories made, one per hierarchy
 };
 
@@ -188,6 +187,7 @@ absl::Status SaveState(const State& s) {
   Json ann = Json::Object();
   for (const auto& [k, v] : s.annotations) ann.Set(k, Json::String(v));
   j.Set("annotations", ann);
+  j.Set("poststart", HooksJson(s.poststart));
   j.Set("poststop", HooksJson(s.poststop));
   Json cgroups = Json::Array();
   for (const std::string& c : s.cgroups) cgroups.Append(Json::String(c));
@@ -256,7 +256,10 @@ absl::StatusOr<State> LoadState(const std::string& id) {
       if (d.is_string()) s.cgroups.push_back(d.text());
     }
   }
-  if (const Json* hooks = j->Find("poststop"); hooks && hooks->is_array()) {
+  for (auto [name, out] : {std::pair{"poststart", &s.poststart},
+                           std::pair{"poststop", &s.poststop}}) {
+    const Json* hooks = j->Find(name);
+    if (hooks == nullptr || !hooks->is_array()) continue;
     for (const Json& h : hooks->items()) {
       oci::Hook hook;
       if (const Json* p = h.Find("path"); p && p->is_string())
@@ -269,7 +272,7 @@ absl::StatusOr<State> LoadState(const std::string& id) {
       }
       if (const Json* t = h.Find("timeout"); t && t->AsInt64())
         hook.timeout = static_cast<int>(*t->AsInt64());
-      s.poststop.push_back(hook);
+      out->push_back(hook);
     }
   }
   return s;
@@ -915,6 +918,16 @@ absl::StatusOr<State> Create(const std::string& id, bool detach,
   }
   absl::Status tty_ok = CheckTerminal(spec->process->terminal, detach);
   if (!tty_ok.ok()) return tty_ok;
+  // These run in the container's own namespaces, where a host program has
+  // no place: the container's processes are the sandbox's guests.
+  if (!spec->hooks.create_container.empty() ||
+      !spec->hooks.start_container.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(bundle, "/config.json: hooks.",
+                     spec->hooks.create_container.empty() ? "startContainer"
+                                                          : "createContainer",
+                     ": not supported (hooks that run inside the container)"));
+  }
   if (spec->process->terminal && !detach) {
     absl::StatusOr<std::unique_ptr<HostTerminal>> host = HostTerminal::Find();
     if (!host.ok()) return host.status();
@@ -975,6 +988,7 @@ absl::StatusOr<State> Create(const std::string& id, bool detach,
   s.status = "creating";
   s.owner = Owner();
   s.annotations = spec->annotations;
+  s.poststart = spec->hooks.poststart;
   s.poststop = spec->hooks.poststop;
   s.created =
       absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone());
@@ -1151,7 +1165,16 @@ absl::Status Start(State& s) {
         absl::StrCat("starting ", s.id, ": ", strerror(errno)));
   }
   s.status = "running";
-  return SaveState(s);
+  absl::Status saved = SaveState(s);
+  if (!saved.ok()) return saved;
+  // Once the process runs, as runc runs them; one that fails ends the
+  // container, as under runc.
+  absl::Status hooks = RunHooks(s.poststart, s, "poststart");
+  if (!hooks.ok()) {
+    if (Alive(s.sandbox.pid, s.sandbox.start)) kill(s.sandbox.pid, SIGKILL);
+    return hooks;
+  }
+  return absl::OkStatus();
 }
 
 int CmdStart(const std::vector<std::string>& args) {
@@ -1446,10 +1469,11 @@ int CmdExec(const DoArgs& args) {
   absl::StatusOr<State> s = LoadState(args.command[0]);
   if (!s.ok()) return ExecFail(s.status());
   std::string status = StatusOf(*s);
-  if (status == "stopped") return ExecFail("cannot exec in a stopped state");
+  if (status == "stopped")
+    return ExecFail("cannot exec in a stopped container");
   if (status == "paused" && !FLAGS_ignore_paused) {
     return ExecFail(
-        "cannot exec in a paused state (use --ignore-paused to override)");
+        "cannot exec in a paused container (use --ignore-paused to override)");
   }
   if (status == "paused") status = "running";
   if (status != "running") {
@@ -1943,7 +1967,7 @@ int CmdFeatures(const std::vector<std::string>&) {
   j.Set("ociVersionMin", Json::String("1.0.0"));
   j.Set("ociVersionMax", Json::String("1.1.0"));
   Json hooks = Json::Array();
-  for (const char* h : {"prestart", "createRuntime", "poststop"})
+  for (const char* h : {"prestart", "createRuntime", "poststart", "poststop"})
     hooks.Append(Json::String(h));
   j.Set("hooks", hooks);
   Json mounts = Json::Array();

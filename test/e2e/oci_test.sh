@@ -329,7 +329,7 @@ out=$(rs kill "x$$" 0 2>&1)
   ok "kill of a stopped one: runc's error; with --all nothing left to signal, success" ||
   bad "kill 0 stopped: $out"
 out=$(rs exec "x$$" true 2>&1)
-[ $? == 255 ] && [[ "$out" == *"cannot exec in a stopped state"* ]] &&
+[ $? == 255 ] && [[ "$out" == *"cannot exec in a stopped container"* ]] &&
   ok "exec in a stopped container: runc's error" || bad "exec stopped: $out"
 rs delete "x$$"
 
@@ -346,7 +346,7 @@ b=$(cat "$TMP/pause/n")
 state=$(rs state "p$$")
 out=$(rs exec "p$$" true 2>&1)
 [ "$a" == "$b" ] && [ -n "$a" ] && [[ "$state" == *'"status": "paused"'* ]] &&
-  [[ "$out" == *"cannot exec in a paused state"* ]] &&
+  [[ "$out" == *"cannot exec in a paused container"* ]] &&
   ok "pause: state paused, nothing runs, exec refused" || bad "pause: $a $b $state $out"
 rs resume "p$$"
 sleep 0.3
@@ -484,6 +484,27 @@ bound file"*"Read-only file system"*"rc=1" ]] && [ ! -e "$TMP/data/g" ] &&
   ok "bind mounts: a read-only directory, a file" || bad "mounts: $out"
 [[ "$(cat "$TMP/hook.out" 2>/dev/null)" == *"\"id\":\"m$$\""* ]] &&
   ok "the poststop hook gets the state on stdin" || bad "hook: $(cat "$TMP/hook.out")"
+# poststart runs once the process does (state "running"); one that fails
+# ends the container. Hooks that would run inside the container are
+# refused by name.
+cat >"$TMP/post.sh" <<EOF2
+#!/bin/sh
+cat > "$TMP/post.out"
+exit \${1:-0}
+EOF2
+chmod +x "$TMP/post.sh"
+setcfg '["true"]' "c['hooks'] = {'poststart': [{'path': '$TMP/post.sh'}]}"
+rs run -b "$B" "h$$" && [[ "$(cat "$TMP/post.out")" == *'"status":"running"'* ]] &&
+  ok "the poststart hook runs with the container running" || bad "poststart: $(cat "$TMP/post.out")"
+setcfg '["sleep", "100"]' "c['hooks'] = {'poststart': [{'path': '$TMP/post.sh', 'args': ['post.sh', '3']}]}"
+out=$(rs run -d -b "$B" "h$$" 2>&1 </dev/null)
+[ $? == 1 ] && [[ "$out" == *"poststart hook"*"status 3"* ]] && [ -z "$(rs list -q)" ] &&
+  ok "a failing poststart hook ends the container" || bad "poststart failing: $out $(rs list)"
+rs delete -f "h$$" 2>/dev/null
+setcfg '["true"]' "c['hooks'] = {'startContainer': [{'path': '/bin/true'}]}"
+out=$(rs run -b "$B" "h$$" 2>&1)
+[ $? == 1 ] && [[ "$out" == *"hooks.startContainer: not supported"* ]] &&
+  ok "startContainer hooks: refused by name" || bad "startContainer: $out"
 
 # ---- maskedPaths and readonlyPaths (runc's default spec masks
 # /proc/kcore and others; those the sandbox's proc lacks are skipped).
