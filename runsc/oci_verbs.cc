@@ -142,7 +142,7 @@ struct State {
   Proc sandbox;
   std::vector<Proc> helpers;  // gofers and the network broker
   std::map<std::string, std::string> annotations;
-  std::vector<oci::Hook> poststart, poststop;
+  std::vector<oci::Hook> start_container, poststart, poststop;
   std::vector<std::string> cgroups;  // the directories made, one per hierarchy
 };
 
@@ -187,6 +187,7 @@ absl::Status SaveState(const State& s) {
   Json ann = Json::Object();
   for (const auto& [k, v] : s.annotations) ann.Set(k, Json::String(v));
   j.Set("annotations", ann);
+  j.Set("startContainer", HooksJson(s.start_container));
   j.Set("poststart", HooksJson(s.poststart));
   j.Set("poststop", HooksJson(s.poststop));
   Json cgroups = Json::Array();
@@ -256,7 +257,8 @@ absl::StatusOr<State> LoadState(const std::string& id) {
       if (d.is_string()) s.cgroups.push_back(d.text());
     }
   }
-  for (auto [name, out] : {std::pair{"poststart", &s.poststart},
+  for (auto [name, out] : {std::pair{"startContainer", &s.start_container},
+                           std::pair{"poststart", &s.poststart},
                            std::pair{"poststop", &s.poststop}}) {
     const Json* hooks = j->Find(name);
     if (hooks == nullptr || !hooks->is_array()) continue;
@@ -918,16 +920,6 @@ absl::StatusOr<State> Create(const std::string& id, bool detach,
   }
   absl::Status tty_ok = CheckTerminal(spec->process->terminal, detach);
   if (!tty_ok.ok()) return tty_ok;
-  // These run in the container's own namespaces, where a host program has
-  // no place: the container's processes are the sandbox's guests.
-  if (!spec->hooks.create_container.empty() ||
-      !spec->hooks.start_container.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(bundle, "/config.json: hooks.",
-                     spec->hooks.create_container.empty() ? "startContainer"
-                                                          : "createContainer",
-                     ": not supported (hooks that run inside the container)"));
-  }
   if (spec->process->terminal && !detach) {
     absl::StatusOr<std::unique_ptr<HostTerminal>> host = HostTerminal::Find();
     if (!host.ok()) return host.status();
@@ -988,6 +980,7 @@ absl::StatusOr<State> Create(const std::string& id, bool detach,
   s.status = "creating";
   s.owner = Owner();
   s.annotations = spec->annotations;
+  s.start_container = spec->hooks.start_container;
   s.poststart = spec->hooks.poststart;
   s.poststop = spec->hooks.poststop;
   s.created =
@@ -1085,6 +1078,10 @@ absl::StatusOr<State> Create(const std::string& id, bool detach,
   absl::Status hooks = RunHooks(spec->hooks.prestart, s, "prestart");
   if (hooks.ok())
     hooks = RunHooks(spec->hooks.create_runtime, s, "createRuntime");
+  // The container's namespaces are the sandbox's, where no host program
+  // runs: createContainer and startContainer run on the host too.
+  if (hooks.ok())
+    hooks = RunHooks(spec->hooks.create_container, s, "createContainer");
   if (!hooks.ok()) return hooks;
   s.status = "created";
   saved = SaveState(s);
@@ -1157,6 +1154,12 @@ absl::Status Start(State& s) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot start a container that has ",
                      status == "stopped" ? "stopped" : "already started"));
+  }
+  // Before the process runs; one that fails ends the container.
+  absl::Status before = RunHooks(s.start_container, s, "startContainer");
+  if (!before.ok()) {
+    if (Alive(s.sandbox.pid, s.sandbox.start)) kill(s.sandbox.pid, SIGKILL);
+    return before;
   }
   HostFd fifo(
       open((Dir(s.id) + "/start").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
@@ -1967,7 +1970,8 @@ int CmdFeatures(const std::vector<std::string>&) {
   j.Set("ociVersionMin", Json::String("1.0.0"));
   j.Set("ociVersionMax", Json::String("1.1.0"));
   Json hooks = Json::Array();
-  for (const char* h : {"prestart", "createRuntime", "poststart", "poststop"})
+  for (const char* h : {"prestart", "createRuntime", "createContainer",
+                        "startContainer", "poststart", "poststop"})
     hooks.Append(Json::String(h));
   j.Set("hooks", hooks);
   Json mounts = Json::Array();

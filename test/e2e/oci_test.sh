@@ -485,8 +485,7 @@ bound file"*"Read-only file system"*"rc=1" ]] && [ ! -e "$TMP/data/g" ] &&
 [[ "$(cat "$TMP/hook.out" 2>/dev/null)" == *"\"id\":\"m$$\""* ]] &&
   ok "the poststop hook gets the state on stdin" || bad "hook: $(cat "$TMP/hook.out")"
 # poststart runs once the process does (state "running"); one that fails
-# ends the container. Hooks that would run inside the container are
-# refused by name.
+# ends the container.
 cat >"$TMP/post.sh" <<EOF2
 #!/bin/sh
 cat > "$TMP/post.out"
@@ -501,10 +500,21 @@ out=$(rs run -d -b "$B" "h$$" 2>&1 </dev/null)
 [ $? == 1 ] && [[ "$out" == *"poststart hook"*"status 3"* ]] && [ -z "$(rs list -q)" ] &&
   ok "a failing poststart hook ends the container" || bad "poststart failing: $out $(rs list)"
 rs delete -f "h$$" 2>/dev/null
-setcfg '["true"]' "c['hooks'] = {'startContainer': [{'path': '/bin/true'}]}"
-out=$(rs run -b "$B" "h$$" 2>&1)
-[ $? == 1 ] && [[ "$out" == *"hooks.startContainer: not supported"* ]] &&
-  ok "startContainer hooks: refused by name" || bad "startContainer: $out"
+# createContainer (at create) and startContainer (at start, before the
+# process) run on the host too: the container's namespaces are the
+# sandbox's.
+rm -f "$TMP/post.out"
+setcfg '["true"]' "c['hooks'] = {'createContainer': [{'path': '$TMP/post.sh', 'args': ['post.sh', '0']}],
+  'startContainer': [{'path': '/bin/sh', 'args': ['sh', '-c', 'cat >> $TMP/post.out']}]}"
+rs create -b "$B" "h$$" </dev/null >/dev/null 2>&1
+created=$(cat "$TMP/post.out")
+rs start "h$$"
+started=$(cat "$TMP/post.out")
+rs wait "h$$" >/dev/null
+rs delete "h$$"
+[[ "$created" == *'"id":"h'$$'"'* ]] && [[ "$started" == *'"id":"h'$$'"'*'"id":"h'$$'"'* ]] &&
+  ok "createContainer and startContainer hooks run on the host" ||
+  bad "createContainer/startContainer: $created / $started"
 
 # ---- maskedPaths and readonlyPaths (runc's default spec masks
 # /proc/kcore and others; those the sandbox's proc lacks are skipped).
