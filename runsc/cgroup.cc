@@ -108,6 +108,11 @@ std::vector<std::pair<std::string, std::string>> Settings(
       out.push_back(
           {"pids.max", *l.pids_limit <= 0 ? "max" : num(*l.pids_limit)});
     }
+    if (l.memory_reservation && Exists(dir + "/memory.low")) {
+      out.push_back({"memory.low", *l.memory_reservation < 0
+                                       ? "max"
+                                       : num(*l.memory_reservation)});
+    }
     return out;
   }
   if (Has(m, "memory")) {
@@ -116,6 +121,9 @@ std::vector<std::pair<std::string, std::string>> Settings(
     // Without swap accounting the file is missing, and swap unbounded.
     if (l.memory_swap && Exists(dir + "/memory.memsw.limit_in_bytes"))
       out.push_back({"memory.memsw.limit_in_bytes", num(*l.memory_swap)});
+    if (l.memory_reservation) {
+      out.push_back({"memory.soft_limit_in_bytes", num(*l.memory_reservation)});
+    }
   }
   if (Has(m, "cpu")) {
     if (l.cpu_shares && *l.cpu_shares > 0)
@@ -130,6 +138,64 @@ std::vector<std::pair<std::string, std::string>> Settings(
         {"pids.max", *l.pids_limit <= 0 ? "max" : num(*l.pids_limit)});
   }
   return out;
+}
+
+// As runc: v2's own files (linux.resources.unified) only where v2 is
+// all there is.
+absl::Status CheckUnified(const std::vector<CgroupMount>& mounts,
+                          const CgroupLimits& limits) {
+  if (!limits.unified.empty() &&
+      std::any_of(mounts.begin(), mounts.end(),
+                  [](const CgroupMount& m) { return !m.v2; })) {
+    return absl::InvalidArgumentError(
+        "invalid configuration: linux.resources.unified needs cgroup v2 "
+        "alone; this host has v1 hierarchies");
+  }
+  return absl::OkStatus();
+}
+
+// A limit asked for and written nowhere would be a silent no-op: an
+// error, unless cgroups may be skipped (rootless). A swap limit is
+// checked only when asked for by itself (`update`): at create, engines
+// pass one with every memory limit, and a host without swap accounting
+// has no swap to bound.
+absl::Status CheckApplied(const CgroupLimits& l,
+                          const std::set<std::string>& applied,
+                          bool tolerate_denied, bool check_swap) {
+  struct Want {
+    bool asked;
+    std::initializer_list<const char*> files;
+    const char* what;
+  };
+  const Want wants[] = {
+      {l.memory_limit.has_value(),
+       {"memory.limit_in_bytes", "memory.max"},
+       "a memory limit"},
+      {check_swap && l.memory_swap.has_value(),
+       {"memory.memsw.limit_in_bytes", "memory.swap.max"},
+       "a memory+swap limit"},
+      {l.memory_reservation.has_value(),
+       {"memory.soft_limit_in_bytes", "memory.low"},
+       "a memory reservation"},
+      {l.cpu_quota.has_value() && *l.cpu_quota > 0,
+       {"cpu.cfs_quota_us", "cpu.max"},
+       "a CPU quota"},
+      {l.pids_limit.has_value() && *l.pids_limit > 0,
+       {"pids.max"},
+       "a pids limit"},
+  };
+  if (tolerate_denied) return absl::OkStatus();
+  for (const Want& w : wants) {
+    if (!w.asked) continue;
+    bool found = false;
+    for (const char* f : w.files) found |= applied.count(f) > 0;
+    if (!found) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("linux.resources: ", w.what,
+                       " asked for, but no cgroup hierarchy here takes it"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -198,14 +264,8 @@ absl::StatusOr<CgroupDirs> MakeCgroups(const std::vector<CgroupMount>& mounts,
     RemoveCgroups(made);
     return s;
   };
-  // As runc: v2's own files only where v2 is all there is.
-  if (!limits.unified.empty() &&
-      std::any_of(mounts.begin(), mounts.end(),
-                  [](const CgroupMount& m) { return !m.v2; })) {
-    return absl::InvalidArgumentError(
-        "invalid configuration: linux.resources.unified needs cgroup v2 "
-        "alone; this host has v1 hierarchies");
-  }
+  absl::Status unified = CheckUnified(mounts, limits);
+  if (!unified.ok()) return unified;
   std::set<std::string> applied;  // files written, for the check below
   bool warned_busy = false;
   for (const CgroupMount& m : mounts) {
@@ -265,28 +325,61 @@ absl::StatusOr<CgroupDirs> MakeCgroups(const std::vector<CgroupMount>& mounts,
       applied.insert(file);
     }
   }
-  // A limit asked for and written nowhere would be a silent no-op.
-  auto missing = [&](bool asked, std::initializer_list<const char*> files,
-                     const char* what) -> absl::Status {
-    if (!asked) return absl::OkStatus();
-    for (const char* f : files)
-      if (applied.count(f) > 0) return absl::OkStatus();
-    if (tolerate_denied) return absl::OkStatus();
-    return absl::FailedPreconditionError(
-        absl::StrCat("linux.resources: ", what,
-                     " asked for, but no cgroup hierarchy here takes it"));
-  };
-  absl::Status s =
-      missing(limits.memory_limit.has_value(),
-              {"memory.limit_in_bytes", "memory.max"}, "a memory limit");
-  if (s.ok())
-    s = missing(limits.cpu_quota.has_value() && *limits.cpu_quota > 0,
-                {"cpu.cfs_quota_us", "cpu.max"}, "a CPU quota");
-  if (s.ok())
-    s = missing(limits.pids_limit.has_value() && *limits.pids_limit > 0,
-                {"pids.max"}, "a pids limit");
+  absl::Status s = CheckApplied(limits, applied, tolerate_denied, false);
   if (!s.ok()) return fail(s);
   return made;
+}
+
+absl::Status UpdateCgroups(const std::vector<CgroupMount>& mounts,
+                           const CgroupDirs& dirs, const CgroupLimits& limits) {
+  absl::Status unified = CheckUnified(mounts, limits);
+  if (!unified.ok()) return unified;
+  std::set<std::string> applied;
+  for (const std::string& dir : dirs.dirs) {
+    const CgroupMount* m = nullptr;
+    for (const CgroupMount& c : mounts) {
+      if (dir.rfind(c.mountpoint + "/", 0) == 0 &&
+          (m == nullptr || c.mountpoint.size() > m->mountpoint.size())) {
+        m = &c;
+      }
+    }
+    if (m == nullptr) continue;
+    if (m->v2 && limits.memory_swap && !limits.memory_limit &&
+        Exists(dir + "/memory.swap.max")) {
+      return absl::InvalidArgumentError(
+          "--memory-swap: on cgroup v2 give --memory with it (v2 bounds "
+          "swap apart from memory)");
+    }
+    std::vector<std::pair<std::string, std::string>> settings =
+        Settings(*m, dir, limits);
+    if (m->v2) {
+      settings.insert(settings.end(), limits.unified.begin(),
+                      limits.unified.end());
+    }
+    for (size_t i = 0; i < settings.size(); i++) {
+      const auto& [file, value] = settings[i];
+      int err = WriteValue(dir + "/" + file, value);
+      // v1 refuses a memory limit above memory+swap's: raise that first.
+      if (err == EINVAL && file == "memory.limit_in_bytes" &&
+          i + 1 < settings.size() &&
+          settings[i + 1].first == "memory.memsw.limit_in_bytes") {
+        err = WriteValue(dir + "/" + settings[i + 1].first,
+                         settings[i + 1].second);
+        if (err == 0) err = WriteValue(dir + "/" + file, value);
+        if (err == 0) {
+          applied.insert(file);
+          applied.insert(settings[++i].first);
+          continue;
+        }
+      }
+      if (err != 0) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cgroup ", dir, "/", file, " = ", value, ": ", strerror(err)));
+      }
+      applied.insert(file);
+    }
+  }
+  return CheckApplied(limits, applied, false, true);
 }
 
 absl::Status JoinCgroups(const CgroupDirs& c, pid_t pid) {

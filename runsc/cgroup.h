@@ -23,16 +23,17 @@
 namespace runsc {
 
 struct CgroupLimits {
-  std::optional<int64_t> memory_limit;  // bytes; -1 unlimited
-  std::optional<int64_t> memory_swap;   // memory + swap, bytes; -1
+  std::optional<int64_t> memory_limit;        // bytes; -1 unlimited
+  std::optional<int64_t> memory_swap;         // memory + swap, bytes; -1
+  std::optional<int64_t> memory_reservation;  // soft limit, bytes; -1
   std::optional<uint64_t> cpu_shares;
   std::optional<int64_t> cpu_quota;  // microseconds per period; -1 none
   std::optional<uint64_t> cpu_period;
   std::optional<int64_t> pids_limit;           // <= 0 unlimited
   std::map<std::string, std::string> unified;  // v2 file -> value
   bool Any() const {
-    return memory_limit || memory_swap || cpu_shares || cpu_quota ||
-           cpu_period || pids_limit || !unified.empty();
+    return memory_limit || memory_swap || memory_reservation || cpu_shares ||
+           cpu_quota || cpu_period || pids_limit || !unified.empty();
   }
 };
 
@@ -67,6 +68,12 @@ absl::StatusOr<CgroupDirs> MakeCgroups(const std::vector<CgroupMount>& mounts,
                                        const std::string& path,
                                        const CgroupLimits& limits,
                                        bool tolerate_denied);
+
+// `runsc update`: writes `limits` (the fields given) into the container's
+// cgroups `dirs`, found among `mounts`. An error names a file that takes
+// no value, or a limit no hierarchy here takes.
+absl::Status UpdateCgroups(const std::vector<CgroupMount>& mounts,
+                           const CgroupDirs& dirs, const CgroupLimits& limits);
 
 // Moves `pid` into every directory of `c`.
 absl::Status JoinCgroups(const CgroupDirs& c, pid_t pid);

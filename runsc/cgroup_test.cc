@@ -260,5 +260,47 @@ TEST(Cgroup, UnifiedOnlyOnV2) {
   ASSERT_EQ(system(rm.c_str()), 0);
 }
 
+// runsc update: the limits given land in the container's cgroups; one
+// that no hierarchy takes is an error, not a silent no-op.
+TEST(Cgroup, UpdateWritesWhatIsGiven) {
+  char tmpl[] = "/tmp/cgroup_test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string root = tmpl;
+  CgroupMount pids, cpu;
+  pids.mountpoint = root + "/pids";
+  pids.controllers = {"pids"};
+  cpu.mountpoint = root + "/cpu";
+  cpu.controllers = {"cpu"};
+  for (const CgroupMount& m : {pids, cpu}) {
+    ASSERT_EQ(mkdir(m.mountpoint.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir((m.mountpoint + "/ct").c_str(), 0755), 0);
+  }
+  // Empty: a cgroup file takes a whole value per write, a plain file
+  // keeps what a shorter one does not cover.
+  std::ofstream(pids.mountpoint + "/ct/pids.max");
+  std::ofstream(cpu.mountpoint + "/ct/cpu.shares");
+  CgroupDirs dirs{{pids.mountpoint + "/ct", cpu.mountpoint + "/ct"}};
+  CgroupLimits l;
+  l.pids_limit = 10;
+  l.cpu_shares = 200;
+  ASSERT_TRUE(UpdateCgroups({pids, cpu}, dirs, l).ok());
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string v;
+    in >> v;
+    return v;
+  };
+  EXPECT_EQ(read(pids.mountpoint + "/ct/pids.max"), "10");
+  EXPECT_EQ(read(cpu.mountpoint + "/ct/cpu.shares"), "200");
+  CgroupLimits mem;
+  mem.memory_limit = 1 << 20;
+  absl::Status s = UpdateCgroups({pids, cpu}, dirs, mem);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("a memory limit asked for, but no cgroup hierarchy"));
+  std::string rm = "rm -rf " + root;
+  ASSERT_EQ(system(rm.c_str()), 0);
+}
+
 }  // namespace
 }  // namespace runsc

@@ -67,6 +67,27 @@ DEFINE_string(apparmor, "", "exec: accepted (no AppArmor in the sandbox).");
 DEFINE_bool(ignore_paused, false, "exec: accepted for runc compatibility.");
 DEFINE_bool(stats, false, "events: print one stats event and exit.");
 DEFINE_string(interval, "5s", "events: how often to print stats.");
+// `runsc update`: runc's flags; empty is not given. Sizes take runc's
+// units (50M); -1 is unlimited.
+DEFINE_string(resources, "",
+              "update: a linux.resources JSON file, - for stdin.");
+DEFINE_string(memory, "", "update: memory limit.");
+DEFINE_string(memory_swap, "", "update: memory plus swap limit.");
+DEFINE_string(memory_reservation, "", "update: memory soft limit.");
+DEFINE_string(cpu_share, "", "update: CPU shares.");
+DEFINE_string(cpu_period, "", "update: CPU CFS period, microseconds.");
+DEFINE_string(cpu_quota, "", "update: CPU CFS quota, microseconds.");
+DEFINE_string(pids_limit, "", "update: most tasks.");
+// Accepted by name so that they are refused with a reason.
+DEFINE_string(kernel_memory, "", "update: not supported.");
+DEFINE_string(kernel_memory_tcp, "", "update: not supported.");
+DEFINE_string(cpuset_cpus, "", "update: not supported.");
+DEFINE_string(cpuset_mems, "", "update: not supported.");
+DEFINE_string(cpu_rt_period, "", "update: not supported.");
+DEFINE_string(cpu_rt_runtime, "", "update: not supported.");
+DEFINE_string(blkio_weight, "", "update: not supported.");
+DEFINE_string(l3_cache_schema, "", "update: not supported.");
+DEFINE_string(mem_bw_schema, "", "update: not supported.");
 DEFINE_bool(stacks, false, "debug: print what each task of the sandbox does.");
 // `runsc debug --strace=on|off` (Split renames debug's --strace to this).
 DEFINE_string(debug_strace, "",

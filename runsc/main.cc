@@ -149,6 +149,11 @@ const std::map<std::string, std::pair<std::string, std::string>>& VerbHelp() {
             "status"}},
           {"spec", {"[--bundle DIR]", "create a new specification file"}},
           {"features", {"", "show the enabled features"}},
+          {"update",
+           {"[--resources FILE|-] [--memory N] [--memory-swap N] "
+            "[--memory-reservation N] [--cpu-share N] "
+            "[--cpu-period N] [--cpu-quota N] [--pids-limit N] ID",
+            "update a running container's cgroup limits"}},
           {"debug",
            {"[--stacks] [--strace=on|off] ID",
             "what each task of a running container is doing; trace "
@@ -238,6 +243,8 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
         name = kExecShort.at(name);
       } else if (a == "-f" && (p.verb == "ps" || p.verb == "list")) {
         name = "format";
+      } else if (a == "-r" && p.verb == "update") {
+        name = "resources";
       } else if (a[1] != '-' && kShort.count(name) > 0) {
         name = kShort.at(name);
       }
@@ -275,6 +282,12 @@ absl::StatusOr<Parsed> Split(int argc, char** argv) {
   if (i < argc) p.verb = argv[i++];
   s = take_flags();
   if (!s.ok()) return s;
+  // runc's update takes its flags after the id too.
+  if (p.verb == "update" && i < argc) {
+    p.args.command.push_back(argv[i++]);
+    s = take_flags();
+    if (!s.ok()) return s;
+  }
   for (; i < argc; i++) p.args.command.push_back(argv[i]);
   return p;
 }

@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <set>
@@ -597,6 +598,7 @@ absl::StatusOr<CgroupDirs> ContainerCgroups(const oci::Spec& spec,
   CgroupLimits l;
   l.memory_limit = r.memory_limit;
   l.memory_swap = r.memory_swap;
+  l.memory_reservation = r.memory_reservation;
   l.cpu_shares = r.cpu_shares;
   l.cpu_quota = r.cpu_quota;
   l.cpu_period = r.cpu_period;
@@ -1965,6 +1967,130 @@ int CmdSpec(const std::vector<std::string>&) {
   return 0;
 }
 
+// A size as runc's flags take it: -1 (unlimited), or a number with an
+// optional binary unit (50M, 1.5g, 64KiB).
+std::optional<int64_t> ParseBytes(const std::string& text) {
+  if (text == "-1") return -1;
+  size_t end = 0;
+  while (end < text.size() &&
+         (absl::ascii_isdigit(static_cast<unsigned char>(text[end])) ||
+          text[end] == '.')) {
+    end++;
+  }
+  double n;
+  if (end == 0 || !absl::SimpleAtod(text.substr(0, end), &n))
+    return std::nullopt;
+  std::string unit = absl::AsciiStrToLower(text.substr(end));
+  if (!unit.empty() && unit[0] == ' ') unit = unit.substr(1);
+  static const std::map<std::string, int> kShift = {
+      {"", 0},     {"b", 0},   {"k", 10},   {"kb", 10}, {"kib", 10},
+      {"m", 20},   {"mb", 20}, {"mib", 20}, {"g", 30},  {"gb", 30},
+      {"gib", 30}, {"t", 40},  {"tb", 40},  {"tib", 40}};
+  auto it = kShift.find(unit);
+  if (it == kShift.end()) return std::nullopt;
+  double v = n * static_cast<double>(int64_t{1} << it->second);
+  if (v > 9.2e18) return std::nullopt;
+  return static_cast<int64_t>(v);
+}
+
+// `runsc update`: new cgroup limits for a running container, from
+// --resources (linux.resources JSON) and the flags, which win.
+int CmdUpdate(const std::vector<std::string>& args) {
+  absl::StatusOr<std::string> id = OneId(args, "update");
+  if (!id.ok()) return Fail(id.status());
+  const std::pair<const char*, const std::string*> unsupported[] = {
+      {"kernel-memory", &FLAGS_kernel_memory},
+      {"kernel-memory-tcp", &FLAGS_kernel_memory_tcp},
+      {"cpuset-cpus", &FLAGS_cpuset_cpus},
+      {"cpuset-mems", &FLAGS_cpuset_mems},
+      {"cpu-rt-period", &FLAGS_cpu_rt_period},
+      {"cpu-rt-runtime", &FLAGS_cpu_rt_runtime},
+      {"blkio-weight", &FLAGS_blkio_weight},
+      {"l3-cache-schema", &FLAGS_l3_cache_schema},
+      {"mem-bw-schema", &FLAGS_mem_bw_schema}};
+  for (const auto& [name, value] : unsupported) {
+    if (!value->empty()) {
+      return Fail(absl::StrCat("update --", name,
+                               ": not supported (runsc updates memory, CPU "
+                               "shares and quota, and pids limits)"));
+    }
+  }
+  absl::StatusOr<State> s = LoadState(*id);
+  if (!s.ok()) return Fail(s.status());
+  if (StatusOf(*s) == "stopped") return Fail("container not running");
+  CgroupLimits l;
+  if (!FLAGS_resources.empty()) {
+    std::string text;
+    if (FLAGS_resources == "-") {
+      std::ostringstream in;
+      in << std::cin.rdbuf();
+      text = in.str();
+    } else {
+      text = ReadHostFile(FLAGS_resources);
+    }
+    if (text.size() > (1 << 20))
+      return Fail("update --resources: larger than 1 MiB");
+    // Checked as config.json's linux.resources is.
+    absl::StatusOr<oci::Spec> spec = oci::ParseSpec(absl::StrCat(
+        R"({"ociVersion": "1.0.2", "root": {"path": "r"}, "linux": {"resources": )",
+        text, "}}"));
+    if (!spec.ok()) {
+      return Fail(absl::StrCat("update --resources ", FLAGS_resources, ": ",
+                               spec.status().message()));
+    }
+    const oci::Resources& r = spec->linux.resources;
+    l.memory_limit = r.memory_limit;
+    l.memory_swap = r.memory_swap;
+    l.memory_reservation = r.memory_reservation;
+    l.cpu_shares = r.cpu_shares;
+    l.cpu_quota = r.cpu_quota;
+    l.cpu_period = r.cpu_period;
+    l.pids_limit = r.pids_limit;
+    l.unified = r.unified;
+  }
+  const std::pair<const char*, const std::string*> sizes[] = {
+      {"memory", &FLAGS_memory},
+      {"memory-swap", &FLAGS_memory_swap},
+      {"memory-reservation", &FLAGS_memory_reservation}};
+  std::optional<int64_t>* size_out[] = {&l.memory_limit, &l.memory_swap,
+                                        &l.memory_reservation};
+  for (size_t i = 0; i < 3; i++) {
+    if (sizes[i].second->empty()) continue;
+    std::optional<int64_t> v = ParseBytes(*sizes[i].second);
+    if (!v) {
+      return Fail(absl::StrCat("update --", sizes[i].first, " ",
+                               *sizes[i].second, ": not a size"));
+    }
+    *size_out[i] = v;
+  }
+  // A number flag, if given; false if given and not a number.
+  auto number = [](const char* name, const std::string& text, auto* out) {
+    if (text.empty()) return true;
+    typename std::remove_reference_t<decltype(*out)>::value_type v;
+    if (!absl::SimpleAtoi(text, &v)) {
+      Fail(absl::StrCat("update --", name, " ", text, ": not a number"));
+      return false;
+    }
+    *out = v;
+    return true;
+  };
+  if (!number("cpu-share", FLAGS_cpu_share, &l.cpu_shares) ||
+      !number("cpu-period", FLAGS_cpu_period, &l.cpu_period) ||
+      !number("cpu-quota", FLAGS_cpu_quota, &l.cpu_quota) ||
+      !number("pids-limit", FLAGS_pids_limit, &l.pids_limit)) {
+    return 1;
+  }
+  if (!l.Any()) return 0;
+  if (s->cgroups.empty()) {
+    return Fail("update: this container has no cgroups of its own (rootless)");
+  }
+  absl::Status updated =
+      UpdateCgroups(ParseCgroupMounts(ReadHostFile("/proc/self/mountinfo")),
+                    CgroupDirs{s->cgroups}, l);
+  if (!updated.ok()) return Fail(updated);
+  return 0;
+}
+
 int CmdFeatures(const std::vector<std::string>&) {
   Json j = Json::Object();
   j.Set("ociVersionMin", Json::String("1.0.0"));
@@ -1998,7 +2124,7 @@ bool IsOciVerb(const std::string& verb) {
   static const std::set<std::string> kVerbs = {
       "create", "start", "state",  "kill",     "delete", "run",
       "list",   "wait",  "spec",   "features", "exec",   "pause",
-      "resume", "ps",    "events", "debug"};
+      "resume", "ps",    "events", "debug",    "update"};
   return kVerbs.count(verb) > 0;
 }
 
@@ -2020,6 +2146,7 @@ int RunOciVerb(const std::string& verb, const DoArgs& all) {
   if (verb == "wait") return CmdWait(args);
   if (verb == "spec") return CmdSpec(args);
   if (verb == "features") return CmdFeatures(args);
+  if (verb == "update") return CmdUpdate(args);
   return Fail(absl::StrCat("unknown verb ", verb));
 }
 

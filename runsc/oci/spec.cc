@@ -446,6 +446,7 @@ void DecodeLinux(Decoder& d, const Json& j, const std::string& path,
     d.Object(r, "memory", p, [&](const Json& m, const std::string& mp) {
       d.Int(m, "limit", mp, &out->resources.memory_limit);
       d.Int(m, "swap", mp, &out->resources.memory_swap);
+      d.Int(m, "reservation", mp, &out->resources.memory_reservation);
     });
     d.Object(r, "cpu", p, [&](const Json& c, const std::string& cp) {
       d.Int(c, "shares", cp, &out->resources.cpu_shares);

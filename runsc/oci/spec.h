@@ -94,6 +94,7 @@ struct Namespace {
 struct Resources {
   std::optional<int64_t> memory_limit;  // bytes; -1 unlimited
   std::optional<int64_t> memory_swap;
+  std::optional<int64_t> memory_reservation;
   std::optional<uint64_t> cpu_shares;
   std::optional<int64_t> cpu_quota;  // microseconds per period; -1 none
   std::optional<uint64_t> cpu_period;

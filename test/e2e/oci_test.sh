@@ -308,6 +308,13 @@ done
   [ "$p" == "$sandbox" ] &&
   ok "ps: ps -ef's table, and host pids under the sandbox in JSON" ||
   bad "ps: $out $json (sandbox $sandbox)"
+# update: what it cannot change is refused by name, bad values named.
+out=$(rs update --cpuset-cpus 1 "x$$" 2>&1)
+out2=$(rs update "x$$" --memory 5X 2>&1)
+out3=$(echo '{"memory": {"limit": "x"}}' | rs update -r - "x$$" 2>&1)
+[[ "$out" == *"update --cpuset-cpus: not supported"* ]] && [[ "$out2" == *"update --memory 5X: not a size"* ]] &&
+  [[ "$out3" == *"linux.resources.memory.limit: expected an integer"* ]] &&
+  ok "update: unsupported flags and bad values named" || bad "update refusals: $out / $out2 / $out3"
 # With ps options, as runc: the host's ps, its lines for the container's
 # host processes only.
 out=$(rs ps "x$$" -e -o pid,comm)
