@@ -583,6 +583,20 @@ ProcessLimits LimitsOf(const oci::Process& p) {
   return l;
 }
 
+// linux.resources as the host cgroups take them.
+CgroupLimits LimitsOfResources(const oci::Resources& r) {
+  CgroupLimits l;
+  l.memory_limit = r.memory_limit;
+  l.memory_swap = r.memory_swap;
+  l.memory_reservation = r.memory_reservation;
+  l.cpu_shares = r.cpu_shares;
+  l.cpu_quota = r.cpu_quota;
+  l.cpu_period = r.cpu_period;
+  l.pids_limit = r.pids_limit;
+  l.unified = r.unified;
+  return l;
+}
+
 // The container's cgroups: cgroupsPath (or /runsc/ID) in every hierarchy,
 // with linux.resources written. Where runc would be rootless (--rootless,
 // or by default in a user namespace), hierarchies it may not write are
@@ -594,16 +608,7 @@ absl::StatusOr<CgroupDirs> ContainerCgroups(const oci::Spec& spec,
   absl::StatusOr<std::string> path =
       NormalizeCgroupPath(want, FLAGS_systemd_cgroup);
   if (!path.ok()) return path.status();
-  const oci::Resources& r = spec.linux.resources;
-  CgroupLimits l;
-  l.memory_limit = r.memory_limit;
-  l.memory_swap = r.memory_swap;
-  l.memory_reservation = r.memory_reservation;
-  l.cpu_shares = r.cpu_shares;
-  l.cpu_quota = r.cpu_quota;
-  l.cpu_period = r.cpu_period;
-  l.pids_limit = r.pids_limit;
-  l.unified = r.unified;
+  CgroupLimits l = LimitsOfResources(spec.linux.resources);
   bool rootless = FLAGS_rootless == "true" ||
                   (FLAGS_rootless == "auto" && InUserNamespace());
   return MakeCgroups(ParseCgroupMounts(ReadHostFile("/proc/self/mountinfo")),
@@ -2038,15 +2043,7 @@ int CmdUpdate(const std::vector<std::string>& args) {
       return Fail(absl::StrCat("update --resources ", FLAGS_resources, ": ",
                                spec.status().message()));
     }
-    const oci::Resources& r = spec->linux.resources;
-    l.memory_limit = r.memory_limit;
-    l.memory_swap = r.memory_swap;
-    l.memory_reservation = r.memory_reservation;
-    l.cpu_shares = r.cpu_shares;
-    l.cpu_quota = r.cpu_quota;
-    l.cpu_period = r.cpu_period;
-    l.pids_limit = r.pids_limit;
-    l.unified = r.unified;
+    l = LimitsOfResources(spec->linux.resources);
   }
   const std::pair<const char*, const std::string*> sizes[] = {
       {"memory", &FLAGS_memory},
