@@ -1076,6 +1076,24 @@ absl::StatusOr<State> Create(const std::string& id, bool detach,
     s.helpers.push_back({launched->broker, StartTime(launched->broker)});
   saved = SaveState(s);
   if (!saved.ok()) return saved;
+  // process.oomScoreAdj: the host's OOM killer sees the sandbox process
+  // (and the stubs it forks, which inherit it) as runc's init. Lowering
+  // it needs CAP_SYS_RESOURCE, as for runc.
+  if (spec->process->oom_score_adj) {
+    std::string path = absl::StrCat("/proc/", s.sandbox.pid, "/oom_score_adj");
+    std::string value = absl::StrCat(*spec->process->oom_score_adj);
+    HostFd f(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    int err = 0;
+    if (!f.valid() || write(f.get(), value.data(), value.size()) !=
+                          static_cast<ssize_t>(value.size())) {
+      err = errno;
+    }
+    if (err != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("process.oomScoreAdj ", *spec->process->oom_score_adj,
+                       ": ", path, ": ", strerror(err)));
+    }
+  }
   ready_w.Reset();
   absl::Status can_start = AwaitReady(ready_r.get());
   if (!can_start.ok()) return can_start;

@@ -68,6 +68,14 @@ uid=0(root) gid=0(root)
 runsc" ] && ok "run: output and exit status" || bad "run: rc=$rc $out"
 [ -z "$(rs list -q)" ] && ok "run removes the container" || bad "after run: $(rs list)"
 
+# process.oomScoreAdj: the host's OOM killer sees the sandbox process
+# with it (raising needs no privilege).
+setcfg '["sleep", "100"]' "c['process']['oomScoreAdj'] = 500"
+rs run -d -b "$B" "o$$" </dev/null >/dev/null 2>&1
+pid=$(rs state "o$$" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+adj=$(cat "/proc/$pid/oom_score_adj" 2>&1)
+rs delete -f "o$$"
+[ "$adj" == 500 ] && ok "process.oomScoreAdj is the sandbox's on the host" || bad "oomScoreAdj: $adj"
 # process.user.umask is init's umask (runc's default otherwise: 0022).
 setcfg '["grep", "^Umask", "/proc/self/status"]' "c['process']['user']['umask'] = 63"
 out=$(rs run -b "$B" "u$$" 2>&1)
