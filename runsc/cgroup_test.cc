@@ -198,108 +198,63 @@ TEST_F(FakeCgroupfs, AnUnwritableHierarchy) {
 
 // A cgroup someone froze (v1 freezer.state, v2 cgroup.freeze) is refused
 // with runc's words, and left as it was; a thawed one is taken.
-TEST(Cgroup, RefusesAFrozenCgroup) {
-  char tmpl[] = "/tmp/cgroup_test.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string root = tmpl;
+TEST_F(FakeCgroupfs, RefusesAFrozenCgroup) {
   for (bool v2 : {false, true}) {
-    CgroupMount m;
-    m.mountpoint = root + (v2 ? "/unified" : "/freezer");
-    m.v2 = v2;
+    CgroupMount m{root_ + (v2 ? "/unified" : "/freezer"), v2, {}};
     if (!v2) m.controllers = {"freezer"};
-    ASSERT_EQ(mkdir(m.mountpoint.c_str(), 0755), 0);
+    const char* state = v2 ? "cgroup.freeze" : "freezer.state";
+    Make(v2 ? "/unified/ct" : "/freezer/ct", {state});
     std::string dir = m.mountpoint + "/ct";
-    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
-    std::string file = dir + (v2 ? "/cgroup.freeze" : "/freezer.state");
-    std::ofstream(file) << (v2 ? "1\n" : "FROZEN\n");
+    std::ofstream(dir + "/" + state) << (v2 ? "1\n" : "FROZEN\n");
     absl::StatusOr<CgroupDirs> made = MakeCgroups({m}, "/ct", {}, false);
     ASSERT_FALSE(made.ok()) << (v2 ? "v2" : "v1");
     EXPECT_THAT(std::string(made.status().message()),
                 HasSubstr("container's cgroup unexpectedly frozen"));
     struct stat st;
     EXPECT_EQ(stat(dir.c_str(), &st), 0) << "a frozen cgroup is not removed";
-    std::ofstream(file) << (v2 ? "0\n" : "THAWED\n");
+    std::ofstream(dir + "/" + state) << (v2 ? "0\n" : "THAWED\n");
     made = MakeCgroups({m}, "/ct", {}, false);
     ASSERT_TRUE(made.ok()) << made.status();
     EXPECT_THAT(made->dirs, ElementsAre(dir));
   }
-  std::string rm = "rm -rf " + root;
-  ASSERT_EQ(system(rm.c_str()), 0);
 }
 
 // linux.resources.unified: refused where v1 hierarchies exist (runc's
 // "invalid configuration"), written into the cgroup where v2 is alone.
-TEST(Cgroup, UnifiedOnlyOnV2) {
-  char tmpl[] = "/tmp/cgroup_test.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string root = tmpl;
-  CgroupMount v1, v2;
-  v1.mountpoint = root + "/memory";
-  v1.controllers = {"memory"};
-  v2.mountpoint = root + "/unified";
-  v2.v2 = true;
-  ASSERT_EQ(mkdir(v1.mountpoint.c_str(), 0755), 0);
-  ASSERT_EQ(mkdir(v2.mountpoint.c_str(), 0755), 0);
+TEST_F(FakeCgroupfs, UnifiedOnlyOnV2) {
+  Make("/unified/ct", {"memory.min"});
   CgroupLimits l;
   l.unified["memory.min"] = "131072";
-  absl::StatusOr<CgroupDirs> made = MakeCgroups({v1, v2}, "/ct", l, false);
+  absl::StatusOr<CgroupDirs> made = MakeCgroups(Mounts(), "/ct", l, false);
   ASSERT_FALSE(made.ok());
   EXPECT_THAT(std::string(made.status().message()),
               HasSubstr("invalid configuration"));
-  // Where v2 is alone, the value lands in the file (which the kernel
-  // would have made with the directory).
-  ASSERT_EQ(mkdir((v2.mountpoint + "/ct").c_str(), 0755), 0);
-  std::ofstream(v2.mountpoint + "/ct/memory.min") << "0\n";
+  CgroupMount v2{root_ + "/unified", true, {}};
   made = MakeCgroups({v2}, "/ct", l, false);
   ASSERT_TRUE(made.ok()) << made.status();
-  std::ifstream in(v2.mountpoint + "/ct/memory.min");
-  std::string value;
-  in >> value;
-  EXPECT_EQ(value, "131072");
-  std::string rm = "rm -rf " + root;
-  ASSERT_EQ(system(rm.c_str()), 0);
+  EXPECT_EQ(Read(root_ + "/unified/ct/memory.min"), "131072");
 }
 
 // runsc update: the limits given land in the container's cgroups; one
 // that no hierarchy takes is an error, not a silent no-op.
-TEST(Cgroup, UpdateWritesWhatIsGiven) {
-  char tmpl[] = "/tmp/cgroup_test.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string root = tmpl;
-  CgroupMount pids, cpu;
-  pids.mountpoint = root + "/pids";
-  pids.controllers = {"pids"};
-  cpu.mountpoint = root + "/cpu";
-  cpu.controllers = {"cpu"};
-  for (const CgroupMount& m : {pids, cpu}) {
-    ASSERT_EQ(mkdir(m.mountpoint.c_str(), 0755), 0);
-    ASSERT_EQ(mkdir((m.mountpoint + "/ct").c_str(), 0755), 0);
-  }
-  // Empty: a cgroup file takes a whole value per write, a plain file
-  // keeps what a shorter one does not cover.
-  std::ofstream(pids.mountpoint + "/ct/pids.max");
-  std::ofstream(cpu.mountpoint + "/ct/cpu.shares");
+TEST_F(FakeCgroupfs, UpdateWritesWhatIsGiven) {
+  Make("/pids/ct", {"pids.max"});
+  Make("/cpu/ct", {"cpu.shares"});
+  CgroupMount pids{root_ + "/pids", false, {"pids"}};
+  CgroupMount cpu{root_ + "/cpu", false, {"cpu"}};
   CgroupDirs dirs{{pids.mountpoint + "/ct", cpu.mountpoint + "/ct"}};
   CgroupLimits l;
   l.pids_limit = 10;
   l.cpu_shares = 200;
   ASSERT_TRUE(UpdateCgroups({pids, cpu}, dirs, l).ok());
-  auto read = [](const std::string& path) {
-    std::ifstream in(path);
-    std::string v;
-    in >> v;
-    return v;
-  };
-  EXPECT_EQ(read(pids.mountpoint + "/ct/pids.max"), "10");
-  EXPECT_EQ(read(cpu.mountpoint + "/ct/cpu.shares"), "200");
+  EXPECT_EQ(Read(root_ + "/pids/ct/pids.max"), "10");
+  EXPECT_EQ(Read(root_ + "/cpu/ct/cpu.shares"), "200");
   CgroupLimits mem;
   mem.memory_limit = 1 << 20;
   absl::Status s = UpdateCgroups({pids, cpu}, dirs, mem);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("a memory limit asked for, but no cgroup hierarchy"));
-  std::string rm = "rm -rf " + root;
-  ASSERT_EQ(system(rm.c_str()), 0);
 }
 
 }  // namespace

@@ -219,7 +219,9 @@ class Task final : public vfs::CallContext,
 
   uint64_t clear_child_tid = 0;
   uint64_t robust_list_head = 0;
-  bool no_new_privs = false;  // PR_SET_NO_NEW_PRIVS; survives execve
+  // PR_SET_NO_NEW_PRIVS; survives execve. Atomic: another thread's TSYNC
+  // seccomp(2) sets it, /proc reads it.
+  std::atomic<bool> no_new_privs{false};
 
   // seccomp(2): SECCOMP_MODE_DISABLED, _STRICT or _FILTER, and the newest
   // filter. Inherited by clone, kept across execve. Set by the task itself,

@@ -122,7 +122,7 @@ SysResult<int> Task::Clone(const CloneArgs& a) {
     }
     child = std::make_shared<Task>(kernel_, tid, s, creds_);
     child->mask_.store(mask_.load());
-    child->no_new_privs = no_new_privs;
+    child->no_new_privs = no_new_privs.load();
     child->SetSeccomp(seccomp_mode(), seccomp_filter());
     child->keep_caps = keep_caps;
     if (affinity.load() != ~0ULL) child->SetAffinity(affinity.load());

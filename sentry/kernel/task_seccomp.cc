@@ -12,6 +12,25 @@
 
 namespace sentry::kernel {
 
+namespace {
+
+// Linux ends a thread that seccomp kills, and with it the process when it
+// is the last thread (or `whole`), which then dies of `sig`.
+void KillForSeccomp(Task& t, int sig, bool whole) {
+  bool last;
+  {
+    absl::MutexLock l(&t.kernel().mu());
+    last = t.tg().tasks.size() <= 1;
+  }
+  if (whole || last) {
+    t.ExitGroup(ExitStatus{0, sig, false});
+  } else {
+    t.ExitThread(0);
+  }
+}
+
+}  // namespace
+
 bool Task::SeccompAllows(uint64_t nr, const SyscallArgs& args,
                          int64_t* result) {
   // A call that does not run leaves rax as it was on entry (Linux rolls
@@ -22,7 +41,7 @@ bool Task::SeccompAllows(uint64_t nr, const SyscallArgs& args,
         nr == SYS_rt_sigreturn) {
       return true;
     }
-    ExitGroup(ExitStatus{0, SIGKILL, false});
+    KillForSeccomp(*this, SIGKILL, false);
     return false;
   }
   std::shared_ptr<const SeccompFilter> filter = seccomp_filter();
@@ -59,22 +78,11 @@ bool Task::SeccompAllows(uint64_t nr, const SyscallArgs& args,
       ForceSignal(info);
       return false;
     }
-    case SECCOMP_RET_KILL_THREAD: {
-      bool last;
-      {
-        absl::MutexLock l(&kernel_->mu_);
-        last = tg().tasks.size() <= 1;
-      }
-      // The last thread takes its process with it, as a SIGSYS would.
-      if (!last) {
-        ExitThread(0);
-        return false;
-      }
-      ExitGroup(ExitStatus{0, SIGSYS, false});
+    case SECCOMP_RET_KILL_THREAD:
+      KillForSeccomp(*this, SIGSYS, false);
       return false;
-    }
     default:  // SECCOMP_RET_KILL_PROCESS, and actions Linux does not know
-      ExitGroup(ExitStatus{0, SIGSYS, false});
+      KillForSeccomp(*this, SIGSYS, true);
       return false;
   }
 }
