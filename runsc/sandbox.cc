@@ -12,8 +12,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -190,10 +188,22 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
 
 }  // namespace
 
+// With read(2), not an istreambuf_iterator: libstdc++'s filebuf throws
+// from underflow when read fails, and /proc/PID files of a process that
+// just exited fail with ESRCH (runsc aborted in `delete` on such a race).
 std::string ReadHostFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
 }
 
 void KillAll(const std::vector<pid_t>& pids) {
