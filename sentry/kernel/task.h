@@ -333,7 +333,8 @@ class Task final : public vfs::CallContext,
   // The end: robust futexes, clear_child_tid, the mm, the tasklist.
   void Finish();
   void ExitRobustList();
-  // Accounting around a Switch and a syscall.
+  // Accounting of the wall time of one Switch as user time: see
+  // user_pending_ns_.
   void AccountUser(absl::Duration d);
 
   Kernel* const kernel_;
@@ -380,8 +381,19 @@ class Task final : public vfs::CallContext,
   int exit_code_ = 0;
   std::shared_ptr<Completion> vfork_done_;
 
-  // CPU time, in nanoseconds.
+  // CPU time, in nanoseconds, as read by clocks: never decreases.
   std::atomic<int64_t> utime_ns_{0};
+  // User time is the wall time of each Switch (two vDSO reads), checked
+  // against the host's CPU clock of the stub process once
+  // kUserRecheck of it has gathered: on a loaded host a Switch's wall
+  // time also holds the waits of the stub and the sentry for a CPU,
+  // which Linux would not count. `user_committed_ns_` is the checked
+  // part, `user_pending_ns_` the wall time since; the stub's clock as last
+  // read and whose it was. Only the task's own thread touches these.
+  int64_t user_committed_ns_ = 0;
+  int64_t user_pending_ns_ = 0;
+  int64_t stub_cpu_ns_ = 0;
+  int stub_pid_ = -1;
   std::atomic<int64_t> stime_ns_{0};
   // Wall time spent in BlockWith; only the task's own thread touches it.
   int64_t blocked_ns_ = 0;
