@@ -116,6 +116,7 @@ void ServeExec(sentry::HostFd conn, ExecRequest req,
                            req.additional_gids().end());
   }
   o.terminal = req.terminal();
+  o.preserved = req.preserve_fds();
   o.fds = std::move(fds);
   o.fd_names.assign(req.fd_names().begin(), req.fd_names().end());
   sentry::boot::ExecStarted started = sentry::boot::StartExec(k, std::move(o));

@@ -15,13 +15,18 @@ absl::Status ParseRequest(std::string_view bytes, size_t nfds,
   size_t want_fds = 0;
   if (req->has_exec()) {
     const ExecRequest& e = req->exec();
-    want_fds = e.terminal() ? 1 : 3;
+    if (e.preserve_fds() > kMaxPreservedFds) {
+      return absl::InvalidArgumentError(absl::StrCat("exec: ", e.preserve_fds(),
+                                                     " preserved fds, at most ",
+                                                     kMaxPreservedFds));
+    }
+    want_fds = (e.terminal() ? 1 : 3) + e.preserve_fds();
     if (e.argv().empty() || e.argv(0).empty())
       return absl::InvalidArgumentError("exec: no program to run");
     if (e.argv_size() > static_cast<int>(kMaxExecStrings) ||
         e.env_size() > static_cast<int>(kMaxExecStrings) ||
         e.additional_gids_size() > static_cast<int>(kMaxExecStrings) ||
-        e.fd_names_size() > 3) {
+        e.fd_names_size() > static_cast<int>(kMaxControlFds)) {
       return absl::InvalidArgumentError("exec: too many arguments");
     }
     if (e.cwd().empty() || e.cwd()[0] != '/')

@@ -46,8 +46,8 @@ DEFINE_string(pid_file, "", "Write the container's pid here.");
 DEFINE_string(console_socket, "",
               "Unix socket to send the container terminal's master to.");
 DEFINE_int32(preserve_fds, 0,
-             "Pass this many fds beyond stdio to the container (refused: "
-             "the sandbox takes no host fds beyond stdio).");
+             "create, run, exec: the process gets this many of the "
+             "caller's fds beyond stdio (3, 4, ...) as its own.");
 DEFINE_bool(detach, false, "run: do not wait for the container.");
 DEFINE_bool(keep, false, "run: keep the container's state when it exits.");
 DEFINE_bool(force, false, "delete: kill a container that is not stopped.");

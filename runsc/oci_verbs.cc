@@ -46,6 +46,7 @@
 #include "runsc/boot_config.pb.h"
 #include "runsc/cgroup.h"
 #include "runsc/control.h"
+#include "runsc/control_request.h"
 #include "runsc/flags.h"
 #include "runsc/host_terminal.h"
 #include "runsc/oci/json.h"
@@ -892,6 +893,26 @@ absl::Status CheckTerminal(bool terminal, bool detach) {
   return absl::OkStatus();
 }
 
+// --preserve-fds N: the caller's fds 3 .. N+2, which the process gets at
+// the same numbers, as runc passes them. Each must be open.
+absl::StatusOr<std::vector<int>> PreservedFds() {
+  if (FLAGS_preserve_fds < 0 ||
+      static_cast<size_t>(FLAGS_preserve_fds) > kMaxPreservedFds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--preserve-fds: ", FLAGS_preserve_fds,
+                     " is not a count from 0 to ", kMaxPreservedFds));
+  }
+  std::vector<int> fds;
+  for (int fd = 3; fd < 3 + FLAGS_preserve_fds; fd++) {
+    if (fcntl(fd, F_GETFD) < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--preserve-fds: fd ", fd, " is not open"));
+    }
+    fds.push_back(fd);
+  }
+  return fds;
+}
+
 // A foreground process's terminal: the pty's master and the caller's
 // terminal that runsc joins it to.
 struct ForegroundConsole {
@@ -921,10 +942,8 @@ absl::StatusOr<State> Create(const std::string& id, bool detach,
     return absl::InvalidArgumentError(
         absl::StrCat(bundle, "/config.json: process: missing"));
   }
-  if (FLAGS_preserve_fds > 0) {
-    return absl::InvalidArgumentError(
-        "--preserve-fds: the sandbox takes no host fds beyond stdio");
-  }
+  absl::StatusOr<std::vector<int>> preserved = PreservedFds();
+  if (!preserved.ok()) return preserved.status();
   absl::Status tty_ok = CheckTerminal(spec->process->terminal, detach);
   if (!tty_ok.ok()) return tty_ok;
   if (spec->process->terminal && !detach) {
@@ -1032,6 +1051,7 @@ absl::StatusOr<State> Create(const std::string& id, bool detach,
   }
   HostFd ready_r(ready[0]), ready_w(ready[1]);
   plan.ready_fd = ready_w.get();
+  plan.preserved_fds = *preserved;
   plan.start_fd = start.get();
   plan.exit_fd = exit_file.get();
   plan.control_fd = control_fd.get();
@@ -1509,10 +1529,8 @@ int CmdExec(const DoArgs& args) {
                                  " container: the sandbox takes execs once "
                                  "it has started"));
   }
-  if (FLAGS_preserve_fds > 0) {
-    return ExecFail(
-        "--preserve-fds: the sandbox takes no host fds beyond stdio");
-  }
+  absl::StatusOr<std::vector<int>> preserved = PreservedFds();
+  if (!preserved.ok()) return ExecFail(preserved.status());
   absl::StatusOr<oci::Process> p = ExecProcess(*s, args);
   if (!p.ok()) return ExecFail(p.status());
   absl::Status tty_ok = CheckTerminal(p->terminal, FLAGS_detach);
@@ -1542,6 +1560,8 @@ int CmdExec(const DoArgs& args) {
     if (host) host->ResizePty(master.get());
     fds = {slave.get()};
   }
+  req.set_preserve_fds(static_cast<uint32_t>(preserved->size()));
+  fds.insert(fds.end(), preserved->begin(), preserved->end());
   for (int fd : fds) {
     char name[PATH_MAX];
     ssize_t n = readlink(absl::StrCat("/proc/self/fd/", fd).c_str(), name,

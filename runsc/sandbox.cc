@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -90,7 +91,7 @@ int SpawnChild(void* arg) {
     }
   }
   // Move every source above the targets first so dup2 never clobbers one.
-  int high = 1000;
+  int high = std::max(1000, plan.fds.empty() ? 0 : plan.fds.back().first + 1);
   for (size_t i = 0; i < plan.fds.size(); i++) {
     int m = fcntl(plan.fds[i].second, F_DUPFD, high);
     if (m < 0) _exit(125);
@@ -291,6 +292,10 @@ absl::StatusOr<Launched> Launch(LaunchPlan plan) {
   if (plan.ready_fd >= 0) {
     cfg.set_ready_fd(next_fd);
     boot_fds[next_fd++] = plan.ready_fd;
+  }
+  for (int fd : plan.preserved_fds) {
+    cfg.add_preserved_fds(next_fd);
+    boot_fds[next_fd++] = fd;
   }
 
   HostFd config(

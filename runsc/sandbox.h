@@ -44,6 +44,8 @@ struct LaunchPlan {
   // The write end of a pipe where the sandbox says whether init can start
   // (BootConfig.ready_fd). -1: not used.
   int ready_fd = -1;
+  // --preserve-fds: fds init gets as its 3, 4, ... (BootConfig.preserved_fds).
+  std::vector<int> preserved_fds;
   // OCI linux.namespaces network path: the sandbox process joins it (where
   // engines set up the container's network) instead of a new one. -1: new.
   int netns_fd = -1;

@@ -360,6 +360,15 @@ absl::Status WriteRootFile(vfs::MountNamespace& ns,
   return absl::OkStatus();
 }
 
+// What the host calls the sandbox's `fd` ("/dev/pts/0", "pipe:[123]"), for
+// the guest's /proc/PID/fd: read while the host's /proc is reachable.
+std::string HostFdName(int fd) {
+  char name[4096];
+  std::string link = absl::StrCat("/proc/self/fd/", fd);
+  ssize_t n = readlink(link.c_str(), name, sizeof(name) - 1);
+  return n > 0 ? std::string(name, static_cast<size_t>(n)) : "";
+}
+
 std::string ReadHostFile(const char* path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
@@ -538,13 +547,8 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
         terminal_rdev = st.st_rdev;
       }
     }
-    // What the host calls it ("/dev/pts/0", "pipe:[123]"), for
-    // /proc/PID/fd: read now, while the host's /proc is still reachable.
-    char name[4096];
-    std::string link = absl::StrCat("/proc/self/fd/", fd);
-    ssize_t n = readlink(link.c_str(), name, sizeof(name) - 1);
-    SysResult<std::shared_ptr<vfs::FileDescription>> f = fs::ImportHostFd(
-        HostFd(copy), n > 0 ? std::string(name, static_cast<size_t>(n)) : "");
+    SysResult<std::shared_ptr<vfs::FileDescription>> f =
+        fs::ImportHostFd(HostFd(copy), HostFdName(fd));
 
     // Stdio on the same terminal shares its job control.
     if (f.ok() && terminal && tty && st.st_rdev == terminal_rdev) {
@@ -552,6 +556,19 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
         h->set_terminal(terminal);
     }
     stdio.push_back(f.ok() ? *f : nullptr);
+  }
+  // --preserve-fds: init's 3, 4, ..., whatever a console makes of stdio.
+  std::vector<std::shared_ptr<vfs::FileDescription>> preserved;
+  for (int fd : options.preserved_fds) {
+    std::string name = HostFdName(fd);
+    SysResult<std::shared_ptr<vfs::FileDescription>> f =
+        fs::ImportHostFd(HostFd(fd), std::move(name));
+    if (!f.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--preserve-fds: the container's fd ",
+                       3 + preserved.size(), ": ", strerror(f.err())));
+    }
+    preserved.push_back(*f);
   }
 
   const kernel::SyscallTable& table = syscalls::LinuxTable();
@@ -667,6 +684,8 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   init.cwd = options.cwd;
   ApplyLimits(options.limits, options.uid, options.gid, init);
   init.stdio = std::move(stdio);
+  init.stdio.resize(3);
+  init.stdio.insert(init.stdio.end(), preserved.begin(), preserved.end());
   init.tty = std::move(init_tty);
   if (options.on_ready) {
     std::string problem = CheckInit(*ns, init);
@@ -704,8 +723,11 @@ ExecStarted StartExec(kernel::Kernel* k, ExecOptions o) {
     out.message = std::move(message);
     return out;
   };
-  if (o.fds.size() != (o.terminal ? 1u : 3u)) {
-    return fail(EINVAL, absl::StrCat("exec: ", o.fds.size(), " stdio fds"));
+  size_t nstdio = o.terminal ? 1u : 3u;
+  if (o.fds.size() != nstdio + o.preserved) {
+    return fail(EINVAL,
+                absl::StrCat("exec: ", o.fds.size(), " fds for ", nstdio,
+                             " stdio and ", o.preserved, " preserved"));
   }
   kernel::InitProcess spec;
   spec.argv = std::move(o.argv);
@@ -726,15 +748,17 @@ ExecStarted StartExec(kernel::Kernel* k, ExecOptions o) {
     out.console = *c;
     spec.stdio.assign(3, out.console->slave());
     spec.tty = out.console->terminal();
-  } else {
-    for (size_t i = 0; i < o.fds.size(); i++) {
-      SysResult<std::shared_ptr<vfs::FileDescription>> f = fs::ImportHostFd(
-          std::move(o.fds[i]), i < o.fd_names.size() ? o.fd_names[i] : "");
-      if (!f.ok()) {
-        return fail(f.err(), absl::StrCat("exec: stdio: ", strerror(f.err())));
-      }
-      spec.stdio.push_back(*f);
+  }
+  // Stdio (unless a terminal took it), then the preserved fds: the
+  // process's 0, 1, 2, then 3, 4, ...
+  for (size_t i = o.terminal ? 1 : 0; i < o.fds.size(); i++) {
+    SysResult<std::shared_ptr<vfs::FileDescription>> f = fs::ImportHostFd(
+        std::move(o.fds[i]), i < o.fd_names.size() ? o.fd_names[i] : "");
+    if (!f.ok()) {
+      return fail(f.err(), absl::StrCat("exec: fd ", spec.stdio.size(), ": ",
+                                        strerror(f.err())));
     }
+    spec.stdio.push_back(*f);
   }
   struct Started {
     absl::Mutex mu;

@@ -66,6 +66,9 @@ struct BootOptions {
   // The console fd is a host pty's slave (OCI process.terminal), not
   // runsc's socket.
   bool console_is_tty = false;
+  // Host fds init gets as its fds 3, 4, ... (`runsc create
+  // --preserve-fds`), after its stdio.
+  std::vector<int> preserved_fds;
   // After setting up, give up the host filesystem: a private mount
   // namespace whose root is an empty read-only tmpfs.
   bool lockdown = true;
@@ -133,8 +136,10 @@ struct ExecOptions {
   uint32_t uid = 0, gid = 0;
   ProcessLimits limits;
   // The host fds runsc sent: stdin, stdout and stderr; or with `terminal`
-  // one, a pty slave, which is also the controlling terminal.
+  // one, a pty slave, which is also the controlling terminal. Then
+  // `preserved` more (`runsc exec --preserve-fds`), the process's 3, 4, ...
   bool terminal = false;
+  size_t preserved = 0;
   std::vector<HostFd> fds;
   std::vector<std::string> fd_names;  // the host's names, for /proc/PID/fd
 };

@@ -182,6 +182,18 @@ rs kill "t$$" SIGTERM
   bad "trap TERM: $(rs state "t$$")"
 rs delete "t$$"
 
+# --preserve-fds: init gets the caller's fds 3, 4, ... as its own; a
+# closed one is named and nothing is made.
+echo from-three >"$TMP/three"
+setcfg '["sh", "-c", "cat <&3; echo to-four >&4; for f in 5 6 7 8 9; do [ -e /proc/self/fd/$f ] && echo extra $f; done; echo end"]'
+out=$(rs run --preserve-fds 2 -b "$B" "p$$" 3<"$TMP/three" 4>"$TMP/four" 2>&1)
+[ "$out" == "from-three
+end" ] && [ "$(cat "$TMP/four")" == to-four ] &&
+  ok "run --preserve-fds: init's fds 3 and 4" || bad "run --preserve-fds: $out"
+out=$(rs run --preserve-fds 1 -b "$B" "p$$" 3<&- 2>&1)
+[ $? == 1 ] && [[ "$out" == *"--preserve-fds: fd 3 is not open"* ]] && [ ! -e "$ROOT/p$$" ] &&
+  ok "run --preserve-fds with a closed fd: named, nothing made" || bad "run --preserve-fds closed: $out"
+
 # A missing program or working directory fails the create, as runc's
 # does, and leaves nothing behind.
 setcfg '["nosuch"]'
@@ -241,6 +253,16 @@ b
 1
 2
 /tmp" ] && ok "exec --user, --additional-gids, --env, --cwd" || bad "exec flags: $out"
+# --preserve-fds N: the caller's fds 3 .. N+2 are the process's, at the
+# same numbers (socket activation's LISTEN_FDS).
+out=$(rs exec --preserve-fds 2 "x$$" sh -c 'cat <&3; echo to-four >&4; readlink /proc/self/fd/4' \
+  3<"$TMP/three" 4> >(cat >"$TMP/four") 2>&1)
+sleep 0.2
+[[ "$out" == "from-three"$'\n'"pipe:["* ]] && [ "$(cat "$TMP/four")" == to-four ] &&
+  ok "exec --preserve-fds: a file and a pipe at 3 and 4" || bad "exec --preserve-fds: $out / $(cat "$TMP/four")"
+out=$(rs exec --preserve-fds 2 "x$$" true 3</dev/null 4<&- 2>&1)
+[ $? == 255 ] && [[ "$out" == *"--preserve-fds: fd 4 is not open"* ]] &&
+  ok "exec --preserve-fds with a closed fd: named" || bad "exec --preserve-fds closed: $out"
 cat >"$TMP/process.json" <<'EOF2'
 {"args": ["sh", "-c", "echo from process.json $P; id -u"], "env": ["P=p"], "cwd": "/", "user": {"uid": 7, "gid": 7}}
 EOF2
