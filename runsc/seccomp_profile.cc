@@ -1,6 +1,9 @@
 #include "runsc/seccomp_profile.h"
 
 #include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -77,6 +80,43 @@ absl::Status Known(const std::vector<std::string>& names,
 struct CtxDeleter {
   void operator()(void* ctx) const { seccomp_release(ctx); }
 };
+
+// runc's -ENOSYS stub (libcontainer/seccomp/patchbpf): with a default
+// that refuses, x86-64 system calls numbered above every call the profile
+// names fail with ENOSYS instead, so programs fall back from calls newer
+// than the profile (glibc's clone3 to clone) as they would on an older
+// kernel. Empty where runc adds none: a permissive default (allow, log,
+// trace), a default of ENOSYS already, or no x86-64 in the architectures.
+std::string EnosysStub(const oci::Seccomp& profile) {
+  const std::string& d = profile.default_action;
+  if (d == "SCMP_ACT_ALLOW" || d == "SCMP_ACT_LOG" || d == "SCMP_ACT_TRACE")
+    return "";
+  if (profile.default_errno_ret == ENOSYS) return "";
+  bool x86_64 = false;
+  for (const std::string& a : profile.architectures)
+    x86_64 |= a == "SCMP_ARCH_X86_64";
+  if (!x86_64) return "";
+  int last = 0;
+  for (const oci::SeccompRule& rule : profile.syscalls) {
+    for (const std::string& name : rule.names) {
+      int nr =
+          seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name.c_str());
+      if (nr != __NR_SCMP_ERROR && nr > last) last = nr;
+    }
+  }
+  if (last == 0) return "";
+  // x32 calls (bit 30) and other architectures go straight to the
+  // profile, as in runc's x86-64 section.
+  const struct sock_filter stub[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x40000000, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(last), 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+  };
+  return std::string(reinterpret_cast<const char*>(stub), sizeof(stub));
+}
 
 }  // namespace
 
@@ -174,7 +214,7 @@ absl::StatusOr<std::string> CompileSeccomp(const oci::Seccomp& profile) {
     bpf.append(buf, static_cast<size_t>(n));
   if (bpf.empty() || bpf.size() % 8 != 0)
     return absl::InternalError("seccomp_export_bpf: no whole program");
-  return bpf;
+  return EnosysStub(profile) + bpf;
 }
 
 }  // namespace runsc

@@ -15,7 +15,9 @@ namespace runsc {
 // The program's bytes (struct sock_filter, 8 bytes each). Errors name the
 // field: an unknown action, operator, architecture or flag, an action the
 // sandbox cannot carry out (SCMP_ACT_NOTIFY: no user notification).
-// Unknown system call names are skipped, as runc skips them.
+// Unknown system call names are skipped, as runc skips them. As runc, a
+// profile that refuses by default answers system calls newer than any it
+// names with ENOSYS.
 absl::StatusOr<std::string> CompileSeccomp(const oci::Seccomp& profile);
 
 }  // namespace runsc

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -61,6 +62,40 @@ TEST(SeccompProfile, DefaultAndRules) {
   d.nr = SYS_read;
   d.arch = AUDIT_ARCH_I386;
   EXPECT_NE(f->Evaluate(d), SECCOMP_RET_ALLOW);
+}
+
+// runc's -ENOSYS stub: calls numbered above every call the profile names
+// are ENOSYS when the default refuses; below, the default stands.
+TEST(SeccompProfile, CallsNewerThanTheProfileAreENOSYS) {
+  oci::Seccomp p;
+  p.default_action = "SCMP_ACT_ERRNO";
+  p.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"};
+  p.syscalls.push_back({{"read", "write"}, "SCMP_ACT_ALLOW"});
+  p.syscalls.push_back({{"kcmp"}, "SCMP_ACT_ERRNO", EACCES});
+  auto f = Filter(p);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(Verdict(*f, SYS_read), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(Verdict(*f, SYS_kcmp), SECCOMP_RET_ERRNO | EACCES);
+  EXPECT_EQ(Verdict(*f, SYS_getpid), SECCOMP_RET_ERRNO | EPERM);
+  EXPECT_EQ(Verdict(*f, SYS_kcmp + 1), SECCOMP_RET_ERRNO | ENOSYS);
+  EXPECT_EQ(Verdict(*f, SYS_clone3), SECCOMP_RET_ERRNO | ENOSYS);
+  EXPECT_EQ(Verdict(*f, 1000), SECCOMP_RET_ERRNO | ENOSYS);
+  // x32's numbers are not x86-64's: the profile decides them (libseccomp
+  // treats them as a foreign architecture's).
+  EXPECT_NE(Verdict(*f, 0x40000000 | 1000), SECCOMP_RET_ERRNO | ENOSYS);
+  // None where runc adds none: a permissive default or no x86-64
+  // architecture listed. (A default of ENOSYS needs none either.)
+  for (auto change : std::vector<std::function<void(oci::Seccomp&)>>{
+           [](oci::Seccomp& q) { q.default_action = "SCMP_ACT_LOG"; },
+           [](oci::Seccomp& q) { q.architectures = {"SCMP_ARCH_AARCH64"}; },
+           [](oci::Seccomp& q) { q.architectures.clear(); }}) {
+    oci::Seccomp q = p;
+    change(q);
+    auto g = Filter(q);
+    ASSERT_NE(g, nullptr);
+    uint32_t v = Verdict(*g, 1000);
+    EXPECT_NE(v, SECCOMP_RET_ERRNO | ENOSYS) << q.default_action;
+  }
 }
 
 TEST(SeccompProfile, Arguments) {

@@ -23,6 +23,7 @@ enum class Capability : int {
   kNetAdmin = 12,
   kNetRaw = 13,
   kSysChroot = 18,
+  kSysPtrace = 19,
   kSysAdmin = 21,
   kSysResource = 24,
 };

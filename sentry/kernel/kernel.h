@@ -230,7 +230,7 @@ class ThreadGroup {
   // Peak resident memory of the process's address space, in KiB, known
   // once it is gone.
   uint64_t maxrss_kb = 0;
-  bool dumpable = true;   // PR_SET_DUMPABLE
+  std::atomic<bool> dumpable{true};  // PR_SET_DUMPABLE
   uint32_t exit_uid = 0;  // real uid at exit, for the parent's siginfo
   Usage exited_usage;     // threads that have exited
   Usage children_usage;   // reaped children and their reaped descendants

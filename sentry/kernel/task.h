@@ -118,6 +118,9 @@ class Task final : public vfs::CallContext,
   FsContext& fs() const { return *shared_.fs; }
   // Dispositions; guarded by Kernel::mu_.
   SignalHandlers& sighand() const { return *shared_.sighand; }
+  // Which dispositions the task shares (kcmp); under Kernel::mu_, as
+  // execve replaces them.
+  const void* SighandIdLocked() const { return shared_.sighand.get(); }
   platform::Registers& regs() { return regs_; }
 
   // Credentials, read by other threads (kill permission, /proc).

@@ -43,6 +43,23 @@ void EpollFD::PruneLocked() {
   }
 }
 
+std::shared_ptr<vfs::FileDescription> EpollFD::Target(int fd, uint64_t toff) {
+  // Items of one fd sit together, ordered by file as in Linux's tree.
+  std::shared_ptr<vfs::FileDescription> f;
+  {
+    absl::MutexLock l(&mu_);
+    for (auto it = items_.lower_bound(Key{fd, nullptr});
+         it != items_.end() && it->first.first == fd; ++it) {
+      if (toff-- == 0) {
+        f = it->second->file.lock();
+        break;
+      }
+    }
+  }
+  // Destroyed outside mu_: a file gone meanwhile may take its epoll items.
+  return f;
+}
+
 bool EpollFD::Reaches(const EpollFD* other, int depth) {
   if (this == other) return true;
   if (depth <= 0) return true;  // too deep counts as a loop

@@ -66,6 +66,10 @@ class EpollFD final : public vfs::StreamFD {
   std::shared_ptr<WaitQueue> EventQueue() override { return queue_; }
   std::string AnonName() const override { return "anon_inode:[eventpoll]"; }
 
+  // The file of the `toff`'th registration (from 0, in Linux's order) of
+  // fd `fd`, or null (kcmp's KCMP_EPOLL_TFD).
+  std::shared_ptr<vfs::FileDescription> Target(int fd, uint64_t toff);
+
   // Whether `other` is this set or watches it, through nested sets up to
   // `depth` deep (epoll_ctl refuses loops with ELOOP).
   bool Reaches(const EpollFD* other, int depth);

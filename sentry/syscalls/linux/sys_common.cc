@@ -166,6 +166,21 @@ SysResult<vfs::Attr> StatOf(const AtTarget& target) {
   return target.vd.dentry->inode()->GetAttr();
 }
 
+SysResult<void> CheckPtraceAccess(Task& t, Task& target) {
+  if (target.tgid() == t.tgid()) return Ok();
+  const auth::Credentials& me = t.creds();
+  auth::Credentials them = target.GetCreds();
+  bool ptrace_cap = me.HasCapability(auth::Capability::kSysPtrace);
+  bool same_ids = me.ruid == them.euid && me.ruid == them.suid &&
+                  me.ruid == them.ruid && me.rgid == them.egid &&
+                  me.rgid == them.sgid && me.rgid == them.rgid;
+  if (!same_ids && !ptrace_cap) return Errno(EPERM);
+  if (!target.tg().dumpable && !ptrace_cap) return Errno(EPERM);
+  if ((them.cap_permitted & ~me.cap_permitted) != 0 && !ptrace_cap)
+    return Errno(EPERM);
+  return Ok();
+}
+
 SysResult<void> ApplySigmask(Task& t, GuestAddr mask_addr, uint64_t size) {
   if (mask_addr.IsNull()) return Ok();
   if (size != sizeof(kernel::SigSet)) return Errno(EINVAL);

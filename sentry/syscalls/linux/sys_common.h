@@ -58,6 +58,14 @@ SysResult<vfs::Attr> StatOf(const AtTarget& target);
 // sends SIGPIPE to the writing thread, as Linux does.
 SysResult<uint64_t> RaiseSigpipe(Task& t, SysResult<uint64_t> r);
 
+// Linux's __ptrace_may_access in its REALCREDS modes (process_vm_readv,
+// kcmp, get_robust_list): another process of the caller's real uid and
+// gid in all of its ids, or a caller with CAP_SYS_PTRACE; a dumpable
+// target (else CAP_SYS_PTRACE); and, as commoncap checks, target's
+// permitted capabilities within the caller's (else CAP_SYS_PTRACE).
+// EPERM otherwise. The sandbox has no Yama.
+SysResult<void> CheckPtraceAccess(Task& t, Task& target);
+
 // The temporary signal mask of ppoll, pselect6 and epoll_pwait(2): none
 // if `mask_addr` is NULL, EINVAL unless `size` is the kernel's sigset size.
 SysResult<void> ApplySigmask(Task& t, GuestAddr mask_addr, uint64_t size);

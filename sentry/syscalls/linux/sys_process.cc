@@ -538,11 +538,7 @@ SENTRY_SYSCALL(SysGetRobustList) {
     std::shared_ptr<Task> other = t.kernel().FindTask(pid);
     if (other == nullptr) return Errno(ESRCH);
     // Another process's list needs the right to trace it.
-    if (other->tgid() != t.tgid() &&
-        !t.creds().HasCapability(auth::Capability::kSysAdmin) &&
-        other->GetCreds().ruid != t.creds().ruid) {
-      return Errno(EPERM);
-    }
+    SENTRY_RETURN_IF_ERROR(CheckPtraceAccess(t, *other));
     head = other->robust_list_head;
   }
   SENTRY_RETURN_IF_ERROR(t.CopyOutObj(a.Addr(1), head));

@@ -82,6 +82,9 @@ SENTRY_SYSCALL(SysWait4);
 SENTRY_SYSCALL(SysSetTidAddress);
 SENTRY_SYSCALL(SysSetRobustList);
 SENTRY_SYSCALL(SysGetRobustList);
+SENTRY_SYSCALL(SysProcessVmReadv);
+SENTRY_SYSCALL(SysProcessVmWritev);
+SENTRY_SYSCALL(SysKcmp);
 SENTRY_SYSCALL(SysArchPrctl);
 SENTRY_SYSCALL(SysPrctl);
 SENTRY_SYSCALL(SysSeccomp);
@@ -547,6 +550,11 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_faccessat, SysFaccessat, "fsk");
     Full(SYS_set_robust_list, SysSetRobustList, "pu");
     Full(SYS_get_robust_list, SysGetRobustList, "dpp");
+    Full(SYS_process_vm_readv, SysProcessVmReadv, "dpupux");
+    Full(SYS_process_vm_writev, SysProcessVmWritev, "dpupux");
+    Partial(SYS_kcmp, SysKcmp, "dddxx",
+            "no System V semaphores or I/O contexts: KCMP_SYSVSEM and "
+            "KCMP_IO fail with EOPNOTSUPP");
     Full(SYS_dup3, SysDup3, "ffo");
     Full(SYS_preadv, SysPreadv, "fpdl");
     Full(SYS_pwritev, SysPwritev, "fpdl");
