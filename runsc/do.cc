@@ -343,6 +343,7 @@ absl::StatusOr<int> RunDo(const DoArgs& args) {
     return absl::InvalidArgumentError("--max_tasks must be at least 1");
   }
   cfg.set_max_tasks(FLAGS_max_tasks);
+  cfg.add_mqueue_mounts("/dev/mqueue");
   cfg.set_read_only_root(!FLAGS_overlay);
   absl::Status names = AddNameFiles(args, cfg);
   if (!names.ok()) return names;

@@ -331,6 +331,8 @@ int Boot() {
   o.console_is_tty = cfg.console_is_tty();
   o.preserved_fds.assign(cfg.preserved_fds().begin(),
                          cfg.preserved_fds().end());
+  o.mqueue_mounts.assign(cfg.mqueue_mounts().begin(),
+                         cfg.mqueue_mounts().end());
   if (cfg.max_tasks() > 0) o.max_tasks = cfg.max_tasks();
   if (cfg.net_broker_fd() > 0) o.net_broker_fd = cfg.net_broker_fd();
   for (int i = 0;

@@ -671,6 +671,7 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
           absl::StrCat("mount on ", m.destination, ": ", m.type,
                        " must be mounted on ordinary directory"));
     }
+    if (m.type == "mqueue") cfg.add_mqueue_mounts(m.destination);
     if (kOwn.count(m.type) > 0) continue;
     if (m.destination == "/dev" || m.destination == "/dev/shm" ||
         m.destination == "/sys" || m.destination.rfind("/sys/", 0) == 0 ||

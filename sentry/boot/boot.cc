@@ -25,6 +25,7 @@
 #include "sentry/fs/devpts/devpts.h"
 #include "sentry/fs/gofer/gofer_fs.h"
 #include "sentry/fs/host/host_file.h"
+#include "sentry/fs/mqueue/mqueue.h"
 #include "sentry/fs/overlay/overlay.h"
 #include "sentry/fs/proc/procfs.h"
 #include "sentry/fs/sys/sysfs.h"
@@ -611,6 +612,11 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   auto shm = fs::tmpfs::TmpfsFilesystem::Create(01777, 0, 0);
   MountAt(*ns, "/dev/shm", shm, shm->root(),
           vfs::kMountNoSuid | vfs::kMountNoDev, "shm");
+  for (const std::string& path : options.mqueue_mounts) {
+    const auto& mq = fs::mqueue::MqueueFilesystem::Instance();
+    MountAt(*ns, path, mq, mq->root(),
+            vfs::kMountNoSuid | vfs::kMountNoDev | vfs::kMountNoExec, "mqueue");
+  }
   auto tmp = fs::tmpfs::TmpfsFilesystem::Create(01777, 0, 0);
   MountAt(*ns, "/tmp", tmp, tmp->root(), vfs::kMountNoSuid | vfs::kMountNoDev,
           "tmpfs");

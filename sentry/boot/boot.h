@@ -69,6 +69,8 @@ struct BootOptions {
   // Host fds init gets as its fds 3, 4, ... (`runsc create
   // --preserve-fds`), after its stdio.
   std::vector<int> preserved_fds;
+  // Guest paths where the POSIX message queue filesystem is mounted.
+  std::vector<std::string> mqueue_mounts;
   // After setting up, give up the host filesystem: a private mount
   // namespace whose root is an empty read-only tmpfs.
   bool lockdown = true;

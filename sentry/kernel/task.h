@@ -134,7 +134,7 @@ class Task final : public vfs::CallContext,
   std::string PathOf(const vfs::VirtualDentry& vd) const;
   uint32_t umask() const;
 
-  uint64_t RlimitCur(int resource) const {
+  uint64_t RlimitCur(int resource) const override {
     return tg().GetRlimit(resource).rlim_cur;
   }
 

@@ -9,7 +9,9 @@ FdTable::~FdTable() {
 }
 
 void FdTable::ReleaseLocks(const FileDescription* file) const {
-  if (file == nullptr || file->vd().dentry == nullptr) return;
+  if (file == nullptr) return;
+  file->FdClosed();
+  if (file->vd().dentry == nullptr) return;
   if (FileLocks* locks = file->inode()->locks_if_any()) {
     locks->ReleaseOwner(this);
   }

@@ -62,7 +62,7 @@ class FdTable final {
 
  private:
   // Drops this table's record locks on `file`'s inode (after an fd of it
-  // left the table).
+  // left the table), and tells the file (FdClosed).
   void ReleaseLocks(const FileDescription* file) const;
 
   struct Entry {

@@ -109,6 +109,11 @@ class FileDescription : public std::enable_shared_from_this<FileDescription> {
     (void)events;
     (void)out;
   }
+  // An fd of this description left a table (close, dup2 over it,
+  // close-on-exec, the table's end): Linux's flush, on every close(2) and
+  // not only the last. Runs on the closing task's thread.
+  virtual void FdClosed() const {}
+
   // Whether readiness means anything for this file: epoll refuses files
   // that are always ready (regular files, directories) with EPERM.
   virtual bool Pollable() const { return false; }

@@ -104,6 +104,12 @@ class CallContext {
   virtual int32_t Tgid() const { return 0; }
   // The caller's command name (/proc/PID/comm), for logs.
   virtual std::string Comm() const { return ""; }
+  // The caller's soft limit on `resource` (getrlimit), for filesystems
+  // that charge their users (mqueue: RLIMIT_MSGQUEUE).
+  virtual uint64_t RlimitCur(int resource) const {
+    (void)resource;
+    return ~uint64_t{0};
+  }
   virtual SysResult<void> Block(std::optional<absl::Time> deadline,
                                 std::vector<struct pollfd>* host = nullptr) {
     (void)deadline;

@@ -68,6 +68,16 @@ uid=0(root) gid=0(root)
 runsc" ] && ok "run: output and exit status" || bad "run: rc=$rc $out"
 [ -z "$(rs list -q)" ] && ok "run removes the container" || bad "after run: $(rs list)"
 
+# runc's default spec mounts mqueue at /dev/mqueue: the sandbox's POSIX
+# message queues are there; without the mount, not.
+setcfg '["sh", "-c", "grep mqueue /proc/mounts; touch /dev/mqueue/q && ls -l /dev/mqueue"]'
+out=$(rs run -b "$B" "m$$" 2>&1)
+setcfg '["sh", "-c", "ls /dev/mqueue"]' "c['mounts'] = [m for m in c['mounts'] if m['type'] != 'mqueue']"
+out2=$(rs run -b "$B" "m$$" 2>&1)
+[[ "$out" == "mqueue /dev/mqueue mqueue rw,nosuid,nodev,noexec 0 0"*"-rw-r--r--"*" q" ]] &&
+  [[ "$out2" == *"No such file or directory"* ]] &&
+  ok "an mqueue mount shows the sandbox's message queues" || bad "mqueue: $out / $out2"
+
 # process.oomScoreAdj: the host's OOM killer sees the sandbox process
 # with it (raising needs no privilege).
 setcfg '["sleep", "100"]' "c['process']['oomScoreAdj'] = 500"

@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "sentry/fs/mqueue/mqueue.h"
 #include "sentry/kernel/pidfd.h"
 #include "sentry/kernel/task.h"
 #include "sentry/net/proc_net.h"
@@ -431,7 +432,8 @@ class ProcBuilder {
         File("filesystems", "/filesystems", 0444, [](vfs::CallContext&) {
           return SysResult<std::string>(
               "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n"
-              "nodev\tpipefs\nnodev\tdevpts\nnodev\toverlay\nnodev\t9p\n");
+              "nodev\tpipefs\nnodev\tdevpts\nnodev\toverlay\nnodev\t9p\nnodev\t"
+              "mqueue\n");
         }));
     e.push_back(File("uptime", "/uptime", 0444, [this](vfs::CallContext&) {
       return SysResult<std::string>(Uptime());
@@ -561,6 +563,25 @@ class ProcBuilder {
         return std::vector<SynthDir::Entry>{
             Static("file-max", "/sys/fs/file-max", "9223372036854775807\n"),
             Static("nr_open", "/sys/fs/nr_open", "1048576\n"),
+            Dir("mqueue", "/sys/fs/mqueue", 0555,
+                [this](vfs::CallContext&) {
+                  // The limits sentry/fs/mqueue applies (Linux's defaults;
+                  // not settable here).
+                  using namespace fs::mqueue;  // NOLINT: five constants
+                  auto n = [](int64_t v) { return absl::StrCat(v, "\n"); };
+                  return std::vector<SynthDir::Entry>{
+                      Static("msg_default", "/sys/fs/mqueue/msg_default",
+                             n(QueueAttr().maxmsg)),
+                      Static("msg_max", "/sys/fs/mqueue/msg_max", n(kMsgMax)),
+                      Static("msgsize_default",
+                             "/sys/fs/mqueue/msgsize_default",
+                             n(QueueAttr().msgsize)),
+                      Static("msgsize_max", "/sys/fs/mqueue/msgsize_max",
+                             n(kMsgsizeMax)),
+                      Static("queues_max", "/sys/fs/mqueue/queues_max",
+                             n(kQueuesMax)),
+                  };
+                }),
         };
       }));
       e.push_back(Dir("vm", "/sys/vm", 0555, [this](vfs::CallContext&) {

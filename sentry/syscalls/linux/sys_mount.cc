@@ -13,6 +13,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "sentry/fs/mqueue/mqueue.h"
 #include "sentry/fs/tmpfs/tmpfs.h"
 #include "sentry/syscalls/linux/sys_common.h"
 #include "sentry/vfs/ops.h"
@@ -104,6 +105,11 @@ SENTRY_SYSCALL(SysMount) {
                               fs::tmpfs::TmpfsFilesystem::FromOptions(data));
       mount = std::make_shared<vfs::Mount>(fs, fs->root(), MountFlags(flags),
                                            source.empty() ? "none" : source);
+    } else if (type == "mqueue") {
+      // The sandbox's one IPC namespace has one set of queues.
+      const auto& mq = fs::mqueue::MqueueFilesystem::Instance();
+      mount = std::make_shared<vfs::Mount>(mq, mq->root(), MountFlags(flags),
+                                           source.empty() ? "mqueue" : source);
     } else if (type == "proc" || type == "sysfs" || type == "devpts") {
       std::shared_ptr<vfs::Mount> existing = FindMountOfType(t, type);
       if (existing == nullptr) return Errno(ENODEV);

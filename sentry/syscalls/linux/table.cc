@@ -227,6 +227,12 @@ SENTRY_SYSCALL(SysVmsplice);
 SENTRY_SYSCALL(SysCopyFileRange);
 SENTRY_SYSCALL(SysEventfd);
 SENTRY_SYSCALL(SysEventfd2);
+SENTRY_SYSCALL(SysMqOpen);
+SENTRY_SYSCALL(SysMqUnlink);
+SENTRY_SYSCALL(SysMqTimedsend);
+SENTRY_SYSCALL(SysMqTimedreceive);
+SENTRY_SYSCALL(SysMqNotify);
+SENTRY_SYSCALL(SysMqGetsetattr);
 SENTRY_SYSCALL(SysTimerfdCreate);
 SENTRY_SYSCALL(SysTimerfdSettime);
 SENTRY_SYSCALL(SysTimerfdGettime);
@@ -529,6 +535,17 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_timer_delete, SysTimerDelete, "d");
     Full(SYS_eventfd, SysEventfd, "u");
     Full(SYS_eventfd2, SysEventfd2, "ux");
+    Partial(SYS_mq_open, SysMqOpen, "sxop",
+            "one IPC namespace's queues; limits are Linux's defaults (not "
+            "settable: no /proc/sys/fs/mqueue)");
+    Full(SYS_mq_unlink, SysMqUnlink, "s");
+    Full(SYS_mq_timedsend, SysMqTimedsend, "fpuup");
+    Full(SYS_mq_timedreceive, SysMqTimedreceive, "fpupp");
+    Partial(SYS_mq_notify, SysMqNotify, "fp",
+            "SIGEV_NONE and SIGEV_SIGNAL; SIGEV_THREAD fails with ENOSYS (no "
+            "netlink notification); closing a descriptor does not drop the "
+            "closer's registration");
+    Full(SYS_mq_getsetattr, SysMqGetsetattr, "fpp");
     Partial(SYS_timerfd_create, SysTimerfdCreate, "cx",
             "REALTIME, MONOTONIC, BOOTTIME; the *_ALARM clocks fail with "
             "EPERM (no guest has CAP_WAKE_ALARM)");
