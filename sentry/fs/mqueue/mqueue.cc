@@ -7,8 +7,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -44,7 +46,23 @@ struct Accounts {
   absl::Mutex mu;
   std::map<uint32_t, uint64_t> bytes ABSL_GUARDED_BY(mu);
   int queues ABSL_GUARDED_BY(mu) = 0;
+  // Message bytes queued in every queue: they live in the sentry's heap.
+  std::atomic<uint64_t> queued{0};
 };
+
+// The most message bytes all queues may hold at once, as tmpfs's default
+// size: half the host's RAM. RLIMIT_MSGQUEUE bounds each uid far below
+// it, but a guest with CAP_SYS_RESOURCE may raise its limit; past this a
+// send fails with ENOMEM, as Linux's does when it cannot allocate.
+uint64_t QueuedBytesLimit() {
+  static const uint64_t limit = [] {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0
+               ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(size) / 2
+               : uint64_t{1} << 30;
+  }();
+  return limit;
+}
 
 }  // namespace
 
@@ -56,6 +74,7 @@ class Queue {
         accounts_(std::move(accounts)),
         wq_(std::make_shared<WaitQueue>()) {}
   ~Queue() {
+    accounts_->queued -= bytes_;
     absl::MutexLock l(&accounts_->mu);
     accounts_->bytes[uid_] -= Charge(attr_);
     accounts_->queues--;
@@ -285,6 +304,11 @@ SysResult<void> MqueueFD::Send(vfs::CallContext& ctx, std::string msg,
     {
       absl::MutexLock l(&q.mu_);
       if (q.count_ < q.attr_.maxmsg) {
+        uint64_t before = q.accounts_->queued.fetch_add(msg.size());
+        if (before + msg.size() > QueuedBytesLimit()) {
+          q.accounts_->queued -= msg.size();
+          return Errno(ENOMEM);
+        }
         bool was_empty = q.count_ == 0;
         q.bytes_ += msg.size();
         q.count_++;
@@ -337,6 +361,7 @@ SysResult<std::pair<std::string, uint32_t>> MqueueFD::Receive(
         if (it->second.empty()) q.msgs_.erase(it);
         q.count_--;
         q.bytes_ -= out.first.size();
+        q.accounts_->queued -= out.first.size();
         if (counted) q.receivers_--;
         counted = false;
         q.wq_->Notify(kEventOut);

@@ -17,7 +17,8 @@
 // 8192 for attributes asked for without CAP_SYS_RESOURCE, hard limits of
 // 65536 messages and 16 MiB, and each queue's bytes charged to its
 // creator's uid against RLIMIT_MSGQUEUE (EMFILE), until the queue is gone
-// (unlinked and closed).
+// (unlinked and closed). Messages live in the sentry's heap: all queues
+// together hold at most half the host's RAM (ENOMEM beyond).
 //
 // Lock order: Root's mu_ before a Queue's mu_; a Queue's mu_ before its
 // wait queue's lock (Notify under mu_). Waits happen with mu_ released.
