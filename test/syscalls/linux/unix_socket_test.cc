@@ -2448,34 +2448,33 @@ TEST(UnixInterruptTest, WithATimeoutSaRestartStillGivesEINTR) {
 
 }  // namespace
 
-namespace {
-void NoopHandler(int) {}
-}  // namespace
-
 // A blocking stream send bigger than the peer will take, to a peer that
 // never reads, waits; a signal ends the wait with the count sent so far.
 // (The sandbox once spun here after the first piece, deaf to signals.)
 TEST(UnixSocketTest, BlockingSendToAFullPeerIsInterruptedWithPartialCount) {
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-  struct sigaction sa = {}, old;
-  sa.sa_handler = NoopHandler;  // no SA_RESTART
-  ASSERT_EQ(sigaction(SIGALRM, &sa, &old), 0);
-  struct itimerval it = {};
-  it.it_value.tv_usec = 200000;
-  ASSERT_EQ(setitimer(ITIMER_REAL, &it, nullptr), 0);
   std::vector<char> buf(16 << 20, 'x');
-  ssize_t n = send(sv[0], buf.data(), buf.size(), 0);
-  int err = errno;
-  sigaction(SIGALRM, &old, nullptr);
+  Watchdog watchdog;
+  // SIGUSR1 at this thread, again and again: CI once hung here with a
+  // one-shot ITIMER_REAL, whose process-directed signal may come before
+  // send blocks, or go to another thread.
+  ScopedAction action(SIGUSR1, CountSignal, 0);  // no SA_RESTART
+  ssize_t n;
+  int err;
+  {
+    Interrupter interrupter(SIGUSR1);
+    n = send(sv[0], buf.data(), buf.size(), 0);
+    err = errno;
+  }
   EXPECT_GT(n, 0) << strerror(err);
   EXPECT_LT(n, static_cast<ssize_t>(buf.size()));
   // Nothing more fits, so a second send with nothing queued fails EINTR.
-  ASSERT_EQ(setitimer(ITIMER_REAL, &it, nullptr), 0);
-  ASSERT_EQ(sigaction(SIGALRM, &sa, &old), 0);
-  n = send(sv[0], buf.data(), buf.size(), 0);
-  err = errno;
-  sigaction(SIGALRM, &old, nullptr);
+  {
+    Interrupter interrupter(SIGUSR1);
+    n = send(sv[0], buf.data(), buf.size(), 0);
+    err = errno;
+  }
   EXPECT_EQ(n, -1);
   EXPECT_EQ(err, EINTR);
   close(sv[0]);
