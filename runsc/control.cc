@@ -312,6 +312,14 @@ void ServeConnection(sentry::HostFd c, sentry::kernel::Kernel* k) {
       SendReply(c.get(), reply);
       break;
     }
+    case ControlRequest::kLimits:
+      if (req.limits().max_tasks() <= 0) {
+        SendReply(c.get(), Error(EINVAL, "max_tasks must be positive"));
+      } else {
+        k->SetMaxTasks(req.limits().max_tasks());
+        SendReply(c.get(), ControlReply());
+      }
+      break;
     case ControlRequest::kDebug:
       SendReply(c.get(), HandleDebug(req.debug(), std::move(fds), k));
       break;

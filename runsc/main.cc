@@ -43,7 +43,7 @@ constexpr char kUsage[] =
     "status\n"
     "  syscalls [--format=table|markdown]  print the system call table\n"
     "  create, start, state, kill, delete, run, exec, ps, pause, resume,\n"
-    "  list, wait, spec, features, events\n"
+    "  list, wait, spec, features, events, update\n"
     "                       the OCI runtime (runc's command line; see the\n"
     "                       README), with --root=DIR (default /run/runsc)\n"
     "  debug [--stacks] [--strace=on|off] ID\n"

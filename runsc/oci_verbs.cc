@@ -616,6 +616,13 @@ absl::StatusOr<CgroupDirs> ContainerCgroups(const oci::Spec& spec,
                      *path, l, rootless);
 }
 
+// The sandbox's own limit on its tasks for an OCI pids limit: the limit,
+// or with none (0 or less) runsc's --max_tasks.
+int32_t SandboxMaxTasks(int64_t pids_limit) {
+  if (pids_limit <= 0) return FLAGS_max_tasks;
+  return static_cast<int32_t>(std::min<int64_t>(pids_limit, 1 << 30));
+}
+
 // Turns the spec into the sandbox's plan. Mounts: directories bound from
 // the host become volumes served by gofers of their own; a bound regular
 // file (podman's /etc/hosts, resolv.conf, hostname) is copied into the
@@ -645,9 +652,8 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
   cfg.set_platform(FLAGS_platform);
   cfg.set_strace(FLAGS_strace);
   cfg.set_max_tasks(FLAGS_max_tasks);
-  if (spec.linux.resources.pids_limit && *spec.linux.resources.pids_limit > 0) {
-    cfg.set_max_tasks(static_cast<int32_t>(
-        std::min<int64_t>(*spec.linux.resources.pids_limit, 1 << 30)));
+  if (spec.linux.resources.pids_limit) {
+    cfg.set_max_tasks(SandboxMaxTasks(*spec.linux.resources.pids_limit));
   }
   cfg.set_seal_root(spec.root_readonly);
   if (spec.linux.seccomp) {
@@ -2117,13 +2123,32 @@ int CmdUpdate(const std::vector<std::string>& args) {
     return 1;
   }
   if (!l.Any()) return 0;
-  if (s->cgroups.empty()) {
-    return Fail("update: this container has no cgroups of its own (rootless)");
+  // The pids limit is also the sandbox's own limit on its tasks, as create
+  // set it; a created sandbox serves no requests before it starts.
+  if (l.pids_limit && StatusOf(*s) == "created") {
+    return Fail("update --pids-limit: the sandbox takes it once started");
   }
-  absl::Status updated =
-      UpdateCgroups(ParseCgroupMounts(ReadHostFile("/proc/self/mountinfo")),
-                    CgroupDirs{s->cgroups}, l);
-  if (!updated.ok()) return Fail(updated);
+  CgroupLimits host = l;
+  if (s->cgroups.empty()) {
+    // Rootless: no host cgroups; the sandbox's limit is the only one.
+    host.pids_limit.reset();
+    if (host.Any()) {
+      return Fail(
+          "update: this container has no cgroups of its own (rootless)");
+    }
+  } else {
+    absl::Status updated =
+        UpdateCgroups(ParseCgroupMounts(ReadHostFile("/proc/self/mountinfo")),
+                      CgroupDirs{s->cgroups}, host);
+    if (!updated.ok()) return Fail(updated);
+  }
+  if (l.pids_limit) {
+    ControlRequest req;
+    req.mutable_limits()->set_max_tasks(SandboxMaxTasks(*l.pids_limit));
+    absl::StatusOr<ControlReply> reply = CallSandbox(Dir(*id), req);
+    if (!reply.ok()) return Fail(reply.status());
+    if (reply->errno_value() != 0) return Fail(reply->message());
+  }
   return 0;
 }
 

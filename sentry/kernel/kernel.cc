@@ -1060,6 +1060,11 @@ void Kernel::CancelTimersLocked(ThreadGroup* tg) {
   tg->posix_timers.clear();
 }
 
+void Kernel::SetMaxTasks(int n) {
+  absl::MutexLock l(&mu_);
+  options_.max_tasks = n;
+}
+
 void Kernel::EnsureCpuTickLocked() {
   for (auto& [id, g] : groups_) {
     g->cpu_timers_armed.store(!g->zombie && g->HasCpuTimers());

@@ -367,6 +367,9 @@ class Kernel {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   platform::Platform& platform() { return *options_.platform; }
+  // Changes KernelOptions::max_tasks (`runsc update --pids-limit`): tasks
+  // already beyond it stay; clone fails until they are fewer.
+  void SetMaxTasks(int n);
   vfs::MountNamespace& mount_ns() { return *options_.mount_ns; }
   const SyscallTable& syscalls() const { return *options_.syscalls; }
   SyscallObserver* observer() const {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # containerd drives runsc through its runc shim (containerd-shim-runc-v2),
 # as `ctr run --runc-binary` and Kubernetes-style clients do: run with an
-# exit status, run -d, exec (status, stdio), kill, delete; and the errors
+# exit status, run -t, run -d, exec (status, stdio, -t), kill, delete; and the errors
 # the shim relays from runsc's --log. A private containerd, with an image
 # made from Debian's busybox-static.
 #   containerd_test.sh RUNSC
@@ -49,11 +49,21 @@ rc=$?
 uid=0(root) gid=0(root) groups=0(root)
 1" ] && ok "ctr run: output, the spec's tmpfs /run, exit status" || bad "ctr run: rc=$rc $out"
 
+# ctr run -t: the container's terminal is ctr's (the shim's pty, from
+# the console socket), in raw mode, typed into and sized from it.
+DRIVE="$HERE/terminal_drive.py"
+out=$(timeout 60 python3 "$DRIVE" 30 90 $'abc\r' "${C[@]}" run --rm -t "${RUN[@]}" "$IMG" t$$ sh -c 'read x; echo got:$x; tty; stty size; exit 4')
+[ "$(head -1 <<<"$out")" == 4 ] && [[ "$out" == *"got:abc"*"/dev/pts/0"*"30 90"* ]] &&
+  ok "ctr run -t: a terminal inside, typed into and sized" || bad "ctr run -t: $out"
+
 timeout 60 "${C[@]}" run -d "${RUN[@]}" "$IMG" d$$ sh -c 'trap "exit 6" TERM; while :; do sleep 0.1; done' >/dev/null
 out=$(echo typed | timeout 30 "${C[@]}" task exec --fifo-dir "$RUNDIR/fifo" --exec-id e1 d$$ sh -c 'cat; echo exec; exit 5' 2>&1)
 rc=$?
 [ $rc == 5 ] && [ "$out" == "typed
 exec" ] && ok "ctr task exec: stdio and exit status" || bad "ctr exec: rc=$rc $out"
+out=$(timeout 60 python3 "$DRIVE" 30 90 $'xyz\r' "${C[@]}" task exec -t --fifo-dir "$RUNDIR/fifo" --exec-id e3 d$$ sh -c 'read x; echo got:$x; tty; exit 2')
+[ "$(head -1 <<<"$out")" == 2 ] && [[ "$out" == *"got:xyz"*"/dev/pts/"* ]] &&
+  ok "ctr task exec -t: a terminal inside" || bad "ctr task exec -t: $out"
 out=$(timeout 30 "${C[@]}" task exec --fifo-dir "$RUNDIR/fifo" --exec-id e2 d$$ nosuch 2>&1)
 [ $? != 0 ] && [[ "$out" == *'exec: "nosuch": executable file not found in $PATH'* ]] &&
   ok "ctr task exec of a missing program: runsc's error through the shim" ||

@@ -355,6 +355,25 @@ out3=$(echo '{"memory": {"limit": "x"}}' | rs update -r - "x$$" 2>&1)
 [[ "$out" == *"update --cpuset-cpus: not supported"* ]] && [[ "$out2" == *"update --memory 5X: not a size"* ]] &&
   [[ "$out3" == *"linux.resources.memory.limit: expected an integer"* ]] &&
   ok "update: unsupported flags and bad values named" || bad "update refusals: $out / $out2 / $out3"
+# update --pids-limit is also the sandbox's own limit on its tasks (here,
+# with no host cgroups, the only one): init and three more fit in 4.
+setcfg '["sleep", "1000"]'
+rs run -d -b "$B" "l$$" </dev/null >/dev/null 2>&1
+rs update --pids-limit 4 "l$$"
+rc=$?
+started() {
+  local n=0
+  for _ in 1 2 3 4 5; do
+    rs exec -d "l$$" sleep 100 </dev/null >/dev/null 2>&1 && n=$((n + 1))
+  done
+  echo $n
+}
+n1=$(started)
+rs update --pids-limit 0 "l$$"
+n2=$(started)
+rs delete -f "l$$"
+[ $rc == 0 ] && [ "$n1" == 3 ] && [ "$n2" == 5 ] &&
+  ok "update --pids-limit: the sandbox's task limit follows" || bad "update --pids-limit: rc=$rc $n1 $n2"
 # With ps options, as runc: the host's ps, its lines for the container's
 # host processes only.
 out=$(rs ps "x$$" -e -o pid,comm)
