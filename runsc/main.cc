@@ -538,6 +538,14 @@ int main(int argc, char** argv) {
     fputs(runsc::kUsage, p->verb.empty() ? stderr : stdout);
     return p->verb.empty() ? 2 : 0;
   }
+  if (p->verb == "checkpoint" || p->verb == "restore") {
+    // runc's verbs for CRIU; named, so a caller learns why, not a typo.
+    fprintf(stderr,
+            "runsc: %s: not supported: a sandbox's state cannot be saved "
+            "and restored\n",
+            p->verb.c_str());
+    return 1;
+  }
   fprintf(stderr, "runsc: unknown verb \"%s\"\n\n%s", p->verb.c_str(),
           runsc::kUsage);
   return 2;

@@ -355,6 +355,12 @@ out3=$(echo '{"memory": {"limit": "x"}}' | rs update -r - "x$$" 2>&1)
 [[ "$out" == *"update --cpuset-cpus: not supported"* ]] && [[ "$out2" == *"update --memory 5X: not a size"* ]] &&
   [[ "$out3" == *"linux.resources.memory.limit: expected an integer"* ]] &&
   ok "update: unsupported flags and bad values named" || bad "update refusals: $out / $out2 / $out3"
+out=$(rs checkpoint "x$$" 2>&1)
+rc=$?
+out2=$(rs restore "x$$" 2>&1)
+[ $rc == 1 ] && [[ "$out" == "runsc: checkpoint: not supported"* ]] &&
+  [[ "$out2" == "runsc: restore: not supported"* ]] &&
+  ok "checkpoint and restore: refused by name" || bad "checkpoint: rc=$rc $out / $out2"
 # update --pids-limit is also the sandbox's own limit on its tasks (here,
 # with no host cgroups, the only one): init and three more fit in 4.
 setcfg '["sleep", "1000"]'
