@@ -74,6 +74,7 @@ class Queue {
         accounts_(std::move(accounts)),
         wq_(std::make_shared<WaitQueue>()) {}
   ~Queue() {
+    if (notify_ && notify_->removed) notify_->removed();
     accounts_->queued -= bytes_;
     absl::MutexLock l(&accounts_->mu);
     accounts_->bytes[uid_] -= Charge(attr_);
@@ -393,7 +394,10 @@ SysResult<void> MqueueFD::SetNotification(int tgid,
   Queue& q = *queue_;
   absl::MutexLock l(&q.mu_);
   if (!n) {
-    if (q.notify_ && q.notify_->tgid == tgid) q.notify_.reset();
+    if (q.notify_ && q.notify_->tgid == tgid) {
+      if (q.notify_->removed) q.notify_->removed();
+      q.notify_.reset();
+    }
     return Ok();
   }
   if (q.notify_) return Errno(EBUSY);
@@ -444,6 +448,7 @@ void MqueueFD::FdClosed() const {
   absl::MutexLock l(&queue_->mu_);
   if (queue_->notify_ && queue_->notify_->closer_is_owner &&
       queue_->notify_->closer_is_owner()) {
+    if (queue_->notify_->removed) queue_->notify_->removed();
     queue_->notify_.reset();
   }
 }

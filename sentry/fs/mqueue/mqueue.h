@@ -21,7 +21,9 @@
 // together hold at most half the host's RAM (ENOMEM beyond).
 //
 // Lock order: Root's mu_ before a Queue's mu_; a Queue's mu_ before its
-// wait queue's lock (Notify under mu_). Waits happen with mu_ released.
+// wait queue's lock (Notify under mu_) and before what a Notification's
+// `removed` takes (a netlink socket's lock). Waits happen with mu_
+// released; `fire` runs with no lock held (it takes the kernel's).
 
 #ifndef SENTRY_FS_MQUEUE_MQUEUE_H_
 #define SENTRY_FS_MQUEUE_MQUEUE_H_
@@ -69,6 +71,9 @@ struct Notification {
   // registered process, whose closing any of them drops the registration
   // (Linux's mqueue_flush_file; the process's exit closes them all).
   std::function<bool()> closer_is_owner;
+  // Runs when the registration goes without firing (mq_notify(NULL), the
+  // owner's close, the queue's end): SIGEV_THREAD tells glibc's helper.
+  std::function<void()> removed;
 };
 
 class Queue;

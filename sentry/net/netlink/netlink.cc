@@ -411,6 +411,17 @@ SysResult<size_t> NetlinkSocket::Send(const std::string& data, bool net_admin) {
   return data.size();
 }
 
+void NetlinkSocket::Deliver(std::string datagram) {
+  {
+    absl::MutexLock l(&mu_);
+    if (rx_bytes_ + datagram.size() > static_cast<size_t>(rcvbuf.load()))
+      return;
+    rx_bytes_ += datagram.size();
+    rx_.push_back(std::move(datagram));
+  }
+  queue_.Notify(kEventIn);
+}
+
 SysResult<RecvResult> NetlinkSocket::Recv(vfs::CallContext& ctx, char* buf,
                                           size_t len, bool peek, bool block,
                                           std::optional<absl::Time> deadline) {

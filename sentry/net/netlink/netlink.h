@@ -55,6 +55,10 @@ class NetlinkSocket final {
                              std::optional<absl::Time> deadline);
   uint32_t Readiness(uint32_t mask);
   size_t InQueue();
+  // Queues `datagram` from the kernel unprompted (mq_notify's SIGEV_THREAD
+  // cookie, which glibc's helper thread waits for); dropped if the receive
+  // queue is full, as Linux's netlink_sendskb drops it.
+  void Deliver(std::string datagram);
 
   std::atomic<int> sndbuf{212992};
   std::atomic<int> rcvbuf{212992};
@@ -90,6 +94,9 @@ class NetlinkSocketFD final : public vfs::StreamFD {
       uint32_t gid);
 
   NetlinkSocket& socket() { return *socket_; }
+  const std::shared_ptr<NetlinkSocket>& shared_socket() const {
+    return socket_;
+  }
 
   SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,
                          int64_t* offset) override;

@@ -9,6 +9,7 @@
 #include "sentry/fs/mqueue/mqueue.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/signal.h"
+#include "sentry/net/netlink/netlink.h"
 #include "sentry/syscalls/linux/sys_common.h"
 
 namespace sentry::syscalls {
@@ -143,8 +144,16 @@ SENTRY_SYSCALL(SysMqTimedreceive) {
   return got.first.size();
 }
 
-// Implements Linux syscall mq_notify(2). SIGEV_THREAD (glibc's netlink
-// protocol) fails with ENOSYS, what glibc reports when it has no netlink.
+// Linux's NOTIFY_COOKIE_LEN and the cookie's last byte, which says why
+// glibc's helper thread got it.
+constexpr size_t kCookieLen = 32;
+constexpr char kNotifyWokenUp = 1;
+constexpr char kNotifyRemoved = 2;
+
+// Implements Linux syscall mq_notify(2). SIGEV_THREAD is glibc's
+// protocol: sigev_signo names a netlink socket and sigev_value points to
+// a 32-byte cookie, which arrives on that socket when a message does (or
+// when the registration goes), for glibc's helper thread to act on.
 SENTRY_SYSCALL(SysMqNotify) {
   std::optional<fs::mqueue::Notification> n;
   if (!a.Addr(1).IsNull()) {
@@ -159,7 +168,17 @@ SENTRY_SYSCALL(SysMqNotify) {
         static_cast<uint32_t>(se.signo) > static_cast<uint32_t>(_NSIG - 1)) {
       return Errno(EINVAL);
     }
-    if (se.notify == SIGEV_THREAD) return Errno(ENOSYS);
+    std::shared_ptr<net::netlink::NetlinkSocket> sock;
+    std::string cookie(kCookieLen, '\0');
+    if (se.notify == SIGEV_THREAD) {
+      SENTRY_RETURN_IF_ERROR(
+          t.CopyInFull(GuestAddr(se.value), cookie.data(), kCookieLen));
+      SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> f,
+                              t.GetFile(se.signo));
+      auto* nl = dynamic_cast<net::netlink::NetlinkSocketFD*>(f.get());
+      if (nl == nullptr) return Errno(f->is_socket() ? EINVAL : ENOTSOCK);
+      sock = nl->shared_socket();
+    }
     int tgid = t.tgid();
     n = fs::mqueue::Notification{tgid, se.notify, se.signo, nullptr, [tgid] {
                                    kernel::Task* c = kernel::Task::Current();
@@ -178,6 +197,15 @@ SENTRY_SYSCALL(SysMqNotify) {
         absl::MutexLock l(&k->mu());
         if (!g->zombie) (void)k->SendGroupSignalLocked(g.get(), info);
       };
+    }
+    if (sock != nullptr) {
+      auto send = [sock, cookie](char why) {
+        std::string c = cookie;
+        c[kCookieLen - 1] = why;
+        sock->Deliver(std::move(c));
+      };
+      n->fire = [send](int, uint32_t) { send(kNotifyWokenUp); };
+      n->removed = [send] { send(kNotifyRemoved); };
     }
   }
   SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<MqueueFD> q, QueueFile(t, a.Int(0)));

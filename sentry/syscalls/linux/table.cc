@@ -541,10 +541,7 @@ class LinuxSyscallTable final : public kernel::SyscallTable {
     Full(SYS_mq_unlink, SysMqUnlink, "s");
     Full(SYS_mq_timedsend, SysMqTimedsend, "fpuup");
     Full(SYS_mq_timedreceive, SysMqTimedreceive, "fpupp");
-    Partial(SYS_mq_notify, SysMqNotify, "fp",
-            "SIGEV_NONE and SIGEV_SIGNAL; SIGEV_THREAD fails with ENOSYS (no "
-            "netlink notification); closing a descriptor does not drop the "
-            "closer's registration");
+    Full(SYS_mq_notify, SysMqNotify, "fp");
     Full(SYS_mq_getsetattr, SysMqGetsetattr, "fpp");
     Partial(SYS_timerfd_create, SysTimerfdCreate, "cx",
             "REALTIME, MONOTONIC, BOOTTIME; the *_ALARM clocks fail with "

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -1283,6 +1284,62 @@ TEST(MqNotifyTest, OwnersExitUnregisters) {
   EXPECT_EQ(Status(fd), IdleStatus(0));
   struct sigevent sev = NoneEvent();
   EXPECT_EQ(MqNotify(fd, &sev), 0) << strerror(errno);
+}
+
+// glibc's SIGEV_THREAD: its helper thread gets a cookie on a netlink
+// socket from the kernel and runs the function on a thread of its own.
+std::atomic<int> g_thread_calls{0};
+std::atomic<intptr_t> g_thread_value{0};
+void OnArrival(union sigval v) {
+  g_thread_value = reinterpret_cast<intptr_t>(v.sival_ptr);
+  g_thread_calls++;
+}
+
+TEST(MqNotifyTest, SigevThreadRunsTheFunctionOnArrival) {
+  ScopedQueue q(QueueName());
+  ASSERT_GE(q.fd(), 0) << q.error();
+  g_thread_calls = 0;
+  struct sigevent sev = {};
+  sev.sigev_notify = SIGEV_THREAD;
+  sev.sigev_notify_function = OnArrival;
+  sev.sigev_value.sival_ptr = reinterpret_cast<void*>(0x1234);
+  ASSERT_EQ(mq_notify(static_cast<mqd_t>(q.fd()), &sev), 0) << strerror(errno);
+  ASSERT_EQ(SendMsg(q.fd(), "x"), 0);
+  for (int i = 0; i < 500 && g_thread_calls == 0; i++) usleep(10 * 1000);
+  EXPECT_EQ(g_thread_calls, 1);
+  EXPECT_EQ(g_thread_value, 0x1234);
+  // Once: the registration is gone, and a new one may be made, then
+  // removed again (glibc's helper is told of that too).
+  ASSERT_EQ(mq_notify(static_cast<mqd_t>(q.fd()), &sev), 0) << strerror(errno);
+  ASSERT_EQ(mq_notify(static_cast<mqd_t>(q.fd()), nullptr), 0);
+  char buf[kMsgSize];
+  ASSERT_EQ(mq_receive(static_cast<mqd_t>(q.fd()), buf, sizeof(buf), nullptr),
+            1);
+  ASSERT_EQ(SendMsg(q.fd(), "y"), 0);
+  usleep(100 * 1000);
+  EXPECT_EQ(g_thread_calls, 1);
+}
+
+TEST(MqNotifyTest, SigevThreadNeedsANetlinkSocket) {
+  ScopedQueue q(QueueName());
+  ASSERT_GE(q.fd(), 0) << q.error();
+  char cookie[32] = {};
+  struct sigevent sev = {};
+  sev.sigev_notify = SIGEV_THREAD;
+  sev.sigev_value.sival_ptr = cookie;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  sev.sigev_signo = fds[0];
+  EXPECT_ERRNO(MqNotify(q.fd(), &sev), ENOTSOCK);
+  int unix_fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  ASSERT_GE(unix_fd, 0);
+  sev.sigev_signo = unix_fd;
+  EXPECT_ERRNO(MqNotify(q.fd(), &sev), EINVAL);  // not netlink
+  sev.sigev_signo = 999;
+  EXPECT_ERRNO(MqNotify(q.fd(), &sev), EBADF);
+  sev.sigev_value.sival_ptr = reinterpret_cast<void*>(8);
+  EXPECT_ERRNO(MqNotify(q.fd(), &sev), EFAULT);
+  for (int fd : {fds[0], fds[1], unix_fd}) close(fd);
 }
 
 // ---------------------------------------------------------------------------
