@@ -313,12 +313,8 @@ void ServeConnection(sentry::HostFd c, sentry::kernel::Kernel* k) {
       break;
     }
     case ControlRequest::kLimits:
-      if (req.limits().max_tasks() <= 0) {
-        SendReply(c.get(), Error(EINVAL, "max_tasks must be positive"));
-      } else {
-        k->SetMaxTasks(req.limits().max_tasks());
-        SendReply(c.get(), ControlReply());
-      }
+      k->SetMaxTasks(req.limits().max_tasks());
+      SendReply(c.get(), ControlReply());
       break;
     case ControlRequest::kDebug:
       SendReply(c.get(), HandleDebug(req.debug(), std::move(fds), k));

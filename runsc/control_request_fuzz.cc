@@ -39,9 +39,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const runsc::ExecRequest& e = req.exec();
     Check(!e.argv().empty() && !e.argv(0).empty(), "exec without a program");
     Check(!e.cwd().empty() && e.cwd()[0] == '/', "exec with a relative cwd");
-    Check(nfds == (e.terminal() ? 1u : 3u), "exec with the wrong fds");
+    Check(e.preserve_fds() <= runsc::kMaxPreservedFds,
+          "exec preserving too many fds");
+    Check(nfds == (e.terminal() ? 1u : 3u) + e.preserve_fds(),
+          "exec with the wrong fds");
     Check(e.argv_size() <= static_cast<int>(runsc::kMaxExecStrings),
           "exec with too many arguments");
+  } else if (req.has_debug() &&
+             req.debug().strace() == runsc::DebugRequest::ON) {
+    Check(nfds == 1, "a trace without its one fd");
   } else {
     Check(nfds == 0, "fds with a request that takes none");
   }
@@ -63,5 +69,10 @@ std::vector<std::string> FuzzSeeds() {
   e->add_fd_names("pipe:[1]");
   runsc::ControlRequest tty = exec;
   tty.mutable_exec()->set_terminal(true);
-  return {Seed(0, sig), Seed(3, exec), Seed(1, tty)};
+  runsc::ControlRequest preserving = tty;
+  preserving.mutable_exec()->set_preserve_fds(2);
+  runsc::ControlRequest limits;
+  limits.mutable_limits()->set_max_tasks(64);
+  return {Seed(0, sig), Seed(3, exec), Seed(1, tty), Seed(3, preserving),
+          Seed(0, limits)};
 }

@@ -334,6 +334,8 @@ int Boot() {
   o.mqueue_mounts.assign(cfg.mqueue_mounts().begin(),
                          cfg.mqueue_mounts().end());
   if (cfg.max_tasks() > 0) o.max_tasks = cfg.max_tasks();
+  o.max_tasks_unlimited =
+      cfg.max_tasks_unlimited() > 0 ? cfg.max_tasks_unlimited() : o.max_tasks;
   if (cfg.net_broker_fd() > 0) o.net_broker_fd = cfg.net_broker_fd();
   for (int i = 0;
        i < cfg.net_listen_first_size() && i < cfg.net_listen_last_size(); i++) {

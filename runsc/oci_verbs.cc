@@ -652,6 +652,7 @@ absl::Status PlanFromSpec(const oci::Spec& spec, const std::string& bundle,
   cfg.set_platform(FLAGS_platform);
   cfg.set_strace(FLAGS_strace);
   cfg.set_max_tasks(FLAGS_max_tasks);
+  cfg.set_max_tasks_unlimited(FLAGS_max_tasks);
   if (spec.linux.resources.pids_limit) {
     cfg.set_max_tasks(SandboxMaxTasks(*spec.linux.resources.pids_limit));
   }
@@ -2144,7 +2145,9 @@ int CmdUpdate(const std::vector<std::string>& args) {
   }
   if (l.pids_limit) {
     ControlRequest req;
-    req.mutable_limits()->set_max_tasks(SandboxMaxTasks(*l.pids_limit));
+    // No limit (0 or less): the sandbox's --max_tasks from create.
+    req.mutable_limits()->set_max_tasks(
+        *l.pids_limit > 0 ? SandboxMaxTasks(*l.pids_limit) : 0);
     absl::StatusOr<ControlReply> reply = CallSandbox(Dir(*id), req);
     if (!reply.ok()) return Fail(reply.status());
     if (reply->errno_value() != 0) return Fail(reply->message());

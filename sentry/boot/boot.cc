@@ -584,6 +584,7 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
   kopts.hostname = options.hostname;
   kopts.ncpus = ncpus > 0 ? ncpus : 1;
   kopts.max_tasks = options.max_tasks;
+  kopts.max_tasks_unlimited = options.max_tasks_unlimited;
   if (!options.seccomp.empty()) {
     SysResult<std::shared_ptr<const kernel::SeccompFilter>> f =
         kernel::SeccompFilter::Load(options.seccomp, nullptr);

@@ -53,6 +53,8 @@ struct BootOptions {
   std::string hostname = "sandbox";
   int gofer_fd = -1;  // the sentry's end of the gofer socket
   int max_tasks = 4096;
+  // What `update --pids-limit 0` (no limit) restores.
+  int max_tasks_unlimited = 4096;
   // The root is the host's root under a tmpfs overlay (writes succeed and
   // stay in the sandbox); false mounts the host's root read-only.
   bool root_overlay = true;

@@ -1062,7 +1062,7 @@ void Kernel::CancelTimersLocked(ThreadGroup* tg) {
 
 void Kernel::SetMaxTasks(int n) {
   absl::MutexLock l(&mu_);
-  options_.max_tasks = n;
+  options_.max_tasks = n > 0 ? n : options_.max_tasks_unlimited;
 }
 
 void Kernel::EnsureCpuTickLocked() {

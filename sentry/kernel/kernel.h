@@ -217,6 +217,11 @@ class ThreadGroup {
   // A thread in execve waiting for the others to exit.
   Task* execer = nullptr;
   bool did_exec = false;  // since fork: setpgid on it then fails (EACCES)
+  // Odd while an execve replaces the image, the credentials and
+  // dumpable; each exec adds 2. A seqlock for what checks access to the
+  // process and then uses its memory (process_vm_readv: Linux holds
+  // exec_update_lock), and the exec generation mq_notify registers at.
+  std::atomic<uint64_t> exec_seq{0};
   // The sandbox's init: signals with their default action do not reach
   // it (as a pid namespace's init), until a fault forces one.
   bool unkillable = false;
@@ -304,6 +309,8 @@ struct KernelOptions {
   // The most tasks (threads) the sandbox may hold at once: clone and fork
   // beyond it fail with EAGAIN, so a fork bomb stays inside.
   int max_tasks = 4096;
+  // What max_tasks becomes when a pids limit is lifted (SetMaxTasks(0)).
+  int max_tasks_unlimited = 4096;
   // The vDSO mapped into every guest, or null for none.
   const loader::VdsoSource* vdso = nullptr;
 };
@@ -367,8 +374,9 @@ class Kernel {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   platform::Platform& platform() { return *options_.platform; }
-  // Changes KernelOptions::max_tasks (`runsc update --pids-limit`): tasks
-  // already beyond it stay; clone fails until they are fewer.
+  // Changes KernelOptions::max_tasks (`runsc update --pids-limit`); n <= 0
+  // (no limit) sets max_tasks_unlimited. Tasks already
+  // beyond it stay; clone fails until they are fewer.
   void SetMaxTasks(int n);
   vfs::MountNamespace& mount_ns() { return *options_.mount_ns; }
   const SyscallTable& syscalls() const { return *options_.syscalls; }

@@ -696,6 +696,12 @@ SysResult<void> Task::Execve(const std::string& filename,
   // Load through a task whose mm is the new one, so the loader's copies
   // reach the new image.
   std::shared_ptr<mm::MemoryManager> old_mm = shared_.mm;
+  // Odd from here to every return: the image, then the credentials.
+  struct ExecSeq {
+    explicit ExecSeq(std::atomic<uint64_t>& s) : seq(s) { seq++; }
+    ~ExecSeq() { seq++; }
+    std::atomic<uint64_t>& seq;
+  } exec_seq(tg().exec_seq);
   std::atomic_store(&shared_.mm, new_mm);
   SysResult<loader::LoadedImage> image =
       loader::Load(env, *new_mm, std::move(req));

@@ -111,7 +111,8 @@ class FileDescription : public std::enable_shared_from_this<FileDescription> {
   }
   // An fd of this description left a table (close, dup2 over it,
   // close-on-exec, the table's end): Linux's flush, on every close(2) and
-  // not only the last. Runs on the closing task's thread.
+  // not only the last. Runs on the closing task's thread, except at the
+  // table's end when another thread (a /proc reader) held it last.
   virtual void FdClosed() const {}
 
   // Whether readiness means anything for this file: epoll refuses files

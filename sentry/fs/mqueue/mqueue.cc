@@ -46,9 +46,15 @@ struct Accounts {
   absl::Mutex mu;
   std::map<uint32_t, uint64_t> bytes ABSL_GUARDED_BY(mu);
   int queues ABSL_GUARDED_BY(mu) = 0;
-  // Message bytes queued in every queue: they live in the sentry's heap.
+  // Message bytes queued in every queue, each message's bookkeeping
+  // (kMessageOverhead) included: they live in the sentry's heap.
   std::atomic<uint64_t> queued{0};
 };
+
+// What one queued message costs the sentry beyond its bytes: its string,
+// its slot in a deque and a share of the priority map's nodes. Charged so
+// that empty messages are not free.
+constexpr uint64_t kMessageOverhead = 64;
 
 // The most message bytes all queues may hold at once, as tmpfs's default
 // size: half the host's RAM. RLIMIT_MSGQUEUE bounds each uid far below
@@ -75,7 +81,8 @@ class Queue {
         wq_(std::make_shared<WaitQueue>()) {}
   ~Queue() {
     if (notify_ && notify_->removed) notify_->removed();
-    accounts_->queued -= bytes_;
+    accounts_->queued -=
+        bytes_ + static_cast<uint64_t>(count_) * kMessageOverhead;
     absl::MutexLock l(&accounts_->mu);
     accounts_->bytes[uid_] -= Charge(attr_);
     accounts_->queues--;
@@ -220,19 +227,24 @@ class RootInode final : public vfs::Inode {
     return it->second;
   }
 
-  SysResult<std::shared_ptr<QueueInode>> Remove(const std::string& name) {
+  // mq_unlink: the sticky directory's rule (only the queue's owner, the
+  // directory's, or CAP_FOWNER) checked on the queue it removes, under
+  // one lock, so a queue made anew under the name meanwhile is not
+  // removed on the old one's permission. The queue is destroyed by the
+  // caller, outside the lock.
+  SysResult<std::shared_ptr<QueueInode>> Remove(const std::string& name,
+                                                uint32_t fsuid,
+                                                bool cap_fowner) {
     absl::MutexLock l(&mu_);
     auto it = children_.find(name);
     if (it == children_.end()) return Errno(ENOENT);
+    SENTRY_ASSIGN_OR_RETURN(vfs::Attr a, it->second->GetAttr());
+    if (fsuid != a.uid && fsuid != attr_.uid && !cap_fowner)
+      return Errno(EPERM);
     std::shared_ptr<QueueInode> q = it->second;
     children_.erase(it);
     attr_.mtime = attr_.ctime = Now();
     return q;
-  }
-
-  uint32_t uid() {
-    absl::MutexLock l(&mu_);
-    return attr_.uid;
   }
 
  private:
@@ -254,8 +266,10 @@ class RootInode final : public vfs::Inode {
     uint64_t charge = Charge(a);
     {
       absl::MutexLock al(&accounts_->mu);
-      if (accounts_->queues >= kQueuesMax && !cap_sys_resource)
+      if ((accounts_->queues >= kQueuesMax && !cap_sys_resource) ||
+          accounts_->queues >= kHardQueuesMax) {
         return Errno(ENOSPC);
+      }
       uint64_t& used = accounts_->bytes[c.ruid];
       if (used + charge < used || used + charge > rlimit) return Errno(EMFILE);
       used += charge;
@@ -305,9 +319,10 @@ SysResult<void> MqueueFD::Send(vfs::CallContext& ctx, std::string msg,
     {
       absl::MutexLock l(&q.mu_);
       if (q.count_ < q.attr_.maxmsg) {
-        uint64_t before = q.accounts_->queued.fetch_add(msg.size());
-        if (before + msg.size() > QueuedBytesLimit()) {
-          q.accounts_->queued -= msg.size();
+        uint64_t cost = msg.size() + kMessageOverhead;
+        uint64_t before = q.accounts_->queued.fetch_add(cost);
+        if (before + cost > QueuedBytesLimit()) {
+          q.accounts_->queued -= cost;
           return Errno(ENOMEM);
         }
         bool was_empty = q.count_ == 0;
@@ -342,48 +357,53 @@ SysResult<void> MqueueFD::Send(vfs::CallContext& ctx, std::string msg,
 SysResult<std::pair<std::string, uint32_t>> MqueueFD::Receive(
     vfs::CallContext& ctx, std::optional<absl::Time> deadline) {
   Queue& q = *queue_;
+  // Read once, as Linux reads f_flags before it sleeps.
+  const bool nonblock = (flags() & O_NONBLOCK) != 0;
   std::optional<ScopedWait> wait;
+  // Whether this receiver is counted in receivers_ (a send then notifies
+  // nobody: Linux hands the message to the waiting receiver). Every
+  // return below that follows the count undoes it, under q.mu_.
   bool counted = false;
-  auto uncount = [&] {
-    if (counted) {
-      absl::MutexLock l(&q.mu_);
-      q.receivers_--;
-      counted = false;
-    }
+  auto take = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(q.mu_) {
+    auto it = q.msgs_.begin();
+    std::pair<std::string, uint32_t> out{std::move(it->second.front()),
+                                         it->first};
+    it->second.pop_front();
+    if (it->second.empty()) q.msgs_.erase(it);
+    q.count_--;
+    q.bytes_ -= out.first.size();
+    q.accounts_->queued -= out.first.size() + kMessageOverhead;
+    q.wq_->Notify(kEventOut);
+    return out;
   };
   for (;;) {
+    SysResult<void> r = Ok();
     {
       absl::MutexLock l(&q.mu_);
       if (q.count_ > 0) {
-        auto it = q.msgs_.begin();
-        std::pair<std::string, uint32_t> out{std::move(it->second.front()),
-                                             it->first};
-        it->second.pop_front();
-        if (it->second.empty()) q.msgs_.erase(it);
-        q.count_--;
-        q.bytes_ -= out.first.size();
-        q.accounts_->queued -= out.first.size();
         if (counted) q.receivers_--;
-        counted = false;
-        q.wq_->Notify(kEventOut);
-        return out;
+        return take();
       }
-      if ((flags() & O_NONBLOCK) != 0) return Errno(EAGAIN);
-      if (deadline && absl::Now() >= *deadline) {
+      if (nonblock || (deadline && absl::Now() >= *deadline)) {
         if (counted) q.receivers_--;
-        return Errno(ETIMEDOUT);
+        return Errno(nonblock ? EAGAIN : ETIMEDOUT);
       }
       if (!wait) {
         if (ctx.waiter() == nullptr) return Errno(EAGAIN);
         wait.emplace(q.wq_.get(), ctx.waiter(), kEventIn);
         q.receivers_++;
         counted = true;
-        continue;
+        continue;  // re-check now that no wake can be missed
       }
     }
-    SysResult<void> r = ctx.Block(deadline);
+    r = ctx.Block(deadline);
     if (!r.ok() && r.err() != ETIMEDOUT) {
-      uncount();
+      // A message sent meanwhile was meant for this waiting receiver
+      // (nobody was notified of it): take it rather than the signal, as
+      // Linux's wq_sleep returns a message that came before the signal.
+      absl::MutexLock l(&q.mu_);
+      q.receivers_--;
+      if (q.count_ > 0) return take();
       return Errno(r.err());
     }
   }
@@ -481,7 +501,7 @@ SysResult<vfs::StatFs> MqueueFilesystem::GetStatFs() {
 SysResult<std::shared_ptr<MqueueFD>> MqueueFilesystem::Open(
     vfs::CallContext& ctx, const std::string& name, int oflag, uint32_t mode,
     const std::optional<QueueAttr>& attr, bool cap_sys_resource,
-    uint64_t rlimit_msgqueue) {
+    uint64_t rlimit_msgqueue, bool* made_out) {
   SENTRY_RETURN_IF_ERROR(CheckName(name));
   auto& root = static_cast<RootInode&>(*root_->inode());
   bool made = false;
@@ -489,6 +509,7 @@ SysResult<std::shared_ptr<MqueueFD>> MqueueFilesystem::Open(
       std::shared_ptr<QueueInode> inode,
       root.OpenOrMake(ctx, name, oflag, mode, attr, cap_sys_resource,
                       rlimit_msgqueue, &made));
+  if (made_out != nullptr) *made_out = made;
   if (!made) {
     static const int kMay[3] = {auth::kMayRead, auth::kMayWrite,
                                 auth::kMayRead | auth::kMayWrite};
@@ -510,14 +531,8 @@ SysResult<void> MqueueFilesystem::Unlink(vfs::CallContext& ctx,
                                          bool cap_fowner) {
   SENTRY_RETURN_IF_ERROR(CheckName(name));
   auto& root = static_cast<RootInode&>(*root_->inode());
-  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::Inode> found,
-                          root.Lookup(ctx, name));
-  // The sticky directory: only the queue's owner, the directory's, or
-  // CAP_FOWNER.
-  SENTRY_ASSIGN_OR_RETURN(vfs::Attr a, found->GetAttr());
-  uint32_t fsuid = ctx.creds().fsuid;
-  if (fsuid != a.uid && fsuid != root.uid() && !cap_fowner) return Errno(EPERM);
-  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<QueueInode> gone, root.Remove(name));
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<QueueInode> gone,
+                          root.Remove(name, ctx.creds().fsuid, cap_fowner));
   return Ok();
 }
 

@@ -20,10 +20,10 @@
 // (unlinked and closed). Messages live in the sentry's heap: all queues
 // together hold at most half the host's RAM (ENOMEM beyond).
 //
-// Lock order: Root's mu_ before a Queue's mu_; a Queue's mu_ before its
-// wait queue's lock (Notify under mu_) and before what a Notification's
-// `removed` takes (a netlink socket's lock). Waits happen with mu_
-// released; `fire` runs with no lock held (it takes the kernel's).
+// Lock order: Root's mu_ before a QueueInode's and a Queue's mu_; a Queue's mu_
+// before its wait queue's lock (Notify under mu_) and before what a
+// Notification's `removed` takes (a netlink socket's lock). Waits happen with
+// mu_ released; `fire` runs with no lock held (it takes the kernel's).
 
 #ifndef SENTRY_FS_MQUEUE_MQUEUE_H_
 #define SENTRY_FS_MQUEUE_MQUEUE_H_
@@ -52,6 +52,8 @@ inline constexpr int64_t kMsgsizeMax = 8192;
 inline constexpr int64_t kHardMsgMax = 65536;
 inline constexpr int64_t kHardMsgsizeMax = 16 * 1024 * 1024;
 inline constexpr int kQueuesMax = 256;
+// Beyond CAP_SYS_RESOURCE too: each queue is sentry memory.
+inline constexpr int kHardQueuesMax = 65536;
 
 struct QueueAttr {
   int64_t maxmsg = kMsgMax;
@@ -129,7 +131,7 @@ class MqueueFilesystem final : public vfs::Filesystem {
   SysResult<std::shared_ptr<MqueueFD>> Open(
       vfs::CallContext& ctx, const std::string& name, int oflag, uint32_t mode,
       const std::optional<QueueAttr>& attr, bool cap_sys_resource,
-      uint64_t rlimit_msgqueue);
+      uint64_t rlimit_msgqueue, bool* made = nullptr);
   // mq_unlink(2): the name goes; open descriptors keep the queue.
   SysResult<void> Unlink(vfs::CallContext& ctx, const std::string& name,
                          bool cap_fowner);

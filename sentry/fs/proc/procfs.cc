@@ -689,15 +689,15 @@ class ProcBuilder {
     return v.dumpable ? CredsOf(v).euid : 0;
   }
 
-  // The state letter. The sentry does not record whether a live thread is
-  // running guest code or blocked, so only the caller itself (running this
-  // very system call) reads R; every other live thread reads S, even one
-  // spinning in guest code. Stopped and zombie are exact.
+  // The state letter: S for a thread blocked in a wait (as Linux's
+  // interruptible sleep: from the moment it waits, so a thread seen in S
+  // has registered for what it waits on), R for one running guest code or
+  // a system call; stopped and zombie as Linux.
   static char StateOf(const ThreadView& v, vfs::CallContext& ctx) {
     if (!v.task) return 'Z';
     if (v.stopped) return 'T';
     if (CallerTask(ctx) == v.task.get()) return 'R';
-    return 'S';
+    return v.task->activity().blocked_since_ns != 0 ? 'S' : 'R';
   }
 
   static const char* StateName(char s) {

@@ -79,21 +79,27 @@ SENTRY_SYSCALL(SysMqOpen) {
   SENTRY_ASSIGN_OR_RETURN(std::string name, QueueName(t, a.Addr(0)));
   int oflag = a.Int(1);
   std::optional<QueueAttr> attr;
-  if ((oflag & O_CREAT) != 0 && !a.Addr(3).IsNull()) {
+  if (!a.Addr(3).IsNull()) {  // read (EFAULT) even without O_CREAT
     GuestMqAttr ga;
     SENTRY_RETURN_IF_ERROR(t.CopyInObj(a.Addr(3), &ga));
-    attr = QueueAttr{ga.maxmsg, ga.msgsize};
+    if ((oflag & O_CREAT) != 0) attr = QueueAttr{ga.maxmsg, ga.msgsize};
   }
   uint32_t mode = a.U32(2) & 07777 & ~t.umask();
+  bool made = false;
   SENTRY_ASSIGN_OR_RETURN(
       std::shared_ptr<MqueueFD> q,
       MqueueFilesystem::Instance()->Open(
           t, name, oflag, mode, attr,
           t.creds().HasCapability(auth::Capability::kSysResource),
-          t.RlimitCur(RLIMIT_MSGQUEUE)));
+          t.RlimitCur(RLIMIT_MSGQUEUE), &made));
   // Always close-on-exec, whatever O_CLOEXEC says, as Linux's.
-  SENTRY_ASSIGN_OR_RETURN(int fd, t.NewFd(q, true));
-  return static_cast<uint64_t>(fd);
+  SysResult<int> fd = t.NewFd(q, true);
+  if (!fd.ok()) {
+    // Linux finds no fd (EMFILE) before it makes the queue: leave none.
+    if (made) (void)MqueueFilesystem::Instance()->Unlink(t, name, true);
+    return fd.error();
+  }
+  return static_cast<uint64_t>(*fd);
 }
 
 // Implements Linux syscall mq_unlink(2).
@@ -189,9 +195,12 @@ SENTRY_SYSCALL(SysMqNotify) {
       std::weak_ptr<kernel::ThreadGroup> owner = t.tg_ptr();
       int signo = se.signo;
       uint64_t value = se.value;
-      n->fire = [k, owner, signo, value](int sender, uint32_t uid) {
+      // A process that has exec'd since is not told (Linux's
+      // notify_self_exec_id): the new image never asked.
+      uint64_t exec_seq = t.tg().exec_seq.load();
+      n->fire = [k, owner, signo, value, exec_seq](int sender, uint32_t uid) {
         std::shared_ptr<kernel::ThreadGroup> g = owner.lock();
-        if (g == nullptr) return;
+        if (g == nullptr || g->exec_seq.load() != exec_seq) return;
         siginfo_t info = kernel::MakeSigInfo(signo, SI_MESGQ, sender, uid);
         info.si_value.sival_ptr = reinterpret_cast<void*>(value);
         absl::MutexLock l(&k->mu());

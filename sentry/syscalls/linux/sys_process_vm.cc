@@ -81,8 +81,21 @@ SysResult<uint64_t> ProcessVmRw(Task& t, const SyscallArgs& a, bool write) {
   int pid = a.Int(0);
   std::shared_ptr<Task> other = pid > 0 ? t.kernel().FindTask(pid) : nullptr;
   if (other == nullptr) return Errno(ESRCH);
-  SENTRY_RETURN_IF_ERROR(CheckPtraceAccess(t, *other));
-  std::shared_ptr<mm::MemoryManager> mm = other->GetMM();
+  // The access check and the address space must be of one image: an
+  // execve between them could give a new, more privileged image's memory
+  // on the old one's permission. Retried while an exec runs.
+  std::shared_ptr<mm::MemoryManager> mm;
+  absl::Time give_up = absl::Now() + absl::Seconds(1);
+  for (;;) {
+    uint64_t seq = other->tg().exec_seq.load();
+    if (seq % 2 == 0) {
+      mm = other->GetMM();
+      SENTRY_RETURN_IF_ERROR(CheckPtraceAccess(t, *other));
+      if (other->tg().exec_seq.load() == seq) break;
+    }
+    if (absl::Now() > give_up) return Errno(EAGAIN);
+    absl::SleepFor(absl::Microseconds(100));
+  }
   if (mm == nullptr) return Errno(ESRCH);
 
   constexpr size_t kChunk = 64 * 1024;
