@@ -388,11 +388,11 @@ class Task final : public vfs::CallContext,
   std::atomic<int64_t> utime_ns_{0};
   // User time is the wall time of each Switch (two vDSO reads), checked
   // against the host's CPU clock of the stub process once
-  // kUserRecheck of it has gathered: on a loaded host a Switch's wall
-  // time also holds the waits of the stub and the sentry for a CPU,
-  // which Linux would not count. `user_committed_ns_` is the checked
-  // part, `user_pending_ns_` the wall time since; the stub's clock as last
-  // read and whose it was. Only the task's own thread touches these.
+  // kUserRecheckNs of it has gathered (task.cc): on a loaded host a Switch's
+  // wall time also holds the waits of the stub and the sentry for a CPU, which
+  // Linux would not count. `user_committed_ns_` is the checked part,
+  // `user_pending_ns_` the wall time since; the stub's clock as last read and
+  // whose it was. Only the task's own thread touches these.
   int64_t user_committed_ns_ = 0;
   int64_t user_pending_ns_ = 0;
   int64_t stub_cpu_ns_ = 0;

@@ -7,7 +7,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "sentry/auth/credentials.h"
+#include "sentry/base/host_memory.h"
 
 namespace sentry::fs::mqueue {
 
@@ -62,10 +62,8 @@ constexpr uint64_t kMessageOverhead = 64;
 // send fails with ENOMEM, as Linux's does when it cannot allocate.
 uint64_t QueuedBytesLimit() {
   static const uint64_t limit = [] {
-    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    return pages > 0 && size > 0
-               ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(size) / 2
-               : uint64_t{1} << 30;
+    uint64_t half = HostRamShare(50);
+    return half > 0 ? half : uint64_t{1} << 30;
   }();
   return limit;
 }
@@ -425,10 +423,11 @@ SysResult<void> MqueueFD::SetNotification(int tgid,
   return Ok();
 }
 
-void MqueueFD::GetAttr(QueueAttr* attr, int64_t* curmsgs) {
+const QueueAttr& MqueueFD::attr() const { return queue_->attr_; }
+
+int64_t MqueueFD::curmsgs() {
   absl::MutexLock l(&queue_->mu_);
-  *attr = queue_->attr_;
-  *curmsgs = queue_->count_;
+  return queue_->count_;
 }
 
 SysResult<size_t> MqueueFD::Read(vfs::CallContext&, char* buf, size_t len,

@@ -98,8 +98,10 @@ class MqueueFD final : public vfs::FileDescription {
   // mq_notify: registers `n` (EBUSY if any process is registered), or
   // with none removes `tgid`'s registration.
   SysResult<void> SetNotification(int tgid, std::optional<Notification> n);
-  // mq_getattr: the queue's attributes and its current message count.
-  void GetAttr(QueueAttr* attr, int64_t* curmsgs);
+  // The queue's attributes (fixed at its creation), and how many
+  // messages it holds now.
+  const QueueAttr& attr() const;
+  int64_t curmsgs();
   const std::shared_ptr<Queue>& queue() const { return queue_; }
 
   SysResult<size_t> Read(vfs::CallContext& ctx, char* buf, size_t len,

@@ -19,6 +19,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "sentry/base/host_memory.h"
 #include "sentry/fs/host/host_file.h"
 #include "sentry/vfs/file.h"
 
@@ -47,9 +48,7 @@ SysResult<uint64_t> ParseSize(const std::string& v) {
   uint64_t shift = 0;
   if (suffix == "%") {
     if (n > 100) return Errno(EINVAL);
-    long pages = sysconf(_SC_PHYS_PAGES);
-    return static_cast<uint64_t>(pages > 0 ? pages : 0) *
-           static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) / 100 * n;
+    return HostRamShare(n);
   }
   if (suffix == "k" || suffix == "K") {
     shift = 10;
@@ -80,9 +79,7 @@ std::shared_ptr<TmpfsFilesystem> TmpfsFilesystem::Create(uint32_t root_mode,
   root->AdjustLinks(1);  // "." of the root; its ".." is itself
   fs->root_ = std::make_shared<vfs::Dentry>(nullptr, "", std::move(root));
   // Linux's default bound: half the RAM.
-  long pages = sysconf(_SC_PHYS_PAGES);
-  fs->set_size_limit(static_cast<uint64_t>(pages > 0 ? pages : 0) / 2 *
-                     static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+  fs->set_size_limit(HostRamShare(50));
   return fs;
 }
 

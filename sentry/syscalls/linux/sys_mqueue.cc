@@ -118,11 +118,8 @@ SENTRY_SYSCALL(SysMqTimedsend) {
   if (prio >= fs::mqueue::kPrioMax) return Errno(EINVAL);
   SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<MqueueFD> q, QueueFile(t, a.Int(0)));
   if (!OpenFor(*q, O_WRONLY)) return Errno(EBADF);
-  QueueAttr attr;
-  int64_t cur;
-  q->GetAttr(&attr, &cur);
   uint64_t len = a.U64(2);
-  if (len > static_cast<uint64_t>(attr.msgsize)) return Errno(EMSGSIZE);
+  if (len > static_cast<uint64_t>(q->attr().msgsize)) return Errno(EMSGSIZE);
   std::string msg(len, '\0');
   SENTRY_RETURN_IF_ERROR(t.CopyInFull(a.Addr(1), msg.data(), len));
   SENTRY_RETURN_IF_ERROR(
@@ -137,10 +134,8 @@ SENTRY_SYSCALL(SysMqTimedreceive) {
                           Deadline(t, a.Addr(4)));
   SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<MqueueFD> q, QueueFile(t, a.Int(0)));
   if (!OpenFor(*q, O_RDONLY)) return Errno(EBADF);
-  QueueAttr attr;
-  int64_t cur;
-  q->GetAttr(&attr, &cur);
-  if (a.U64(2) < static_cast<uint64_t>(attr.msgsize)) return Errno(EMSGSIZE);
+  if (a.U64(2) < static_cast<uint64_t>(q->attr().msgsize))
+    return Errno(EMSGSIZE);
   SENTRY_ASSIGN_OR_RETURN(auto got, q->Receive(t, deadline));
   if (!a.Addr(3).IsNull()) {
     SENTRY_RETURN_IF_ERROR(t.CopyOutObj(a.Addr(3), got.second));
@@ -234,10 +229,9 @@ SENTRY_SYSCALL(SysMqGetsetattr) {
   }
   SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<MqueueFD> q, QueueFile(t, a.Int(0)));
   GuestMqAttr old = {};
-  QueueAttr attr;
-  q->GetAttr(&attr, &old.curmsgs);
-  old.maxmsg = attr.maxmsg;
-  old.msgsize = attr.msgsize;
+  old.curmsgs = q->curmsgs();
+  old.maxmsg = q->attr().maxmsg;
+  old.msgsize = q->attr().msgsize;
   old.flags = q->flags() & O_NONBLOCK;
   if (set) {
     q->SetStatusFlags((q->flags() & ~O_NONBLOCK) |

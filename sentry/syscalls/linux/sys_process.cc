@@ -607,11 +607,9 @@ SysResult<uint64_t> Seccomp(Task& t, uint64_t op, uint64_t flags,
       }
       if (fprog.filter == nullptr) return Errno(EINVAL);
       std::vector<struct sock_filter> prog(fprog.len);
-      SENTRY_ASSIGN_OR_RETURN(
-          size_t n,
-          t.CopyIn(GuestAddr(reinterpret_cast<uint64_t>(fprog.filter)),
-                   prog.data(), prog.size() * sizeof(prog[0])));
-      if (n != prog.size() * sizeof(prog[0])) return Errno(EFAULT);
+      SENTRY_RETURN_IF_ERROR(
+          t.CopyInFull(GuestAddr(reinterpret_cast<uint64_t>(fprog.filter)),
+                       prog.data(), prog.size() * sizeof(prog[0])));
       if (t.seccomp_mode() == SECCOMP_MODE_STRICT) return Errno(EINVAL);
       SENTRY_ASSIGN_OR_RETURN(
           std::shared_ptr<const kernel::SeccompFilter> filter,
