@@ -19,7 +19,12 @@ RUNDIR=$(mktemp -d /tmp/rsk.XXXXXX)
 # No bridge, no iptables: containers use --network none (the sandbox has
 # its own network). vfs needs no overlayfs. --group= keeps the socket
 # root's: the docker group may have no id in bazel's user namespace.
-dockerd -H "unix://$RUNDIR/d.sock" --exec-root "$RUNDIR/x" --data-root "$TMP/docker" \
+# A config of its own: not the host's daemon.json, and its identity key
+# (20.10 makes one on first start) not in /etc/docker, read-only here and
+# without one where no init system has started Docker yet.
+echo "{\"deprecated-key-path\": \"$RUNDIR/key.json\"}" >"$RUNDIR/daemon.json"
+dockerd --config-file "$RUNDIR/daemon.json" \
+  -H "unix://$RUNDIR/d.sock" --exec-root "$RUNDIR/x" --data-root "$TMP/docker" \
   --pidfile "$RUNDIR/d.pid" --iptables=false --ip6tables=false --ip-masq=false \
   --bridge=none --storage-driver vfs --add-runtime "runsc=$RUNSC" --group= \
   >"$TMP/dockerd.log" 2>&1 &
