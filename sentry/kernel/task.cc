@@ -92,6 +92,16 @@ SysResult<size_t> Task::CopyOut(GuestAddr addr, const void* src, size_t len) {
   return mm().CopyOut(addr, src, len);
 }
 
+SysResult<size_t> Task::PreadToGuest(int host_fd, int64_t offset,
+                                     GuestAddr addr, size_t len) {
+  // ctx_ is this thread's; a null one is for a task that never ran.
+  if (Task::Current() != this || !ctx_ || !has_mm() || offset < 0) {
+    return Errno(ENOSYS);
+  }
+  return ctx_->PreadToGuest(mm().as(), host_fd, static_cast<uint64_t>(offset),
+                            addr.value(), len);
+}
+
 SysResult<std::string> Task::CopyInString(GuestAddr addr, size_t max) {
   if (!has_mm()) return Errno(EFAULT);
   return mm().CopyInString(addr, max);

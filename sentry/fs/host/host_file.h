@@ -33,6 +33,11 @@ class HostFileFD : public vfs::FileDescription, public kernel::TerminalFile {
   SysResult<int64_t> Ioctl(vfs::CallContext& ctx, uint32_t cmd,
                            uint64_t arg) override;
   SysResult<vfs::MmapTarget> GetMmapTarget() override;
+  // Files with a position of the sentry's own (gofer files, tmpfs memfds);
+  // not the inherited stdio, whose position is the host's.
+  int DirectReadFd() const override {
+    return seekable_ && !host_position_ ? fd_->get() : -1;
+  }
   SysResult<void> Sync() override;
   uint32_t Readiness(uint32_t mask) override;
   void HostPollFds(uint32_t events, std::vector<struct pollfd>* out) override {

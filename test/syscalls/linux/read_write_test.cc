@@ -6,8 +6,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test/util/test_util.h"
@@ -152,6 +154,68 @@ TEST_F(ReadWriteTest, LargeTransfersRoundTrip) {
   ASSERT_EQ(pread(fd_, back.data(), back.size(), 0),
             static_cast<ssize_t>(back.size()));
   EXPECT_TRUE(back == big);
+}
+
+// Reads this long go straight from the file into the process's memory
+// under systrap (platform::Context::PreadToGuest); they must keep read(2)'s
+// rules: short at the first page the process cannot write, EFAULT if it can
+// write none, the position moved by what was read.
+TEST_F(ReadWriteTest, LargeReadsIntoPartlyWritableBuffers) {
+  constexpr size_t kBig = 256 * 1024;
+  std::string big(kBig, '\0');
+  for (size_t i = 0; i < big.size(); i++) big[i] = static_cast<char>(i * 13);
+  ASSERT_EQ(pwrite(fd_, big.data(), big.size(), 0),
+            static_cast<ssize_t>(big.size()));
+  char* p = static_cast<char*>(mmap(nullptr, kBig, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(p, MAP_FAILED);
+  ASSERT_EQ(mprotect(p + kBig / 2, kBig / 2, PROT_READ), 0);
+  ASSERT_EQ(lseek(fd_, 0, SEEK_SET), 0);
+  EXPECT_EQ(read(fd_, p, kBig), static_cast<ssize_t>(kBig / 2));
+  EXPECT_EQ(memcmp(p, big.data(), kBig / 2), 0);
+  EXPECT_EQ(lseek(fd_, 0, SEEK_CUR), static_cast<off_t>(kBig / 2));
+  EXPECT_ERRNO(read(fd_, p + kBig / 2, kBig / 2), EFAULT);
+  EXPECT_EQ(lseek(fd_, 0, SEEK_CUR), static_cast<off_t>(kBig / 2));
+  // Short at the end of the file, then nothing.
+  EXPECT_EQ(pread(fd_, p, kBig / 2, kBig - 4096), 4096);
+  EXPECT_EQ(memcmp(p, big.data() + kBig - 4096, 4096), 0);
+  EXPECT_EQ(pread(fd_, p, kBig / 2, kBig + 1), 0);
+  // Vectored: each buffer filled in turn.
+  std::vector<char> a(kBig / 2), b(kBig / 2);
+  struct iovec iov[2] = {{a.data(), a.size()}, {b.data(), b.size()}};
+  EXPECT_EQ(preadv(fd_, iov, 2, 0), static_cast<ssize_t>(kBig));
+  EXPECT_EQ(memcmp(a.data(), big.data(), a.size()), 0);
+  EXPECT_EQ(memcmp(b.data(), big.data() + a.size(), b.size()), 0);
+  munmap(p, kBig);
+}
+
+// Threads reading large pieces of one file at once each get their own.
+TEST_F(ReadWriteTest, ConcurrentLargeReadsGetTheirOwnBytes) {
+  constexpr size_t kPiece = 128 * 1024;
+  constexpr int kThreads = 4;
+  std::string big(kPiece * kThreads, '\0');
+  for (size_t i = 0; i < big.size(); i++) {
+    big[i] = static_cast<char>(i / kPiece * 31 + i % 251);
+  }
+  ASSERT_EQ(pwrite(fd_, big.data(), big.size(), 0),
+            static_cast<ssize_t>(big.size()));
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      std::vector<char> buf(kPiece);
+      for (int i = 0; i < 50; i++) {
+        off_t off = static_cast<off_t>(t * kPiece);
+        if (pread(fd_, buf.data(), kPiece, off) !=
+                static_cast<ssize_t>(kPiece) ||
+            memcmp(buf.data(), big.data() + off, kPiece) != 0) {
+          bad++;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(DevNullTest, SeeksToZeroAndSwallowsWrites) {
