@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "sentry/base/aligned_buffer.h"
 #include "sentry/fs/anon/anon.h"
 #include "sentry/vfs/inotify.h"
 #include "sentry/vfs/resolve.h"
@@ -18,8 +19,8 @@ constexpr size_t kChunk = 256 * 1024;
 // through the sentry); below it the hand-off costs more than the copy.
 constexpr size_t kDirectReadMin = 32 * 1024;
 
-std::vector<char>& Bounce() {
-  thread_local std::vector<char> buf(kChunk);
+PageAlignedBuffer& Bounce() {
+  thread_local PageAlignedBuffer buf(kChunk);
   return buf;
 }
 }  // namespace
@@ -76,7 +77,7 @@ SysResult<size_t> ReadToGuest(Task& t, vfs::FileDescription& f, GuestAddr addr,
       if (n.err() != ENOSYS) return n.error();
     }
   }
-  std::vector<char>& buf = Bounce();
+  PageAlignedBuffer& buf = Bounce();
   if (count == 0 && dynamic_cast<fs::anon::RecordReads*>(&f) != nullptr) {
     return f.Read(t, buf.data(), 0, offset);
   }
@@ -116,7 +117,7 @@ SysResult<size_t> WriteFromGuest(Task& t, vfs::FileDescription& f,
   if (!f.writable()) return Errno(EBADF);
   count = std::min(count, kMaxRwCount);
   if (!RangeOk(t, addr, count)) return Errno(EFAULT);
-  std::vector<char>& buf = Bounce();
+  PageAlignedBuffer& buf = Bounce();
   size_t done = 0;
   if (count == 0) return f.Write(t, buf.data(), 0, offset);
   while (done < count) {

@@ -10,6 +10,7 @@
 #include <array>
 #include <vector>
 
+#include "sentry/base/aligned_buffer.h"
 #include "sentry/fs/epoll/epoll.h"
 #include "sentry/syscalls/linux/sys_common.h"
 
@@ -99,7 +100,7 @@ SysResult<uint64_t> ProcessVmRw(Task& t, const SyscallArgs& a, bool write) {
   if (mm == nullptr) return Errno(ESRCH);
 
   constexpr size_t kChunk = 64 * 1024;
-  std::vector<char> buf(kChunk);
+  PageAlignedBuffer buf(kChunk);
   uint64_t total = 0;
   auto faulted = [&total]() -> SysResult<uint64_t> {
     if (total > 0) return total;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "sentry/base/aligned_buffer.h"
 #include "sentry/fs/pipe/pipe.h"
 #include "sentry/syscalls/linux/sys_common.h"
 
@@ -121,7 +122,7 @@ SysResult<size_t> WriteAll(Task& t, vfs::FileDescription& out, const char* buf,
 SysResult<size_t> CopyFiles(Task& t, vfs::FileDescription& in, int64_t* in_off,
                             vfs::FileDescription& out, int64_t* out_off,
                             size_t count) {
-  std::vector<char> buf(std::min(count, kChunk));
+  PageAlignedBuffer buf(std::min(count, kChunk));
   size_t done = 0;
   while (done < count) {
     size_t want = std::min(count - done, buf.size());
@@ -153,7 +154,7 @@ SysResult<size_t> FileToPipe(Task& t, vfs::FileDescription& in, int64_t* in_off,
                              Pipe& pipe, size_t count, bool nonblock) {
   SENTRY_ASSIGN_OR_RETURN(size_t room, pipe.WaitWritable(t, nonblock));
   count = std::min({count, room, kMaxRwCount});
-  std::vector<char> buf(std::min(count, kChunk));
+  PageAlignedBuffer buf(std::min(count, kChunk));
   size_t done = 0;
   while (done < count) {
     size_t want = std::min(count - done, buf.size());
@@ -183,7 +184,7 @@ SysResult<size_t> FileToPipe(Task& t, vfs::FileDescription& in, int64_t* in_off,
 SysResult<size_t> PipeToFile(Task& t, Pipe& pipe, vfs::FileDescription& out,
                              int64_t* out_off, size_t count, bool nonblock) {
   count = std::min(count, kMaxRwCount);
-  std::vector<char> buf(std::min(count, kChunk));
+  PageAlignedBuffer buf(std::min(count, kChunk));
   size_t done = 0;
   while (done < count) {
     size_t want = std::min(count - done, buf.size());
@@ -372,7 +373,7 @@ SENTRY_SYSCALL(SysVmsplice) {
   PipeFD* p = AsPipe(*f);
   if (p == nullptr) return Errno(EBADF);
   bool nonblock = (flags & SPLICE_F_NONBLOCK) != 0;
-  std::vector<char> buf(std::min(total, kChunk));
+  PageAlignedBuffer buf(std::min(total, kChunk));
   size_t done = 0;
 
   if (to_pipe) {
