@@ -96,6 +96,21 @@ class AddressSpace {
     (void)sink;
   }
 
+  // Reads `len` bytes at `offset` of the sentry's host fd `host_fd` (a
+  // regular file) into guest memory at `addr` as pread(2) into the guest's
+  // own buffer would, the host copying once: short at a page the guest
+  // cannot write, EFAULT if none could be written, the file's own errors.
+  // ENOSYS where the platform cannot; the caller then copies through the
+  // sentry. Called by a sentry thread that runs in this address space.
+  virtual sentry::SysResult<size_t> PreadToGuest(int host_fd, uint64_t offset,
+                                                 uint64_t addr, size_t len) {
+    (void)host_fd;
+    (void)offset;
+    (void)addr;
+    (void)len;
+    return sentry::Errno(ENOSYS);
+  }
+
   // Copies between guest memory and the sentry, honouring the guest's page
   // protections as a guest system call would. Returns the bytes copied, which
   // may be short at an inaccessible page; EFAULT if none could be.
@@ -148,24 +163,6 @@ class Context {
   // with rdtscp/getcpu). Called on the owning thread.
   virtual void AffinityChanged() {}
 
-  // Reads `len` bytes at `offset` of the sentry's host fd `host_fd` (a
-  // regular file) into guest memory at `addr` as pread(2) into the guest's
-  // own buffer would, the host copying once: short at a page the guest
-  // cannot write, EFAULT if none could be written, the file's own errors.
-  // ENOSYS when the platform cannot do it for this thread now; the caller
-  // then copies through the sentry. Called on the owning thread while its
-  // guest thread is stopped (in a system call).
-  virtual sentry::SysResult<size_t> PreadToGuest(AddressSpace& as, int host_fd,
-                                                 uint64_t offset, uint64_t addr,
-                                                 size_t len) {
-    (void)as;
-    (void)host_fd;
-    (void)offset;
-    (void)addr;
-    (void)len;
-    return sentry::Errno(ENOSYS);
-  }
-
   // Ends this Context's use of `as`. Must be called, on the owning thread,
   // before `as` is destroyed if this Context ever switched into it.
   virtual void Release(AddressSpace& as) = 0;
@@ -193,13 +190,6 @@ class Platform {
   // background what its first address space will need. The default does
   // nothing.
   virtual void Prepare() {}
-
-  // Lets the platform pass host fds to its stubs (sendmsg(2) with
-  // SCM_RIGHTS, which the sentry's filter then admits), for
-  // Context::PreadToGuest. Called before the first address space, and not
-  // when the sentry holds host network sockets, where the filter refuses
-  // sendmsg (its destination address is out of a filter's reach).
-  virtual void AllowFdPassing() {}
 
   // Must be called on the sentry thread that will use the Context.
   virtual std::unique_ptr<Context> NewContext() = 0;

@@ -8,17 +8,28 @@
 #include <cstring>
 
 #include "gofer/protocol/messages.h"
-#include "sentry/base/scm_rights.h"
 
 namespace gofer::proto {
 
 int SendPacket(int sock, const std::vector<uint8_t>& data, int fd) {
+  struct iovec iov = {const_cast<uint8_t*>(data.data()), data.size()};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  }
   for (;;) {
     // Without an fd, send(2): the sentry's seccomp filter refuses
-    // sendmsg where it holds host network sockets (see
-    // sentry/boot/sentry_seccomp.h).
-    ssize_t n = fd >= 0 ? sentry::SendWithFd(sock, data.data(), data.size(), fd,
-                                             MSG_NOSIGNAL)
+    // sendmsg (see sentry/boot/sentry_seccomp.h).
+    ssize_t n = fd >= 0 ? sendmsg(sock, &msg, MSG_NOSIGNAL)
                         : send(sock, data.data(), data.size(), MSG_NOSIGNAL);
     if (n == static_cast<ssize_t>(data.size())) return 0;
     if (n < 0 && errno == EINTR) continue;

@@ -151,14 +151,11 @@ class PtraceAddressSpace final : public InjectingAddressSpace {
         platform_(platform),
         manager_(platform.stub_config()) {}
 
-  SysResult<void> InjectChecked(long nr,
-                                std::initializer_list<uint64_t> args) override {
+  SysResult<int64_t> InjectRaw(long nr,
+                               std::initializer_list<uint64_t> args) override {
     SENTRY_ASSIGN_OR_RETURN(pid_t tid, ThreadForCaller());
-    SENTRY_ASSIGN_OR_RETURN(int64_t rc,
-                            Inject(tid, manager_.regs_template(),
-                                   StubAddr(uks_stub_syscall), nr, args));
-    if (rc < 0 && rc > -4096) return Errno(static_cast<int>(-rc));
-    return sentry::Ok();
+    return Inject(tid, manager_.regs_template(), StubAddr(uks_stub_syscall), nr,
+                  args);
   }
 
   const uint64_t id_;
@@ -383,9 +380,19 @@ class PtraceContext final : public Context {
 
 std::vector<sock_filter> BuildStubFilter() {
   static constexpr uint32_t kAllowed[] = {
-      SYS_mmap,   SYS_munmap, SYS_mprotect,  SYS_madvise,
-      SYS_mremap, SYS_clone,  SYS_pause,     SYS_gettid,
-      SYS_tkill,  SYS_exit,   SYS_getrusage,
+      SYS_mmap,
+      SYS_munmap,
+      SYS_mprotect,
+      SYS_madvise,
+      SYS_mremap,
+      SYS_clone,
+      SYS_pause,
+      SYS_gettid,
+      SYS_tkill,
+      SYS_exit,
+      SYS_getrusage,
+      // Large file reads straight into guest memory (PreadToGuest).
+      SYS_pread64,
   };
   return BuildStubPageFilter(kAllowed, std::size(kAllowed),
                              SECCOMP_RET_KILL_PROCESS,

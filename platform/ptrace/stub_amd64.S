@@ -115,11 +115,9 @@ uks_stub_init:
 // returns through rt_sigreturn. All signals are blocked while it runs.
 
 // A new guest thread: clone(2) injected into the syscall thread with r12
-// = the thread's slot, r13 = the guest filter's sock_fprog and r14 = the
-// sentry fd of the thread's end of its file channel (-1: none). The child
-// sheds the sentry's fd table but for the channel, which it keeps as fd 0,
-// takes its slot as its signal stack, installs the guest filter, and
-// parks in the handler at the int3.
+// = the thread's slot and r13 = the guest filter's sock_fprog. The child
+// sheds the sentry's fd table, takes its slot as its signal stack,
+// installs the guest filter, and parks in the handler at the int3.
   .globl uks_systrap_clone
 uks_systrap_clone:
   syscall
@@ -127,21 +125,8 @@ uks_systrap_clone:
   jz 1f
   int3
 1:
-  xor %edi, %edi           // close from fd 0, or from 1 with a channel
-  test %r14, %r14
-  js 3f
-  jz 2f
-  mov $292, %eax           // SYS_dup3(r14, 0, 0)
-  mov %r14, %rdi
-  xor %esi, %esi
-  xor %edx, %edx
-  syscall
-  test %rax, %rax
-  jnz 9f
-2:
-  mov $1, %edi
-3:
-  mov $436, %eax           // SYS_close_range(edi, ~0U, 0)
+  mov $436, %eax           // SYS_close_range(0, ~0U, 0)
+  xor %edi, %edi
   mov $-1, %esi
   xor %edx, %edx
   syscall
@@ -181,7 +166,6 @@ uks_systrap_handler:
   mov %rdx, 16(%rbx)       // ucontext
   mov %rsi, 24(%rbx)       // siginfo
   mov %rdi, 32(%rbx)       // signal
-0:
   mov $2, %eax             // state = kEvent; xchg is a full barrier
   xchg %eax, (%rbx)
   cmpl $0, 8(%rbx)         // the sentry sleeps: wake it
@@ -218,8 +202,6 @@ uks_systrap_handler:
 4:
   cmpl $3, (%rbx)          // kExit
   je 7f
-  cmpl $4, (%rbx)          // kOp: a read into guest memory, then kEvent
-  je 10f
   cmpl $0, 56(%rbx)        // set_fs
   je 6f
   movl $0, 56(%rbx)
@@ -241,32 +223,6 @@ uks_systrap_handler:
   mov $60, %eax            // SYS_exit(0)
   xor %edi, %edi
   syscall
-// kOp: receive a host fd (it lands at fd 1: the thread holds only its
-// channel at 0, and a message carries one fd), pread from it into the
-// guest's memory, close it, and publish both results (sysmsg.h: op_*) as
-// a new event on the same frame. (close, not close_range: the table the
-// thread copied from the sentry is large, and close_range walks it all.)
-10:
-  mov $47, %eax            // SYS_recvmsg(0, slot + 160, DONTWAIT|CMSG_CLOEXEC)
-  xor %edi, %edi
-  lea 160(%rbx), %rsi
-  mov $0x40000040, %edx
-  syscall
-  mov %rax, 104(%rbx)      // op_received
-  cmp $1, %rax
-  jne 11f
-  mov $17, %eax            // SYS_pread64(1, op_addr, op_len, op_offset)
-  mov $1, %edi
-  mov 72(%rbx), %rsi
-  mov 80(%rbx), %rdx
-  mov 88(%rbx), %r10
-  syscall
-  mov %rax, 96(%rbx)       // op_result
-11:
-  mov $3, %eax             // SYS_close(1)
-  mov $1, %edi
-  syscall
-  jmp 0b
 
   .globl uks_systrap_restorer
 uks_systrap_restorer:

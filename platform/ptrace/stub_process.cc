@@ -625,6 +625,32 @@ SysResult<void> InjectingAddressSpace::CheckRange(uint64_t addr,
   return sentry::Ok();
 }
 
+SysResult<void> InjectingAddressSpace::InjectChecked(
+    long nr, std::initializer_list<uint64_t> args) {
+  SENTRY_ASSIGN_OR_RETURN(int64_t rc, InjectRaw(nr, args));
+  if (rc < 0 && rc > -4096) return Errno(static_cast<int>(-rc));
+  return sentry::Ok();
+}
+
+SysResult<size_t> InjectingAddressSpace::PreadToGuest(int host_fd,
+                                                      uint64_t offset,
+                                                      uint64_t addr,
+                                                      size_t len) {
+  uint64_t end;
+  if (addr < kMinUserAddress || __builtin_add_overflow(addr, len, &end) ||
+      end > limit_) {
+    return Errno(EFAULT);
+  }
+  if (host_fd < 0 || static_cast<int64_t>(offset) < 0) return Errno(EINVAL);
+  SENTRY_ASSIGN_OR_RETURN(
+      int64_t rc, InjectRaw(SYS_pread64, {static_cast<uint64_t>(host_fd), addr,
+                                          len, offset}));
+  if (rc < 0) return Errno(rc > -4096 ? static_cast<int>(-rc) : EIO);
+  // More than asked for is no answer pread gives.
+  if (static_cast<uint64_t>(rc) > len) return Errno(EIO);
+  return static_cast<size_t>(rc);
+}
+
 SysResult<void> InjectingAddressSpace::Map(uint64_t addr, uint64_t len,
                                            int prot, const MapSource& source) {
   SENTRY_RETURN_IF_ERROR(CheckRange(addr, len));

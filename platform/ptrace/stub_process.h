@@ -131,11 +131,20 @@ class InjectingAddressSpace : public AddressSpace {
   sentry::SysResult<void> Remap(uint64_t old_addr, uint64_t old_len,
                                 uint64_t new_addr, uint64_t new_len) final;
   sentry::SysResult<void> Advise(uint64_t addr, uint64_t len, int advice) final;
+  // One pread64 injected into the calling sentry thread's own traced stub
+  // thread: it shares the sentry's fd table and the guest's memory, and
+  // never runs guest code, so the guest never holds the fd.
+  sentry::SysResult<size_t> PreadToGuest(int host_fd, uint64_t offset,
+                                         uint64_t addr, size_t len) final;
 
  protected:
-  // Runs system call `nr` in the stub; its errno, if it failed.
-  virtual sentry::SysResult<void> InjectChecked(
+  // Runs system call `nr` in the stub (in the calling sentry thread's own
+  // traced thread); what it returned.
+  virtual sentry::SysResult<int64_t> InjectRaw(
       long nr, std::initializer_list<uint64_t> args) = 0;
+  // The same; its errno, if it failed.
+  sentry::SysResult<void> InjectChecked(long nr,
+                                        std::initializer_list<uint64_t> args);
 
  private:
   sentry::SysResult<void> CheckRange(uint64_t addr, uint64_t len) const;

@@ -27,7 +27,6 @@ enum : uint32_t {
   kStateRun = 1,    // sentry -> stub: run the guest with the frame's registers
   kStateEvent = 2,  // stub -> sentry: a signal frame awaits the sentry
   kStateExit = 3,   // sentry -> stub: exit the thread
-  kStateOp = 4,     // sentry -> stub: do op_* below, then kStateEvent again
 };
 
 struct SysMsg {
@@ -43,16 +42,6 @@ struct SysMsg {
   std::atomic<uint32_t> set_fs;           // 56
   std::atomic<uint32_t> set_gs;           // 60
   std::atomic<uint32_t> tid;              // 64: CLONE_CHILD_{SET,CLEAR}TID
-  uint32_t pad;                           // 68
-  // kStateOp: receive a host fd on the thread's channel with the msghdr
-  // at kOpMsghdrOffset, then pread(fd, op_addr, op_len, op_offset) into
-  // guest memory. The stub stores recvmsg's result in op_received and,
-  // if that is 1, pread's in op_result.
-  std::atomic<uint64_t> op_addr;     // 72
-  std::atomic<uint64_t> op_len;      // 80
-  std::atomic<uint64_t> op_offset;   // 88
-  std::atomic<int64_t> op_result;    // 96
-  std::atomic<int64_t> op_received;  // 104
 };
 
 static_assert(offsetof(SysMsg, state) == 0);
@@ -67,21 +56,8 @@ static_assert(offsetof(SysMsg, gs_base) == 48);
 static_assert(offsetof(SysMsg, set_fs) == 56);
 static_assert(offsetof(SysMsg, set_gs) == 60);
 static_assert(offsetof(SysMsg, tid) == 64);
-static_assert(offsetof(SysMsg, op_addr) == 72);
-static_assert(offsetof(SysMsg, op_len) == 80);
-static_assert(offsetof(SysMsg, op_offset) == 88);
-static_assert(offsetof(SysMsg, op_result) == 96);
-static_assert(offsetof(SysMsg, op_received) == 104);
 // The stack_t the thread passes to sigaltstack(2) sits at offset 128.
 static_assert(sizeof(SysMsg) <= 128);
-// kStateOp's recvmsg: a msghdr, its one iovec, its control buffer (one
-// SCM_RIGHTS fd) and the byte the iovec receives, all written by the
-// sentry before each op.
-inline constexpr uint64_t kOpMsghdrOffset = 160;
-inline constexpr uint64_t kOpIovecOffset = 216;
-inline constexpr uint64_t kOpControlOffset = 232;
-inline constexpr uint64_t kOpControlSize = 24;  // CMSG_SPACE(sizeof(int))
-inline constexpr uint64_t kOpByteOffset = 256;
 
 }  // namespace platform::systrap
 

@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,7 +28,6 @@
 #include "platform/sigframe.h"
 #include "platform/systrap/sysmsg.h"
 #include "sentry/base/guest_addr.h"
-#include "sentry/base/scm_rights.h"
 
 namespace platform::systrap {
 namespace {
@@ -109,12 +107,6 @@ struct GuestThread {
   // The thread's host fs/gs bases; ~0 until the sentry first sets them.
   uint64_t fs_base = ~0ULL;
   uint64_t gs_base = ~0ULL;
-  // The file channel, if the platform passes fds: a SOCK_SEQPACKET pair
-  // whose `lend` end the sentry sends host fds into and whose other end is
-  // the thread's fd 0; `drain` is the sentry's own fd for that other end,
-  // to take back what the thread left unread.
-  sentry::HostFd lend;
-  sentry::HostFd drain;
 
   SysMsg* msg() const { return reinterpret_cast<SysMsg*>(base); }
   UContext* uc() const { return reinterpret_cast<UContext*>(base + uc_off); }
@@ -137,9 +129,6 @@ enum class Wait { kEvent, kDied };
 // two threads run on two free CPUs; see SpinPolicy.
 constexpr int64_t kSentrySpinNs = 30'000;
 constexpr int64_t kStubSpinNs = 20'000;
-// While the stub reads a file into guest memory (kStateOp), the sentry
-// spins for about the time the copy should take (at 4 GB/s), at most this.
-constexpr int64_t kMaxOpSpinNs = 2'000'000;
 
 // Contexts whose guest thread is running or about to: each may want two
 // CPUs while it spins.
@@ -510,114 +499,15 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
 
   uint8_t* FpState(GuestThread& t) { return t.base + t.fp_off; }
 
-  // Context::PreadToGuest on `t`, parked on a frame: lends it `host_fd`
-  // over its channel and has its handler pread into guest memory
-  // (kStateOp), then waits for the results. Everything the stub reports
-  // may be forged by a sibling guest thread writing the slot; a forgery
-  // can only misdirect the guest's own read.
-  // With `spin`, the sentry thread polls while the copy should take
-  // rather than sleeping (the caller has placed `t` on another CPU).
-  SysResult<size_t> PreadIntoGuest(GuestThread& t, int host_fd, uint64_t offset,
-                                   uint64_t addr, size_t len, bool spin) {
-    if (!t.lend.valid()) return Errno(ENOSYS);
-    uint64_t end;
-    if (__builtin_add_overflow(addr, len, &end) || end > kSlotsStart) {
-      return Errno(EFAULT);
-    }
-    static_assert(kOpMsghdrOffset + sizeof(struct msghdr) <= kOpIovecOffset);
-    static_assert(kOpIovecOffset + sizeof(struct iovec) <= kOpControlOffset);
-    static_assert(CMSG_SPACE(sizeof(int)) == kOpControlSize);
-    static_assert(kOpControlOffset + kOpControlSize <= kOpByteOffset);
-    static_assert(kOpByteOffset < kSignalStackOffset);
-    // The stub's msghdr, written afresh: guest code may have changed it.
-    struct msghdr stub_msg = {};
-    stub_msg.msg_iov =
-        reinterpret_cast<struct iovec*>(t.stub_base + kOpIovecOffset);
-    stub_msg.msg_iovlen = 1;
-    stub_msg.msg_control =
-        reinterpret_cast<void*>(t.stub_base + kOpControlOffset);
-    stub_msg.msg_controllen = kOpControlSize;
-    struct iovec stub_iov = {
-        reinterpret_cast<void*>(t.stub_base + kOpByteOffset), 1};
-    memcpy(t.base + kOpMsghdrOffset, &stub_msg, sizeof(stub_msg));
-    memcpy(t.base + kOpIovecOffset, &stub_iov, sizeof(stub_iov));
-
-    const char byte = 0;
-    if (sentry::SendWithFd(t.lend.get(), &byte, 1, host_fd,
-                           MSG_DONTWAIT | MSG_NOSIGNAL) != 1) {
-      return Errno(ENOSYS);
-    }
-
-    SysMsg* m = t.msg();
-    m->op_addr.store(addr);
-    m->op_len.store(len);
-    m->op_offset.store(offset);
-    m->op_result.store(0);
-    m->op_received.store(0);
-    m->state.exchange(kStateOp);
-    if (m->stub_sleeping.load() != 0) Wake(&m->state);
-    int64_t spin_ns = 0;
-    if (spin) {
-      spin_ns = std::min<int64_t>(
-          kMaxOpSpinNs, kSentrySpinNs + static_cast<int64_t>(len / 4));
-    }
-    bool caught = false;
-    if (AwaitEvent(t, spin_ns, nullptr, &caught) == Wait::kDied) {
-      return Errno(EFAULT);
-    }
-    int64_t received = m->op_received.load();
-    int64_t r = m->op_result.load();
-    // Whatever the slot says (a sibling may forge it), nothing lent stays
-    // queued for the thread to receive later.
-    Drain(t);
-    if (received != 1) return Errno(ENOSYS);
-    // EBADF: the fd did not arrive at 1 (a forged control buffer).
-    if (r == -EBADF) return Errno(ENOSYS);
-    if (r < 0) return Errno(r >= -4095 ? static_cast<int>(-r) : EFAULT);
-    if (static_cast<uint64_t>(r) > len) return Errno(EFAULT);
-    return static_cast<size_t>(r);
-  }
-
-  // Takes back (and closes) whatever the sentry lent `t` that it did not
-  // receive.
-  void Drain(GuestThread& t) {
-    for (;;) {
-      char byte;
-      struct iovec iov = {&byte, 1};
-      alignas(struct cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))];
-      struct msghdr msg = {};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof(control);
-      if (recvmsg(t.drain.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) {
-        return;
-      }
-      for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
-           c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < n; i++) {
-          int fd;
-          memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-          close(fd);
-        }
-      }
-    }
-  }
-
  private:
   explicit SystrapAddressSpace(const SystrapPlatform& platform)
       : InjectingAddressSpace(kSlotsStart),
         platform_(platform),
         manager_(platform.stub_config()) {}
 
-  SysResult<void> InjectChecked(long nr,
-                                std::initializer_list<uint64_t> args) override {
-    SENTRY_ASSIGN_OR_RETURN(int64_t rc,
-                            InjectHere(StubAddr(uks_stub_syscall), nr, args));
-    if (rc < 0 && rc > -4096) return Errno(static_cast<int>(-rc));
-    return sentry::Ok();
+  SysResult<int64_t> InjectRaw(long nr,
+                               std::initializer_list<uint64_t> args) override {
+    return InjectHere(StubAddr(uks_stub_syscall), nr, args);
   }
 
   // Injects into the calling sentry thread's own traced stub thread: no
@@ -675,14 +565,6 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     Registers r = manager_.regs_template();
     r.r12 = t->stub_base;
     r.r13 = kStubStart + kFilterProgOffset;
-    r.r14 = static_cast<uint64_t>(-1);
-    int pair[2];
-    if (platform_.fd_passing() &&
-        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0) {
-      t->lend.Reset(pair[0]);
-      t->drain.Reset(pair[1]);
-      r.r14 = static_cast<uint64_t>(pair[1]);
-    }
     constexpr uint64_t kFlags = CLONE_VM | CLONE_FS | CLONE_SIGHAND |
                                 CLONE_THREAD | CLONE_SYSVSEM |
                                 CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
@@ -886,23 +768,6 @@ class SystrapContext final : public Context {
     return sentry::Ok();
   }
 
-  SysResult<size_t> PreadToGuest(AddressSpace& as, int host_fd, uint64_t offset,
-                                 uint64_t addr, size_t len) override {
-    auto& sas = static_cast<SystrapAddressSpace&>(as);
-    SENTRY_ASSIGN_OR_RETURN(GuestThread * t, sas.ThreadForCaller());
-    // The copy takes long next to a hand-off (~100 us a MiB): with a free
-    // CPU the guest thread copies there while this thread polls, so that
-    // neither side sleeps (a wake-up of an idle CPU is dear on a VM, and a
-    // late answer would cost the thread's spinning its credit). Without
-    // one, the two share this CPU and the copy's end is a direct switch.
-    bool free_cpus = 2 * (contexts_in_switch.fetch_add(1) + 1) <= online_cpus;
-    Place(*t, free_cpus);
-    SysResult<size_t> n =
-        sas.PreadIntoGuest(*t, host_fd, offset, addr, len, free_cpus);
-    contexts_in_switch.fetch_sub(1);
-    return n;
-  }
-
   void AffinityChanged() override { affinity_changed_ = true; }
 
   // Decides where the guest thread runs. Sleeping hand-offs are cheapest on
@@ -981,10 +846,11 @@ std::vector<sock_filter> BuildProcessFilter() {
       SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_mremap, SYS_clone,
       SYS_pause, SYS_gettid, SYS_tkill, SYS_exit, SYS_getrusage,
       // A new guest thread's set-up, before it adds the guest filter.
-      SYS_close_range, SYS_sigaltstack, SYS_seccomp, SYS_dup3,
-      // The handler (and its file reads, kStateOp).
-      SYS_futex, SYS_rt_sigreturn, SYS_arch_prctl, SYS_recvmsg, SYS_pread64,
-      SYS_close};
+      SYS_close_range, SYS_sigaltstack, SYS_seccomp,
+      // The handler.
+      SYS_futex, SYS_rt_sigreturn, SYS_arch_prctl,
+      // Injected: large file reads straight into guest memory.
+      SYS_pread64};
   // Guest code can jump onto the stub page: anything else from there
   // traps to the sentry like any guest system call.
   return ptrace::BuildStubPageFilter(kAllowed, std::size(kAllowed),
@@ -1030,23 +896,6 @@ std::vector<sock_filter> BuildGuestFilter() {
   jump(kJeq, 0x1001 /* ARCH_SET_GS */, 1, 0);
   stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
   stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-  // A file read (kStateOp): recvmsg on the channel (fd 0) with the
-  // handler's flags, then pread64 and close on the fd it lent (fd 1).
-  // Other arguments trap: the call is the sentry's to emulate.
-  jump(kJeq, SYS_recvmsg, 0, 6);
-  stmt(kLoad, offsetof(seccomp_data, args[0]));
-  jump(kJeq, 0, 0, 3);
-  stmt(kLoad, offsetof(seccomp_data, args[2]));
-  jump(kJeq, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, 0, 1);
-  stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-  stmt(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
-  for (uint32_t nr : {SYS_pread64, SYS_close}) {
-    jump(kJeq, nr, 0, 4);
-    stmt(kLoad, offsetof(seccomp_data, args[0]));
-    jump(kJeq, 1, 0, 1);
-    stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    stmt(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
-  }
   jump(kJeq, SYS_rt_sigreturn, 1, 0);
   jump(kJeq, SYS_exit, 0, 1);
   stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);

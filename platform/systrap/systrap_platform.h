@@ -15,11 +15,7 @@
 //    threads: each sentry thread has one of its own in the process.
 //  - Each sentry task thread runs its guest thread on an untraced stub
 //    thread of its own, cloned from the syscall thread without the sentry's
-//    fd table, with a 64 KiB slot of shared memory (sysmsg.h) and, where
-//    fd passing is allowed, a file channel: a socket pair whose one end is
-//    the thread's only fd, over which the sentry lends it the host fd of a
-//    file the guest reads, so that the stub reads it into guest memory
-//    itself (Context::PreadToGuest: one copy instead of two).
+//    fd table, with a 64 KiB slot of shared memory (sysmsg.h).
 //
 // Lock order: SystrapAddressSpace::mu_ and SystrapContext::mu_ are leaves;
 // StubProcess::mu_ is a leaf.
@@ -51,9 +47,6 @@ class SystrapPlatform final : public Platform {
   sentry::SysResult<std::unique_ptr<AddressSpace>> NewAddressSpace() override;
   std::unique_ptr<Context> NewContext() override;
   void Prepare() override { zygote_->StartAsync(); }
-  void AllowFdPassing() override { fd_passing_ = true; }
-  // Whether guest threads get a file channel (PreadToGuest).
-  bool fd_passing() const { return fd_passing_; }
 
   const ptrace::StubConfig& stub_config() const { return stub_config_; }
   // The size of the XSAVE image in a signal frame, and XCR0.
@@ -74,7 +67,6 @@ class SystrapPlatform final : public Platform {
       std::make_unique<ptrace::StubZygote>(stub_config_);
   uint32_t xstate_size_ = 0;
   uint64_t xcr0_ = 0;
-  bool fd_passing_ = false;
 };
 
 // The filter of the whole stub process (its syscall thread): like the
@@ -84,10 +76,8 @@ class SystrapPlatform final : public Platform {
 std::vector<sock_filter> BuildProcessFilter();
 
 // The filter each guest thread adds: from the stub page only
-// futex(WAIT/WAKE), rt_sigreturn, arch_prctl(SET_FS/SET_GS), exit, and
-// for file reads recvmsg on fd 0 with the handler's flags, and pread64 and
-// close on fd 1 pass (what the handler issues); every other system call
-// traps.
+// futex(WAIT/WAKE), rt_sigreturn, arch_prctl(SET_FS/SET_GS) and exit pass
+// (what the handler issues); every other system call traps.
 std::vector<sock_filter> BuildGuestFilter();
 
 }  // namespace platform::systrap

@@ -661,9 +661,6 @@ absl::StatusOr<int> RunSandbox(const BootOptions& options) {
     net::host::BrokerClient::Install(HostFd(options.net_broker_fd),
                                      options.net_listen);
   }
-  // Host fds may go to stubs where the filter admits sendmsg (see
-  // InstallSentryFilter).
-  if (options.net_broker_fd < 0) (*platform)->AllowFdPassing();
   // Confined now: what the platform starts inherits the confinement.
   (*platform)->Prepare();
 

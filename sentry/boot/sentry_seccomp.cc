@@ -183,21 +183,6 @@ absl::Status InstallSentryFilter(bool host_network, int control_fd) {
   // handler sets a guest thread's fs/gs base; stubs inherit this filter.
   rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(close_range), 0);
   if (rc != 0) return fail("close_range rule", rc);
-  // systrap's file channels (Context::PreadToGuest): a new guest thread
-  // moves its end to fd 0 (dup3), and the sentry lends it host fds with
-  // sendmsg. Only where the sentry holds no host network socket: sendmsg's
-  // destination address is out of a filter's reach, and the sentry's other
-  // sockets (unix pairs, the gofer's, the control socket's connections) are
-  // connected stream or packet sockets, where an address is refused.
-  rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(dup3), 0);
-  if (rc != 0) return fail("dup3 rule", rc);
-  rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
-                        SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-  if (rc != 0) return fail("socketpair rule", rc);
-  if (!host_network) {
-    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 0);
-    if (rc != 0) return fail("sendmsg rule", rc);
-  }
   for (scmp_datum_t code :
        {0x1001 /* ARCH_SET_GS */, 0x1002 /* ARCH_SET_FS */}) {
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(arch_prctl), 1,

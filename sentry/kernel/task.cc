@@ -94,12 +94,12 @@ SysResult<size_t> Task::CopyOut(GuestAddr addr, const void* src, size_t len) {
 
 SysResult<size_t> Task::PreadToGuest(int host_fd, int64_t offset,
                                      GuestAddr addr, size_t len) {
-  // ctx_ is this thread's; a null one is for a task that never ran.
-  if (Task::Current() != this || !ctx_ || !has_mm() || offset < 0) {
+  // The platform injects into this thread's own stub thread.
+  if (Task::Current() != this || !has_mm() || offset < 0) {
     return Errno(ENOSYS);
   }
-  return ctx_->PreadToGuest(mm().as(), host_fd, static_cast<uint64_t>(offset),
-                            addr.value(), len);
+  return mm().as().PreadToGuest(host_fd, static_cast<uint64_t>(offset),
+                                addr.value(), len);
 }
 
 SysResult<std::string> Task::CopyInString(GuestAddr addr, size_t max) {

@@ -89,7 +89,7 @@ class Task final : public vfs::CallContext,
                             std::vector<struct pollfd>* host = nullptr);
 
   // Reads `len` bytes at `offset` of a host file straight into this task's
-  // memory at `addr` (platform::Context::PreadToGuest): ENOSYS where the
+  // memory at `addr` (platform::AddressSpace::PreadToGuest): ENOSYS where the
   // platform cannot, or off the task's own thread; the caller copies then.
   SysResult<size_t> PreadToGuest(int host_fd, int64_t offset, GuestAddr addr,
                                  size_t len);

@@ -156,12 +156,13 @@ TEST_F(ReadWriteTest, LargeTransfersRoundTrip) {
   EXPECT_TRUE(back == big);
 }
 
-// Reads this long go straight from the file into the process's memory
-// under systrap (platform::Context::PreadToGuest); they must keep read(2)'s
-// rules: short at the first page the process cannot write, EFAULT if it can
-// write none, the position moved by what was read.
+// Reads this long go straight from the file into the process's memory in
+// the sandbox (platform::AddressSpace::PreadToGuest), shorter ones through
+// the sentry's buffer; both must keep read(2)'s rules: short at the first
+// page the process cannot write, EFAULT if it can write none, the position
+// moved by what was read.
 TEST_F(ReadWriteTest, LargeReadsIntoPartlyWritableBuffers) {
-  constexpr size_t kBig = 256 * 1024;
+  constexpr size_t kBig = 1024 * 1024;
   std::string big(kBig, '\0');
   for (size_t i = 0; i < big.size(); i++) big[i] = static_cast<char>(i * 13);
   ASSERT_EQ(pwrite(fd_, big.data(), big.size(), 0),
@@ -176,6 +177,13 @@ TEST_F(ReadWriteTest, LargeReadsIntoPartlyWritableBuffers) {
   EXPECT_EQ(lseek(fd_, 0, SEEK_CUR), static_cast<off_t>(kBig / 2));
   EXPECT_ERRNO(read(fd_, p + kBig / 2, kBig / 2), EFAULT);
   EXPECT_EQ(lseek(fd_, 0, SEEK_CUR), static_cast<off_t>(kBig / 2));
+  // The same through the sentry's buffer.
+  ASSERT_EQ(lseek(fd_, 0, SEEK_SET), 0);
+  EXPECT_EQ(read(fd_, p + kBig / 2 - 8192, 65536), 8192);
+  EXPECT_EQ(memcmp(p + kBig / 2 - 8192, big.data(), 8192), 0);
+  EXPECT_EQ(lseek(fd_, 0, SEEK_CUR), 8192);
+  EXPECT_ERRNO(read(fd_, p + kBig / 2, 65536), EFAULT);
+  EXPECT_EQ(lseek(fd_, 0, SEEK_CUR), 8192);
   // Short at the end of the file, then nothing.
   EXPECT_EQ(pread(fd_, p, kBig / 2, kBig - 4096), 4096);
   EXPECT_EQ(memcmp(p, big.data() + kBig - 4096, 4096), 0);
@@ -191,7 +199,7 @@ TEST_F(ReadWriteTest, LargeReadsIntoPartlyWritableBuffers) {
 
 // Threads reading large pieces of one file at once each get their own.
 TEST_F(ReadWriteTest, ConcurrentLargeReadsGetTheirOwnBytes) {
-  constexpr size_t kPiece = 128 * 1024;
+  constexpr size_t kPiece = 512 * 1024;
   constexpr int kThreads = 4;
   std::string big(kPiece * kThreads, '\0');
   for (size_t i = 0; i < big.size(); i++) {
