@@ -642,9 +642,16 @@ SysResult<size_t> InjectingAddressSpace::PreadToGuest(int host_fd,
     return Errno(EFAULT);
   }
   if (host_fd < 0 || static_cast<int64_t>(offset) < 0) return Errno(EINVAL);
-  SENTRY_ASSIGN_OR_RETURN(
-      int64_t rc, InjectRaw(SYS_pread64, {static_cast<uint64_t>(host_fd), addr,
-                                          len, offset}));
+  int64_t rc;
+  do {
+    SysResult<int64_t> r = InjectRaw(
+        SYS_pread64, {static_cast<uint64_t>(host_fd), addr, len, offset});
+    // The injection itself failed (a stub killed from outside): the
+    // caller's copy gives the guest the answer it would have had.
+    if (!r.ok()) return Errno(ENOSYS);
+    rc = *r;
+    // As HostFileFD::Read: a host file may be interrupted (FUSE, NFS).
+  } while (rc == -EINTR);
   if (rc < 0) return Errno(rc > -4096 ? static_cast<int>(-rc) : EIO);
   // More than asked for is no answer pread gives.
   if (static_cast<uint64_t>(rc) > len) return Errno(EIO);

@@ -92,16 +92,6 @@ SysResult<size_t> Task::CopyOut(GuestAddr addr, const void* src, size_t len) {
   return mm().CopyOut(addr, src, len);
 }
 
-SysResult<size_t> Task::PreadToGuest(int host_fd, int64_t offset,
-                                     GuestAddr addr, size_t len) {
-  // The platform injects into this thread's own stub thread.
-  if (Task::Current() != this || !has_mm() || offset < 0) {
-    return Errno(ENOSYS);
-  }
-  return mm().as().PreadToGuest(host_fd, static_cast<uint64_t>(offset),
-                                addr.value(), len);
-}
-
 SysResult<std::string> Task::CopyInString(GuestAddr addr, size_t max) {
   if (!has_mm()) return Errno(EFAULT);
   return mm().CopyInString(addr, max);
@@ -236,6 +226,26 @@ int64_t ProcessCpuNs(int pid) {
 }
 
 }  // namespace
+
+SysResult<size_t> Task::PreadToGuest(int host_fd, int64_t offset,
+                                     GuestAddr addr, size_t len) {
+  // The platform injects into this thread's own stub thread.
+  if (Task::Current() != this || !has_mm() || offset < 0) {
+    return Errno(ENOSYS);
+  }
+  // The copy runs on the stub process's CPU clock, which AccountUser takes
+  // as the bound of the guest's user time: it is the guest's system time
+  // (the call's wall time counts there), so the bound leaves it out.
+  int pid = mm().as().StubPid();
+  int64_t before = pid == stub_pid_ ? ProcessCpuNs(pid) : -1;
+  SysResult<size_t> n = mm().as().PreadToGuest(
+      host_fd, static_cast<uint64_t>(offset), addr.value(), len);
+  if (before >= 0) {
+    int64_t after = ProcessCpuNs(pid);
+    if (after > before) stub_cpu_ns_ += after - before;
+  }
+  return n;
+}
 
 void Task::AccountUser(absl::Duration d) {
   user_pending_ns_ += absl::ToInt64Nanoseconds(d);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +60,38 @@ int main(int argc, char** argv) {
     time_t now = time(NULL);
     printf("vsyscall time %s\n",
            (v > now - 5 && v < now + 5) ? "agrees" : "disagrees");
+    return 0;
+  }
+  if (strcmp(mode, "stub-pread") == 0) {
+    // The stub page's filter admits pread64 for the sentry's injections.
+    // A guest that jumps onto the stub's syscall with pread64 on the
+    // sentry's fd numbers must get its own (emulated) call, never the
+    // host's: the sentry holds the file below as a memfd, and no fd of
+    // the guest names it. Each try is a child that dies in the stub code
+    // after the call; a shared page shows what the call wrote.
+    const char secret[] = "SECRET-BYTES";
+    FILE* f = fopen("/tmp/escape-secret", "w");
+    if (f == NULL || fputs(secret, f) < 0 || fclose(f) != 0) return 3;
+    char* shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) return 3;
+    int leaked = 0;
+    for (long fd = 0; fd < 128; fd++) {
+      memset(shared, 0, 64);
+      pid_t child = fork();
+      if (child == 0) {
+        __asm__ volatile(
+            "mov $17, %%eax\n mov %1, %%rdi\n mov %2, %%rsi\n"
+            "mov $12, %%edx\n xor %%r10d, %%r10d\n jmp *%0" ::"r"(STUB_PAGE),
+            "r"(fd), "r"(shared)
+            : "rax", "rdi", "rsi", "rdx", "r10", "memory");
+        _exit(1);
+      }
+      if (child < 0) return 3;
+      waitpid(child, NULL, 0);
+      if (memcmp(shared, secret, 12) == 0) leaked++;
+    }
+    printf("host preads from the stub page: %d\n", leaked);
     return 0;
   }
   if (strcmp(mode, "pid") == 0) {

@@ -17,6 +17,9 @@ out=$("$RUNSC" do -- "$ESCAPE" int80 2>&1); rc=$?
 check "int 0x80 is refused with SIGSEGV, not run (rc=$rc)" test $rc -eq 139
 "$RUNSC" do -- "$ESCAPE" stub-syscall >/dev/null 2>&1; rc=$?
 check "a syscall instruction in the stub page is still emulated (rc=$rc)" test $rc -eq 42
+out=$("$RUNSC" do -- "$ESCAPE" stub-pread 2>/dev/null)
+check "pread64 from the stub page is emulated, never the host's (got: $out)" \
+  test "$out" == "host preads from the stub page: 0"
 out=$("$RUNSC" do -- "$ESCAPE" stub-map 2>/dev/null); rc=$?
 check "the stub page cannot be mapped over (got: $(echo "$out" | head -1))" \
   test "$(echo "$out" | sed -n 1p)" == "mmap Cannot allocate memory"
