@@ -135,7 +135,7 @@ class InjectingAddressSpace : public AddressSpace {
   // thread: it shares the sentry's fd table and the guest's memory, and
   // never runs guest code, so the guest never holds the fd.
   sentry::SysResult<size_t> PreadToGuest(int host_fd, uint64_t offset,
-                                         uint64_t addr, size_t len) final;
+                                         uint64_t addr, size_t len) override;
 
  protected:
   // Runs system call `nr` in the stub (in the calling sentry thread's own

@@ -254,6 +254,27 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     return Create(platform_, static_cast<pid_t>(child));
   }
 
+  // The injected pread runs on the caller's traced thread, which the
+  // caller then waits for: on the caller's own CPU both hand-offs are
+  // direct switches, where elsewhere each wakes a sleeping CPU.
+  SysResult<size_t> PreadToGuest(int host_fd, uint64_t offset, uint64_t addr,
+                                 size_t len) override {
+    SENTRY_ASSIGN_OR_RETURN(pid_t tid, manager_.TracedThreadForCaller());
+    thread_local pid_t pinned_tid = -1;
+    thread_local int pinned_cpu = -1;
+    int cpu = sched_getcpu();
+    if (cpu >= 0 && (tid != pinned_tid || cpu != pinned_cpu)) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      if (sched_setaffinity(tid, sizeof(one), &one) == 0) {
+        pinned_tid = tid;
+        pinned_cpu = cpu;
+      }
+    }
+    return InjectingAddressSpace::PreadToGuest(host_fd, offset, addr, len);
+  }
+
   SysResult<uint64_t> MaxRssKb() override {
     SENTRY_ASSIGN_OR_RETURN(
         int64_t rc,
