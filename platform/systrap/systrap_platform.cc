@@ -90,6 +90,14 @@ bool IsSynchronousFault(int sig) {
 
 bool InStubPage(uint64_t addr) { return addr >= kStubStart && addr < kStubEnd; }
 
+// Lets host thread `tid` run on `cpu` alone.
+bool PinToCpu(pid_t tid, int cpu) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  return sched_setaffinity(tid, sizeof(one), &one) == 0;
+}
+
 // One guest thread: an untraced stub thread and its slot.
 struct GuestThread {
   pid_t tid = -1;
@@ -263,14 +271,10 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     thread_local pid_t pinned_tid = -1;
     thread_local int pinned_cpu = -1;
     int cpu = sched_getcpu();
-    if (cpu >= 0 && (tid != pinned_tid || cpu != pinned_cpu)) {
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      if (sched_setaffinity(tid, sizeof(one), &one) == 0) {
-        pinned_tid = tid;
-        pinned_cpu = cpu;
-      }
+    if (cpu >= 0 && (tid != pinned_tid || cpu != pinned_cpu) &&
+        PinToCpu(tid, cpu)) {
+      pinned_tid = tid;
+      pinned_cpu = cpu;
     }
     return InjectingAddressSpace::PreadToGuest(host_fd, offset, addr, len);
   }
@@ -802,10 +806,7 @@ class SystrapContext final : public Context {
     if (cpu < 0) return;
     if (!spread) {
       if (t.cpu == cpu && !affinity_changed_) return;
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      if (sched_setaffinity(t.tid, sizeof(one), &one) == 0) t.cpu = cpu;
+      if (PinToCpu(t.tid, cpu)) t.cpu = cpu;
       affinity_changed_ = false;
       return;
     }

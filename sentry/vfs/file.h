@@ -83,8 +83,8 @@ class FileDescription : public std::enable_shared_from_this<FileDescription> {
 
   // A host fd whose bytes at every offset are this file's, and which
   // pread(2) reads as Read would, so that a read can go from it straight
-  // into guest memory (platform::AddressSpace::PreadToGuest); -1 if none. Valid
-  // while the description lives.
+  // into guest memory (platform::AddressSpace::PreadToGuest); -1 if none.
+  // Valid while the description lives.
   virtual int DirectReadFd() const { return -1; }
   // Mappings of this file are plain anonymous memory (/dev/zero).
   virtual bool MapsAsAnonymous() const { return false; }

@@ -25,6 +25,18 @@ inline constexpr int kIovMax = 1024;
 #define SENTRY_SYSCALL(name) \
   SysResult<uint64_t> name(Task& t, const SyscallArgs& a)
 
+// The file at `fd` if it is a T (an epoll, a timerfd, a queue): EBADF if
+// there is no file, `other_kind` (Linux's answer for that call) if it is
+// another kind.
+template <typename T>
+SysResult<std::shared_ptr<T>> GetFileOf(Task& t, int fd, int other_kind) {
+  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> f,
+                          t.GetFile(fd));
+  auto typed = std::dynamic_pointer_cast<T>(f);
+  if (typed == nullptr) return Errno(other_kind);
+  return typed;
+}
+
 // Guest iovecs, checked: at most IOV_MAX, no negative lengths, the total
 // clamped to kMaxRwCount as Linux does.
 SysResult<std::vector<struct iovec>> CopyInIovecs(Task& t, GuestAddr addr,

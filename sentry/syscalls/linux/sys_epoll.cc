@@ -21,11 +21,7 @@ SysResult<uint64_t> NewEpollFd(Task& t, int flags) {
 }
 
 SysResult<std::shared_ptr<EpollFD>> GetEpoll(Task& t, int fd) {
-  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> f,
-                          t.GetFile(fd));
-  auto ep = std::dynamic_pointer_cast<EpollFD>(f);
-  if (ep == nullptr) return Errno(EINVAL);
-  return ep;
+  return GetFileOf<EpollFD>(t, fd, EINVAL);
 }
 
 // Waits for events; never restarted (a signal makes it EINTR, as Linux).

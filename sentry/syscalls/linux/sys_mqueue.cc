@@ -65,11 +65,7 @@ bool OpenFor(const MqueueFD& q, int mode) {
 
 // The queue behind `fd`, EBADF for any other file.
 SysResult<std::shared_ptr<MqueueFD>> QueueFile(Task& t, int fd) {
-  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> f,
-                          t.GetFile(fd));
-  auto q = std::dynamic_pointer_cast<MqueueFD>(f);
-  if (q == nullptr) return Errno(EBADF);
-  return q;
+  return GetFileOf<MqueueFD>(t, fd, EBADF);
 }
 
 }  // namespace

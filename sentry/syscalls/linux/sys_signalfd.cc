@@ -21,10 +21,8 @@ SysResult<uint64_t> DoSignalfd(Task& t, int fd, GuestAddr mask_addr,
     return static_cast<uint64_t>(nfd);
   }
   // An existing signalfd takes the new mask; `flags` are not applied.
-  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> f,
-                          t.GetFile(fd));
-  auto sf = std::dynamic_pointer_cast<fs::signalfd::SignalFD>(f);
-  if (sf == nullptr) return Errno(EINVAL);
+  SENTRY_ASSIGN_OR_RETURN(auto sf,
+                          GetFileOf<fs::signalfd::SignalFD>(t, fd, EINVAL));
   sf->SetMask(mask);
   return static_cast<uint64_t>(fd);
 }

@@ -29,11 +29,7 @@ GuestItimerspec ToGuest(const Setting& s) {
 // The timerfd at `fd`: EBADF if there is no file, EINVAL if it is another
 // kind.
 SysResult<std::shared_ptr<TimerFD>> GetTimerFD(Task& t, int fd) {
-  SENTRY_ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> f,
-                          t.GetFile(fd));
-  auto tf = std::dynamic_pointer_cast<TimerFD>(f);
-  if (tf == nullptr) return Errno(EINVAL);
-  return tf;
+  return GetFileOf<TimerFD>(t, fd, EINVAL);
 }
 
 }  // namespace
