@@ -93,6 +93,10 @@ class Task final : public vfs::CallContext,
   // platform cannot, or off the task's own thread; the caller copies then.
   SysResult<size_t> PreadToGuest(int host_fd, int64_t offset, GuestAddr addr,
                                  size_t len);
+  // Whether the task is being killed (its process exits, or another
+  // thread's execve ends it): long copies stop early, as Linux's do at a
+  // fatal signal.
+  bool Killed() const { return killed_.load(); }
 
   SysResult<std::string> CopyInString(GuestAddr addr, size_t max);
   // A path argument: ENAMETOOLONG beyond PATH_MAX, ENOENT if empty.

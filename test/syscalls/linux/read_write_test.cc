@@ -197,6 +197,37 @@ TEST_F(ReadWriteTest, LargeReadsIntoPartlyWritableBuffers) {
   munmap(p, kBig);
 }
 
+// Reads of tens of MiB (the sandbox splits them into pieces): one call
+// returns the whole, and a fault or the end of the file past the first
+// pieces still gives a short read of exactly what was there.
+TEST_F(ReadWriteTest, VeryLargeReadsAreWholeOrShortAtTheFault) {
+  constexpr size_t kMiB = 1024 * 1024;
+  constexpr size_t kSize = 40 * kMiB + 12345;
+  std::string big(kSize, '\0');
+  for (size_t i = 0; i < big.size(); i++) {
+    big[i] = static_cast<char>(i / 4096 * 7 + i % 4093);
+  }
+  ASSERT_EQ(pwrite(fd_, big.data(), big.size(), 0),
+            static_cast<ssize_t>(big.size()));
+  const size_t len = 48 * kMiB;
+  char* p = static_cast<char*>(mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(p, MAP_FAILED);
+  // From an odd offset to the end of the file, in one call.
+  ASSERT_EQ(lseek(fd_, 777, SEEK_SET), 777);
+  EXPECT_EQ(read(fd_, p, len), static_cast<ssize_t>(kSize - 777));
+  EXPECT_EQ(memcmp(p, big.data() + 777, kSize - 777), 0);
+  EXPECT_EQ(lseek(fd_, 0, SEEK_CUR), static_cast<off_t>(kSize));
+  // A buffer that stops being writable 33 MiB in.
+  ASSERT_EQ(mprotect(p + 33 * kMiB, len - 33 * kMiB, PROT_READ), 0);
+  memset(p, 0, 33 * kMiB);
+  ASSERT_EQ(lseek(fd_, 0, SEEK_SET), 0);
+  EXPECT_EQ(read(fd_, p, kSize), static_cast<ssize_t>(33 * kMiB));
+  EXPECT_EQ(memcmp(p, big.data(), 33 * kMiB), 0);
+  EXPECT_EQ(lseek(fd_, 0, SEEK_CUR), static_cast<off_t>(33 * kMiB));
+  munmap(p, len);
+}
+
 // Threads reading large pieces of one file at once each get their own.
 TEST_F(ReadWriteTest, ConcurrentLargeReadsGetTheirOwnBytes) {
   constexpr size_t kPiece = 512 * 1024;
