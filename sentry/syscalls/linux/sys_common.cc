@@ -16,8 +16,9 @@ namespace {
 constexpr size_t kChunk = 256 * 1024;
 // Reads at least this long from a file with a host fd go straight into
 // guest memory where the platform can (one copy by the host instead of two
-// through the sentry); below it the injection (~35 us on the development
-// VM) costs more than the second copy.
+// through the sentry); below it the injection (a ptrace round trip, 13.5 us
+// on the development VM, plus a wake-up of the guest thread under systrap)
+// costs more than the second copy. docs/large_reads.md has the figures.
 constexpr size_t kDirectReadMin = 256 * 1024;
 // A direct read goes in pieces of at most this (~1.5 ms of copying), so a
 // kill ends a 2 GiB read in about that, as Linux's page-cache reads stop at
