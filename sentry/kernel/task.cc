@@ -535,8 +535,6 @@ void Task::ExitGroup(ExitStatus status) {
   thread_exit_.store(true);
 }
 
-bool Task::KilledLocked() const { return killed_.load(); }
-
 void Task::ExitRobustList() {
   // struct robust_list_head { robust_list list; long futex_offset;
   // robust_list* list_op_pending; }. Each entry's futex word is at entry +

@@ -339,8 +339,6 @@ class Task final : public vfs::CallContext,
   // Recomputes whether a signal may be waiting for this thread.
   void RecalcPendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(kernel_->mu_);
   bool DeliverableLocked() const ABSL_SHARED_LOCKS_REQUIRED(kernel_->mu_);
-  // Whether the task is being killed (its process exits, or exec ends it).
-  bool KilledLocked() const ABSL_SHARED_LOCKS_REQUIRED(kernel_->mu_);
   // Waits out a group stop. Returns when continued or killed.
   void DoGroupStop();
   // The end: robust futexes, clear_child_tid, the mm, the tasklist.

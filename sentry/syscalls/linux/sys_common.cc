@@ -78,16 +78,17 @@ SysResult<size_t> ReadToGuest(Task& t, vfs::FileDescription& f, GuestAddr addr,
       size_t want = std::min(count - done, kDirectReadPiece);
       SysResult<size_t> n = t.PreadToGuest(
           host_fd, *offset, GuestAddr(addr.value() + done), want);
-      // ENOSYS: the platform cannot; the copy below does the rest.
-      if (!n.ok() && n.err() == ENOSYS) break;
-      if (n.ok()) {
+      if (!n.ok()) {
+        // ENOSYS: the platform cannot; the copy below does the rest.
+        if (n.err() == ENOSYS) break;
+        if (done == 0) return n.error();
+      } else {
         *offset += static_cast<int64_t>(*n);
         done += *n;
       }
       // An error, end of file, a fault, or a kill: Linux returns what it
       // has.
       if (!n.ok() || *n < want || t.Killed()) {
-        if (done == 0 && !n.ok()) return n.error();
         if (done > 0) vfs::NotifyFile(f.vd(), IN_ACCESS);
         return done;
       }
