@@ -228,11 +228,14 @@ int64_t ProcessCpuNs(int pid) {
 }  // namespace
 
 SysResult<size_t> Task::PreadToGuest(int host_fd, int64_t offset,
-                                     GuestAddr addr, size_t len) {
+                                     GuestAddr addr, size_t len,
+                                     bool may_inject) {
+  if (!has_mm() || offset < 0) return Errno(ENOSYS);
+  SysResult<size_t> direct = mm().PreadDirect(
+      host_fd, static_cast<uint64_t>(offset), addr.value(), len);
+  if (direct.ok() || direct.err() != ENOSYS) return direct;
   // The platform injects into this thread's own stub thread.
-  if (Task::Current() != this || !has_mm() || offset < 0) {
-    return Errno(ENOSYS);
-  }
+  if (!may_inject || Task::Current() != this) return Errno(ENOSYS);
   // The copy runs on the stub process's CPU clock, which AccountUser takes
   // as the bound of the guest's user time: it is the guest's system time
   // (the call's wall time counts there), so the bound leaves it out.

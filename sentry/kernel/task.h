@@ -89,10 +89,12 @@ class Task final : public vfs::CallContext,
                             std::vector<struct pollfd>* host = nullptr);
 
   // Reads `len` bytes at `offset` of a host file straight into this task's
-  // memory at `addr` (platform::AddressSpace::PreadToGuest): ENOSYS where the
-  // platform cannot, or off the task's own thread; the caller copies then.
+  // memory at `addr`: by the sentry where that memory is a live
+  // mm::DirectBuffer, else (if `may_inject`) by the guest's own thread
+  // (platform::AddressSpace::PreadToGuest). ENOSYS where neither can, or
+  // off the task's own thread; the caller copies then.
   SysResult<size_t> PreadToGuest(int host_fd, int64_t offset, GuestAddr addr,
-                                 size_t len);
+                                 size_t len, bool may_inject);
   // Whether the task is being killed (its process exits, or another
   // thread's execve ends it): long copies stop early, as Linux's do at a
   // fatal signal.

@@ -1,12 +1,15 @@
 #include "sentry/mm/mm.h"
 
+#include <fcntl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 
@@ -26,19 +29,85 @@ uint64_t RandomPages(uint64_t max_pages) {
   return (r % max_pages) * kPageSize;
 }
 
+// Private anonymous mappings of this size get a DirectBuffer: from
+// glibc's mmap threshold (malloc's large buffers) to where copying a frozen
+// buffer's pages at fork stops being cheap. Smaller ones are read into
+// through the injection or the sentry's copy anyway (sys_common.cc).
+constexpr uint64_t kDirectMinSize = 128 * 1024;
+constexpr uint64_t kDirectMaxSize = 64 * 1024 * 1024;
+// Each buffer is a host fd and a mapping in the sentry: a guest that maps
+// thousands of large buffers gets ordinary memory for the rest.
+constexpr int kMaxDirectBuffers = 4096;
+std::atomic<int> direct_buffers{0};
+
 // Two neighbouring VMAs that Linux would show as one.
 bool CanMerge(const Vma& a, const Vma& b) {
   if (a.end != b.start || a.prot != b.prot || a.max_prot != b.max_prot ||
       a.shared != b.shared || a.growsdown != b.growsdown || a.name != b.name ||
       a.file != b.file || a.shm != b.shm || a.dontfork != b.dontfork ||
-      a.wipeonfork != b.wipeonfork) {
+      a.wipeonfork != b.wipeonfork || a.direct != b.direct ||
+      a.direct_live != b.direct_live) {
     return false;
   }
-  if (a.file || a.shm) return a.offset + (a.end - a.start) == b.offset;
+  if (a.file || a.shm || a.direct)
+    return a.offset + (a.end - a.start) == b.offset;
   return true;
 }
 
+// What a DirectBuffer's pages in a dropped VMA hold is no one's any more:
+// free them now rather than when the last piece of the buffer goes. A
+// frozen buffer may still be a fork's memory and is left alone.
+struct Released {
+  std::shared_ptr<DirectBuffer> buf;
+  uint64_t offset, len;
+};
+void NoteReleased(const Vma& v, std::vector<Released>* out) {
+  if (v.direct && v.direct_live)
+    out->push_back({v.direct, v.offset, v.end - v.start});
+}
+void ZeroReleased(const std::vector<Released>& released) {
+  for (const Released& r : released) r.buf->Zero(r.offset, r.len);
+}
+
 }  // namespace
+
+std::shared_ptr<DirectBuffer> DirectBuffer::Create(uint64_t size) {
+  if (direct_buffers.fetch_add(1) >= kMaxDirectBuffers) {
+    direct_buffers.fetch_sub(1);
+    return nullptr;
+  }
+  HostFd fd(static_cast<int>(
+      syscall(SYS_memfd_create, "anon", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+  void* base = MAP_FAILED;
+  if (fd.valid() && ftruncate(fd.get(), static_cast<off_t>(size)) == 0) {
+    base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  }
+  // Nothing may shrink it under the mappings (a pread past the end would
+  // be a SIGBUS in the sentry).
+  if (base == MAP_FAILED ||
+      fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+    if (base != MAP_FAILED) munmap(base, size);
+    direct_buffers.fetch_sub(1);
+    return nullptr;
+  }
+  return std::shared_ptr<DirectBuffer>(
+      new DirectBuffer(std::move(fd), static_cast<char*>(base), size));
+}
+
+DirectBuffer::~DirectBuffer() {
+  munmap(base_, size_);
+  direct_buffers.fetch_sub(1);
+}
+
+void DirectBuffer::Zero(uint64_t offset, uint64_t len) {
+  if (offset >= size_ || len == 0) return;
+  len = std::min(len, size_ - offset);
+  // A hole reads back as zeros in every mapping of the memfd.
+  if (fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                static_cast<off_t>(offset), static_cast<off_t>(len)) != 0) {
+    memset(base_ + offset, 0, len);
+  }
+}
 
 MemoryManager::MemoryManager(std::unique_ptr<platform::AddressSpace> as,
                              uint64_t max_addr)
@@ -130,7 +199,7 @@ void MemoryManager::SplitAt(uint64_t addr) {
   if (v.start >= addr || v.end <= addr) return;
   Vma tail = v;
   tail.start = addr;
-  if (tail.file || tail.shm) tail.offset += addr - v.start;
+  if (tail.file || tail.shm || tail.direct) tail.offset += addr - v.start;
   v.end = addr;
   vmas_.emplace(addr, std::move(tail));
 }
@@ -139,12 +208,16 @@ SysResult<void> MemoryManager::UnmapLocked(uint64_t start, uint64_t end) {
   SplitAt(start);
   SplitAt(end);
   bool any = false;
+  std::vector<Released> released;
   for (auto it = vmas_.lower_bound(start);
        it != vmas_.end() && it->second.start < end;) {
+    NoteReleased(it->second, &released);
     it = vmas_.erase(it);
     any = true;
   }
-  if (any) return as_->Unmap(start, end - start);
+  if (!any) return Ok();
+  SENTRY_RETURN_IF_ERROR(as_->Unmap(start, end - start));
+  ZeroReleased(released);
   return Ok();
 }
 
@@ -152,7 +225,10 @@ platform::MapSource MemoryManager::SourceOf(const Vma& v) const {
   platform::MapSource src;
   src.shared = v.shared;
   src.offset = v.offset;
-  if (v.shm) {
+  if (v.direct) {
+    src.host_fd = v.direct->fd();
+    src.shared = v.direct_live;
+  } else if (v.shm) {
     src.host_fd = v.shm->get();
   } else if (v.file) {
     SysResult<vfs::MmapTarget> t = v.file->GetMmapTarget();
@@ -230,8 +306,16 @@ SysResult<uint64_t> MemoryManager::MMap(const MMapRequest& req) {
       vma.shm = std::make_shared<HostFd>(fd);
       if (ftruncate(fd, static_cast<off_t>(len)) != 0) return Errno::FromHost();
       vma.name = "/dev/zero (deleted)";
+    } else if (len >= kDirectMinSize && len <= kDirectMaxSize &&
+               !vma.growsdown && vma.prot != PROT_NONE &&
+               (vma.prot & PROT_EXEC) == 0 &&
+               (req.flags & (MAP_STACK | MAP_HUGETLB)) == 0) {
+      // Buffers, not reservations (PROT_NONE), code or stacks.
+      vma.direct = DirectBuffer::Create(len);
+      vma.direct_live = vma.direct != nullptr;
     }
   }
+  std::vector<Released> released;
   absl::MutexLock l(&mu_);
   if (!WithinLimit(len)) return Errno(ENOMEM);
   uint64_t addr;
@@ -247,6 +331,7 @@ SysResult<uint64_t> MemoryManager::MMap(const MMapRequest& req) {
     SplitAt(addr + len);
     for (auto it = vmas_.lower_bound(addr);
          it != vmas_.end() && it->second.start < addr + len;) {
+      NoteReleased(it->second, &released);
       it = vmas_.erase(it);
     }
   } else {
@@ -255,6 +340,7 @@ SysResult<uint64_t> MemoryManager::MMap(const MMapRequest& req) {
   vma.start = addr;
   vma.end = addr + len;
   SysResult<void> inserted = InsertLocked(std::move(vma));
+  ZeroReleased(released);
   if (!inserted.ok()) {
     // The old VMAs are gone from the list; make the host agree, as a failed
     // MAP_FIXED in Linux may also leave the range unmapped.
@@ -338,20 +424,48 @@ SysResult<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len,
         return Errno::FromHost();
       }
     }
-    SENTRY_RETURN_IF_ERROR(as_->Remap(old_addr, old_len, dst, new_len));
+    // A DirectBuffer's pages past the moved ones may be another VMA's
+    // (or past its end): the growth is fresh anonymous memory instead.
+    uint64_t moved_len = src.direct ? std::min(old_len, new_len) : new_len;
+    SENTRY_RETURN_IF_ERROR(as_->Remap(old_addr, old_len, dst, moved_len));
+    if (moved_len < new_len) {
+      SysResult<void> grown = as_->Map(dst + moved_len, new_len - moved_len,
+                                       src.prot, platform::MapSource{});
+      if (!grown.ok()) {
+        // Back where it was, so the host and the list still agree.
+        (void)as_->Remap(dst, moved_len, old_addr, old_len);
+        return grown.error();
+      }
+    }
     SplitAt(old_addr);
     SplitAt(old_end);
     SplitAt(dst);
     SplitAt(dst + new_len);
+    std::vector<Released> released;
     for (auto i = vmas_.lower_bound(dst);
          i != vmas_.end() && i->second.start < dst + new_len;) {
+      NoteReleased(i->second, &released);
       i = vmas_.erase(i);
     }
+    ZeroReleased(released);
     auto moved = vmas_.find(old_addr);
     Vma v = moved->second;
     vmas_.erase(moved);
+    // A live buffer's pages past a shrinking move are no one's now.
+    if (v.direct && v.direct_live && moved_len < old_len) {
+      v.direct->Zero(v.offset + moved_len, old_len - moved_len);
+    }
     v.start = dst;
-    v.end = dst + new_len;
+    v.end = dst + moved_len;
+    if (moved_len < new_len) {
+      Vma fresh = v;
+      fresh.start = v.end;
+      fresh.end = dst + new_len;
+      fresh.direct = nullptr;
+      fresh.direct_live = false;
+      fresh.offset = 0;
+      vmas_[fresh.start] = std::move(fresh);
+    }
     vmas_[dst] = std::move(v);
     MergeAround(dst, dst + new_len);
     return dst;
@@ -378,6 +492,12 @@ SysResult<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len,
     ext.start = old_end;
     ext.end = grow_end;
     if (ext.file || ext.shm) ext.offset = src.offset + (old_end - src.start);
+    if (ext.direct) {
+      // As in move_to: the buffer ends here; the growth is fresh memory.
+      ext.direct = nullptr;
+      ext.direct_live = false;
+      ext.offset = 0;
+    }
     if (ext.shm) {
       if (ftruncate(ext.shm->get(),
                     static_cast<off_t>(ext.offset + (grow_end - old_end))) !=
@@ -437,11 +557,18 @@ SysResult<void> MemoryManager::MAdvise(uint64_t addr, uint64_t length,
         if (v.shared || v.file || v.shm) return Errno(EINVAL);
       }
     }
+    SplitAt(addr);
+    SplitAt(addr + len);
+    if (advice == MADV_WIPEONFORK) {
+      // The host wipes only its own anonymous memory.
+      for (auto it = vmas_.lower_bound(addr);
+           it != vmas_.end() && it->second.start < addr + len; ++it) {
+        if (it->second.direct) SENTRY_RETURN_IF_ERROR(UndirectLocked(it));
+      }
+    }
     // The host does the work at fork (the stub's fork is a host fork);
     // the VMA flags keep the sentry's list in step.
     SENTRY_RETURN_IF_ERROR(as_->Advise(addr, len, advice));
-    SplitAt(addr);
-    SplitAt(addr + len);
     for (auto it = vmas_.lower_bound(addr);
          it != vmas_.end() && it->second.start < addr + len; ++it) {
       Vma& v = it->second;
@@ -455,15 +582,91 @@ SysResult<void> MemoryManager::MAdvise(uint64_t addr, uint64_t length,
   }
   // Only these change what the guest sees (pages read back as zero or as
   // the file); the rest are hints with no observable effect.
-  if (advice == MADV_DONTNEED || advice == MADV_FREE) {
-    return as_->Advise(addr, len, advice);
+  if (advice != MADV_DONTNEED && advice != MADV_FREE) return Ok();
+  SplitAt(addr);
+  SplitAt(addr + len);
+  // The host drops other memory's pages itself, a run of neighbours at a
+  // time. A live DirectBuffer is shared memory to the host, whose pages it
+  // would keep: the sentry zeroes them (MADV_FREE may too). A frozen one's
+  // pages would come back as the buffer's, not zero: fresh anonymous
+  // memory replaces it.
+  uint64_t run = addr;
+  auto flush = [&](uint64_t to) -> SysResult<void> {
+    if (to > run) SENTRY_RETURN_IF_ERROR(as_->Advise(run, to - run, advice));
+    return Ok();
+  };
+  for (auto it = vmas_.lower_bound(addr);
+       it != vmas_.end() && it->second.start < addr + len; ++it) {
+    Vma& v = it->second;
+    if (!v.direct) continue;
+    SENTRY_RETURN_IF_ERROR(flush(v.start));
+    run = v.end;
+    if (v.direct_live) {
+      v.direct->Zero(v.offset, v.end - v.start);
+      continue;
+    }
+    SENTRY_RETURN_IF_ERROR(
+        as_->Map(v.start, v.end - v.start, v.prot, platform::MapSource{}));
+    v.direct = nullptr;
+    v.offset = 0;
   }
+  SENTRY_RETURN_IF_ERROR(flush(addr + len));
+  MergeAround(addr, addr + len);
+  return Ok();
+}
+
+SysResult<void> MemoryManager::UndirectLocked(VmaMap::iterator it) {
+  Vma& v = it->second;
+  const uint64_t len = v.end - v.start;
+  // The contents: a live buffer holds them; a frozen one's pages the guest
+  // wrote since are the guest's own, read through the host (made readable
+  // for it if need be).
+  std::vector<char> copy;
+  const char* contents = v.direct->base() + v.offset;
+  if (!v.direct_live) {
+    copy.resize(len);
+    if ((v.prot & PROT_READ) == 0) {
+      SENTRY_RETURN_IF_ERROR(as_->Protect(v.start, len, v.prot | PROT_READ));
+    }
+    SysResult<size_t> n = as_->Read(v.start, copy.data(), len);
+    if ((v.prot & PROT_READ) == 0) (void)as_->Protect(v.start, len, v.prot);
+    if (!n.ok() || *n != len) return Errno(ENOMEM);
+    contents = copy.data();
+  }
+  // Not atomic: a guest thread touching these pages meanwhile may see
+  // zeros, or lose a write. Only MADV_WIPEONFORK on a large buffer gets
+  // here.
+  SENTRY_RETURN_IF_ERROR(
+      as_->Map(v.start, len, PROT_READ | PROT_WRITE, platform::MapSource{}));
+  SysResult<size_t> n = as_->Write(v.start, contents, len);
+  if ((v.prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE) ||
+      (v.prot & PROT_EXEC) != 0) {
+    (void)as_->Protect(v.start, len, v.prot);
+  }
+  if (v.direct_live) v.direct->Zero(v.offset, len);
+  v.direct = nullptr;
+  v.direct_live = false;
+  v.offset = 0;
+  if (!n.ok() || *n != len) return Errno(ENOMEM);
   return Ok();
 }
 
 SysResult<std::shared_ptr<MemoryManager>> MemoryManager::Fork() {
   // Exclusive: the VMA list copied must be the one the host copies.
   absl::MutexLock l(&mu_);
+  // A live DirectBuffer is shared memory to the host, which a host fork
+  // would share: the guest maps it copy-on-write first (the same pages),
+  // and the sentry stops writing it. MADV_DONTFORK memory stays behind.
+  for (auto& [start, v] : vmas_) {
+    if (!v.direct || !v.direct_live || v.dontfork) continue;
+    v.direct_live = false;
+    SysResult<void> frozen =
+        as_->Map(v.start, v.end - v.start, v.prot, SourceOf(v));
+    if (!frozen.ok()) {
+      v.direct_live = true;
+      return frozen.error();
+    }
+  }
   SENTRY_ASSIGN_OR_RETURN(std::unique_ptr<platform::AddressSpace> as,
                           as_->Fork());
   auto child = std::make_shared<MemoryManager>(std::move(as), max_addr_);
@@ -489,6 +692,53 @@ bool MemoryManager::WithinLimit(uint64_t len) const {
   uint64_t total = 0;
   for (const auto& [start, v] : vmas_) total += v.end - v.start;
   return total + len >= total && total + len <= as_limit_;
+}
+
+SysResult<size_t> MemoryManager::PreadDirect(int host_fd, uint64_t offset,
+                                             uint64_t addr, size_t len) const {
+  if (len == 0 || static_cast<int64_t>(offset) < 0) return Errno(ENOSYS);
+  uint64_t end;
+  if (__builtin_add_overflow(addr, len, &end)) return Errno(ENOSYS);
+  absl::ReaderMutexLock l(&mu_);
+  // Where each part of the range is in the sentry; a range that strays
+  // outside writable live buffers is left to the caller.
+  struct Piece {
+    char* at;
+    size_t len;
+  };
+  constexpr size_t kMaxPieces = 16;
+  Piece pieces[kMaxPieces];
+  size_t count = 0;
+  auto it = vmas_.upper_bound(addr);
+  if (it == vmas_.begin()) return Errno(ENOSYS);
+  --it;
+  for (uint64_t cur = addr; cur < end; ++it) {
+    if (it == vmas_.end() || count == kMaxPieces) return Errno(ENOSYS);
+    const Vma& v = it->second;
+    if (v.start > cur || v.end <= cur || !v.direct || !v.direct_live ||
+        (v.prot & PROT_WRITE) == 0) {
+      return Errno(ENOSYS);
+    }
+    uint64_t n = std::min(end, v.end) - cur;
+    pieces[count++] = {v.direct->base() + v.offset + (cur - v.start), n};
+    cur += n;
+  }
+  size_t done = 0;
+  for (size_t i = 0; i < count; i++) {
+    ssize_t n;
+    do {
+      n = pread(host_fd, pieces[i].at, pieces[i].len,
+                static_cast<off_t>(offset + done));
+      // As HostFileFD::Read: a host file may be interrupted (FUSE, NFS).
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (done > 0) break;
+      return Errno(errno == ENOSYS ? EIO : errno);
+    }
+    done += static_cast<size_t>(n);
+    if (static_cast<size_t>(n) < pieces[i].len) break;
+  }
+  return done;
 }
 
 SysResult<uint32_t> MemoryManager::Atomic32(GuestAddr addr,
@@ -584,12 +834,29 @@ SysResult<std::string> MemoryManager::CopyInString(GuestAddr addr, size_t max) {
 std::string MemoryManager::MapsText() const {
   absl::ReaderMutexLock l(&mu_);
   std::string out;
-  for (const auto& [start, v] : vmas_) {
+  for (auto it = vmas_.begin(); it != vmas_.end(); ++it) {
+    const Vma& v = it->second;
+    // Linux would have merged anonymous neighbours that differ only in
+    // whether the sentry holds their pages (DirectBuffer): show them so.
+    uint64_t end = v.end;
+    auto plain_anon = [](const Vma& a) {
+      return !a.file && !a.shm && !a.shared;
+    };
+    while (plain_anon(v) && std::next(it) != vmas_.end()) {
+      const Vma& n = std::next(it)->second;
+      if (n.start != end || !plain_anon(n) || n.prot != v.prot ||
+          n.growsdown != v.growsdown || n.name != v.name ||
+          n.dontfork != v.dontfork || n.wipeonfork != v.wipeonfork) {
+        break;
+      }
+      end = n.end;
+      ++it;
+    }
     std::string line = absl::StrFormat(
-        "%08x-%08x %c%c%c%c %08x %02x:%02x %u ", v.start, v.end,
+        "%08x-%08x %c%c%c%c %08x %02x:%02x %u ", v.start, end,
         (v.prot & PROT_READ) ? 'r' : '-', (v.prot & PROT_WRITE) ? 'w' : '-',
-        (v.prot & PROT_EXEC) ? 'x' : '-', v.shared ? 's' : 'p', v.offset,
-        major(v.dev), minor(v.dev), v.ino);
+        (v.prot & PROT_EXEC) ? 'x' : '-', v.shared ? 's' : 'p',
+        v.direct ? 0 : v.offset, major(v.dev), minor(v.dev), v.ino);
     if (!v.name.empty()) {
       // As show_map_vma(): pad to 72 columns, then one space, then the name.
       if (line.size() < 72) line.append(72 - line.size(), ' ');

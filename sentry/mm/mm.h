@@ -5,7 +5,11 @@
 // Lock order: MemoryManager::mu_ is taken before any platform call that
 // changes the address space, so the VMA list and the host stay in step; it
 // is never held while touching files' own locks. Copy-in/copy-out take no
-// lock: the host enforces the page protections.
+// lock: the host enforces the page protections. PreadDirect holds mu_
+// shared across its host read, so the VMAs it writes through stay put.
+//
+// References: VMAs hold their file, shared memory and DirectBuffer by
+// shared_ptr; a fork's child holds the same ones.
 
 #ifndef SENTRY_MM_MM_H_
 #define SENTRY_MM_MM_H_
@@ -26,6 +30,36 @@
 
 namespace sentry::mm {
 
+// Private anonymous memory that the sentry maps too: a memfd the guest
+// maps MAP_SHARED while the buffer is live, so a read from a host file can
+// go straight into guest memory by a pread on the sentry's own thread (one
+// copy, no injection into the guest; docs/large_reads.md). A fork freezes
+// the buffer first (the guest maps it MAP_PRIVATE from then on, so parent
+// and child each copy on write), and the sentry never writes it again.
+class DirectBuffer final {
+ public:
+  // A zero-filled buffer of `size` bytes, or null where the host gives
+  // none (or the sentry already holds kMaxDirectBuffers): the caller then
+  // uses ordinary anonymous memory.
+  static std::shared_ptr<DirectBuffer> Create(uint64_t size);
+  ~DirectBuffer();
+  DirectBuffer(const DirectBuffer&) = delete;
+  DirectBuffer& operator=(const DirectBuffer&) = delete;
+
+  int fd() const { return fd_.get(); }
+  char* base() const { return base_; }
+  uint64_t size() const { return size_; }
+  // Makes [offset, offset+len) zero again and gives its pages back.
+  void Zero(uint64_t offset, uint64_t len);
+
+ private:
+  DirectBuffer(HostFd fd, char* base, uint64_t size)
+      : fd_(std::move(fd)), base_(base), size_(size) {}
+  HostFd fd_;
+  char* base_;
+  uint64_t size_;
+};
+
 struct Vma {
   uint64_t start = 0;
   uint64_t end = 0;
@@ -44,6 +78,11 @@ struct Vma {
   // MADV_DONTFORK: not copied into a child; MADV_WIPEONFORK: zero there.
   bool dontfork = false;
   bool wipeonfork = false;
+  // Private anonymous memory held in `direct` at `offset` (see
+  // DirectBuffer); `direct_live` while the guest maps it shared, false once
+  // a fork froze it.
+  std::shared_ptr<DirectBuffer> direct;
+  bool direct_live = false;
 };
 
 struct MMapRequest {
@@ -88,6 +127,13 @@ class MemoryManager final {
 
   // RLIMIT_AS: mappings that would take the total beyond it fail.
   void set_as_limit(uint64_t limit);
+
+  // pread(2) of `host_fd` (a regular file) at `offset` into guest memory
+  // at [addr, addr+len) by the sentry itself, where all of that range is
+  // live DirectBuffer memory the guest may write; ENOSYS where it is not
+  // (the caller then goes another way). Returns what pread returned.
+  SysResult<size_t> PreadDirect(int host_fd, uint64_t offset, uint64_t addr,
+                                size_t len) const;
 
   // An atomic update of a guest word (futexes): see AddressSpace::Atomic32.
   SysResult<uint32_t> Atomic32(GuestAddr addr,
@@ -143,6 +189,10 @@ class MemoryManager final {
   // Maps `vma` on the host and inserts it.
   SysResult<void> InsertLocked(Vma vma) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MergeAround(uint64_t start, uint64_t end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Turns the direct VMA at `it` into ordinary anonymous memory with the
+  // same contents (for advice the host only takes for that).
+  SysResult<void> UndirectLocked(VmaMap::iterator it)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   platform::MapSource SourceOf(const Vma& v) const;
 

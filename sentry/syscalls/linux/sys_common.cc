@@ -14,11 +14,15 @@ namespace sentry::syscalls {
 namespace {
 // Bounce buffer size between host files and guest memory.
 constexpr size_t kChunk = 256 * 1024;
-// Reads at least this long from a file with a host fd go straight into
-// guest memory where the platform can (one copy by the host instead of two
-// through the sentry); below it the injection (a ptrace round trip, 13.5 us
-// on the development VM, plus a wake-up of the guest thread under systrap)
-// costs more than the second copy. docs/large_reads.md has the figures.
+// Reads from a file with a host fd into guest memory the sentry maps too
+// (mm::DirectBuffer) are one pread by the sentry at any size worth a VMA
+// lookup.
+constexpr size_t kSentryDirectReadMin = 16 * 1024;
+// Reads at least this long into other memory go straight into guest memory
+// where the platform can (one copy by the host instead of two through the
+// sentry); below it the injection (a ptrace round trip, 13.5 us on the
+// development VM, plus a wake-up of the guest thread under systrap) costs
+// more than the second copy. docs/large_reads.md has the figures.
 constexpr size_t kDirectReadMin = 256 * 1024;
 // A direct read goes in pieces of at most this (~1.5 ms of copying), so a
 // kill ends a 2 GiB read in about that, as Linux's page-cache reads stop at
@@ -72,14 +76,15 @@ SysResult<size_t> ReadToGuest(Task& t, vfs::FileDescription& f, GuestAddr addr,
   count = std::min(count, kMaxRwCount);
   if (!RangeOk(t, addr, count)) return Errno(EFAULT);
   size_t done = 0;
-  if (count >= kDirectReadMin && offset != nullptr) {
+  if (count >= kSentryDirectReadMin && offset != nullptr) {
     int host_fd = f.DirectReadFd();
     while (host_fd >= 0 && done < count) {
       size_t want = std::min(count - done, kDirectReadPiece);
-      SysResult<size_t> n = t.PreadToGuest(
-          host_fd, *offset, GuestAddr(addr.value() + done), want);
+      SysResult<size_t> n =
+          t.PreadToGuest(host_fd, *offset, GuestAddr(addr.value() + done), want,
+                         count >= kDirectReadMin);
       if (!n.ok()) {
-        // ENOSYS: the platform cannot; the copy below does the rest.
+        // ENOSYS: no direct way; the copy below does the rest.
         if (n.err() == ENOSYS) break;
         if (done == 0) return n.error();
       } else {

@@ -4,10 +4,13 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -255,6 +258,225 @@ TEST_F(ReadWriteTest, ConcurrentLargeReadsGetTheirOwnBytes) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(bad.load(), 0);
+}
+
+// Large anonymous buffers that reads fill (the sandbox may keep them where
+// it can read into them itself): they stay private memory in every way a
+// program can see.
+class ReadBufferTest : public ReadWriteTest {
+ protected:
+  static constexpr size_t kLen = 1024 * 1024;
+
+  void SetUp() override {
+    ReadWriteTest::SetUp();
+    // Three different 1 MiB patterns, one after the other.
+    data_.resize(3 * kLen);
+    for (size_t i = 0; i < data_.size(); i++) {
+      data_[i] = static_cast<char>(i / kLen * 50 + i % 241 + 1);
+    }
+    ASSERT_EQ(pwrite(fd_, data_.data(), data_.size(), 0),
+              static_cast<ssize_t>(data_.size()));
+  }
+
+  // A fresh private anonymous mapping of `len` bytes.
+  static char* Map(size_t len) {
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : static_cast<char*>(p);
+  }
+
+  // A fresh 1 MiB mapping that a read filled with pattern `n`, or null.
+  char* MapHolding(int n) {
+    char* buf = Map(kLen);
+    if (buf != nullptr && !ReadPattern(buf, n)) {
+      munmap(buf, kLen);
+      return nullptr;
+    }
+    return buf;
+  }
+
+  // Reads pattern `n` into `buf` with one pread; whether all of it came.
+  bool ReadPattern(char* buf, int n, size_t len = kLen) {
+    return pread(fd_, buf, len, static_cast<off_t>(n * kLen)) ==
+           static_cast<ssize_t>(len);
+  }
+  bool Holds(const char* buf, int n, size_t len = kLen) const {
+    return memcmp(buf, data_.data() + n * kLen, len) == 0;
+  }
+  // Waits for the child `pid`, which exits 0 if all it checked held.
+  static void ExpectCleanExit(pid_t pid) {
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  static bool AllZero(const char* buf, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+      if (buf[i] != 0) return false;
+    }
+    return true;
+  }
+
+  std::string data_;
+};
+
+TEST_F(ReadBufferTest, ForkGivesEachSideItsOwnCopy) {
+  char* buf = MapHolding(0);
+  ASSERT_NE(buf, nullptr);
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(10);
+    // The parent's read after the fork is not here.
+    if (!Holds(buf, 0)) _exit(11);
+    if (!ReadPattern(buf, 2) || !Holds(buf, 2)) _exit(12);
+    buf[5] = 'c';
+    _exit(0);
+  }
+  ASSERT_TRUE(ReadPattern(buf, 1));
+  EXPECT_TRUE(Holds(buf, 1));
+  ASSERT_EQ(write(go[1], "x", 1), 1);
+  ExpectCleanExit(pid);
+  // Nor is the child's.
+  EXPECT_TRUE(Holds(buf, 1));
+  close(go[0]);
+  close(go[1]);
+  munmap(buf, kLen);
+}
+
+TEST_F(ReadBufferTest, DontneedZeroesBeforeAndAfterAFork) {
+  char* buf = MapHolding(0);
+  ASSERT_NE(buf, nullptr);
+  ASSERT_EQ(madvise(buf + 4096, 8192, MADV_DONTNEED), 0);
+  EXPECT_TRUE(Holds(buf, 0, 4096));
+  EXPECT_TRUE(AllZero(buf + 4096, 8192));
+  EXPECT_EQ(memcmp(buf + 12288, data_.data() + 12288, kLen - 12288), 0);
+  ASSERT_TRUE(ReadPattern(buf, 1));
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (madvise(buf, kLen, MADV_DONTNEED) != 0) _exit(10);
+    _exit(AllZero(buf, kLen) ? 0 : 11);
+  }
+  ExpectCleanExit(pid);
+  EXPECT_TRUE(Holds(buf, 1));
+  // Written after the fork, then dropped: zeros, not what was there.
+  buf[0] = 'w';
+  ASSERT_EQ(madvise(buf, kLen, MADV_DONTNEED), 0);
+  EXPECT_TRUE(AllZero(buf, kLen));
+  ASSERT_TRUE(ReadPattern(buf, 2));
+  EXPECT_TRUE(Holds(buf, 2));
+  munmap(buf, kLen);
+}
+
+TEST_F(ReadBufferTest, GrowingWithMremapAddsZeros) {
+  char* buf = MapHolding(0);
+  ASSERT_NE(buf, nullptr);
+  // Split the mapping, then grow its first half: the growth is new memory,
+  // not the second half's bytes, wherever the half lands.
+  ASSERT_EQ(mprotect(buf + kLen / 2, kLen / 2, PROT_READ), 0);
+  void* r = mremap(buf, kLen / 2, kLen, MREMAP_MAYMOVE);
+  ASSERT_NE(r, MAP_FAILED);
+  char* grown = static_cast<char*>(r);
+  EXPECT_NE(grown, buf);  // the second half is in the way
+  EXPECT_TRUE(Holds(grown, 0, kLen / 2));
+  EXPECT_TRUE(AllZero(grown + kLen / 2, kLen / 2));
+  EXPECT_EQ(memcmp(buf + kLen / 2, data_.data() + kLen / 2, kLen / 2), 0);
+  ASSERT_TRUE(ReadPattern(grown, 1));
+  EXPECT_TRUE(Holds(grown, 1));
+  munmap(grown, kLen);
+  munmap(buf + kLen / 2, kLen / 2);
+  // Growing in place, into a range just freed.
+  buf = Map(2 * kLen);
+  ASSERT_NE(buf, nullptr);
+  ASSERT_EQ(pread(fd_, buf, 2 * kLen, 0), static_cast<ssize_t>(2 * kLen));
+  ASSERT_EQ(munmap(buf + kLen, kLen), 0);
+  r = mremap(buf, kLen, 2 * kLen, 0);
+  ASSERT_EQ(r, buf);
+  EXPECT_TRUE(Holds(buf, 0));
+  EXPECT_TRUE(AllZero(buf + kLen, kLen));
+  munmap(buf, 2 * kLen);
+}
+
+TEST_F(ReadBufferTest, WipeOnForkWipesOnlyTheChild) {
+  char* buf = MapHolding(0);
+  ASSERT_NE(buf, nullptr);
+  ASSERT_EQ(madvise(buf, kLen / 2, MADV_WIPEONFORK), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (!AllZero(buf, kLen / 2)) _exit(10);
+    if (memcmp(buf + kLen / 2, data_.data() + kLen / 2, kLen / 2) != 0)
+      _exit(11);
+    _exit(0);
+  }
+  ExpectCleanExit(pid);
+  EXPECT_TRUE(Holds(buf, 0));
+  ASSERT_TRUE(ReadPattern(buf, 1));
+  EXPECT_TRUE(Holds(buf, 1));
+  munmap(buf, kLen);
+}
+
+TEST_F(ReadBufferTest, UnmappedAndReplacedRangesComeBackZero) {
+  char* buf = MapHolding(0);
+  ASSERT_NE(buf, nullptr);
+  ASSERT_EQ(munmap(buf + 65536, 65536), 0);
+  void* p = mmap(buf + 65536, 65536, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  ASSERT_EQ(p, buf + 65536);
+  EXPECT_TRUE(AllZero(buf + 65536, 65536));
+  EXPECT_TRUE(Holds(buf, 0, 65536));
+  // A read across the pieces gets all of it.
+  ASSERT_TRUE(ReadPattern(buf, 1));
+  EXPECT_TRUE(Holds(buf, 1));
+  p = mmap(buf, kLen, PROT_READ | PROT_WRITE,
+           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  ASSERT_EQ(p, buf);
+  EXPECT_TRUE(AllZero(buf, kLen));
+  munmap(buf, kLen);
+}
+
+TEST_F(ReadBufferTest, ReadOnlyBufferFaults) {
+  char* buf = Map(kLen);
+  ASSERT_NE(buf, nullptr);
+  ASSERT_EQ(mprotect(buf, kLen, PROT_READ), 0);
+  EXPECT_ERRNO(pread(fd_, buf, kLen, 0), EFAULT);
+  EXPECT_TRUE(AllZero(buf, kLen));
+  // Writable again: the read lands.
+  ASSERT_EQ(mprotect(buf, kLen, PROT_READ | PROT_WRITE), 0);
+  ASSERT_TRUE(ReadPattern(buf, 2));
+  EXPECT_TRUE(Holds(buf, 2));
+  munmap(buf, kLen);
+}
+
+TEST_F(ReadBufferTest, MapsShowsPlainAnonymousMemory) {
+  char* buf = MapHolding(0);
+  ASSERT_NE(buf, nullptr);
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  int found = 0;
+  const uintptr_t at = reinterpret_cast<uintptr_t>(buf);
+  while (std::getline(maps, line)) {
+    // The line whose range holds the buffer (Linux may have merged it with
+    // a neighbour).
+    uintptr_t lo = 0, hi = 0;
+    if (sscanf(line.c_str(), "%lx-%lx", &lo, &hi) != 2) continue;
+    if (at < lo || at >= hi) continue;
+    found++;
+    EXPECT_GE(hi, at + kLen);
+    std::istringstream in(line);
+    std::string range, perms, offset, dev, inode, name;
+    in >> range >> perms >> offset >> dev >> inode >> name;
+    EXPECT_EQ(perms, "rw-p");
+    EXPECT_EQ(offset, "00000000");
+    EXPECT_EQ(dev, "00:00");
+    EXPECT_EQ(inode, "0");
+    EXPECT_EQ(name, "");
+  }
+  EXPECT_EQ(found, 1);
+  munmap(buf, kLen);
 }
 
 TEST(DevNullTest, SeeksToZeroAndSwallowsWrites) {
