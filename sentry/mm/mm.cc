@@ -29,12 +29,15 @@ uint64_t RandomPages(uint64_t max_pages) {
   return (r % max_pages) * kPageSize;
 }
 
-// Private anonymous mappings of this size get a DirectBuffer: from
-// glibc's mmap threshold (malloc's large buffers) to where copying a frozen
-// buffer's pages at fork stops being cheap. Smaller ones are read into
-// through the injection or the sentry's copy anyway (sys_common.cc).
+// Private anonymous mappings of this size may become a DirectBuffer: from
+// glibc's mmap threshold (malloc's large buffers) to where the one-time
+// copy of the content costs more than a few reads save.
 constexpr uint64_t kDirectMinSize = 128 * 1024;
 constexpr uint64_t kDirectMaxSize = 64 * 1024 * 1024;
+// ... once this many reads have gone into them: memfd pages cost ~1.8x
+// anonymous ones to fault in, a loss for memory that is not read into
+// again (a fresh buffer per read, or no reads at all).
+constexpr uint32_t kReadsBeforeDirect = 2;
 // Each buffer is a host fd and a mapping in the sentry: a guest that maps
 // thousands of large buffers gets ordinary memory for the rest.
 constexpr int kMaxDirectBuffers = 4096;
@@ -306,13 +309,6 @@ SysResult<uint64_t> MemoryManager::MMap(const MMapRequest& req) {
       vma.shm = std::make_shared<HostFd>(fd);
       if (ftruncate(fd, static_cast<off_t>(len)) != 0) return Errno::FromHost();
       vma.name = "/dev/zero (deleted)";
-    } else if (len >= kDirectMinSize && len <= kDirectMaxSize &&
-               !vma.growsdown && vma.prot != PROT_NONE &&
-               (vma.prot & PROT_EXEC) == 0 &&
-               (req.flags & (MAP_STACK | MAP_HUGETLB)) == 0) {
-      // Buffers, not reservations (PROT_NONE), code or stacks.
-      vma.direct = DirectBuffer::Create(len);
-      vma.direct_live = vma.direct != nullptr;
     }
   }
   std::vector<Released> released;
@@ -695,11 +691,68 @@ bool MemoryManager::WithinLimit(uint64_t len) const {
 }
 
 SysResult<size_t> MemoryManager::PreadDirect(int host_fd, uint64_t offset,
-                                             uint64_t addr, size_t len) const {
+                                             uint64_t addr, size_t len,
+                                             bool sole_user) {
   if (len == 0 || static_cast<int64_t>(offset) < 0) return Errno(ENOSYS);
   uint64_t end;
   if (__builtin_add_overflow(addr, len, &end)) return Errno(ENOSYS);
-  absl::ReaderMutexLock l(&mu_);
+  {
+    absl::ReaderMutexLock l(&mu_);
+    SysResult<size_t> n = PreadIntoLocked(host_fd, offset, addr, end);
+    if (n.ok() || n.err() != ENOSYS || !sole_user) return n;
+  }
+  absl::MutexLock l(&mu_);
+  auto it = vmas_.upper_bound(addr);
+  if (it == vmas_.begin()) return Errno(ENOSYS);
+  --it;
+  Vma& v = it->second;
+  // Ordinary private anonymous memory, readable and writable, holding the
+  // whole range: memory a program reads into, not a heap or a stack.
+  if (v.start > addr || v.end < end || v.direct || v.file || v.shm ||
+      v.shared || v.growsdown || v.dontfork || v.wipeonfork ||
+      !v.name.empty() || v.prot != (PROT_READ | PROT_WRITE) ||
+      v.end - v.start < kDirectMinSize || v.end - v.start > kDirectMaxSize) {
+    return Errno(ENOSYS);
+  }
+  if (++v.large_reads < kReadsBeforeDirect) return Errno(ENOSYS);
+  SENTRY_RETURN_IF_ERROR(MakeDirectLocked(v));
+  return PreadIntoLocked(host_fd, offset, addr, end);
+}
+
+SysResult<void> MemoryManager::MakeDirectLocked(Vma& v) {
+  const uint64_t len = v.end - v.start;
+  std::shared_ptr<DirectBuffer> buf = DirectBuffer::Create(len);
+  if (buf == nullptr) return Errno(ENOSYS);
+  // The contents so far, a bounce-buffer at a time; pages that read as
+  // zero stay holes, so memory never touched stays unallocated. The caller
+  // is the only user of the address space and in the sentry, and every
+  // other writer of guest memory (CopyOut, Atomic32) waits for mu_: no
+  // write can fall between this copy and the remap below.
+  constexpr size_t kBounce = 256 * 1024;
+  static const char kZeroPage[kPageSize] = {};
+  std::vector<char> bounce(std::min<uint64_t>(kBounce, len));
+  for (uint64_t done = 0; done < len;) {
+    size_t want = std::min<uint64_t>(bounce.size(), len - done);
+    SysResult<size_t> n = as_->Read(v.start + done, bounce.data(), want);
+    if (!n.ok() || *n != want) return Errno(ENOSYS);
+    for (size_t p = 0; p < want; p += kPageSize) {
+      if (memcmp(bounce.data() + p, kZeroPage, kPageSize) != 0)
+        memcpy(buf->base() + done + p, bounce.data() + p, kPageSize);
+    }
+    done += want;
+  }
+  Vma direct = v;
+  direct.direct = std::move(buf);
+  direct.direct_live = true;
+  direct.offset = 0;
+  SENTRY_RETURN_IF_ERROR(as_->Map(v.start, len, v.prot, SourceOf(direct)));
+  v = std::move(direct);
+  return Ok();
+}
+
+SysResult<size_t> MemoryManager::PreadIntoLocked(int host_fd, uint64_t offset,
+                                                 uint64_t addr,
+                                                 uint64_t end) const {
   // Where each part of the range is in the sentry; a range that strays
   // outside writable live buffers is left to the caller.
   struct Piece {
@@ -746,6 +799,8 @@ SysResult<uint32_t> MemoryManager::Atomic32(GuestAddr addr,
                                             uint32_t operand,
                                             uint32_t expected) {
   if (addr.value() % 4 != 0 || addr.value() >= max_addr_) return Errno(EFAULT);
+  // Shared: see MakeDirectLocked.
+  absl::ReaderMutexLock l(&mu_);
   return as_->Atomic32(addr.value(), op, operand, expected);
 }
 
@@ -804,6 +859,8 @@ SysResult<size_t> MemoryManager::CopyOut(GuestAddr addr, const void* src,
   if (len == 0) return size_t{0};
   if (addr.value() >= max_addr_) return Errno(EFAULT);
   len = std::min<uint64_t>(len, max_addr_ - addr.value());
+  // Shared: see MakeDirectLocked.
+  absl::ReaderMutexLock l(&mu_);
   return as_->Write(addr.value(), src, len);
 }
 

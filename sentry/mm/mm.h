@@ -4,9 +4,11 @@
 //
 // Lock order: MemoryManager::mu_ is taken before any platform call that
 // changes the address space, so the VMA list and the host stay in step; it
-// is never held while touching files' own locks. Copy-in/copy-out take no
-// lock: the host enforces the page protections. PreadDirect holds mu_
-// shared across its host read, so the VMAs it writes through stay put.
+// is never held while touching files' own locks. Copy-in takes no lock:
+// the host enforces the page protections. Writes to guest memory (CopyOut,
+// Atomic32) hold mu_ shared, so that turning memory into a DirectBuffer
+// (exclusive) loses none; PreadDirect holds it shared across its host
+// read, so the VMAs it writes through stay put.
 //
 // References: VMAs hold their file, shared memory and DirectBuffer by
 // shared_ptr; a fork's child holds the same ones.
@@ -33,7 +35,8 @@ namespace sentry::mm {
 // Private anonymous memory that the sentry maps too: a memfd the guest
 // maps MAP_SHARED while the buffer is live, so a read from a host file can
 // go straight into guest memory by a pread on the sentry's own thread (one
-// copy, no injection into the guest; docs/large_reads.md). A fork freezes
+// copy, no injection into the guest; docs/large_reads.md). A large mapping
+// becomes one when reads keep going into it (PreadDirect). A fork freezes
 // the buffer first (the guest maps it MAP_PRIVATE from then on, so parent
 // and child each copy on write), and the sentry never writes it again.
 class DirectBuffer final {
@@ -83,6 +86,8 @@ struct Vma {
   // a fork froze it.
   std::shared_ptr<DirectBuffer> direct;
   bool direct_live = false;
+  // Large reads that went into this memory while it was not direct.
+  uint32_t large_reads = 0;
 };
 
 struct MMapRequest {
@@ -132,8 +137,11 @@ class MemoryManager final {
   // at [addr, addr+len) by the sentry itself, where all of that range is
   // live DirectBuffer memory the guest may write; ENOSYS where it is not
   // (the caller then goes another way). Returns what pread returned.
+  // `sole_user`: the caller is the only task using this address space, so
+  // a large anonymous mapping that keeps being read into may be made a
+  // DirectBuffer here (no guest thread can write it meanwhile).
   SysResult<size_t> PreadDirect(int host_fd, uint64_t offset, uint64_t addr,
-                                size_t len) const;
+                                size_t len, bool sole_user);
 
   // An atomic update of a guest word (futexes): see AddressSpace::Atomic32.
   SysResult<uint32_t> Atomic32(GuestAddr addr,
@@ -190,6 +198,14 @@ class MemoryManager final {
   SysResult<void> InsertLocked(Vma vma) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MergeAround(uint64_t start, uint64_t end)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the contents of `v` (ordinary anonymous memory) into a new
+  // DirectBuffer and maps that in its place; ENOSYS if it cannot.
+  SysResult<void> MakeDirectLocked(Vma& v) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The pread of PreadDirect over [addr, end), if that is all live direct
+  // memory.
+  SysResult<size_t> PreadIntoLocked(int host_fd, uint64_t offset, uint64_t addr,
+                                    uint64_t end) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Turns the direct VMA at `it` into ordinary anonymous memory with the
   // same contents (for advice the host only takes for that).
   SysResult<void> UndirectLocked(VmaMap::iterator it)
