@@ -57,6 +57,14 @@ bool CanMerge(const Vma& a, const Vma& b) {
   return true;
 }
 
+// Makes `v` ordinary anonymous memory in the list (its host mapping is the
+// caller's to change).
+void DropDirect(Vma* v) {
+  v->direct = nullptr;
+  v->direct_live = false;
+  v->offset = 0;
+}
+
 // What a DirectBuffer's pages in a dropped VMA hold is no one's any more:
 // free them now rather than when the last piece of the buffer goes. A
 // frozen buffer may still be a fork's memory and is left alone.
@@ -457,9 +465,7 @@ SysResult<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len,
       Vma fresh = v;
       fresh.start = v.end;
       fresh.end = dst + new_len;
-      fresh.direct = nullptr;
-      fresh.direct_live = false;
-      fresh.offset = 0;
+      DropDirect(&fresh);
       vmas_[fresh.start] = std::move(fresh);
     }
     vmas_[dst] = std::move(v);
@@ -490,9 +496,7 @@ SysResult<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len,
     if (ext.file || ext.shm) ext.offset = src.offset + (old_end - src.start);
     if (ext.direct) {
       // As in move_to: the buffer ends here; the growth is fresh memory.
-      ext.direct = nullptr;
-      ext.direct_live = false;
-      ext.offset = 0;
+      DropDirect(&ext);
     }
     if (ext.shm) {
       if (ftruncate(ext.shm->get(),
@@ -603,8 +607,7 @@ SysResult<void> MemoryManager::MAdvise(uint64_t addr, uint64_t length,
     }
     SENTRY_RETURN_IF_ERROR(
         as_->Map(v.start, v.end - v.start, v.prot, platform::MapSource{}));
-    v.direct = nullptr;
-    v.offset = 0;
+    DropDirect(&v);
   }
   SENTRY_RETURN_IF_ERROR(flush(addr + len));
   MergeAround(addr, addr + len);
@@ -640,9 +643,7 @@ SysResult<void> MemoryManager::UndirectLocked(VmaMap::iterator it) {
     (void)as_->Protect(v.start, len, v.prot);
   }
   if (v.direct_live) v.direct->Zero(v.offset, len);
-  v.direct = nullptr;
-  v.direct_live = false;
-  v.offset = 0;
+  DropDirect(&v);
   if (!n.ok() || *n != len) return Errno(ENOMEM);
   return Ok();
 }
@@ -725,9 +726,10 @@ SysResult<void> MemoryManager::MakeDirectLocked(Vma& v) {
   if (buf == nullptr) return Errno(ENOSYS);
   // The contents so far, a bounce-buffer at a time; pages that read as
   // zero stay holes, so memory never touched stays unallocated. The caller
-  // is the only user of the address space and in the sentry, and every
-  // other writer of guest memory (CopyOut, Atomic32) waits for mu_: no
-  // write can fall between this copy and the remap below.
+  // is the only task using the address space and is in the sentry, so no
+  // guest thread and no other task's CopyOut or Atomic32 writes it; a
+  // writer from outside (CopyOutRemote) waits for mu_. No write can fall
+  // between this copy and the remap below.
   constexpr size_t kBounce = 256 * 1024;
   static const char kZeroPage[kPageSize] = {};
   std::vector<char> bounce(std::min<uint64_t>(kBounce, len));
@@ -799,8 +801,6 @@ SysResult<uint32_t> MemoryManager::Atomic32(GuestAddr addr,
                                             uint32_t operand,
                                             uint32_t expected) {
   if (addr.value() % 4 != 0 || addr.value() >= max_addr_) return Errno(EFAULT);
-  // Shared: see MakeDirectLocked.
-  absl::ReaderMutexLock l(&mu_);
   return as_->Atomic32(addr.value(), op, operand, expected);
 }
 
@@ -859,9 +859,14 @@ SysResult<size_t> MemoryManager::CopyOut(GuestAddr addr, const void* src,
   if (len == 0) return size_t{0};
   if (addr.value() >= max_addr_) return Errno(EFAULT);
   len = std::min<uint64_t>(len, max_addr_ - addr.value());
+  return as_->Write(addr.value(), src, len);
+}
+
+SysResult<size_t> MemoryManager::CopyOutRemote(GuestAddr addr, const void* src,
+                                               size_t len) {
   // Shared: see MakeDirectLocked.
   absl::ReaderMutexLock l(&mu_);
-  return as_->Write(addr.value(), src, len);
+  return CopyOut(addr, src, len);
 }
 
 SysResult<std::string> MemoryManager::CopyInString(GuestAddr addr, size_t max) {

@@ -4,11 +4,12 @@
 //
 // Lock order: MemoryManager::mu_ is taken before any platform call that
 // changes the address space, so the VMA list and the host stay in step; it
-// is never held while touching files' own locks. Copy-in takes no lock:
-// the host enforces the page protections. Writes to guest memory (CopyOut,
-// Atomic32) hold mu_ shared, so that turning memory into a DirectBuffer
-// (exclusive) loses none; PreadDirect holds it shared across its host
-// read, so the VMAs it writes through stay put.
+// is never held while touching files' own locks. Copies take no lock: the
+// host enforces the page protections. Only writes from outside the address
+// space's tasks (CopyOutRemote) hold mu_ shared, so that turning memory
+// into a DirectBuffer (exclusive, by its only task) loses none; PreadDirect
+// holds it shared across its host read, so the VMAs it writes through stay
+// put.
 //
 // References: VMAs hold their file, shared memory and DirectBuffer by
 // shared_ptr; a fork's child holds the same ones.
@@ -165,6 +166,10 @@ class MemoryManager final {
   // what was copied (short at a fault); the Full variants demand all of it.
   SysResult<size_t> CopyIn(GuestAddr addr, void* dst, size_t len);
   SysResult<size_t> CopyOut(GuestAddr addr, const void* src, size_t len);
+  // CopyOut by a writer that is not a task of this address space
+  // (process_vm_writev): it must not fall between PreadDirect's copy of a
+  // mapping and its remap.
+  SysResult<size_t> CopyOutRemote(GuestAddr addr, const void* src, size_t len);
   // Reads a NUL-terminated string of at most `max` bytes (NUL excluded):
   // ENAMETOOLONG if longer, EFAULT if unreadable.
   SysResult<std::string> CopyInString(GuestAddr addr, size_t max);

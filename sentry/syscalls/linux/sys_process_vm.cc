@@ -114,7 +114,8 @@ SysResult<uint64_t> ProcessVmRw(Task& t, const SyscallArgs& a, bool write) {
       size_t n;
       if (write) {
         size_t got = local.Transfer(t, buf.data(), chunk, false);
-        SysResult<size_t> put = mm->CopyOut(GuestAddr(addr), buf.data(), got);
+        SysResult<size_t> put =
+            mm->CopyOutRemote(GuestAddr(addr), buf.data(), got);
         n = put.ok() ? *put : 0;
         total += n;
         if (n < chunk) return faulted();
