@@ -158,6 +158,13 @@ class Context {
   virtual sentry::SysResult<void> SetFPState(
       AddressSpace& as, const std::vector<uint8_t>& xsave) = 0;
 
+  // A hint from the owning thread, in the middle of a long piece of work for
+  // the guest (a large read): it will call Switch within microseconds. A
+  // platform whose guest thread sleeps on another CPU meanwhile may start
+  // waking it now, so that the wake-up overlaps the rest of the work
+  // instead of following it.
+  virtual void ResumeSoon(AddressSpace& /*as*/) {}
+
   // Tells the Context that its sentry thread's CPU affinity changed, so the
   // host thread running the guest must follow it (the guest reads its CPU
   // with rdtscp/getcpu). Called on the owning thread.

@@ -176,8 +176,8 @@ uks_systrap_handler:
   mov $1, %edx
   syscall
 1:
-  mov 12(%rbx), %ecx       // spin this many times before sleeping
-2:
+  mov 12(%rbx), %ecx       // spin this many times before sleeping (again
+2:                         // after each wake: ResumeSoon's early wake)
   cmpl $2, (%rbx)
   jne 4f
   test %ecx, %ecx
@@ -198,7 +198,7 @@ uks_systrap_handler:
   syscall
 5:
   movl $0, 4(%rbx)
-  jmp 2b
+  jmp 1b
 4:
   cmpl $3, (%rbx)          // kExit
   je 7f

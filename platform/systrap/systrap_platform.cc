@@ -159,8 +159,11 @@ class SpinPolicy {
     return true;
   }
   void Hit() { credit_ = std::min(credit_ + 1, kMaxCredit); }
-  void Miss() {
-    credit_ -= 2;
+  // `woken`: the other side was asleep and had to be woken first. That
+  // wake-up of an idle CPU can outlast a spin (always the first after the
+  // thread moves to another CPU) when spinning pays otherwise: half a miss.
+  void Miss(bool woken = false) {
+    credit_ -= woken ? 1 : 2;
     if (credit_ <= 0) {
       cooldown_ = kCooldown;
       credit_ = kStartCredit;
@@ -522,6 +525,17 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     return true;
   }
 
+  // Wakes `t`, asleep at an event the sentry is still handling, to spin
+  // `spin` times (Context::ResumeSoon): its wake-up, dear on an idle CPU,
+  // then overlaps the sentry's last work, and Resume finds it spinning.
+  void WakeEarly(GuestThread& t, uint32_t spin) {
+    SysMsg* m = t.msg();
+    if (m->state.load(std::memory_order_relaxed) != kStateEvent) return;
+    m->spin.store(spin, std::memory_order_relaxed);
+    // The stub reloads `spin` after each wake; the futex call orders it.
+    if (m->stub_sleeping.load() != 0) Wake(&m->state);
+  }
+
   uint8_t* FpState(GuestThread& t) { return t.base + t.fp_off; }
 
  private:
@@ -723,7 +737,7 @@ class SystrapContext final : public Context {
       if (caught) {
         sentry_spin_.Hit();
       } else {
-        sentry_spin_.Miss();
+        sentry_spin_.Miss(woken);
       }
     }
     running_.store(false);
@@ -791,6 +805,18 @@ class SystrapContext final : public Context {
     memcpy(fp, xsave.data(), kSwBytesOffset);
     memcpy(fp + kFxsaveSize, xsave.data() + kFxsaveSize, size - kFxsaveSize);
     return sentry::Ok();
+  }
+
+  // Only for a guest thread spread to other CPUs, with one free for it: one
+  // that shares the sentry thread's CPU would spin where the sentry works.
+  void ResumeSoon(AddressSpace& as) override {
+    auto& sas = static_cast<SystrapAddressSpace&>(as);
+    if (2 * (contexts_in_switch.load() + 1) > online_cpus) return;
+    SysResult<GuestThread*> t = sas.ThreadForCaller();
+    if (!t.ok() || (*t)->cpu != kSpread) return;
+    sas.WakeEarly(**t, stub_spin_iterations);
+    // Resume tells whether the spin lasted: the policy learns from it.
+    stub_spun_ = true;
   }
 
   void AffinityChanged() override { affinity_changed_ = true; }
