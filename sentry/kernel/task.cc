@@ -234,8 +234,12 @@ SysResult<size_t> Task::PreadToGuest(int host_fd, int64_t offset,
   // Every task using the address space holds a reference (so do readers
   // of /proc and process_vm_*, briefly: they only make this false).
   bool sole_user = Task::Current() == this && shared_.mm.use_count() == 1;
-  SysResult<size_t> direct = mm().PreadDirect(
-      host_fd, static_cast<uint64_t>(offset), addr.value(), len, sole_user);
+  SysResult<size_t> direct =
+      mm().PreadDirect(host_fd, static_cast<uint64_t>(offset), addr.value(),
+                       len, sole_user, [this] {
+                         if (Task::Current() == this)
+                           ctx_->ResumeSoon(mm().as());
+                       });
   if (direct.ok() || direct.err() != ENOSYS) return direct;
   // The platform injects into this thread's own stub thread.
   if (!may_inject || Task::Current() != this) return Errno(ENOSYS);
@@ -251,6 +255,14 @@ SysResult<size_t> Task::PreadToGuest(int host_fd, int64_t offset,
     if (after > before) stub_cpu_ns_ += after - before;
   }
   return n;
+}
+
+SysResult<size_t> Task::WriteFromDirect(
+    GuestAddr addr, size_t len,
+    absl::FunctionRef<SysResult<size_t>(const char*)> write) {
+  if (!has_mm() || Task::Current() != this) return Errno(ENOSYS);
+  bool sole_user = shared_.mm.use_count() == 1;
+  return mm().WriteDirect(addr.value(), len, sole_user, write);
 }
 
 void Task::AccountUser(absl::Duration d) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
 #include "sentry/base/waiter.h"
@@ -95,6 +96,13 @@ class Task final : public vfs::CallContext,
   // off the task's own thread; the caller copies then.
   SysResult<size_t> PreadToGuest(int host_fd, int64_t offset, GuestAddr addr,
                                  size_t len, bool may_inject);
+  // Calls `write` with the sentry's own view of this task's memory at
+  // [addr, addr+len) where that is a live mm::DirectBuffer (see
+  // mm::MemoryManager::WriteDirect); ENOSYS where it is not, or off the
+  // task's own thread: the caller copies then.
+  SysResult<size_t> WriteFromDirect(
+      GuestAddr addr, size_t len,
+      absl::FunctionRef<SysResult<size_t>(const char*)> write);
   // Whether the task is being killed (its process exits, or another
   // thread's execve ends it): long copies stop early, as Linux's do at a
   // fatal signal.

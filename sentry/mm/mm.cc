@@ -29,15 +29,9 @@ uint64_t RandomPages(uint64_t max_pages) {
   return (r % max_pages) * kPageSize;
 }
 
-// Private anonymous mappings of this size may become a DirectBuffer: from
-// glibc's mmap threshold (malloc's large buffers) to where the one-time
-// copy of the content costs more than a few reads save.
-constexpr uint64_t kDirectMinSize = 128 * 1024;
+// The largest range a read or write makes a DirectBuffer of: beyond it,
+// what a conversion that fails or comes up short wastes starts to matter.
 constexpr uint64_t kDirectMaxSize = 64 * 1024 * 1024;
-// ... once this many reads have gone into them: memfd pages cost ~1.8x
-// anonymous ones to fault in, a loss for memory that is not read into
-// again (a fresh buffer per read, or no reads at all).
-constexpr uint32_t kReadsBeforeDirect = 2;
 // Each buffer is a host fd and a mapping in the sentry: a guest that maps
 // thousands of large buffers gets ordinary memory for the rest.
 constexpr int kMaxDirectBuffers = 4096;
@@ -691,20 +685,65 @@ bool MemoryManager::WithinLimit(uint64_t len) const {
   return total + len >= total && total + len <= as_limit_;
 }
 
-SysResult<size_t> MemoryManager::PreadDirect(int host_fd, uint64_t offset,
-                                             uint64_t addr, size_t len,
-                                             bool sole_user) {
+SysResult<size_t> MemoryManager::PreadDirect(
+    int host_fd, uint64_t offset, uint64_t addr, size_t len, bool sole_user,
+    absl::FunctionRef<void()> almost_done) {
   if (len == 0 || static_cast<int64_t>(offset) < 0) return Errno(ENOSYS);
   uint64_t end;
   if (__builtin_add_overflow(addr, len, &end)) return Errno(ENOSYS);
   {
     absl::ReaderMutexLock l(&mu_);
-    SysResult<size_t> n = PreadIntoLocked(host_fd, offset, addr, end);
+    SysResult<size_t> n =
+        PreadIntoLocked(host_fd, offset, addr, end, almost_done);
     if (n.ok() || n.err() != ENOSYS || !sole_user) return n;
   }
   absl::MutexLock l(&mu_);
+  if (!SecondTransferLocked(addr, end)) return Errno(ENOSYS);
+  return ConvertAndReadLocked(host_fd, offset, addr, end, almost_done);
+}
+
+SysResult<size_t> MemoryManager::WriteDirect(
+    uint64_t addr, size_t len, bool sole_user,
+    absl::FunctionRef<SysResult<size_t>(const char*)> write) {
+  uint64_t end;
+  if (len == 0 || __builtin_add_overflow(addr, len, &end)) {
+    return Errno(ENOSYS);
+  }
+  {
+    absl::ReaderMutexLock l(&mu_);
+    if (const char* at = DirectViewLocked(addr, end)) return write(at);
+    if (!sole_user) return Errno(ENOSYS);
+  }
+  absl::MutexLock l(&mu_);
+  if (!SecondTransferLocked(addr, end)) return Errno(ENOSYS);
+  // Everything in the pages goes into the buffer: the write's bytes and
+  // the ones around them. The caller is the only task using the address
+  // space (see ConvertAndReadLocked), so nothing changes them meanwhile.
+  const uint64_t lo = PageDown(addr), hi = PageUp(end);
+  std::shared_ptr<DirectBuffer> buf = DirectBuffer::Create(hi - lo);
+  if (buf == nullptr) return Errno(ENOSYS);
+  SysResult<size_t> r = as_->Read(lo, buf->base(), hi - lo);
+  if (!r.ok() || *r != hi - lo) return Errno(ENOSYS);
+  const char* at = buf->base() + (addr - lo);
+  SENTRY_RETURN_IF_ERROR(MapDirectLocked(lo, hi, std::move(buf)));
+  return write(at);
+}
+
+const char* MemoryManager::DirectViewLocked(uint64_t addr, uint64_t end) const {
   auto it = vmas_.upper_bound(addr);
-  if (it == vmas_.begin()) return Errno(ENOSYS);
+  if (it == vmas_.begin()) return nullptr;
+  --it;
+  const Vma& v = it->second;
+  // What write(2) may read: the guest's readable memory.
+  if (v.end < end || !v.direct || !v.direct_live || (v.prot & PROT_READ) == 0) {
+    return nullptr;
+  }
+  return v.direct->base() + v.offset + (addr - v.start);
+}
+
+bool MemoryManager::SecondTransferLocked(uint64_t addr, uint64_t end) {
+  auto it = vmas_.upper_bound(addr);
+  if (it == vmas_.begin()) return false;
   --it;
   Vma& v = it->second;
   // Ordinary private anonymous memory, readable and writable, holding the
@@ -712,55 +751,132 @@ SysResult<size_t> MemoryManager::PreadDirect(int host_fd, uint64_t offset,
   if (v.start > addr || v.end < end || v.direct || v.file || v.shm ||
       v.shared || v.growsdown || v.dontfork || v.wipeonfork ||
       !v.name.empty() || v.prot != (PROT_READ | PROT_WRITE) ||
-      v.end - v.start < kDirectMinSize || v.end - v.start > kDirectMaxSize) {
-    return Errno(ENOSYS);
+      PageUp(end) - PageDown(addr) > kDirectMaxSize) {
+    return false;
   }
-  if (++v.large_reads < kReadsBeforeDirect) return Errno(ENOSYS);
-  SENTRY_RETURN_IF_ERROR(MakeDirectLocked(v));
-  return PreadIntoLocked(host_fd, offset, addr, end);
+  // Only a buffer used again: not the pieces of one large buffer filled
+  // or written by consecutive calls, nor memory used once.
+  if (v.last_io != addr) {
+    v.last_io = addr;
+    return false;
+  }
+  return true;
 }
 
-SysResult<void> MemoryManager::MakeDirectLocked(Vma& v) {
-  const uint64_t len = v.end - v.start;
-  std::shared_ptr<DirectBuffer> buf = DirectBuffer::Create(len);
-  if (buf == nullptr) return Errno(ENOSYS);
-  // The contents so far, a bounce-buffer at a time; pages that read as
-  // zero stay holes, so memory never touched stays unallocated. The caller
-  // is the only task using the address space and is in the sentry, so no
-  // guest thread and no other task's CopyOut or Atomic32 writes it; a
-  // writer from outside (CopyOutRemote) waits for mu_. No write can fall
-  // between this copy and the remap below.
-  constexpr size_t kBounce = 256 * 1024;
-  static const char kZeroPage[kPageSize] = {};
-  std::vector<char> bounce(std::min<uint64_t>(kBounce, len));
-  for (uint64_t done = 0; done < len;) {
-    size_t want = std::min<uint64_t>(bounce.size(), len - done);
-    SysResult<size_t> n = as_->Read(v.start + done, bounce.data(), want);
-    if (!n.ok() || *n != want) return Errno(ENOSYS);
-    for (size_t p = 0; p < want; p += kPageSize) {
-      if (memcmp(bounce.data() + p, kZeroPage, kPageSize) != 0)
-        memcpy(buf->base() + done + p, bounce.data() + p, kPageSize);
-    }
-    done += want;
-  }
-  Vma direct = v;
+SysResult<void> MemoryManager::MapDirectLocked(
+    uint64_t lo, uint64_t hi, std::shared_ptr<DirectBuffer> buf) {
+  SplitAt(lo);
+  SplitAt(hi);
+  auto it = vmas_.find(lo);
+  Vma direct = it->second;
   direct.direct = std::move(buf);
   direct.direct_live = true;
   direct.offset = 0;
-  SENTRY_RETURN_IF_ERROR(as_->Map(v.start, len, v.prot, SourceOf(direct)));
-  v = std::move(direct);
+  SysResult<void> mapped = as_->Map(lo, hi - lo, direct.prot, SourceOf(direct));
+  if (!mapped.ok()) {
+    // Nothing changed on the host: the guest still has its memory.
+    MergeAround(lo, hi);
+    return Errno(ENOSYS);
+  }
+  it->second = std::move(direct);
   return Ok();
 }
 
-SysResult<size_t> MemoryManager::PreadIntoLocked(int host_fd, uint64_t offset,
-                                                 uint64_t addr,
-                                                 uint64_t end) const {
+namespace {
+
+// Where part of a read goes in the sentry.
+struct Piece {
+  char* at;
+  size_t len;
+};
+
+// pread(2)s `host_fd` from `offset` into `pieces` in order, until one
+// comes back short: the count read, or the error if nothing was. The last
+// kAlmostDoneTail bytes go in a pread of their own, after `almost_done`:
+// about the time a sleeping guest thread takes to wake.
+SysResult<size_t> PreadPieces(int host_fd, uint64_t offset, const Piece* pieces,
+                              size_t count,
+                              absl::FunctionRef<void()> almost_done) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < count; i++) total += pieces[i].len;
+  uint64_t tail_at = total > MemoryManager::kAlmostDoneTail
+                         ? total - MemoryManager::kAlmostDoneTail
+                         : 0;
+  size_t done = 0;
+  for (size_t i = 0; i < count; i++) {
+    for (size_t at = 0; at < pieces[i].len;) {
+      size_t want = pieces[i].len - at;
+      if (tail_at > 0 && done + want > tail_at) {
+        if (done < tail_at) {
+          want = tail_at - done;
+        } else {
+          almost_done();
+          tail_at = 0;
+        }
+      }
+      ssize_t n;
+      do {
+        n = pread(host_fd, pieces[i].at + at, want,
+                  static_cast<off_t>(offset + done));
+        // As HostFileFD::Read: a host file may be interrupted (FUSE, NFS).
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) {
+        if (done > 0) return done;
+        return Errno(errno == ENOSYS ? EIO : errno);
+      }
+      done += static_cast<size_t>(n);
+      at += static_cast<size_t>(n);
+      if (static_cast<size_t>(n) < want) return done;
+    }
+  }
+  return done;
+}
+
+}  // namespace
+
+SysResult<size_t> MemoryManager::ConvertAndReadLocked(
+    int host_fd, uint64_t offset, uint64_t addr, uint64_t end,
+    absl::FunctionRef<void()> almost_done) {
+  // Only the pages the read lands in: the rest of the mapping (other
+  // buffers, in a program's .bss) stays as it is, uncopied.
+  const uint64_t lo = PageDown(addr), hi = PageUp(end);
+  std::shared_ptr<DirectBuffer> buf = DirectBuffer::Create(hi - lo);
+  if (buf == nullptr) return Errno(ENOSYS);
+  // The read first, straight into the buffer: its pages need no copy. The
+  // caller is the only task using the address space and is in the sentry,
+  // so no guest thread and no other task's CopyOut or Atomic32 writes the
+  // range meanwhile; a writer from outside (CopyOutRemote) waits for mu_.
+  // So the bytes of the first and last pages around the read, copied
+  // next, are still the guest's when the buffer replaces them.
+  Piece piece{buf->base() + (addr - lo), end - addr};
+  SENTRY_ASSIGN_OR_RETURN(size_t n,
+                          PreadPieces(host_fd, offset, &piece, 1, almost_done));
+  if (n < end - addr) {
+    // Short (the end of the file): the rest of the range keeps what it
+    // held, so this buffer is not worth its copy; the next read may do.
+    if (n == 0) return size_t{0};
+    SysResult<size_t> w = as_->Write(addr, piece.at, n);
+    if (!w.ok() || *w != n) return Errno(EFAULT);
+    return n;
+  }
+  if (lo < addr) {
+    SysResult<size_t> r = as_->Read(lo, buf->base(), addr - lo);
+    if (!r.ok() || *r != addr - lo) return Errno(ENOSYS);
+  }
+  if (end < hi) {
+    SysResult<size_t> r = as_->Read(end, buf->base() + (end - lo), hi - end);
+    if (!r.ok() || *r != hi - end) return Errno(ENOSYS);
+  }
+  // Nothing changed if this fails: the caller reads again the old way.
+  SENTRY_RETURN_IF_ERROR(MapDirectLocked(lo, hi, std::move(buf)));
+  return n;
+}
+
+SysResult<size_t> MemoryManager::PreadIntoLocked(
+    int host_fd, uint64_t offset, uint64_t addr, uint64_t end,
+    absl::FunctionRef<void()> almost_done) const {
   // Where each part of the range is in the sentry; a range that strays
   // outside writable live buffers is left to the caller.
-  struct Piece {
-    char* at;
-    size_t len;
-  };
   constexpr size_t kMaxPieces = 16;
   Piece pieces[kMaxPieces];
   size_t count = 0;
@@ -778,22 +894,7 @@ SysResult<size_t> MemoryManager::PreadIntoLocked(int host_fd, uint64_t offset,
     pieces[count++] = {v.direct->base() + v.offset + (cur - v.start), n};
     cur += n;
   }
-  size_t done = 0;
-  for (size_t i = 0; i < count; i++) {
-    ssize_t n;
-    do {
-      n = pread(host_fd, pieces[i].at, pieces[i].len,
-                static_cast<off_t>(offset + done));
-      // As HostFileFD::Read: a host file may be interrupted (FUSE, NFS).
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      if (done > 0) break;
-      return Errno(errno == ENOSYS ? EIO : errno);
-    }
-    done += static_cast<size_t>(n);
-    if (static_cast<size_t>(n) < pieces[i].len) break;
-  }
-  return done;
+  return PreadPieces(host_fd, offset, pieces, count, almost_done);
 }
 
 SysResult<uint32_t> MemoryManager::Atomic32(GuestAddr addr,
@@ -864,7 +965,7 @@ SysResult<size_t> MemoryManager::CopyOut(GuestAddr addr, const void* src,
 
 SysResult<size_t> MemoryManager::CopyOutRemote(GuestAddr addr, const void* src,
                                                size_t len) {
-  // Shared: see MakeDirectLocked.
+  // Shared: see ConvertAndReadLocked.
   absl::ReaderMutexLock l(&mu_);
   return CopyOut(addr, src, len);
 }

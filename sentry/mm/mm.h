@@ -3,13 +3,15 @@
 // address space, which it makes through the platform.
 //
 // Lock order: MemoryManager::mu_ is taken before any platform call that
-// changes the address space, so the VMA list and the host stay in step; it
-// is never held while touching files' own locks. Copies take no lock: the
-// host enforces the page protections. Only writes from outside the address
-// space's tasks (CopyOutRemote) hold mu_ shared, so that turning memory
-// into a DirectBuffer (exclusive, by its only task) loses none; PreadDirect
-// holds it shared across its host read, so the VMAs it writes through stay
-// put.
+// changes the address space, so the VMA list and the host stay in step.
+// Copies take no lock: the host enforces the page protections. Only writes
+// from outside the address space's tasks (CopyOutRemote) hold mu_ shared,
+// so that turning memory into a DirectBuffer (exclusive, by its only task)
+// loses none. PreadDirect and WriteDirect hold it across their host read or
+// write, so the VMAs they go through stay put: WriteDirect's is a file's
+// Write, so mu_ comes before the locks of host-backed files
+// (vfs::FileDescription::WritesStraightToHost), which never call back into
+// a MemoryManager.
 //
 // References: VMAs hold their file, shared memory and DirectBuffer by
 // shared_ptr; a fork's child holds the same ones.
@@ -24,6 +26,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
 #include "sentry/base/guest_addr.h"
@@ -36,8 +39,10 @@ namespace sentry::mm {
 // Private anonymous memory that the sentry maps too: a memfd the guest
 // maps MAP_SHARED while the buffer is live, so a read from a host file can
 // go straight into guest memory by a pread on the sentry's own thread (one
-// copy, no injection into the guest; docs/large_reads.md). A large mapping
-// becomes one when reads keep going into it (PreadDirect). A fork freezes
+// copy, no injection into the guest; docs/large_reads.md), and a write to
+// one can come straight from it. The pages of a buffer that a program reads
+// into or writes from again and again become one (PreadDirect,
+// WriteDirect). A fork freezes
 // the buffer first (the guest maps it MAP_PRIVATE from then on, so parent
 // and child each copy on write), and the sentry never writes it again.
 class DirectBuffer final {
@@ -87,8 +92,9 @@ struct Vma {
   // a fork froze it.
   std::shared_ptr<DirectBuffer> direct;
   bool direct_live = false;
-  // Large reads that went into this memory while it was not direct.
-  uint32_t large_reads = 0;
+  // Where the last large read or write went in this memory while it was
+  // not direct (0: none); a second one there makes those pages direct.
+  uint64_t last_io = 0;
 };
 
 struct MMapRequest {
@@ -139,10 +145,27 @@ class MemoryManager final {
   // live DirectBuffer memory the guest may write; ENOSYS where it is not
   // (the caller then goes another way). Returns what pread returned.
   // `sole_user`: the caller is the only task using this address space, so
-  // a large anonymous mapping that keeps being read into may be made a
-  // DirectBuffer here (no guest thread can write it meanwhile).
+  // the pages of anonymous memory read into a second time at the same
+  // address may be made a DirectBuffer here (no guest thread can write them
+  // meanwhile).
+  // `almost_done` runs before the last kAlmostDoneTail bytes of a longer
+  // read (Context::ResumeSoon), not at all for a shorter one.
   SysResult<size_t> PreadDirect(int host_fd, uint64_t offset, uint64_t addr,
-                                size_t len, bool sole_user);
+                                size_t len, bool sole_user,
+                                absl::FunctionRef<void()> almost_done);
+  // ~10-15 us of copying from the page cache here.
+  static constexpr uint64_t kAlmostDoneTail = 128 * 1024;
+
+  // write(2) from guest memory with no copy: calls `write` with the
+  // sentry's view of [addr, addr+len), under mu_, where all of it
+  // is in one live DirectBuffer the guest may read; ENOSYS where it is not
+  // (the caller copies then). `sole_user`: as for PreadDirect; memory
+  // written from twice may be made a DirectBuffer here. `write` must not
+  // call back into this MemoryManager, and must read the view at most once
+  // (it is guest memory: other guest threads may change it meanwhile).
+  SysResult<size_t> WriteDirect(
+      uint64_t addr, size_t len, bool sole_user,
+      absl::FunctionRef<SysResult<size_t>(const char*)> write);
 
   // An atomic update of a guest word (futexes): see AddressSpace::Atomic32.
   SysResult<uint32_t> Atomic32(GuestAddr addr,
@@ -203,13 +226,34 @@ class MemoryManager final {
   SysResult<void> InsertLocked(Vma vma) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MergeAround(uint64_t start, uint64_t end)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Moves the contents of `v` (ordinary anonymous memory) into a new
-  // DirectBuffer and maps that in its place; ENOSYS if it cannot.
-  SysResult<void> MakeDirectLocked(Vma& v) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The sentry's view of [addr, end) if that is all in one live, readable
+  // DirectBuffer VMA, else null.
+  const char* DirectViewLocked(uint64_t addr, uint64_t end) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Whether [addr, end) is ordinary anonymous memory that a large read or
+  // write went to last time too (remembering this one otherwise).
+  bool SecondTransferLocked(uint64_t addr, uint64_t end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes the pages [lo, hi) of an ordinary anonymous VMA `buf`, which
+  // holds what they should: splits the VMA there and maps `buf` over them.
+  // ENOSYS if the host refuses, with nothing changed.
+  SysResult<void> MapDirectLocked(uint64_t lo, uint64_t hi,
+                                  std::shared_ptr<DirectBuffer> buf)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // PreadDirect's read into [addr, end), ordinary anonymous memory, made
+  // by making the pages it lands in a new DirectBuffer: the read goes into
+  // the buffer, which then replaces them (with the bytes around the read
+  // copied). A short read is copied out instead. ENOSYS if it cannot; the
+  // memory is then as it was.
+  SysResult<size_t> ConvertAndReadLocked(int host_fd, uint64_t offset,
+                                         uint64_t addr, uint64_t end,
+                                         absl::FunctionRef<void()> almost_done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The pread of PreadDirect over [addr, end), if that is all live direct
   // memory.
   SysResult<size_t> PreadIntoLocked(int host_fd, uint64_t offset, uint64_t addr,
-                                    uint64_t end) const
+                                    uint64_t end,
+                                    absl::FunctionRef<void()> almost_done) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Turns the direct VMA at `it` into ordinary anonymous memory with the
   // same contents (for advice the host only takes for that).

@@ -86,6 +86,11 @@ class FileDescription : public std::enable_shared_from_this<FileDescription> {
   // into guest memory (platform::AddressSpace::PreadToGuest); -1 if none.
   // Valid while the description lives.
   virtual int DirectReadFd() const { return -1; }
+  // Whether Write hands its buffer to one host write(2)/pwrite(2) and never
+  // reads it itself, so that the buffer may be guest memory that a guest
+  // thread can change during the call (a write from an mm::DirectBuffer,
+  // with no copy): what the host reads is then what Linux could have read.
+  virtual bool WritesStraightToHost() const { return false; }
   // Mappings of this file are plain anonymous memory (/dev/zero).
   virtual bool MapsAsAnonymous() const { return false; }
 

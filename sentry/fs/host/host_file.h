@@ -38,6 +38,9 @@ class HostFileFD : public vfs::FileDescription, public kernel::TerminalFile {
   int DirectReadFd() const override {
     return seekable_ && !host_position_ ? fd_->get() : -1;
   }
+  bool WritesStraightToHost() const override {
+    return seekable_ && !host_position_;
+  }
   SysResult<void> Sync() override;
   uint32_t Readiness(uint32_t mask) override;
   void HostPollFds(uint32_t events, std::vector<struct pollfd>* out) override {

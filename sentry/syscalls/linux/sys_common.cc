@@ -3,7 +3,9 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <optional>
 
+#include "absl/functional/function_ref.h"
 #include "sentry/base/aligned_buffer.h"
 #include "sentry/fs/anon/anon.h"
 #include "sentry/vfs/inotify.h"
@@ -15,8 +17,8 @@ namespace {
 // Bounce buffer size between host files and guest memory.
 constexpr size_t kChunk = 256 * 1024;
 // Reads from a file with a host fd into guest memory the sentry maps too
-// (mm::DirectBuffer) are one pread by the sentry at any size worth a VMA
-// lookup.
+// (mm::DirectBuffer), and writes to one from it, are one pread or pwrite by
+// the sentry at any size worth a VMA lookup.
 constexpr size_t kSentryDirectReadMin = 16 * 1024;
 // Reads at least this long into other memory go straight into guest memory
 // where the platform can (one copy by the host instead of two through the
@@ -49,6 +51,36 @@ bool RangeOk(Task& t, GuestAddr addr, uint64_t len) {
   return !t.has_mm() || end <= t.mm().max_addr();
 }
 
+namespace {
+
+// Moves the bytes from `*done` to `count` by `piece` (a direct transfer of
+// `want` bytes at `at`: the count moved, or ENOSYS where there is no
+// direct way), kDirectReadPiece at most at a time, counting them in
+// `*done`. The call's result once it is decided (by an error, a short
+// piece, a kill, or the end), or nullopt if the copy must do the rest.
+std::optional<SysResult<size_t>> DirectPieces(
+    Task& t, vfs::FileDescription& f, uint32_t event, size_t count,
+    size_t* done, absl::FunctionRef<SysResult<size_t>(size_t, size_t)> piece) {
+  while (*done < count) {
+    size_t want = std::min(count - *done, kDirectReadPiece);
+    SysResult<size_t> n = piece(*done, want);
+    if (!n.ok()) {
+      // ENOSYS: no direct way; the copy does the rest.
+      if (n.err() == ENOSYS) return std::nullopt;
+      if (*done == 0) return n.error();
+    } else {
+      *done += *n;
+    }
+    // An error, end of file, a fault, or a kill: Linux returns what it
+    // has.
+    if (!n.ok() || *n < want || t.Killed()) break;
+  }
+  if (*done > 0) vfs::NotifyFile(f.vd(), event);
+  return SysResult<size_t>(*done);
+}
+
+}  // namespace
+
 SysResult<std::vector<struct iovec>> CopyInIovecs(Task& t, GuestAddr addr,
                                                   int count) {
   if (count < 0 || count > kIovMax) return Errno(EINVAL);
@@ -78,25 +110,18 @@ SysResult<size_t> ReadToGuest(Task& t, vfs::FileDescription& f, GuestAddr addr,
   size_t done = 0;
   if (count >= kSentryDirectReadMin && offset != nullptr) {
     int host_fd = f.DirectReadFd();
-    while (host_fd >= 0 && done < count) {
-      size_t want = std::min(count - done, kDirectReadPiece);
-      SysResult<size_t> n =
-          t.PreadToGuest(host_fd, *offset, GuestAddr(addr.value() + done), want,
-                         count >= kDirectReadMin);
-      if (!n.ok()) {
-        // ENOSYS: no direct way; the copy below does the rest.
-        if (n.err() == ENOSYS) break;
-        if (done == 0) return n.error();
-      } else {
-        *offset += static_cast<int64_t>(*n);
-        done += *n;
-      }
-      // An error, end of file, a fault, or a kill: Linux returns what it
-      // has.
-      if (!n.ok() || *n < want || t.Killed()) {
-        if (done > 0) vfs::NotifyFile(f.vd(), IN_ACCESS);
-        return done;
-      }
+    if (host_fd >= 0) {
+      std::optional<SysResult<size_t>> r = DirectPieces(
+          t, f, IN_ACCESS, count, &done,
+          [&](size_t at, size_t want) -> SysResult<size_t> {
+            SENTRY_ASSIGN_OR_RETURN(
+                size_t n,
+                t.PreadToGuest(host_fd, *offset, GuestAddr(addr.value() + at),
+                               want, count >= kDirectReadMin));
+            *offset += static_cast<int64_t>(n);
+            return n;
+          });
+      if (r) return *r;
     }
   }
   PageAlignedBuffer& buf = Bounce();
@@ -143,6 +168,16 @@ SysResult<size_t> WriteFromGuest(Task& t, vfs::FileDescription& f,
   PageAlignedBuffer& buf = Bounce();
   size_t done = 0;
   if (count == 0) return f.Write(t, buf.data(), 0, offset);
+  if (count >= kSentryDirectReadMin && f.WritesStraightToHost()) {
+    // From memory the sentry maps too (mm::DirectBuffer): no copy at all.
+    std::optional<SysResult<size_t>> r = DirectPieces(
+        t, f, IN_MODIFY, count, &done, [&](size_t at, size_t want) {
+          return t.WriteFromDirect(
+              GuestAddr(addr.value() + at), want,
+              [&](const char* view) { return f.Write(t, view, want, offset); });
+        });
+    if (r) return *r;
+  }
   while (done < count) {
     size_t want = std::min(count - done, buf.size());
     SysResult<size_t> c =

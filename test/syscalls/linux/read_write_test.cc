@@ -337,6 +337,106 @@ TEST_F(ReadBufferTest, WhatTheProgramWroteOutlivesRepeatedReads) {
   munmap(buf, kLen);
 }
 
+TEST_F(ReadBufferTest, UnalignedReadsKeepTheBytesAroundThem) {
+  char* buf = Map(kLen);
+  ASSERT_NE(buf, nullptr);
+  memset(buf, 'q', kLen);
+  // The reads share their first and last pages with bytes the program
+  // wrote, which must outlive every read.
+  const size_t len = kLen - 300;
+  for (int n = 0; n < 3; n++) {
+    ASSERT_TRUE(ReadPattern(buf + 100, n, len));
+    EXPECT_TRUE(Holds(buf + 100, n, len));
+    EXPECT_EQ(std::string(buf, 100), std::string(100, 'q'));
+    EXPECT_EQ(std::string(buf + 100 + len, 200), std::string(200, 'q'));
+  }
+  munmap(buf, kLen);
+}
+
+TEST_F(ReadBufferTest, ShortReadsLeaveTheRestAlone) {
+  char* buf = Map(kLen);
+  ASSERT_NE(buf, nullptr);
+  // 1000 bytes before the end of the file, again and again at one place;
+  // then full reads there, then a short one again.
+  const off_t near_end = static_cast<off_t>(data_.size()) - 1000;
+  for (int i = 0; i < 3; i++) {
+    memset(buf, 'q', kLen);
+    ASSERT_EQ(pread(fd_, buf, kLen, near_end), 1000);
+    EXPECT_EQ(memcmp(buf, data_.data() + near_end, 1000), 0);
+    EXPECT_EQ(std::string(buf + 1000, kLen - 1000),
+              std::string(kLen - 1000, 'q'));
+  }
+  ASSERT_TRUE(ReadPattern(buf, 0));
+  ASSERT_TRUE(ReadPattern(buf, 1));
+  memset(buf, 'r', kLen);
+  ASSERT_EQ(pread(fd_, buf, kLen, near_end), 1000);
+  EXPECT_EQ(memcmp(buf, data_.data() + near_end, 1000), 0);
+  EXPECT_EQ(std::string(buf + 1000, kLen - 1000),
+            std::string(kLen - 1000, 'r'));
+  munmap(buf, kLen);
+}
+
+TEST_F(ReadBufferTest, ChunksFillOneLargeBuffer) {
+  char* buf = Map(3 * kLen);
+  ASSERT_NE(buf, nullptr);
+  for (int pass = 0; pass < 2; pass++) {
+    for (int n = 0; n < 3; n++) ASSERT_TRUE(ReadPattern(buf + n * kLen, n));
+    EXPECT_EQ(memcmp(buf, data_.data(), 3 * kLen), 0);
+    memset(buf, 0, 3 * kLen);
+  }
+  munmap(buf, 3 * kLen);
+}
+
+// Writes of large buffers, as the reads above: what reaches the file is
+// what the buffer holds at the time of each write.
+TEST_F(ReadBufferTest, WritesCarryTheBuffersLatestBytes) {
+  char* buf = Map(kLen);
+  ASSERT_NE(buf, nullptr);
+  const off_t at = static_cast<off_t>(data_.size());
+  const size_t len = kLen - 300;
+  std::vector<char> back(len);
+  for (int n = 0; n < 4; n++) {
+    memset(buf, 'a' + n, kLen);
+    buf[100 + n] = 'z';  // inside the write
+    buf[50] = 'y';       // before it, in its first page
+    ASSERT_EQ(pwrite(fd_, buf + 100, len, at + n * static_cast<off_t>(kLen)),
+              static_cast<ssize_t>(len));
+    ASSERT_EQ(pread(fd_, back.data(), len, at + n * static_cast<off_t>(kLen)),
+              static_cast<ssize_t>(len));
+    EXPECT_EQ(memcmp(back.data(), buf + 100, len), 0) << n;
+    EXPECT_EQ(buf[50], 'y');
+    EXPECT_EQ(buf[kLen - 1], 'a' + n);
+  }
+  munmap(buf, kLen);
+}
+
+TEST_F(ReadBufferTest, WritesAfterAForkAreEachSidesOwn) {
+  char* buf = Map(kLen);
+  ASSERT_NE(buf, nullptr);
+  const off_t at = static_cast<off_t>(data_.size());
+  memset(buf, 'p', kLen);
+  for (int i = 0; i < 2; i++) {
+    ASSERT_EQ(pwrite(fd_, buf, kLen, at), static_cast<ssize_t>(kLen));
+  }
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    memset(buf, 'c', kLen);
+    if (pwrite(fd_, buf, kLen, at + kLen) != static_cast<ssize_t>(kLen))
+      _exit(10);
+    _exit(0);
+  }
+  ExpectCleanExit(pid);
+  EXPECT_EQ(buf[0], 'p');
+  ASSERT_EQ(pwrite(fd_, buf, kLen, at), static_cast<ssize_t>(kLen));
+  std::vector<char> back(2 * kLen);
+  ASSERT_EQ(pread(fd_, back.data(), 2 * kLen, at),
+            static_cast<ssize_t>(2 * kLen));
+  EXPECT_EQ(std::string(back.data(), kLen), std::string(kLen, 'p'));
+  EXPECT_EQ(std::string(back.data() + kLen, kLen), std::string(kLen, 'c'));
+  munmap(buf, kLen);
+}
+
 TEST_F(ReadBufferTest, ForkGivesEachSideItsOwnCopy) {
   char* buf = MapHolding(0);
   ASSERT_NE(buf, nullptr);
@@ -471,21 +571,19 @@ TEST_F(ReadBufferTest, ReadOnlyBufferFaults) {
   munmap(buf, kLen);
 }
 
-TEST_F(ReadBufferTest, MapsShowsPlainAnonymousMemory) {
-  char* buf = MapHolding(0);
-  ASSERT_NE(buf, nullptr);
+// The one line of /proc/self/maps whose range holds [at, at+len) (Linux
+// may have merged it with a neighbour) shows private anonymous memory.
+void ExpectPlainAnonymousLine(const char* at, size_t len) {
   std::ifstream maps("/proc/self/maps");
   std::string line;
   int found = 0;
-  const uintptr_t at = reinterpret_cast<uintptr_t>(buf);
+  const uintptr_t lo_at = reinterpret_cast<uintptr_t>(at);
   while (std::getline(maps, line)) {
-    // The line whose range holds the buffer (Linux may have merged it with
-    // a neighbour).
     uintptr_t lo = 0, hi = 0;
     if (sscanf(line.c_str(), "%lx-%lx", &lo, &hi) != 2) continue;
-    if (at < lo || at >= hi) continue;
+    if (lo_at < lo || lo_at >= hi) continue;
     found++;
-    EXPECT_GE(hi, at + kLen);
+    EXPECT_GE(hi, lo_at + len);
     std::istringstream in(line);
     std::string range, perms, offset, dev, inode, name;
     in >> range >> perms >> offset >> dev >> inode >> name;
@@ -496,7 +594,19 @@ TEST_F(ReadBufferTest, MapsShowsPlainAnonymousMemory) {
     EXPECT_EQ(name, "");
   }
   EXPECT_EQ(found, 1);
+}
+
+TEST_F(ReadBufferTest, MapsShowsPlainAnonymousMemory) {
+  char* buf = MapHolding(0);
+  ASSERT_NE(buf, nullptr);
+  ExpectPlainAnonymousLine(buf, kLen);
   munmap(buf, kLen);
+  // A buffer within a larger mapping, read into at an unaligned place.
+  buf = Map(3 * kLen);
+  ASSERT_NE(buf, nullptr);
+  for (int n = 0; n < 3; n++) ASSERT_TRUE(ReadPattern(buf + kLen + 10, n));
+  ExpectPlainAnonymousLine(buf, 3 * kLen);
+  munmap(buf, 3 * kLen);
 }
 
 TEST(DevNullTest, SeeksToZeroAndSwallowsWrites) {
