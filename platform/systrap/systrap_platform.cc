@@ -326,6 +326,15 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
 
   // Returns the guest thread the calling sentry thread runs, creating one
   // on first use. The thread is parked on a frame on return.
+  // The calling sentry thread's guest thread here, or null if it has none
+  // yet (never made one).
+  GuestThread* ExistingThreadForCaller() {
+    pid_t me = ptrace::CurrentTid();
+    absl::MutexLock l(&mu_);
+    auto it = threads_.find(me);
+    return it != threads_.end() ? it->second.get() : nullptr;
+  }
+
   SysResult<GuestThread*> ThreadForCaller() {
     pid_t me = ptrace::CurrentTid();
     {
@@ -812,11 +821,12 @@ class SystrapContext final : public Context {
   void ResumeSoon(AddressSpace& as) override {
     auto& sas = static_cast<SystrapAddressSpace&>(as);
     if (2 * (contexts_in_switch.load() + 1) > online_cpus) return;
-    SysResult<GuestThread*> t = sas.ThreadForCaller();
-    if (!t.ok() || (*t)->cpu != kSpread) return;
-    sas.WakeEarly(**t, stub_spin_iterations);
-    // Resume tells whether the spin lasted: the policy learns from it.
-    stub_spun_ = true;
+    GuestThread* t = sas.ExistingThreadForCaller();
+    if (t == nullptr || t->cpu != kSpread) return;
+    // Not counted by the stub's spin policy: a slow file (a disk, a
+    // network) can outlast any spin here without spinning at events
+    // being useless.
+    sas.WakeEarly(*t, stub_spin_iterations);
   }
 
   void AffinityChanged() override { affinity_changed_ = true; }

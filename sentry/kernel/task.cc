@@ -229,15 +229,15 @@ int64_t ProcessCpuNs(int pid) {
 
 SysResult<size_t> Task::PreadToGuest(int host_fd, int64_t offset,
                                      GuestAddr addr, size_t len,
-                                     bool may_inject) {
+                                     bool may_inject, bool ends_call) {
   if (!has_mm() || offset < 0) return Errno(ENOSYS);
   // Every task using the address space holds a reference (so do readers
   // of /proc and process_vm_*, briefly: they only make this false).
   bool sole_user = Task::Current() == this && shared_.mm.use_count() == 1;
   SysResult<size_t> direct =
       mm().PreadDirect(host_fd, static_cast<uint64_t>(offset), addr.value(),
-                       len, sole_user, [this] {
-                         if (Task::Current() == this)
+                       len, sole_user, [this, ends_call] {
+                         if (ends_call && Task::Current() == this)
                            ctx_->ResumeSoon(mm().as());
                        });
   if (direct.ok() || direct.err() != ENOSYS) return direct;

@@ -94,8 +94,10 @@ class Task final : public vfs::CallContext,
   // mm::DirectBuffer, else (if `may_inject`) by the guest's own thread
   // (platform::AddressSpace::PreadToGuest). ENOSYS where neither can, or
   // off the task's own thread; the caller copies then.
+  // `ends_call`: the read ends the system call, so the platform may start
+  // waking the guest thread before it does (Context::ResumeSoon).
   SysResult<size_t> PreadToGuest(int host_fd, int64_t offset, GuestAddr addr,
-                                 size_t len, bool may_inject);
+                                 size_t len, bool may_inject, bool ends_call);
   // Calls `write` with the sentry's own view of this task's memory at
   // [addr, addr+len) where that is a live mm::DirectBuffer (see
   // mm::MemoryManager::WriteDirect); ENOSYS where it is not, or off the

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -49,6 +50,16 @@ bool CanMerge(const Vma& a, const Vma& b) {
   if (a.file || a.shm || a.direct)
     return a.offset + (a.end - a.start) == b.offset;
   return true;
+}
+
+// Two neighbouring VMAs that Linux holds as one mapping though the sentry
+// does not merge them: private anonymous memory that differs only in
+// whether the sentry holds its pages (DirectBuffer).
+bool OneMappingToLinux(const Vma& a, const Vma& b) {
+  auto plain_anon = [](const Vma& v) { return !v.file && !v.shm && !v.shared; };
+  return a.end == b.start && plain_anon(a) && plain_anon(b) &&
+         a.prot == b.prot && a.growsdown == b.growsdown && a.name == b.name &&
+         a.dontfork == b.dontfork && a.wipeonfork == b.wipeonfork;
 }
 
 // Makes `v` ordinary anonymous memory in the list (its host mapping is the
@@ -404,6 +415,7 @@ SysResult<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len,
   new_len = PageUp(new_len);
   if (old_len == 0 || new_len == 0 || new_len > max_addr_) return Errno(ENOMEM);
   absl::MutexLock l(&mu_);
+  SENTRY_RETURN_IF_ERROR(JoinDirectPiecesLocked(old_addr, old_len));
   auto it = vmas_.upper_bound(old_addr);
   if (it == vmas_.begin()) return Errno(EFAULT);
   --it;
@@ -608,6 +620,29 @@ SysResult<void> MemoryManager::MAdvise(uint64_t addr, uint64_t length,
   return Ok();
 }
 
+SysResult<void> MemoryManager::JoinDirectPiecesLocked(uint64_t addr,
+                                                      uint64_t len) {
+  uint64_t end;
+  if (__builtin_add_overflow(addr, len, &end)) return Ok();
+  auto first = vmas_.upper_bound(addr);
+  if (first == vmas_.begin()) return Ok();
+  --first;
+  if (first->second.end <= addr || first->second.end >= end) return Ok();
+  std::vector<uint64_t> direct;
+  for (auto it = first;; ++it) {
+    if (it->second.direct) direct.push_back(it->second.start);
+    if (it->second.end >= end) break;
+    auto next = std::next(it);
+    if (next == vmas_.end() || !OneMappingToLinux(it->second, next->second))
+      return Ok();
+  }
+  for (uint64_t start : direct) {
+    SENTRY_RETURN_IF_ERROR(UndirectLocked(vmas_.find(start)));
+  }
+  MergeAround(addr, end);
+  return Ok();
+}
+
 SysResult<void> MemoryManager::UndirectLocked(VmaMap::iterator it) {
   Vma& v = it->second;
   const uint64_t len = v.end - v.start;
@@ -627,8 +662,8 @@ SysResult<void> MemoryManager::UndirectLocked(VmaMap::iterator it) {
     contents = copy.data();
   }
   // Not atomic: a guest thread touching these pages meanwhile may see
-  // zeros, or lose a write. Only MADV_WIPEONFORK on a large buffer gets
-  // here.
+  // zeros, or lose a write. Only MADV_WIPEONFORK on a buffer, and mremap
+  // of a range that buffers split (JoinDirectPiecesLocked), get here.
   SENTRY_RETURN_IF_ERROR(
       as_->Map(v.start, len, PROT_READ | PROT_WRITE, platform::MapSource{}));
   SysResult<size_t> n = as_->Write(v.start, contents, len);
@@ -699,7 +734,7 @@ SysResult<size_t> MemoryManager::PreadDirect(
   }
   absl::MutexLock l(&mu_);
   if (!SecondTransferLocked(addr, end)) return Errno(ENOSYS);
-  return ConvertAndReadLocked(host_fd, offset, addr, end, almost_done);
+  return ConvertAndReadLocked(host_fd, offset, addr, end);
 }
 
 SysResult<size_t> MemoryManager::WriteDirect(
@@ -722,8 +757,21 @@ SysResult<size_t> MemoryManager::WriteDirect(
   const uint64_t lo = PageDown(addr), hi = PageUp(end);
   std::shared_ptr<DirectBuffer> buf = DirectBuffer::Create(hi - lo);
   if (buf == nullptr) return Errno(ENOSYS);
-  SysResult<size_t> r = as_->Read(lo, buf->base(), hi - lo);
-  if (!r.ok() || *r != hi - lo) return Errno(ENOSYS);
+  // A bounce-buffer at a time; pages that read as zero stay holes, so
+  // memory the program never touched stays unallocated, as on Linux.
+  constexpr size_t kBounce = 256 * 1024;
+  static const char kZeroPage[kPageSize] = {};
+  std::vector<char> bounce(std::min<uint64_t>(kBounce, hi - lo));
+  for (uint64_t done = 0; done < hi - lo;) {
+    size_t want = std::min<uint64_t>(bounce.size(), hi - lo - done);
+    SysResult<size_t> n = as_->Read(lo + done, bounce.data(), want);
+    if (!n.ok() || *n != want) return Errno(ENOSYS);
+    for (size_t p = 0; p < want; p += kPageSize) {
+      if (memcmp(bounce.data() + p, kZeroPage, kPageSize) != 0)
+        memcpy(buf->base() + done + p, bounce.data() + p, kPageSize);
+    }
+    done += want;
+  }
   const char* at = buf->base() + (addr - lo);
   SENTRY_RETURN_IF_ERROR(MapDirectLocked(lo, hi, std::move(buf)));
   return write(at);
@@ -756,11 +804,10 @@ bool MemoryManager::SecondTransferLocked(uint64_t addr, uint64_t end) {
   }
   // Only a buffer used again: not the pieces of one large buffer filled
   // or written by consecutive calls, nor memory used once.
-  if (v.last_io != addr) {
-    v.last_io = addr;
-    return false;
-  }
-  return true;
+  if (v.last_io[0] == addr || v.last_io[1] == addr) return true;
+  v.last_io[1] = v.last_io[0];
+  v.last_io[0] = addr;
+  return false;
 }
 
 SysResult<void> MemoryManager::MapDirectLocked(
@@ -834,9 +881,17 @@ SysResult<size_t> PreadPieces(int host_fd, uint64_t offset, const Piece* pieces,
 
 }  // namespace
 
-SysResult<size_t> MemoryManager::ConvertAndReadLocked(
-    int host_fd, uint64_t offset, uint64_t addr, uint64_t end,
-    absl::FunctionRef<void()> almost_done) {
+SysResult<size_t> MemoryManager::ConvertAndReadLocked(int host_fd,
+                                                      uint64_t offset,
+                                                      uint64_t addr,
+                                                      uint64_t end) {
+  // A read the file cannot fill (a program polling the end of a growing
+  // file) is not worth a buffer that the short read would throw away.
+  struct stat st;
+  if (fstat(host_fd, &st) != 0 ||
+      static_cast<uint64_t>(st.st_size) < offset + (end - addr)) {
+    return Errno(ENOSYS);
+  }
   // Only the pages the read lands in: the rest of the mapping (other
   // buffers, in a program's .bss) stays as it is, uncopied.
   const uint64_t lo = PageDown(addr), hi = PageUp(end);
@@ -848,9 +903,10 @@ SysResult<size_t> MemoryManager::ConvertAndReadLocked(
   // range meanwhile; a writer from outside (CopyOutRemote) waits for mu_.
   // So the bytes of the first and last pages around the read, copied
   // next, are still the guest's when the buffer replaces them.
+  // No early wake: the edge copies and the remap still follow the read.
   Piece piece{buf->base() + (addr - lo), end - addr};
   SENTRY_ASSIGN_OR_RETURN(size_t n,
-                          PreadPieces(host_fd, offset, &piece, 1, almost_done));
+                          PreadPieces(host_fd, offset, &piece, 1, [] {}));
   if (n < end - addr) {
     // Short (the end of the file): the rest of the range keeps what it
     // held, so this buffer is not worth its copy; the next read may do.
@@ -1002,18 +1058,10 @@ std::string MemoryManager::MapsText() const {
     // Linux would have merged anonymous neighbours that differ only in
     // whether the sentry holds their pages (DirectBuffer): show them so.
     uint64_t end = v.end;
-    auto plain_anon = [](const Vma& a) {
-      return !a.file && !a.shm && !a.shared;
-    };
-    while (plain_anon(v) && std::next(it) != vmas_.end()) {
-      const Vma& n = std::next(it)->second;
-      if (n.start != end || !plain_anon(n) || n.prot != v.prot ||
-          n.growsdown != v.growsdown || n.name != v.name ||
-          n.dontfork != v.dontfork || n.wipeonfork != v.wipeonfork) {
-        break;
-      }
-      end = n.end;
+    while (std::next(it) != vmas_.end() &&
+           OneMappingToLinux(it->second, std::next(it)->second)) {
       ++it;
+      end = it->second.end;
     }
     std::string line = absl::StrFormat(
         "%08x-%08x %c%c%c%c %08x %02x:%02x %u ", v.start, end,

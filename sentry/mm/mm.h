@@ -92,9 +92,11 @@ struct Vma {
   // a fork froze it.
   std::shared_ptr<DirectBuffer> direct;
   bool direct_live = false;
-  // Where the last large read or write went in this memory while it was
-  // not direct (0: none); a second one there makes those pages direct.
-  uint64_t last_io = 0;
+  // Where the last two large reads or writes went in this memory while it
+  // was not direct (0: none), newest first: one more at either address
+  // makes those pages direct. Two, so that a program that reads into one
+  // buffer and writes from another in the same mapping gets both.
+  uint64_t last_io[2] = {0, 0};
 };
 
 struct MMapRequest {
@@ -243,11 +245,11 @@ class MemoryManager final {
   // PreadDirect's read into [addr, end), ordinary anonymous memory, made
   // by making the pages it lands in a new DirectBuffer: the read goes into
   // the buffer, which then replaces them (with the bytes around the read
-  // copied). A short read is copied out instead. ENOSYS if it cannot; the
-  // memory is then as it was.
+  // copied). ENOSYS if it cannot, or if the file is too short to fill
+  // the range (a short read that races a truncation is copied out
+  // instead); the memory is then as it was.
   SysResult<size_t> ConvertAndReadLocked(int host_fd, uint64_t offset,
-                                         uint64_t addr, uint64_t end,
-                                         absl::FunctionRef<void()> almost_done)
+                                         uint64_t addr, uint64_t end)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The pread of PreadDirect over [addr, end), if that is all live direct
   // memory.
@@ -255,6 +257,11 @@ class MemoryManager final {
                                     uint64_t end,
                                     absl::FunctionRef<void()> almost_done) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // mremap(2) takes one VMA; where DirectBuffer pages split what Linux
+  // holds as one mapping across [addr, addr+len), makes those pages
+  // ordinary anonymous memory again so that the range is one VMA.
+  SysResult<void> JoinDirectPiecesLocked(uint64_t addr, uint64_t len)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Turns the direct VMA at `it` into ordinary anonymous memory with the
   // same contents (for advice the host only takes for that).
   SysResult<void> UndirectLocked(VmaMap::iterator it)

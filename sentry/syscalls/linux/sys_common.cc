@@ -103,7 +103,7 @@ SysResult<std::vector<struct iovec>> CopyInIovecs(Task& t, GuestAddr addr,
 }
 
 SysResult<size_t> ReadToGuest(Task& t, vfs::FileDescription& f, GuestAddr addr,
-                              size_t count, int64_t* offset) {
+                              size_t count, int64_t* offset, bool ends_call) {
   if (!f.readable()) return Errno(EBADF);
   count = std::min(count, kMaxRwCount);
   if (!RangeOk(t, addr, count)) return Errno(EFAULT);
@@ -117,7 +117,8 @@ SysResult<size_t> ReadToGuest(Task& t, vfs::FileDescription& f, GuestAddr addr,
             SENTRY_ASSIGN_OR_RETURN(
                 size_t n,
                 t.PreadToGuest(host_fd, *offset, GuestAddr(addr.value() + at),
-                               want, count >= kDirectReadMin));
+                               want, count >= kDirectReadMin,
+                               ends_call && at + want == count));
             *offset += static_cast<int64_t>(n);
             return n;
           });

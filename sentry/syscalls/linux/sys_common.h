@@ -44,8 +44,11 @@ SysResult<std::vector<struct iovec>> CopyInIovecs(Task& t, GuestAddr addr,
 
 // Reads from `f` into guest memory at `addr`, in chunks, honouring short
 // reads: a stream stops after the first chunk that returned data.
+// `ends_call`: this read ends the system call (not one iovec of several),
+// so the guest thread may be woken before it ends (Context::ResumeSoon).
 SysResult<size_t> ReadToGuest(Task& t, vfs::FileDescription& f, GuestAddr addr,
-                              size_t count, int64_t* offset);
+                              size_t count, int64_t* offset,
+                              bool ends_call = true);
 SysResult<size_t> WriteFromGuest(Task& t, vfs::FileDescription& f,
                                  GuestAddr addr, size_t count, int64_t* offset);
 

@@ -109,8 +109,13 @@ SysResult<uint64_t> DoReadv(Task& t, int fd, GuestAddr iov_addr, int count,
   if (!f->readable()) return Errno(EBADF);
   SENTRY_ASSIGN_OR_RETURN(auto iov, CopyInIovecs(t, iov_addr, count));
   if (IsSocket(*f)) return SocketIo(t, f, GuestIovecs(iov), IoDirection::kIn);
+  // The last iovec with room ends the call (for ReadToGuest's early wake).
+  uint64_t last_base = 0;
+  for (const struct iovec& v : iov) {
+    if (v.iov_len > 0) last_base = reinterpret_cast<uint64_t>(v.iov_base);
+  }
   auto xfer = [&](GuestAddr addr, size_t len, int64_t* pos) {
-    return ReadToGuest(t, *f, addr, len, pos);
+    return ReadToGuest(t, *f, addr, len, pos, addr.value() == last_base);
   };
   if (offset)
     return AtOffset(*f, *offset,
