@@ -324,8 +324,6 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     return ptrace::WriteStubMemory(pid(), addr, src, len);
   }
 
-  // Returns the guest thread the calling sentry thread runs, creating one
-  // on first use. The thread is parked on a frame on return.
   // The calling sentry thread's guest thread here, or null if it has none
   // yet (never made one).
   GuestThread* ExistingThreadForCaller() {
@@ -335,6 +333,8 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     return it != threads_.end() ? it->second.get() : nullptr;
   }
 
+  // Returns the guest thread the calling sentry thread runs, creating one
+  // on first use. The thread is parked on a frame on return.
   SysResult<GuestThread*> ThreadForCaller() {
     pid_t me = ptrace::CurrentTid();
     {

@@ -908,8 +908,8 @@ SysResult<size_t> MemoryManager::ConvertAndReadLocked(int host_fd,
   SENTRY_ASSIGN_OR_RETURN(size_t n,
                           PreadPieces(host_fd, offset, &piece, 1, [] {}));
   if (n < end - addr) {
-    // Short (the end of the file): the rest of the range keeps what it
-    // held, so this buffer is not worth its copy; the next read may do.
+    // Short (the file shrank since the fstat): the rest of the range keeps
+    // what it held, so this buffer is not worth its copy.
     if (n == 0) return size_t{0};
     SysResult<size_t> w = as_->Write(addr, piece.at, n);
     if (!w.ok() || *w != n) return Errno(EFAULT);

@@ -38,9 +38,8 @@ class HostFileFD : public vfs::FileDescription, public kernel::TerminalFile {
   int DirectReadFd() const override {
     return seekable_ && !host_position_ ? fd_->get() : -1;
   }
-  bool WritesStraightToHost() const override {
-    return seekable_ && !host_position_;
-  }
+  // The same files: Write is one pwrite of the buffer it is given.
+  bool WritesStraightToHost() const override { return DirectReadFd() >= 0; }
   SysResult<void> Sync() override;
   uint32_t Readiness(uint32_t mask) override;
   void HostPollFds(uint32_t events, std::vector<struct pollfd>* out) override {
