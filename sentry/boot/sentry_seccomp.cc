@@ -160,6 +160,10 @@ absl::Status InstallSentryFilter(bool host_network, int control_fd) {
       SCMP_SYS(newfstatat),
       SCMP_SYS(fsync),
       SCMP_SYS(fdatasync),
+      // A read's conversion into a direct buffer (sentry/mm): file to pipe
+      // to memfd, all the sentry's own fds.
+      SCMP_SYS(pipe2),
+      SCMP_SYS(splice),
       SCMP_SYS(recvmsg),
       SCMP_SYS(poll),
       SCMP_SYS(ppoll),
