@@ -268,16 +268,22 @@ SysResult<size_t> Task::WriteFromDirect(
 void Task::AccountUser(absl::Duration d) {
   user_pending_ns_ += absl::ToInt64Nanoseconds(d);
   if (user_pending_ns_ >= kUserRecheckNs) {
-    // The stub process ran at most what its CPU clock gained since the
-    // last check (all its threads: the check only bounds a multi-threaded
-    // process's tasks), and at most the wall time. A new stub process
-    // (fork, execve) has its clock from 0.
+    // The task ran at most the wall time, and at most what the stub
+    // process's CPU clock (all its threads) gained since the last check,
+    // less what the address space's other tasks claimed of it meanwhile:
+    // a task whose Switch waited for a CPU while a sibling spun must not
+    // count the sibling's time. A new stub process (fork, execve) has its
+    // clock from 0.
     int pid = has_mm() ? mm().as().StubPid() : -1;
     int64_t now = ProcessCpuNs(pid);
     int64_t used = user_pending_ns_;
     if (now >= 0) {
-      int64_t since = pid == stub_pid_ ? stub_cpu_ns_ : 0;
-      used = std::clamp<int64_t>(now - since, 0, used);
+      std::atomic<int64_t>& claimed = mm().user_ns_claimed();
+      bool same = pid == stub_pid_;
+      int64_t others = claimed.load() - (same ? stub_claimed_ns_ : 0);
+      int64_t since = same ? stub_cpu_ns_ : 0;
+      used = std::clamp<int64_t>(now - since - others, 0, used);
+      stub_claimed_ns_ = claimed.fetch_add(used) + used;
       stub_pid_ = pid;
       stub_cpu_ns_ = now;
     }

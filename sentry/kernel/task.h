@@ -412,10 +412,13 @@ class Task final : public vfs::CallContext,
   // wall time also holds the waits of the stub and the sentry for a CPU, which
   // Linux would not count. `user_committed_ns_` is the checked part,
   // `user_pending_ns_` the wall time since; the stub's clock as last read and
-  // whose it was. Only the task's own thread touches these.
+  // whose it was, and the stub's time its tasks had claimed by then
+  // (mm::MemoryManager::user_ns_claimed) apart from this task's own. Only
+  // the task's own thread touches these.
   int64_t user_committed_ns_ = 0;
   int64_t user_pending_ns_ = 0;
   int64_t stub_cpu_ns_ = 0;
+  int64_t stub_claimed_ns_ = 0;
   int stub_pid_ = -1;
   std::atomic<int64_t> stime_ns_{0};
   // Wall time spent in BlockWith; only the task's own thread touches it.

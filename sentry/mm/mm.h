@@ -21,6 +21,7 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -141,6 +142,12 @@ class MemoryManager final {
 
   // RLIMIT_AS: mappings that would take the total beyond it fail.
   void set_as_limit(uint64_t limit);
+
+  // The user time that the tasks running in this address space have
+  // counted against its stub process's host CPU clock (Task::AccountUser):
+  // together they may not count more than it gained, however long each
+  // waited for a CPU in its Switch.
+  std::atomic<int64_t>& user_ns_claimed() { return user_ns_claimed_; }
 
   // pread(2) of `host_fd` (a regular file) at `offset` into guest memory
   // at [addr, addr+len) by the sentry itself, where all of that range is
@@ -278,6 +285,7 @@ class MemoryManager final {
   uint64_t brk_start_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t brk_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t as_limit_ ABSL_GUARDED_BY(mu_) = ~0ULL;
+  std::atomic<int64_t> user_ns_claimed_{0};
   // Whether growing the mappings by `len` stays within RLIMIT_AS.
   bool WithinLimit(uint64_t len) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 };
