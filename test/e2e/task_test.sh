@@ -209,8 +209,14 @@ set -m
 "$RUNSC" do --max_tasks=64 -- /bin/sh -c 'b() { while :; do b & done; }; b & while :; do :; done' 2>/dev/null &
 pid=$!
 set +m
-sleep 3
-sandbox=$(pgrep -f 'runsc-sandbox boot' -P "$pid" | head -1)
+# Until the bomb has started (slow when other tests load both CPUs), then
+# long enough for it to reach the limit.
+for _ in $(seq 300); do
+  sandbox=$(pgrep -f 'runsc-sandbox boot' -P "$pid" | head -1)
+  [ -n "$sandbox" ] && [ "$(ps -o pid= --ppid "$sandbox" | wc -l)" -ge 2 ] && break
+  sleep 0.1
+done
+sleep 2
 stubs=$(ps -o pid= --ppid "${sandbox:-1}")
 # pid and start time, to tell a leftover from a reused pid.
 ids=$(for s in $stubs; do
