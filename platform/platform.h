@@ -165,6 +165,13 @@ class Context {
   // instead of following it.
   virtual void ResumeSoon(AddressSpace& /*as*/) {}
 
+  // A hint from the owning thread before Switch: the guest's next event
+  // (system call) will likely take about `ns` to handle, as the one just
+  // handled did. A platform whose guest thread would sleep meanwhile may
+  // have it wake by itself shortly before, so that ResumeSoon need not
+  // wake it. For the next Switch only.
+  virtual void NextEventTakes(int64_t /*ns*/) {}
+
   // Tells the Context that its sentry thread's CPU affinity changed, so the
   // host thread running the guest must follow it (the guest reads its CPU
   // with rdtscp/getcpu). Called on the owning thread.

@@ -186,7 +186,25 @@ uks_systrap_handler:
   dec %ecx
   jmp 2b
 3:
-  mov $1, %eax             // stub_sleeping = 1, then check once more
+  xor %eax, %eax           // a nap armed at the resume: take it, once
+  xchg %eax, 68(%rbx)
+  test %eax, %eax
+  jz 10f
+  mov $2, %eax             // stub_sleeping = kStubNapping, check once more
+  xchg %eax, 4(%rbx)
+  cmpl $2, (%rbx)
+  jne 5f
+  mov $202, %eax           // SYS_futex(&state, FUTEX_WAIT, kEvent, &nap_for)
+  mov %rbx, %rdi
+  xor %esi, %esi
+  mov $2, %edx
+  lea 80(%rbx), %r10
+  syscall
+  movl $0, 4(%rbx)
+  mov 72(%rbx), %ecx       // woken or timed out: spin nap_spin times
+  jmp 2b
+10:
+  mov $1, %eax             // stub_sleeping = kStubAsleep, check once more
   xchg %eax, 4(%rbx)
   cmpl $2, (%rbx)
   jne 5f

@@ -29,6 +29,13 @@ enum : uint32_t {
   kStateExit = 3,   // sentry -> stub: exit the thread
 };
 
+// SysMsg::stub_sleeping.
+enum : uint32_t {
+  kStubAwake = 0,
+  kStubAsleep = 1,   // until woken
+  kStubNapping = 2,  // for `nap_for` at most (Context::NextEventTakes)
+};
+
 struct SysMsg {
   std::atomic<uint32_t> state;            // 0
   std::atomic<uint32_t> stub_sleeping;    // 4: the stub waits on `state`
@@ -42,6 +49,9 @@ struct SysMsg {
   std::atomic<uint32_t> set_fs;           // 56
   std::atomic<uint32_t> set_gs;           // 60
   std::atomic<uint32_t> tid;              // 64: CLONE_CHILD_{SET,CLEAR}TID
+  std::atomic<uint32_t> nap;              // 68: once the spin ends, sleep
+  std::atomic<uint32_t> nap_spin;         // 72: `nap_for`, then spin this
+  std::atomic<int64_t> nap_for[2];        // 80: many times (a timespec)
 };
 
 static_assert(offsetof(SysMsg, state) == 0);
@@ -56,6 +66,9 @@ static_assert(offsetof(SysMsg, gs_base) == 48);
 static_assert(offsetof(SysMsg, set_fs) == 56);
 static_assert(offsetof(SysMsg, set_gs) == 60);
 static_assert(offsetof(SysMsg, tid) == 64);
+static_assert(offsetof(SysMsg, nap) == 68);
+static_assert(offsetof(SysMsg, nap_spin) == 72);
+static_assert(offsetof(SysMsg, nap_for) == 80);
 // The stack_t the thread passes to sigaltstack(2) sits at offset 128.
 static_assert(sizeof(SysMsg) <= 128);
 

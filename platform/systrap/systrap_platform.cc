@@ -115,6 +115,12 @@ struct GuestThread {
   // The thread's host fs/gs bases; ~0 until the sentry first sets them.
   uint64_t fs_base = ~0ULL;
   uint64_t gs_base = ~0ULL;
+  // The nap armed at the last resume (ns; 0: none), how long after the
+  // event it starts (the spin), and when it ends (absl::GetCurrentTimeNanos,
+  // set once the event came).
+  int64_t nap_ns = 0;
+  int64_t nap_after_ns = 0;
+  int64_t nap_until_ns = 0;
 
   SysMsg* msg() const { return reinterpret_cast<SysMsg*>(base); }
   UContext* uc() const { return reinterpret_cast<UContext*>(base + uc_off); }
@@ -137,13 +143,28 @@ enum class Wait { kEvent, kDied };
 // two threads run on two free CPUs; see SpinPolicy.
 constexpr int64_t kSentrySpinNs = 30'000;
 constexpr int64_t kStubSpinNs = 20'000;
+// Naps (Context::NextEventTakes): a guest thread whose next event the
+// sentry expects to take long sleeps with a timeout instead of until woken,
+// to wake by itself kNapEarlyNs before the answer and spin kNapSpinNs for
+// it. A timer wake-up costs the sentry nothing, where waking an idle CPU
+// costs the waker an IPI (2.5-5 us here, on the read's critical path).
+// kNapEarlyNs covers the spread of a large read's time and of the timer's
+// wake-up on a VM; the stub's timer slack is 1 ns (StubChild), not 50 us.
+constexpr int64_t kNapEarlyNs = 15'000;
+constexpr int64_t kNapSpinNs = 30'000;
+// Shorter naps are not worth a timer.
+constexpr int64_t kMinNapNs = 10'000;
+// ResumeSoon leaves a napping thread alone if its nap ends this soon: the
+// answer is ~10 us away then (MemoryManager::kAlmostDoneTail).
+constexpr int64_t kNapEndsSoonNs = 8'000;
 
 // Contexts whose guest thread is running or about to: each may want two
 // CPUs while it spins.
 std::atomic<int> contexts_in_switch{0};
 int online_cpus = 1;
-// `pause` instructions in kStubSpinNs, measured at start-up.
+// `pause` instructions in kStubSpinNs and kNapSpinNs, measured at start-up.
 uint32_t stub_spin_iterations = 0;
+uint32_t nap_spin_iterations = 0;
 
 // Whether spinning pays for one side of one context: every spin that ends
 // with the answer earns credit, every one that ends asleep costs more; out
@@ -523,11 +544,21 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
   }
 
   // Lets `t` run: it returns from its frame into the guest. The thread
-  // spins `spin` times before it sleeps at its next event. Returns whether
-  // it had to be woken (it was not spinning).
-  bool Resume(GuestThread& t, uint32_t spin) {
+  // spins `spin` times before it sleeps at its next event; with `nap_ns`,
+  // it first sleeps that long, then spins nap_spin_iterations times.
+  // Returns whether it had to be woken (it was not spinning).
+  bool Resume(GuestThread& t, uint32_t spin, int64_t nap_ns) {
     SysMsg* m = t.msg();
     m->spin.store(spin, std::memory_order_relaxed);
+    if (nap_ns > 0) {
+      m->nap_for[0].store(nap_ns / 1000000000, std::memory_order_relaxed);
+      m->nap_for[1].store(nap_ns % 1000000000, std::memory_order_relaxed);
+      m->nap_spin.store(nap_spin_iterations, std::memory_order_relaxed);
+    }
+    m->nap.store(nap_ns > 0 ? 1 : 0, std::memory_order_relaxed);
+    t.nap_ns = nap_ns;
+    t.nap_after_ns = spin > 0 ? kStubSpinNs : 0;
+    // The exchange orders the stores above before the guest runs.
     m->state.exchange(kStateRun);
     if (m->stub_sleeping.load() == 0) return false;
     Wake(&m->state);
@@ -542,7 +573,14 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     if (m->state.load(std::memory_order_relaxed) != kStateEvent) return;
     m->spin.store(spin, std::memory_order_relaxed);
     // The stub reloads `spin` after each wake; the futex call orders it.
-    if (m->stub_sleeping.load() != 0) Wake(&m->state);
+    uint32_t sleeping = m->stub_sleeping.load();
+    if (sleeping == kStubAwake) return;
+    // A nap about to end wakes the thread in time without the IPI.
+    if (sleeping == kStubNapping && t.nap_ns > 0 &&
+        t.nap_until_ns - absl::GetCurrentTimeNanos() <= kNapEndsSoonNs) {
+      return;
+    }
+    Wake(&m->state);
   }
 
   uint8_t* FpState(GuestThread& t) { return t.base + t.fp_off; }
@@ -728,7 +766,16 @@ class SystrapContext final : public Context {
     bool sentry_spin = free_cpus && sentry_spin_.Allowed();
     bool stub_spin = free_cpus && stub_spin_.Allowed();
     Place(t, sentry_spin || stub_spin);
-    bool woken = sas.Resume(t, stub_spin ? stub_spin_iterations : 0);
+    // A long answer expected for the next event: the guest thread naps
+    // through most of it, after its spin (spread only, as for ResumeSoon:
+    // on the sentry's CPU it would spin where the sentry works).
+    int64_t nap = 0;
+    if (next_event_ns_ > 0 && t.cpu == kSpread) {
+      nap = next_event_ns_ - kNapEarlyNs - (stub_spin ? kStubSpinNs : 0);
+      if (nap < kMinNapNs) nap = 0;
+    }
+    next_event_ns_ = 0;
+    bool woken = sas.Resume(t, stub_spin ? stub_spin_iterations : 0, nap);
     if (stub_spun_) {
       // The thread spun at its last event: did the answer come in time?
       if (woken) {
@@ -742,6 +789,10 @@ class SystrapContext final : public Context {
     Wait w = sas.AwaitEvent(t, sentry_spin ? kSentrySpinNs : 0,
                             &interrupted_since_, &caught);
     contexts_in_switch.fetch_sub(1);
+    // The nap, if one was armed, began about now, or after the spin.
+    if (t.nap_ns > 0) {
+      t.nap_until_ns = absl::GetCurrentTimeNanos() + t.nap_after_ns + t.nap_ns;
+    }
     if (sentry_spin) {
       if (caught) {
         sentry_spin_.Hit();
@@ -829,6 +880,13 @@ class SystrapContext final : public Context {
     sas.WakeEarly(*t, stub_spin_iterations);
   }
 
+  // The shorter of the last two guesses: a nap that ends early costs a
+  // spin, one that ends late costs the IPI it was to save, or more.
+  void NextEventTakes(int64_t ns) override {
+    next_event_ns_ = last_guess_ns_ > 0 ? std::min(ns, last_guess_ns_) : ns;
+    last_guess_ns_ = ns;
+  }
+
   void AffinityChanged() override { affinity_changed_ = true; }
 
   // Decides where the guest thread runs. Sleeping hand-offs are cheapest on
@@ -875,6 +933,9 @@ class SystrapContext final : public Context {
   SpinPolicy stub_spin_;
   // Whether the guest thread was asked to spin at its next event.
   bool stub_spun_ = false;
+  // NextEventTakes's guess, for the next Switch only, and the last hint.
+  int64_t next_event_ns_ = 0;
+  int64_t last_guess_ns_ = 0;
   // pid_ and tid_ as the switching thread last set them (read without mu_
   // by that thread only).
   pid_t published_pid_ = -1;
@@ -1029,6 +1090,7 @@ SysResult<std::unique_ptr<Platform>> SystrapPlatform::Create(
   int64_t per_pause =
       std::max<int64_t>(1, (absl::GetCurrentTimeNanos() - t0) / kCalibration);
   stub_spin_iterations = static_cast<uint32_t>(kStubSpinNs / per_pause);
+  nap_spin_iterations = static_cast<uint32_t>(kNapSpinNs / per_pause);
   p->stub_config_.memfd = p->stub_memfd_.get();
   p->stub_config_.filter = &p->filter_prog_;
   p->stub_config_.handlers = p->handlers_.data();

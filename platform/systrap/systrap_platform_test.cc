@@ -13,8 +13,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "platform/ptrace/stub.h"
 
@@ -111,6 +116,16 @@ TEST(GuestFilterTest, TheStubPageGetsOnlyWhatTheHandlerIssues) {
 constexpr uint64_t kCode = 0x400000;
 constexpr uint64_t kStack = 0x600000;
 
+// A guest thread's registers in 64-bit user mode, about to run at `rip`.
+Registers UserRegs(uint64_t rip) {
+  Registers regs{};
+  regs.cs = 0x33;
+  regs.ss = 0x2b;
+  regs.eflags = 0x202;
+  regs.rip = rip;
+  return regs;
+}
+
 TEST(SystrapTest, JumpingIntoTheHandlerEndsOnlyThatGuest) {
   std::string error;
   auto p = Platform::Create("systrap", &error);
@@ -126,12 +141,8 @@ TEST(SystrapTest, JumpingIntoTheHandlerEndsOnlyThatGuest) {
   const uint8_t ud2[] = {0x0f, 0x0b};
   ASSERT_TRUE((*as)->Write(kCode, ud2, sizeof(ud2)).ok());
   ASSERT_TRUE((*as)->Protect(kCode, 0x1000, PROT_READ | PROT_EXEC).ok());
-  Registers regs{};
-  regs.cs = 0x33;
-  regs.ss = 0x2b;
-  regs.eflags = 0x202;
+  Registers regs = UserRegs(ptrace::StubAddr(uks_systrap_handler));
   regs.rsp = kStack + 0x18000;
-  regs.rip = ptrace::StubAddr(uks_systrap_handler);
   std::thread interrupter([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     ctx->Interrupt();
@@ -155,6 +166,78 @@ TEST(SystrapTest, JumpingIntoTheHandlerEndsOnlyThatGuest) {
   EXPECT_EQ(r.reason, StopReason::kFault);
   EXPECT_EQ(r.siginfo.si_signo, SIGILL);
   ctx->Release(**as2);
+}
+
+// The timeout argument (the fourth) of each thread of process `pid` that
+// is in futex(2) now, as /proc shows it ("0x0": none).
+std::vector<std::string> FutexTimeouts(pid_t pid) {
+  std::vector<std::string> out;
+  for (int tid = pid; tid < pid + 64; tid++) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/task/" +
+                    std::to_string(tid) + "/syscall");
+    std::string line;
+    if (!std::getline(f, line)) continue;
+    std::vector<std::string> w = absl::StrSplit(line, ' ');
+    if (w.size() > 4 && w[0] == std::to_string(SYS_futex)) out.push_back(w[4]);
+  }
+  return out;
+}
+
+// A guest that makes getpid calls forever: mov $39, %eax; syscall; jmp.
+Registers GetpidLoop(AddressSpace& as) {
+  const uint8_t code[] = {0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7};
+  EXPECT_TRUE(as.Map(kCode, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
+  EXPECT_TRUE(as.Write(kCode, code, sizeof(code)).ok());
+  EXPECT_TRUE(as.Protect(kCode, 0x1000, PROT_READ | PROT_EXEC).ok());
+  return UserRegs(kCode);
+}
+
+// Context::NextEventTakes: the guest thread sleeps with a timeout through
+// the expected answer, wakes by itself when it ends, and an earlier answer
+// cuts it short.
+TEST(SystrapTest, NapsEndByThemselvesOrAtTheAnswer) {
+  if (std::thread::hardware_concurrency() < 2) {
+    GTEST_SKIP() << "one CPU: a guest thread shares its sentry thread's CPU "
+                    "and never naps";
+  }
+  std::string error;
+  auto p = Platform::Create("systrap", &error);
+  ASSERT_TRUE(p.ok()) << error;
+  auto as = (*p)->NewAddressSpace();
+  ASSERT_TRUE(as.ok());
+  auto ctx = (*p)->NewContext();
+  Registers regs = GetpidLoop(**as);
+  ASSERT_EQ(ctx->Switch(**as, regs).reason, StopReason::kSyscall);
+  const pid_t pid = (*as)->StubPid();
+
+  // A 2 s nap (nap_for's seconds and nanoseconds both in use): the thread
+  // is in a futex wait with a timeout; the answer wakes it at once.
+  ctx->NextEventTakes(2'000'000'000);
+  ASSERT_EQ(ctx->Switch(**as, regs).reason, StopReason::kSyscall);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::vector<std::string> timeouts = FutexTimeouts(pid);
+  ASSERT_EQ(timeouts.size(), 1u);
+  EXPECT_NE(timeouts[0], "0x0") << "not napping";
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(ctx->Switch(**as, regs).reason, StopReason::kSyscall);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1))
+      << "the answer waited for the nap to end";
+
+  // A 1 ms nap ends by itself: the thread spins, then sleeps until woken.
+  ctx->NextEventTakes(1'000'000);
+  ASSERT_EQ(ctx->Switch(**as, regs).reason, StopReason::kSyscall);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  timeouts = FutexTimeouts(pid);
+  ASSERT_EQ(timeouts.size(), 1u);
+  EXPECT_EQ(timeouts[0], "0x0") << "still napping";
+  ASSERT_EQ(ctx->Switch(**as, regs).reason, StopReason::kSyscall);
+
+  // No hint, no nap: a nap is armed for one event only.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  timeouts = FutexTimeouts(pid);
+  ASSERT_EQ(timeouts.size(), 1u);
+  EXPECT_EQ(timeouts[0], "0x0");
+  ctx->Release(**as);
 }
 
 }  // namespace

@@ -216,6 +216,10 @@ namespace {
 // well under 1% of it, for an error of at most that much per check.
 constexpr int64_t kUserRecheckNs = 200 * 1000;
 
+// Reads into direct buffers this large or larger are timed for
+// Context::NextEventTakes: a loop of them takes about as long each time.
+constexpr size_t kTimedReadMin = 256 * 1024;
+
 // The host's CPU clock of a whole process (CPUCLOCK_SCHED), or -1.
 int64_t ProcessCpuNs(int pid) {
   clockid_t clock =
@@ -234,12 +238,17 @@ SysResult<size_t> Task::PreadToGuest(int host_fd, int64_t offset,
   // Every task using the address space holds a reference (so do readers
   // of /proc and process_vm_*, briefly: they only make this false).
   bool sole_user = Task::Current() == this && shared_.mm.use_count() == 1;
+  bool timed = ends_call && Task::Current() == this && len >= kTimedReadMin;
+  int64_t begin = timed ? absl::GetCurrentTimeNanos() : 0;
   SysResult<size_t> direct =
       mm().PreadDirect(host_fd, static_cast<uint64_t>(offset), addr.value(),
                        len, sole_user, [this, ends_call] {
                          if (ends_call && Task::Current() == this)
                            ctx_->ResumeSoon(mm().as());
                        });
+  if (timed && direct.ok() && *direct == len) {
+    ctx_->NextEventTakes(absl::GetCurrentTimeNanos() - begin);
+  }
   if (direct.ok() || direct.err() != ENOSYS) return direct;
   // The platform injects into this thread's own stub thread.
   if (!may_inject || Task::Current() != this) return Errno(ENOSYS);
