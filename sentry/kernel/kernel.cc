@@ -6,7 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -1006,6 +1008,20 @@ void Kernel::PosixTimerSignalDequeuedLocked(ThreadGroup* tg, siginfo_t* info) {
   if (it == tg->posix_timers.end()) return;
   PosixTimer& pt = it->second;
   pt.signal_queued = false;
+  // Periods that ended before now ended while this signal was queued, even
+  // if the timer service, running late on a busy host, has not seen them:
+  // they are overruns, and the next signal is for the period after (Linux
+  // forwards the timer past now at dequeue, posix_timer_rearm).
+  absl::Time now = absl::Now();
+  if (pt.armed && pt.interval > absl::ZeroDuration() && pt.deadline <= now &&
+      pt.clock >= 0 && pt.clock != CLOCK_PROCESS_CPUTIME_ID &&
+      pt.clock != CLOCK_THREAD_CPUTIME_ID) {
+    int64_t missed = (now - pt.deadline) / pt.interval + 1;
+    pt.deadline += pt.interval * missed;
+    pt.overrun = static_cast<int>(std::min<int64_t>(
+        int64_t{pt.overrun} + missed, std::numeric_limits<int>::max()));
+    ArmPosixTimerLocked(tg, &pt);
+  }
   info->si_overrun = pt.overrun;
   pt.last_overrun = pt.overrun;
   pt.overrun = 0;
