@@ -205,27 +205,36 @@ recovered 3" ] && [ $rc == 0 ] && ok "a fork bomb gets EAGAIN at --max_tasks and
 # sees no more processes than the limit allows (each guest process is one
 # stub process, a child of the sentry); afterwards none of them is left.
 set -m
-# Every bomb process forks until a fork fails; init stays, busy.
+# Every bomb process forks until a fork fails, and then exits (dash ends on
+# a failed fork); init stays, busy. So the count churns and can even fall
+# back to init alone: it is sampled over 3 s once the sandbox is up, every
+# sample must be within the limit, and the largest must show the bomb ran.
 "$RUNSC" do --max_tasks=64 -- /bin/sh -c 'b() { while :; do b & done; }; b & while :; do :; done' 2>/dev/null &
 pid=$!
 set +m
-# Until the bomb has started (slow when other tests load both CPUs), then
-# long enough for it to reach the limit.
 for _ in $(seq 300); do
   sandbox=$(pgrep -f 'runsc-sandbox boot' -P "$pid" | head -1)
-  [ -n "$sandbox" ] && [ "$(ps -o pid= --ppid "$sandbox" | wc -l)" -ge 2 ] && break
+  [ -n "$sandbox" ] && break
   sleep 0.1
 done
-sleep 2
-stubs=$(ps -o pid= --ppid "${sandbox:-1}")
-# pid and start time, to tell a leftover from a reused pid.
-ids=$(for s in $stubs; do
-  start=$(cut -d' ' -f22 "/proc/$s/stat" 2>/dev/null) && echo "$s $start"
-done)
-n=$(echo "$stubs" | wc -w)
-[ -n "$sandbox" ] && [ "$n" -ge 2 ] && [ "$n" -le 65 ] &&
-  ok "shell fork bomb: $n stub processes at --max_tasks=64" ||
-  bad "shell fork bomb: $n stub processes at --max_tasks=64"
+most=0
+over=0
+ids=""
+for _ in $(seq 30); do
+  stubs=$(ps -o pid= --ppid "${sandbox:-1}")
+  n=$(echo "$stubs" | wc -w)
+  [ "$n" -gt "$most" ] && most=$n
+  [ "$n" -gt 65 ] && over=$n
+  # pid and start time, to tell a leftover from a reused pid.
+  ids+=$(for s in $stubs; do
+    start=$(cut -d' ' -f22 "/proc/$s/stat" 2>/dev/null) && echo "$s $start"
+  done)$'\n'
+  sleep 0.1
+done
+ids=$(echo "$ids" | sort -u)
+[ -n "$sandbox" ] && [ "$most" -ge 2 ] && [ "$over" == 0 ] &&
+  ok "shell fork bomb: at most $most stub processes at --max_tasks=64" ||
+  bad "shell fork bomb: $most stub processes at most (over 65: ${over}) at --max_tasks=64"
 kill -TERM "$pid"
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then
