@@ -115,11 +115,10 @@ struct GuestThread {
   // The thread's host fs/gs bases; ~0 until the sentry first sets them.
   uint64_t fs_base = ~0ULL;
   uint64_t gs_base = ~0ULL;
-  // The nap armed at the last resume (ns; 0: none), how long after the
-  // event it starts (the spin), and when it ends (absl::GetCurrentTimeNanos,
-  // set once the event came).
-  int64_t nap_ns = 0;
-  int64_t nap_after_ns = 0;
+  // How long after its next event the nap armed at the last resume ends
+  // (its spin, then the nap; 0: no nap), and when that is
+  // (absl::GetCurrentTimeNanos, set once the event came).
+  int64_t nap_ends_after_ns = 0;
   int64_t nap_until_ns = 0;
 
   SysMsg* msg() const { return reinterpret_cast<SysMsg*>(base); }
@@ -556,8 +555,8 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
       m->nap_spin.store(nap_spin_iterations, std::memory_order_relaxed);
     }
     m->nap.store(nap_ns > 0 ? 1 : 0, std::memory_order_relaxed);
-    t.nap_ns = nap_ns;
-    t.nap_after_ns = spin > 0 ? kStubSpinNs : 0;
+    t.nap_ends_after_ns =
+        nap_ns > 0 ? (spin > 0 ? kStubSpinNs : 0) + nap_ns : 0;
     // The exchange orders the stores above before the guest runs.
     m->state.exchange(kStateRun);
     if (m->stub_sleeping.load() == 0) return false;
@@ -576,7 +575,7 @@ class SystrapAddressSpace final : public ptrace::InjectingAddressSpace {
     uint32_t sleeping = m->stub_sleeping.load();
     if (sleeping == kStubAwake) return;
     // A nap about to end wakes the thread in time without the IPI.
-    if (sleeping == kStubNapping && t.nap_ns > 0 &&
+    if (sleeping == kStubNapping && t.nap_ends_after_ns > 0 &&
         t.nap_until_ns - absl::GetCurrentTimeNanos() <= kNapEndsSoonNs) {
       return;
     }
@@ -790,8 +789,8 @@ class SystrapContext final : public Context {
                             &interrupted_since_, &caught);
     contexts_in_switch.fetch_sub(1);
     // The nap, if one was armed, began about now, or after the spin.
-    if (t.nap_ns > 0) {
-      t.nap_until_ns = absl::GetCurrentTimeNanos() + t.nap_after_ns + t.nap_ns;
+    if (t.nap_ends_after_ns > 0) {
+      t.nap_until_ns = absl::GetCurrentTimeNanos() + t.nap_ends_after_ns;
     }
     if (sentry_spin) {
       if (caught) {

@@ -126,34 +126,47 @@ Registers UserRegs(uint64_t rip) {
   return regs;
 }
 
-TEST(SystrapTest, JumpingIntoTheHandlerEndsOnlyThatGuest) {
-  std::string error;
-  auto p = Platform::Create("systrap", &error);
-  ASSERT_TRUE(p.ok()) << error;
-  auto as = (*p)->NewAddressSpace();
-  ASSERT_TRUE(as.ok());
-  auto ctx = (*p)->NewContext();
+// A systrap platform with one address space and one context.
+class SystrapTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    auto p = Platform::Create("systrap", &error);
+    ASSERT_TRUE(p.ok()) << error;
+    platform_ = std::move(*p);
+    auto as = platform_->NewAddressSpace();
+    ASSERT_TRUE(as.ok());
+    as_ = std::move(*as);
+    ctx_ = platform_->NewContext();
+  }
+
+  std::unique_ptr<Platform> platform_;
+  std::unique_ptr<AddressSpace> as_;
+  std::unique_ptr<Context> ctx_;
+};
+
+TEST_F(SystrapTest, JumpingIntoTheHandlerEndsOnlyThatGuest) {
   // A guest that calls the handler itself, with its own stack: the handler
   // takes guest memory for its slot and waits there forever. The sentry
   // never hears, interrupts it, finds it in stub code, and ends it.
-  ASSERT_TRUE((*as)->Map(kCode, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
-  ASSERT_TRUE((*as)->Map(kStack, 0x20000, PROT_READ | PROT_WRITE, {}).ok());
+  ASSERT_TRUE(as_->Map(kCode, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
+  ASSERT_TRUE(as_->Map(kStack, 0x20000, PROT_READ | PROT_WRITE, {}).ok());
   const uint8_t ud2[] = {0x0f, 0x0b};
-  ASSERT_TRUE((*as)->Write(kCode, ud2, sizeof(ud2)).ok());
-  ASSERT_TRUE((*as)->Protect(kCode, 0x1000, PROT_READ | PROT_EXEC).ok());
+  ASSERT_TRUE(as_->Write(kCode, ud2, sizeof(ud2)).ok());
+  ASSERT_TRUE(as_->Protect(kCode, 0x1000, PROT_READ | PROT_EXEC).ok());
   Registers regs = UserRegs(ptrace::StubAddr(uks_systrap_handler));
   regs.rsp = kStack + 0x18000;
   std::thread interrupter([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    ctx->Interrupt();
+    ctx_->Interrupt();
   });
-  SwitchResult r = ctx->Switch(**as, regs);
+  SwitchResult r = ctx_->Switch(*as_, regs);
   interrupter.join();
   EXPECT_EQ(r.reason, StopReason::kDied);
-  ctx->Release(**as);
-  as->reset();
+  ctx_->Release(*as_);
+  as_.reset();
   // The platform goes on: a new guest runs.
-  auto as2 = (*p)->NewAddressSpace();
+  auto as2 = platform_->NewAddressSpace();
   ASSERT_TRUE(as2.ok());
   ASSERT_TRUE((*as2)->Map(kCode, 0x1000, PROT_READ | PROT_WRITE, {}).ok());
   ASSERT_TRUE((*as2)->Write(kCode, ud2, sizeof(ud2)).ok());
@@ -161,11 +174,11 @@ TEST(SystrapTest, JumpingIntoTheHandlerEndsOnlyThatGuest) {
   regs.rip = kCode;
   // The interrupt may still be pending: it makes one Switch return early.
   do {
-    r = ctx->Switch(**as2, regs);
+    r = ctx_->Switch(**as2, regs);
   } while (r.reason == StopReason::kInterrupted);
   EXPECT_EQ(r.reason, StopReason::kFault);
   EXPECT_EQ(r.siginfo.si_signo, SIGILL);
-  ctx->Release(**as2);
+  ctx_->Release(**as2);
 }
 
 // The timeout argument (the fourth) of each thread of process `pid` that
@@ -195,49 +208,43 @@ Registers GetpidLoop(AddressSpace& as) {
 // Context::NextEventTakes: the guest thread sleeps with a timeout through
 // the expected answer, wakes by itself when it ends, and an earlier answer
 // cuts it short.
-TEST(SystrapTest, NapsEndByThemselvesOrAtTheAnswer) {
+TEST_F(SystrapTest, NapsEndByThemselvesOrAtTheAnswer) {
   if (std::thread::hardware_concurrency() < 2) {
     GTEST_SKIP() << "one CPU: a guest thread shares its sentry thread's CPU "
                     "and never naps";
   }
-  std::string error;
-  auto p = Platform::Create("systrap", &error);
-  ASSERT_TRUE(p.ok()) << error;
-  auto as = (*p)->NewAddressSpace();
-  ASSERT_TRUE(as.ok());
-  auto ctx = (*p)->NewContext();
-  Registers regs = GetpidLoop(**as);
-  ASSERT_EQ(ctx->Switch(**as, regs).reason, StopReason::kSyscall);
-  const pid_t pid = (*as)->StubPid();
+  Registers regs = GetpidLoop(*as_);
+  ASSERT_EQ(ctx_->Switch(*as_, regs).reason, StopReason::kSyscall);
+  const pid_t pid = as_->StubPid();
 
   // A 2 s nap (nap_for's seconds and nanoseconds both in use): the thread
   // is in a futex wait with a timeout; the answer wakes it at once.
-  ctx->NextEventTakes(2'000'000'000);
-  ASSERT_EQ(ctx->Switch(**as, regs).reason, StopReason::kSyscall);
+  ctx_->NextEventTakes(2'000'000'000);
+  ASSERT_EQ(ctx_->Switch(*as_, regs).reason, StopReason::kSyscall);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::vector<std::string> timeouts = FutexTimeouts(pid);
   ASSERT_EQ(timeouts.size(), 1u);
   EXPECT_NE(timeouts[0], "0x0") << "not napping";
   auto start = std::chrono::steady_clock::now();
-  ASSERT_EQ(ctx->Switch(**as, regs).reason, StopReason::kSyscall);
+  ASSERT_EQ(ctx_->Switch(*as_, regs).reason, StopReason::kSyscall);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1))
       << "the answer waited for the nap to end";
 
   // A 1 ms nap ends by itself: the thread spins, then sleeps until woken.
-  ctx->NextEventTakes(1'000'000);
-  ASSERT_EQ(ctx->Switch(**as, regs).reason, StopReason::kSyscall);
+  ctx_->NextEventTakes(1'000'000);
+  ASSERT_EQ(ctx_->Switch(*as_, regs).reason, StopReason::kSyscall);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   timeouts = FutexTimeouts(pid);
   ASSERT_EQ(timeouts.size(), 1u);
   EXPECT_EQ(timeouts[0], "0x0") << "still napping";
-  ASSERT_EQ(ctx->Switch(**as, regs).reason, StopReason::kSyscall);
+  ASSERT_EQ(ctx_->Switch(*as_, regs).reason, StopReason::kSyscall);
 
   // No hint, no nap: a nap is armed for one event only.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   timeouts = FutexTimeouts(pid);
   ASSERT_EQ(timeouts.size(), 1u);
   EXPECT_EQ(timeouts[0], "0x0");
-  ctx->Release(**as);
+  ctx_->Release(*as_);
 }
 
 }  // namespace
